@@ -1,0 +1,94 @@
+"""referral: survivor referral coordination for GBV, PSEA and victim-assistance actors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from referral.config import PROJECT_ROOT, load_config
+
+
+def create_app(overrides: Mapping[str, Any] | None = None, *, testing: bool = False) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=os.environ.get("REFERRAL_INSTANCE_PATH", str(PROJECT_ROOT / "instance")),
+    )
+    load_config(app, overrides, testing)
+    register_extensions(app)
+    register_security(app)
+    register_blueprints(app)
+    register_templating(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from referral.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from referral.i18n import select_locale, select_timezone
+    from referral.security import passwords
+
+    os.makedirs(app.instance_path, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    login_manager.init_app(app)
+    passwords.configure(
+        time_cost=app.config["ARGON2_TIME_COST"],
+        memory_cost=app.config["ARGON2_MEMORY_KIB"],
+        parallelism=app.config["ARGON2_PARALLELISM"],
+    )
+    with app.app_context():
+        _tune_sqlite(db.engine)
+
+
+def _tune_sqlite(engine: Any) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+
+def register_security(app: Flask) -> None:
+    from referral.auth.sessions import init_sessions
+    from referral.errors import init_error_pages
+    from referral.security.headers import init_headers
+
+    init_sessions(app)
+    init_headers(app)
+    init_error_pages(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from referral.admin.views import blueprint as admin
+    from referral.auth.views import blueprint as auth
+    from referral.home.views import blueprint as home
+
+    for blueprint in (auth, admin, home):
+        app.register_blueprint(blueprint)
+
+
+def register_templating(app: Flask) -> None:
+    from referral.templating import init_templating
+
+    init_templating(app)
+
+
+def register_commands(app: Flask) -> None:
+    from referral.cli import init_commands
+
+    init_commands(app)

@@ -1,0 +1,209 @@
+"""Organisation and user administration rules (no HTTP here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from referral.auth.services import normalise_email
+from referral.auth.sessions import end_all_sessions
+from referral.db import Organisation, OrganisationType, User
+from referral.extensions import db
+from referral.security import events, passwords
+from referral.security.policy import Role, role_allowed_for_mission
+
+
+class AdminRuleError(ValueError):
+    """A change refused by a rule; ``field`` names the form field it concerns."""
+
+    def __init__(self, field: str, message: object) -> None:
+        super().__init__(str(message))
+        self.field = field
+        self.message = str(message)
+
+
+@dataclass(frozen=True)
+class OrganisationData:
+    name: str
+    acronym: str
+    org_type: OrganisationType
+    provides_services: bool
+    time_zone: str = "UTC"
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class UserData:
+    email: str
+    full_name: str
+    role: Role
+    organisation: Organisation
+    active: bool = True
+
+
+def _check_unique_organisation(data: OrganisationData, current: Organisation | None) -> None:
+    for column, value, field in (
+        (Organisation.name, data.name, "name"),
+        (Organisation.acronym, data.acronym, "acronym"),
+    ):
+        clash = db.session.scalar(select(Organisation).where(func.lower(column) == value.lower()))
+        if clash is not None and clash is not current:
+            raise AdminRuleError(field, _l("An organisation with this value already exists."))
+
+
+def create_organisation(data: OrganisationData, *, actor: User | None) -> Organisation:
+    _check_unique_organisation(data, None)
+    organisation = Organisation(
+        name=data.name,
+        acronym=data.acronym,
+        org_type=data.org_type,
+        provides_services=data.provides_services,
+        time_zone=data.time_zone,
+        active=data.active,
+    )
+    db.session.add(organisation)
+    db.session.flush()
+    events.emit(
+        "admin.organisation_created",
+        user=actor,
+        obj_type="organisation",
+        obj_id=organisation.public_id,
+        detail={"acronym": data.acronym},
+    )
+    return organisation
+
+
+def update_organisation(organisation: Organisation, data: OrganisationData, *, actor: User) -> None:
+    _check_unique_organisation(data, organisation)
+    if data.org_type is OrganisationType.PEACEKEEPING_MISSION:
+        holders = [u for u in organisation.users if not role_allowed_for_mission(u.role)]
+        if holders:
+            raise AdminRuleError(
+                "org_type",
+                _l(
+                    "Users of this organisation hold case-handling roles; a peacekeeping "
+                    "mission cannot have them (R23). Change their roles first."
+                ),
+            )
+    changed = {
+        key: str(getattr(data, key))
+        for key in ("name", "acronym", "org_type", "provides_services", "time_zone", "active")
+        if getattr(organisation, key) != getattr(data, key)
+    }
+    for key in ("name", "acronym", "org_type", "provides_services", "time_zone", "active"):
+        setattr(organisation, key, getattr(data, key))
+    if "active" in changed and not data.active:
+        for user in organisation.users:
+            end_all_sessions(user, reason="organisation_deactivated")
+    events.emit(
+        "admin.organisation_updated",
+        user=actor,
+        obj_type="organisation",
+        obj_id=organisation.public_id,
+        detail={"changed": sorted(changed)},
+    )
+
+
+def check_role_for_organisation(role: Role, organisation: Organisation) -> None:
+    """R23: humanitarian case data stays with humanitarian actors."""
+    if organisation.is_mission and not role_allowed_for_mission(role):
+        raise AdminRuleError(
+            "role",
+            _l("A user of a peacekeeping mission cannot hold a case-handling role (R23)."),
+        )
+
+
+def create_user(data: UserData, *, actor: User | None) -> tuple[User, str]:
+    """A new user with a one-time password, to be changed at first sign-in."""
+    email = normalise_email(data.email)
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise AdminRuleError(
+            "email",
+            _l("A user with this e-mail already exists."),
+        )
+    check_role_for_organisation(data.role, data.organisation)
+    one_time_password = passwords.generate_one_time_password()
+    user = User(
+        email=email,
+        full_name=data.full_name,
+        role=data.role,
+        organisation=data.organisation,
+        active=data.active,
+        password_hash=passwords.hash_password(one_time_password),
+        must_change_password=True,
+    )
+    db.session.add(user)
+    db.session.flush()
+    events.emit(
+        "admin.user_created",
+        user=actor,
+        obj_type="user",
+        obj_id=user.public_id,
+        detail={"role": data.role.value, "organisation": data.organisation.public_id},
+    )
+    return user, one_time_password
+
+
+def update_user(user: User, data: UserData, *, actor: User) -> None:
+    email = normalise_email(data.email)
+    clash = db.session.scalar(select(User).where(User.email == email))
+    if clash is not None and clash is not user:
+        raise AdminRuleError(
+            "email",
+            _l("A user with this e-mail already exists."),
+        )
+    check_role_for_organisation(data.role, data.organisation)
+    if user is actor and (data.role is not Role.ADMIN or not data.active):
+        raise AdminRuleError(
+            "role",
+            _l("You cannot remove your own administrator role or deactivate yourself."),
+        )
+    changed = []
+    if user.email != email:
+        changed.append("email")
+    if user.full_name != data.full_name:
+        changed.append("full_name")
+    revoke_reason = None
+    if user.role != data.role:
+        changed.append("role")
+        revoke_reason = "role_changed"
+    if user.organisation_id != data.organisation.id:
+        changed.append("organisation")
+        revoke_reason = "organisation_changed"
+    if user.active != data.active:
+        changed.append("active")
+        if not data.active:
+            revoke_reason = "deactivated"
+    user.email = email
+    user.full_name = data.full_name
+    user.role = data.role
+    user.organisation = data.organisation
+    user.active = data.active
+    if revoke_reason:
+        end_all_sessions(user, reason=revoke_reason)
+    events.emit(
+        "admin.user_updated",
+        user=actor,
+        obj_type="user",
+        obj_id=user.public_id,
+        detail={"changed": changed},
+    )
+
+
+def reset_password(user: User, *, actor: User) -> str:
+    one_time_password = passwords.generate_one_time_password()
+    user.password_hash = passwords.hash_password(one_time_password)
+    user.must_change_password = True
+    end_all_sessions(user, reason="password_reset")
+    events.emit("admin.password_reset", user=actor, obj_type="user", obj_id=user.public_id)
+    return one_time_password
+
+
+def reset_two_factor(user: User, *, actor: User) -> None:
+    user.totp_secret = None
+    user.totp_enrolled_at = None
+    user.recovery_codes = []
+    end_all_sessions(user, reason="two_factor_reset")
+    events.emit("admin.two_factor_reset", user=actor, obj_type="user", obj_id=user.public_id)

@@ -1,0 +1,192 @@
+"""Administration pages: organisations and users."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from referral.admin import services
+from referral.admin.forms import ActionForm, OrganisationForm, UserForm
+from referral.db import Organisation, OrganisationType, User
+from referral.extensions import db
+from referral.security.policy import Permission, Role, requires
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+
+Page = str | tuple[str, int] | Response
+
+
+def _organisation_or_404(public_id: str) -> Organisation:
+    organisation = db.session.scalar(
+        select(Organisation).where(Organisation.public_id == public_id)
+    )
+    if organisation is None:
+        abort(404)
+    return organisation
+
+
+def _user_or_404(public_id: str) -> User:
+    user = db.session.scalar(select(User).where(User.public_id == public_id))
+    if user is None:
+        abort(404)
+    return user
+
+
+def _organisation_data(form: OrganisationForm) -> services.OrganisationData:
+    return services.OrganisationData(
+        name=form.name.data or "",
+        acronym=form.acronym.data or "",
+        org_type=OrganisationType(form.org_type.data),
+        provides_services=bool(form.provides_services.data),
+        time_zone=form.time_zone.data or "UTC",
+        active=bool(form.active.data),
+    )
+
+
+@blueprint.route("/organisations")
+@requires(Permission.MANAGE_ORGANISATIONS)
+def organisations() -> Page:
+    rows = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    return render_template("admin/organisations.html", organisations=rows)
+
+
+@blueprint.route("/organisations/new", methods=["GET", "POST"])
+@requires(Permission.MANAGE_ORGANISATIONS)
+def new_organisation() -> Page:
+    form = OrganisationForm()
+    if request.method == "POST":
+        if form.validate():
+            try:
+                services.create_organisation(_organisation_data(form), actor=current_user)
+            except services.AdminRuleError as error:
+                getattr(form, error.field).errors.append(error.message)
+            else:
+                db.session.commit()
+                flash(_("Organisation created."), "success")
+                return redirect(url_for("admin.organisations"))
+        return render_template("admin/organisation_form.html", form=form, organisation=None), 400
+    return render_template("admin/organisation_form.html", form=form, organisation=None)
+
+
+@blueprint.route("/organisations/<public_id>", methods=["GET", "POST"])
+@requires(Permission.MANAGE_ORGANISATIONS)
+def edit_organisation(public_id: str) -> Page:
+    organisation = _organisation_or_404(public_id)
+    form = OrganisationForm(obj=organisation)
+    if request.method == "POST":
+        if form.validate():
+            try:
+                services.update_organisation(
+                    organisation, _organisation_data(form), actor=current_user
+                )
+            except services.AdminRuleError as error:
+                db.session.rollback()
+                getattr(form, error.field).errors.append(error.message)
+            else:
+                db.session.commit()
+                flash(_("Organisation saved."), "success")
+                return redirect(url_for("admin.organisations"))
+        return render_template(
+            "admin/organisation_form.html", form=form, organisation=organisation
+        ), 400
+    return render_template("admin/organisation_form.html", form=form, organisation=organisation)
+
+
+@blueprint.route("/users")
+@requires(Permission.MANAGE_USERS)
+def users() -> Page:
+    rows = db.session.scalars(
+        select(User).join(User.organisation).order_by(Organisation.acronym, User.full_name)
+    ).all()
+    return render_template("admin/users.html", users=rows)
+
+
+def _user_form(user: User | None = None) -> UserForm:
+    form = UserForm(obj=user)
+    form.organisation.choices = [
+        (o.public_id, f"{o.acronym} ({o.name})")
+        for o in db.session.scalars(
+            select(Organisation).where(Organisation.active).order_by(Organisation.acronym)
+        )
+    ]
+    if user is not None and request.method == "GET":
+        form.organisation.data = user.organisation.public_id
+        form.role.data = user.role.value
+    return form
+
+
+def _user_data(form: UserForm) -> services.UserData:
+    return services.UserData(
+        email=form.email.data or "",
+        full_name=form.full_name.data or "",
+        role=Role(form.role.data),
+        organisation=_organisation_or_404(form.organisation.data or ""),
+        active=bool(form.active.data),
+    )
+
+
+@blueprint.route("/users/new", methods=["GET", "POST"])
+@requires(Permission.MANAGE_USERS)
+def new_user() -> Page:
+    form = _user_form()
+    if request.method == "POST":
+        if form.validate():
+            try:
+                user, one_time_password = services.create_user(_user_data(form), actor=current_user)
+            except services.AdminRuleError as error:
+                getattr(form, error.field).errors.append(error.message)
+            else:
+                db.session.commit()
+                return render_template(
+                    "admin/one_time_password.html", user=user, password=one_time_password
+                )
+        return render_template("admin/user_form.html", form=form, user=None), 400
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@blueprint.route("/users/<public_id>", methods=["GET", "POST"])
+@requires(Permission.MANAGE_USERS)
+def edit_user(public_id: str) -> Page:
+    user = _user_or_404(public_id)
+    form = _user_form(user)
+    if request.method == "POST":
+        if form.validate():
+            try:
+                services.update_user(user, _user_data(form), actor=current_user)
+            except services.AdminRuleError as error:
+                db.session.rollback()
+                getattr(form, error.field).errors.append(error.message)
+            else:
+                db.session.commit()
+                flash(_("User saved."), "success")
+                return redirect(url_for("admin.users"))
+        return render_template(
+            "admin/user_form.html", form=form, user=user, action=ActionForm()
+        ), 400
+    return render_template("admin/user_form.html", form=form, user=user, action=ActionForm())
+
+
+@blueprint.route("/users/<public_id>/reset-password", methods=["POST"])
+@requires(Permission.MANAGE_USERS)
+def reset_password(public_id: str) -> Page:
+    user = _user_or_404(public_id)
+    if not ActionForm().validate():
+        abort(400)
+    one_time_password = services.reset_password(user, actor=current_user)
+    db.session.commit()
+    return render_template("admin/one_time_password.html", user=user, password=one_time_password)
+
+
+@blueprint.route("/users/<public_id>/reset-2fa", methods=["POST"])
+@requires(Permission.MANAGE_USERS)
+def reset_two_factor(public_id: str) -> Page:
+    user = _user_or_404(public_id)
+    if not ActionForm().validate():
+        abort(400)
+    services.reset_two_factor(user, actor=current_user)
+    db.session.commit()
+    flash(_("Two-factor sign-in was reset. The user enrols again at the next sign-in."), "success")
+    return redirect(url_for("admin.edit_user", public_id=user.public_id))

@@ -1,0 +1,111 @@
+"""Command-line interface: `flask --app referral ...` or the `referral` console script."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from referral.admin import services as admin_services
+from referral.db import Organisation, OrganisationType, User
+from referral.extensions import db
+from referral.security.policy import Role
+
+
+def _organisation_by_acronym(acronym: str) -> Organisation:
+    organisation = db.session.scalar(select(Organisation).where(Organisation.acronym == acronym))
+    if organisation is None:
+        raise click.BadParameter(f"no organisation with acronym {acronym!r}", param_hint="--org")
+    return organisation
+
+
+@click.group("orgs", help="Manage organisations.")
+def orgs_group() -> None:
+    pass
+
+
+@orgs_group.command("create")
+@click.option("--name", required=True)
+@click.option("--acronym", required=True)
+@click.option(
+    "--type", "org_type", required=True, type=click.Choice([t.value for t in OrganisationType])
+)
+@click.option("--provides-services/--no-services", default=False)
+@click.option("--time-zone", default="UTC")
+@with_appcontext
+def create_organisation(
+    name: str, acronym: str, org_type: str, provides_services: bool, time_zone: str
+) -> None:
+    try:
+        organisation = admin_services.create_organisation(
+            admin_services.OrganisationData(
+                name=name,
+                acronym=acronym,
+                org_type=OrganisationType(org_type),
+                provides_services=provides_services,
+                time_zone=time_zone,
+            ),
+            actor=None,
+        )
+    except admin_services.AdminRuleError as error:
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"Created organisation {organisation.acronym} ({organisation.public_id}).")
+
+
+@click.group("users", help="Manage users.")
+def users_group() -> None:
+    pass
+
+
+@users_group.command("create")
+@click.option("--email", required=True)
+@click.option("--name", "full_name", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--org", "acronym", required=True, help="Acronym of the user's organisation.")
+@with_appcontext
+def create_user(email: str, full_name: str, role: str, acronym: str) -> None:
+    organisation = _organisation_by_acronym(acronym)
+    try:
+        user, one_time_password = admin_services.create_user(
+            admin_services.UserData(
+                email=email, full_name=full_name, role=Role(role), organisation=organisation
+            ),
+            actor=None,
+        )
+    except admin_services.AdminRuleError as error:
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"Created {user.email} ({role}, {organisation.acronym}).")
+    click.echo(f"One-time password (must be changed at first sign-in): {one_time_password}")
+
+
+@click.command("demo", help="Load fictional demo data (idempotent) and print the sign-ins.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when users exist already.")
+@with_appcontext
+def demo(if_empty: bool) -> None:
+    from referral.demo import load_demo
+
+    if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
+        click.echo("Demo data: the database already has users; nothing loaded.")
+        return
+    for line in load_demo():
+        click.echo(line)
+
+
+def init_commands(app: Flask) -> None:
+    app.cli.add_command(orgs_group)
+    app.cli.add_command(users_group)
+    app.cli.add_command(demo)
+
+
+def _create_app() -> Flask:
+    from referral import create_app
+
+    return create_app()
+
+
+def main() -> None:
+    """The `referral` console script: the same commands as `flask --app referral`."""
+    FlaskGroup(create_app=_create_app, add_default_commands=True)(prog_name="referral")

@@ -1,0 +1,31 @@
+"""Database layer: the declarative base, shared column types and the identity models."""
+
+from referral.db.base import (
+    PublicIdMixin,
+    TimestampMixin,
+    UTCDateTime,
+    enum_type,
+    new_public_id,
+    random_code,
+)
+from referral.db.identity import (
+    AuthSession,
+    Organisation,
+    OrganisationType,
+    RecoveryCode,
+    User,
+)
+
+__all__ = [
+    "AuthSession",
+    "Organisation",
+    "OrganisationType",
+    "PublicIdMixin",
+    "RecoveryCode",
+    "TimestampMixin",
+    "UTCDateTime",
+    "User",
+    "enum_type",
+    "new_public_id",
+    "random_code",
+]

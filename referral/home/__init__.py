@@ -1,0 +1,1 @@
+"""Each role's landing page (what needs me now) and the health check."""

@@ -1,0 +1,1 @@
+"""Security primitives: policy, passwords, TOTP, sessions, headers, encryption."""

@@ -1,0 +1,262 @@
+"""The one permission table.
+
+Every endpoint declares what it needs with ``@requires(...)`` (or ``@public`` /
+``@signed_in`` / ``@partially_signed_in``); a ``before_request`` hook enforces the
+declaration and refuses endpoints that declare nothing. Record-level checks run in
+the view after loading the record and before acting on it: load -> authorise -> act.
+
+The policy knows no feature: it works on any object with a ``role`` and an
+``organisation_id`` (the user) and on records described by ``RecordScope``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, NoReturn, Protocol, TypeVar
+
+from blinker import Namespace
+from flask import abort
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+    GBV_COORDINATOR = "gbv_coordinator"
+    SUPERVISOR = "supervisor"
+    CASEWORKER = "caseworker"
+    SERVICE_FOCAL_POINT = "service_focal_point"
+    PSEA_FOCAL_POINT = "psea_focal_point"
+    PSEA_COORDINATOR = "psea_coordinator"
+    VA_FOCAL_POINT = "va_focal_point"
+
+
+# R23: roles that handle survivor case data; never held by a peacekeeping-mission user.
+CASE_HANDLING_ROLES: frozenset[Role] = frozenset(
+    {Role.SUPERVISOR, Role.CASEWORKER, Role.SERVICE_FOCAL_POINT, Role.VA_FOCAL_POINT}
+)
+
+
+class Permission(StrEnum):
+    # administration
+    MANAGE_USERS = "manage_users"
+    MANAGE_ORGANISATIONS = "manage_organisations"
+    GRANT_DELEGATION = "grant_delegation"
+    # audit trail
+    READ_AUDIT = "read_audit"
+    EXPORT_AUDIT = "export_audit"
+    # directory and pathways
+    BROWSE_DIRECTORY = "browse_directory"
+    MANAGE_DIRECTORY = "manage_directory"
+    READ_PATHWAYS = "read_pathways"
+    MANAGE_PATHWAYS = "manage_pathways"
+    PUBLISH_PATHWAYS = "publish_pathways"
+    # cases
+    HANDLE_CASES = "handle_cases"
+    SUPERVISE_CASES = "supervise_cases"
+    OVERRIDE_CONSENT = "override_consent"
+    APPROVE_CLOSURE = "approve_closure"
+    # referrals
+    RECEIVE_REFERRALS = "receive_referrals"
+    # PSEA
+    RECORD_ALLEGATIONS = "record_allegations"
+    ROUTE_ALLEGATIONS = "route_allegations"
+    RESPOND_TO_ALLEGATIONS = "respond_to_allegations"
+    COORDINATE_PSEA = "coordinate_psea"
+    # victim assistance
+    ASSIST_VICTIMS = "assist_victims"
+    # statistics
+    GBV_STATISTICS = "gbv_statistics"
+    PSEA_STATISTICS = "psea_statistics"
+
+
+_DIRECTORY_READER = {Permission.BROWSE_DIRECTORY, Permission.READ_PATHWAYS}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(
+        {
+            Permission.MANAGE_USERS,
+            Permission.MANAGE_ORGANISATIONS,
+            Permission.GRANT_DELEGATION,
+            *_DIRECTORY_READER,
+        }
+    ),
+    Role.AUDITOR: frozenset({Permission.READ_AUDIT, Permission.EXPORT_AUDIT}),
+    Role.GBV_COORDINATOR: frozenset(
+        {
+            *_DIRECTORY_READER,
+            Permission.MANAGE_DIRECTORY,
+            Permission.MANAGE_PATHWAYS,
+            Permission.PUBLISH_PATHWAYS,
+            Permission.GBV_STATISTICS,
+        }
+    ),
+    Role.SUPERVISOR: frozenset(
+        {
+            *_DIRECTORY_READER,
+            Permission.HANDLE_CASES,
+            Permission.SUPERVISE_CASES,
+            Permission.OVERRIDE_CONSENT,
+            Permission.APPROVE_CLOSURE,
+            Permission.GBV_STATISTICS,
+        }
+    ),
+    Role.CASEWORKER: frozenset({*_DIRECTORY_READER, Permission.HANDLE_CASES}),
+    Role.SERVICE_FOCAL_POINT: frozenset({*_DIRECTORY_READER, Permission.RECEIVE_REFERRALS}),
+    Role.PSEA_FOCAL_POINT: frozenset(
+        {
+            *_DIRECTORY_READER,
+            Permission.RECORD_ALLEGATIONS,
+            Permission.RESPOND_TO_ALLEGATIONS,
+            Permission.ROUTE_ALLEGATIONS,
+        }
+    ),
+    Role.PSEA_COORDINATOR: frozenset(
+        {
+            *_DIRECTORY_READER,
+            Permission.RECORD_ALLEGATIONS,
+            Permission.ROUTE_ALLEGATIONS,
+            Permission.COORDINATE_PSEA,
+            Permission.PSEA_STATISTICS,
+        }
+    ),
+    Role.VA_FOCAL_POINT: frozenset({*_DIRECTORY_READER, Permission.ASSIST_VICTIMS}),
+}
+
+# Roles whose landing pages are administrative; they never read case or allegation content.
+CONTENT_BLIND_ROLES: frozenset[Role] = frozenset({Role.ADMIN, Role.AUDITOR})
+
+
+class Access(StrEnum):
+    """Declarations that are not a permission of the table."""
+
+    PUBLIC = "public"  # no sign-in (sign-in pages, health check, static files)
+    PARTIAL = "partial"  # password accepted, second factor or password change pending
+    SIGNED_IN = "signed_in"  # any fully signed-in user (inbox, own account, sign-out)
+
+
+class Actor(Protocol):
+    """What the policy needs of a user."""
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def organisation_id(self) -> int: ...
+
+    @property
+    def id(self) -> int: ...
+
+
+_extra_permission_sources: list[Callable[[Actor], Iterable[Permission]]] = []
+
+
+def register_extra_permissions(source: Callable[[Actor], Iterable[Permission]]) -> None:
+    """Let a feature grant permissions beyond the role (e.g. R22 interim delegation)."""
+    _extra_permission_sources.append(source)
+
+
+def permissions_of(actor: Actor) -> frozenset[Permission]:
+    granted = set(ROLE_PERMISSIONS.get(Role(actor.role), frozenset()))
+    for source in _extra_permission_sources:
+        granted.update(source(actor))
+    return frozenset(granted)
+
+
+def has_permission(actor: Actor, permission: Permission) -> bool:
+    return permission in permissions_of(actor)
+
+
+def role_allowed_for_mission(role: Role) -> bool:
+    """R23: a peacekeeping-mission user never holds a case-handling role."""
+    return role not in CASE_HANDLING_ROLES
+
+
+# --- endpoint declarations -------------------------------------------------------------
+
+REQUIREMENT_ATTRIBUTE = "_referral_requirement"
+Requirement = Access | Permission | tuple[Permission, ...]
+
+
+def _declare(requirement: Requirement) -> Callable[[F], F]:
+    def decorate(view: F) -> F:
+        setattr(view, REQUIREMENT_ATTRIBUTE, requirement)
+        return view
+
+    return decorate
+
+
+def requires(*permissions: Permission) -> Callable[[F], F]:
+    """The endpoint needs any one of these permissions."""
+    if not permissions:
+        raise ValueError("requires() needs at least one permission")
+    return _declare(permissions[0] if len(permissions) == 1 else tuple(permissions))
+
+
+public = _declare(Access.PUBLIC)
+partially_signed_in = _declare(Access.PARTIAL)
+signed_in = _declare(Access.SIGNED_IN)
+
+
+def requirement_of(view: Callable[..., Any] | None) -> Requirement | None:
+    if view is None:
+        return None
+    return getattr(view, REQUIREMENT_ATTRIBUTE, None)
+
+
+def satisfies(actor: Actor, requirement: Requirement) -> bool:
+    if isinstance(requirement, Access):
+        return True
+    wanted = requirement if isinstance(requirement, tuple) else (requirement,)
+    held = permissions_of(actor)
+    return any(permission in held for permission in wanted)
+
+
+# --- denials -----------------------------------------------------------------------------
+
+signals = Namespace()
+# Sent for every refused access; the audit trail listens. Keyword arguments:
+# permission (str | None), obj_type (str | None), obj_id (str | None), status (int), reason (str)
+access_denied = signals.signal("access-denied")
+
+
+@dataclass
+class Denial:
+    status: int
+    reason: str
+    permission: str | None = None
+    obj_type: str | None = None
+    obj_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def deny(
+    reason: str,
+    *,
+    status: int = 403,
+    permission: str | None = None,
+    obj_type: str | None = None,
+    obj_id: str | None = None,
+) -> NoReturn:
+    """Refuse the request: one place that announces the denial and aborts.
+
+    Use status 404 where the record's existence itself must not leak.
+    """
+    from flask import current_app
+
+    access_denied.send(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        denial=Denial(status, reason, permission, obj_type, obj_id),
+    )
+    abort(status)
+
+
+def authorize(
+    condition: bool, *, reason: str, obj_type: str, obj_id: str, status: int = 404
+) -> None:
+    """Record-level check, called after loading a record and before acting on it."""
+    if not condition:
+        deny(reason, status=status, obj_type=obj_type, obj_id=obj_id)

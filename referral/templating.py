@@ -1,0 +1,78 @@
+"""What every template can use: navigation by role, language direction, session expiry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from referral.auth.sessions import session_expires_in_seconds
+from referral.i18n import text_direction
+from referral.labels import ORGANISATION_TYPE_LABELS, ROLE_LABELS
+from referral.security.policy import (
+    Access,
+    Permission,
+    Requirement,
+    requirement_of,
+    satisfies,
+)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: Any
+
+
+# In the order the work is done; an item shows when its endpoint exists and the user may
+# open it (the requirement is read from the endpoint's own declaration).
+NAVIGATION: tuple[NavItem, ...] = (
+    NavItem("home.inbox", _l("Inbox")),
+    NavItem("cases.index", _l("Cases")),
+    NavItem("referrals.queue", _l("Referrals")),
+    NavItem("psea.index", _l("Allegations")),
+    NavItem("assistance.index", _l("Assistance")),
+    NavItem("directory.index", _l("Services")),
+    NavItem("pathways.index", _l("Pathways")),
+    NavItem("reports.index", _l("Statistics")),
+    NavItem("admin.users", _l("Users")),
+    NavItem("admin.organisations", _l("Organisations")),
+    NavItem("audit.index", _l("Audit log")),
+    NavItem("auth.account", _l("My account")),
+)
+
+
+def navigation_for_current_user() -> list[NavItem]:
+    if not current_user.is_authenticated:
+        return []
+    visible = []
+    for item in NAVIGATION:
+        view = current_app.view_functions.get(item.endpoint)
+        requirement: Requirement | None = requirement_of(view)
+        if requirement is None or requirement in (Access.PUBLIC, Access.PARTIAL):
+            continue
+        if satisfies(current_user, requirement):
+            visible.append(item)
+    return visible
+
+
+def init_templating(app: Flask) -> None:
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        locale = str(get_locale() or "en")
+        return {
+            "navigation": navigation_for_current_user(),
+            "html_lang": locale.replace("_", "-"),
+            "text_direction": text_direction(locale),
+            "session_seconds_left": session_expires_in_seconds(),
+            "role_labels": ROLE_LABELS,
+            "organisation_type_labels": ORGANISATION_TYPE_LABELS,
+            "Permission": Permission,
+        }

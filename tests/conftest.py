@@ -1,0 +1,252 @@
+"""Test fixtures: the app on SQLite or PostgreSQL, a frozen clock, users who can sign in.
+
+`pytest --db sqlite` (default) or `pytest --db postgresql` (URL from
+REFERRAL_TEST_DATABASE_URL). The schema is built by the Alembic migrations once per run
+and emptied after each test.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from referral import clock, create_app
+from referral.db import Organisation, OrganisationType, User
+from referral.extensions import db, limiter
+from referral.security import passwords, totp
+from referral.security.policy import Role
+
+START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+PASSWORD = "correct horse battery staple 42"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="database engine for the run (PostgreSQL URL from REFERRAL_TEST_DATABASE_URL)",
+    )
+
+
+@pytest.fixture(scope="session")
+def engine_name(request: pytest.FixtureRequest) -> str:
+    return str(request.config.getoption("--db"))
+
+
+@pytest.fixture(scope="session")
+def database_url(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if engine_name == "postgresql":
+        url = os.environ.get("REFERRAL_TEST_DATABASE_URL")
+        if not url:
+            pytest.exit("--db postgresql needs REFERRAL_TEST_DATABASE_URL", returncode=2)
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+def drop_everything(url: str) -> None:
+    """Start from an empty database (PostgreSQL keeps what earlier runs left)."""
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+            connection.execute(sa.text("CREATE SCHEMA public"))
+        else:
+            metadata = sa.MetaData()
+            metadata.reflect(connection)
+            metadata.drop_all(connection)
+            connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context, as in production: its own app context, `g`
+    and database session, separate from the one the test itself holds open."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+def make_app(database_url: str, **overrides: Any) -> Flask:
+    application = create_app({"DATABASE_URL": database_url, **overrides}, testing=True)
+    application.test_client_class = IsolatedClient
+    return application
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    drop_everything(database_url)
+    os.environ.setdefault("REFERRAL_INSTANCE_PATH", str(tmp_path_factory.mktemp("instance")))
+    application = make_app(database_url)
+    with application.app_context():
+        upgrade()
+    yield application
+
+
+def empty_tables(application: Flask) -> None:
+    with application.app_context():
+        db.session.remove()
+        engine = db.engine
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+                connection.execute(
+                    sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+                )
+            else:
+                for table in tables:
+                    connection.execute(sa.text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state(app: Flask) -> Iterator[None]:
+    clock.freeze(START)
+    limiter.reset()
+    ctx = app.app_context()
+    ctx.push()
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        ctx.pop()
+        clock.unfreeze()
+        empty_tables(app)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+# --- people ----------------------------------------------------------------------------
+
+
+@dataclass
+class Person:
+    """A user and what they need to sign in."""
+
+    user: User
+    password: str
+    totp_secret: str | None
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+
+def make_organisation(
+    acronym: str = "HBI",
+    org_type: OrganisationType = OrganisationType.INTERNATIONAL_NGO,
+    provides_services: bool = True,
+) -> Organisation:
+    organisation = Organisation(
+        name=f"{acronym} organisation",
+        acronym=acronym,
+        org_type=org_type,
+        provides_services=provides_services,
+    )
+    db.session.add(organisation)
+    db.session.commit()
+    return organisation
+
+
+def make_person(
+    role: Role,
+    organisation: Organisation,
+    *,
+    email: str | None = None,
+    enrolled: bool = True,
+    must_change_password: bool = False,
+) -> Person:
+    secret = totp.new_secret() if enrolled else None
+    user = User(
+        email=email or f"{role.value}.{organisation.acronym.lower()}@example.org",
+        full_name=f"{role.value.replace('_', ' ').title()} of {organisation.acronym}",
+        role=role,
+        organisation=organisation,
+        password_hash=passwords.hash_password(PASSWORD),
+        must_change_password=must_change_password,
+        totp_secret=secret,
+        totp_enrolled_at=clock.utcnow() if enrolled else None,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return Person(user, PASSWORD, secret)
+
+
+@pytest.fixture
+def org() -> Organisation:
+    return make_organisation("HBI")
+
+
+@pytest.fixture
+def other_org() -> Organisation:
+    return make_organisation("LWHA", OrganisationType.NATIONAL_NGO)
+
+
+@pytest.fixture
+def admin(org: Organisation) -> Person:
+    return make_person(Role.ADMIN, org)
+
+
+# --- HTTP helpers ----------------------------------------------------------------------
+
+_CSRF = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "no CSRF token in page"
+    return match.group(1) or match.group(2)
+
+
+def form_post(
+    client: FlaskClient, url: str, data: dict[str, Any], *, page: str | None = None
+) -> Any:
+    """POST like a browser: fetch the page holding the form for its CSRF token first."""
+    html = client.get(page or url).get_data(as_text=True)
+    return client.post(url, data={**data, "csrf_token": csrf_from(html)})
+
+
+def next_totp(person: Person) -> str:
+    """A fresh code: moves the frozen clock to the next 30-second step first."""
+    assert person.totp_secret
+    clock.advance(timedelta(seconds=totp.STEP_SECONDS))
+    return totp.code_at(person.totp_secret, clock.utcnow())
+
+
+def sign_in(client: FlaskClient, person: Person) -> None:
+    response = form_post(
+        client, "/auth/sign-in", {"email": person.email, "password": person.password}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert response.headers["Location"].endswith("/auth/verify")
+    response = form_post(client, "/auth/verify", {"code": next_totp(person)})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+@pytest.fixture
+def signed_in_admin(client: FlaskClient, admin: Person) -> FlaskClient:
+    sign_in(client, admin)
+    return client
+
+
+def output_dir(name: str) -> Path:
+    path = Path(__file__).resolve().parent.parent / "test-output" / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
