@@ -31,8 +31,10 @@ def register_extensions(app: Flask) -> None:
     from referral.extensions import babel, csrf, db, limiter, login_manager, migrate
     from referral.i18n import select_locale, select_timezone
     from referral.security import passwords
+    from referral.security.crypto import init_crypto
 
     os.makedirs(app.instance_path, exist_ok=True)
+    init_crypto(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
