@@ -59,9 +59,9 @@ class CaseError(ValueError):
     """A change refused by a rule; ``field`` names the form field it concerns."""
 
     def __init__(self, field: str, message: object) -> None:
-        super().__init__(str(message))
+        super().__init__(field)
         self.field = field
-        self.message = str(message)
+        self.message = message  # lazy: rendered in the request's language
 
 
 class CaseConflictError(RuntimeError):

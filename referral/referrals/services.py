@@ -49,9 +49,9 @@ class ReferralError(ValueError):
     """A request refused by a rule; ``field`` names the form field it concerns."""
 
     def __init__(self, field: str, message: object) -> None:
-        super().__init__(str(message))
+        super().__init__(field)
         self.field = field
-        self.message = str(message)
+        self.message = message  # lazy: rendered in the request's language
 
 
 class ConcurrentChangeError(RuntimeError):
@@ -224,7 +224,7 @@ def withdraw_consent(consent: Consent, *, actor: User, reason: str) -> list[Refe
                 public_id,
                 ReferralState.WITHDRAWN,
                 actor=actor,
-                reason=str(_l("Consent withdrawn: %(reason)s", reason=reason)),
+                reason=f"Consent withdrawn: {reason}",
                 as_sender=True,
             )
         )
