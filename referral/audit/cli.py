@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from typing import IO
 
 import click
 from flask import current_app
@@ -40,11 +41,11 @@ def generate_key(key_id: str | None) -> None:
 def rotate(batch_size: int) -> None:
     """Re-encrypt every value under the newest key. Safe to interrupt and run again."""
     keyring: KeyRing = current_app.extensions[KEYRING_EXTENSION]
-    total = count_encrypted_values(db.session, db.metadata)
+    total = count_encrypted_values(db.session(), db.metadata)
     click.echo(f"Current key: {keyring.current_key_id}; {total} encrypted values to check.")
     with click.progressbar(length=total, label="Re-encrypting", file=sys.stderr) as bar:
         report = rotate_keys(
-            db.session, keyring, db.metadata, batch_size=batch_size, progress=bar.update
+            db.session(), keyring, db.metadata, batch_size=batch_size, progress=bar.update
         )
     for key_id, count in sorted(report.moved.items()):
         click.echo(f"  moved from {key_id}: {count}")
@@ -54,8 +55,11 @@ def rotate(batch_size: int) -> None:
     services.record(
         "keys.rotate",
         outcome=Outcome.ERROR if report.failures else Outcome.ALLOWED,
-        detail={"moved": report.moved, "current": keyring.current_key_id,
-                "failures": len(report.failures)},
+        detail={
+            "moved": report.moved,
+            "current": keyring.current_key_id,
+            "failures": len(report.failures),
+        },
     )
     db.session.commit()
     if report.failures:
@@ -65,8 +69,10 @@ def rotate(batch_size: int) -> None:
             f"{len(report.failures)} values could not be decrypted; they keep their old key. "
             "Do not remove old keys until this is resolved."
         )
-    click.echo("Done. Old keys may be removed from the configuration once every "
-               "instance runs with the new key first.")
+    click.echo(
+        "Done. Old keys may be removed from the configuration once every "
+        "instance runs with the new key first."
+    )
 
 
 @click.group("audit", help="The audit trail.")
@@ -78,7 +84,7 @@ def audit_group() -> None:
 @with_appcontext
 def verify() -> None:
     """Check the whole hash chain; name the first broken or missing link."""
-    result = services.verify_chain(db.session)
+    result = services.verify_chain(db.session())
     db.session.rollback()
     if not result.ok:
         raise click.ClickException(result.message())
@@ -90,19 +96,26 @@ def _as_utc(value: datetime) -> datetime:
 
 
 @audit_group.command("export")
-@click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
-              help="UTC date (or date and time) of the first event to export.")
-@click.option("--output", type=click.File("w", encoding="utf-8"), default="-",
-              help="File to write (default: standard output).")
+@click.option(
+    "--since",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    help="UTC date (or date and time) of the first event to export.",
+)
+@click.option(
+    "--output",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    help="File to write (default: standard output).",
+)
 @with_appcontext
-def export(since: datetime, output: click.utils.LazyFile) -> None:
+def export(since: datetime, output: IO[str]) -> None:
     """Write events as JSON lines, oldest first, for shipping off-host."""
     flt = services.AuditFilter(since=_as_utc(since))
     count = 0
-    for line in services.json_lines(services.iter_events(db.session, flt)):
+    for line in services.json_lines(services.iter_events(db.session(), flt)):
         output.write(line)
         count += 1
-    services.record("audit.export", detail={"format": "jsonl", "count": count,
-                                            **flt.as_detail()})
+    services.record("audit.export", detail={"format": "jsonl", "count": count, **flt.as_detail()})
     db.session.commit()
     click.echo(f"Exported {count} events.", err=True)

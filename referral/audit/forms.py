@@ -26,7 +26,7 @@ class AuditFilterForm(FlaskForm):
         validators=[Optional(), Length(max=254), no_control_characters],
         filters=[strip_filter],
     )
-    organisation = SelectField(_l("Organisation"), choices=[], validate_choice=True)
+    organisation = SelectField(_l("Organisation"), choices=[], default="")
     action = StringField(
         _l("Action"),
         validators=[Optional(), Length(max=64), no_control_characters],

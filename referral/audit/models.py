@@ -17,10 +17,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
     BigInteger,
     CheckConstraint,
-    DDL,
     Index,
     Integer,
     String,
@@ -52,8 +52,9 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     )
 
     # Assigned from the chain head (last_id + 1), never by the database.
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                    primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     actor_id: Mapped[int | None] = mapped_column(Integer)  # users.id, no FK: the log outlives
     actor_public_id: Mapped[str | None] = mapped_column(String(24))
@@ -102,8 +103,9 @@ def canonical(fields: dict[str, Any]) -> bytes:
     when = out["occurred_at"]
     if isinstance(when, datetime):
         out["occurred_at"] = when.isoformat(timespec="microseconds")
-    return json.dumps(out, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=str).encode("utf-8")
+    return json.dumps(
+        out, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    ).encode("utf-8")
 
 
 def chain_hash(prev_hash: str, fields: dict[str, Any]) -> str:
@@ -117,8 +119,9 @@ class AuditChainHead(db.Model):  # type: ignore[name-defined]
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    last_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                         nullable=False)
+    last_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), nullable=False
+    )
     last_hash: Mapped[str] = mapped_column(String(64), nullable=False)
 
 
@@ -156,17 +159,17 @@ POSTGRESQL_HEAD_TRIGGERS: tuple[str, ...] = (
     "FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change()",
 )
 SEED_CHAIN_HEAD = (
-    f"INSERT INTO audit_chain_head (id, last_id, last_hash) VALUES (1, 0, '{GENESIS_HASH}')"
+    f"INSERT INTO audit_chain_head (id, last_id, last_hash) VALUES (1, 0, '{GENESIS_HASH}')"  # noqa: S608 - constant
 )
 
 
 def _attach(table: Any, statements: tuple[str, ...], dialect: str) -> None:
     for statement in statements:
-        event.listen(table, "after_create", DDL(statement).execute_if(dialect=dialect))
+        event.listen(table, "after_create", DDL(statement).execute_if(dialect=dialect))  # type: ignore[no-untyped-call]
 
 
 _attach(AuditEvent.__table__, SQLITE_EVENTS_TRIGGERS, "sqlite")
 _attach(AuditEvent.__table__, POSTGRESQL_EVENTS_TRIGGERS, "postgresql")
 _attach(AuditChainHead.__table__, SQLITE_HEAD_TRIGGERS, "sqlite")
 _attach(AuditChainHead.__table__, POSTGRESQL_HEAD_TRIGGERS, "postgresql")
-event.listen(AuditChainHead.__table__, "after_create", DDL(SEED_CHAIN_HEAD))
+event.listen(AuditChainHead.__table__, "after_create", DDL(SEED_CHAIN_HEAD))  # type: ignore[no-untyped-call]

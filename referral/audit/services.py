@@ -66,8 +66,11 @@ def request_id() -> str | None:
     rid: str | None = g.get("request_id")
     if rid is None:
         given = request.headers.get(REQUEST_ID_HEADER, "")
-        rid = given if 8 <= len(given) <= 64 and given.isascii() and given.isprintable() \
+        rid = (
+            given
+            if 8 <= len(given) <= 64 and given.isascii() and given.isprintable()
             else secrets.token_hex(8)
+        )
         g.request_id = rid
     return rid
 
@@ -117,6 +120,8 @@ def record(
         "detail": dict(detail or {}),
     }
     target: Session = session if session is not None else db.session()
+    if not target.in_transaction():
+        target.begin()  # so that commit and rollback hooks see this transaction
     target.info.setdefault(PENDING, []).append(PendingEvent(fields))
 
 
@@ -253,15 +258,30 @@ def verify_chain(session: Session, *, batch_size: int = 20_000) -> VerifyResult:
             break
         for row in rows:
             if row.id != expected_id:
-                return VerifyResult(False, checked, last_seen, expected_id,
-                                    f"event {expected_id} is missing (next found: {row.id})")
+                return VerifyResult(
+                    False,
+                    checked,
+                    last_seen,
+                    expected_id,
+                    f"event {expected_id} is missing (next found: {row.id})",
+                )
             if row.prev_hash != prev_hash:
-                return VerifyResult(False, checked, last_seen, row.id,
-                                    "prev_hash does not match the previous event "
-                                    "(an event was deleted, inserted or reordered)")
+                return VerifyResult(
+                    False,
+                    checked,
+                    last_seen,
+                    row.id,
+                    "prev_hash does not match the previous event "
+                    "(an event was deleted, inserted or reordered)",
+                )
             if chain_hash(prev_hash, _row_fields(row)) != row.hash:
-                return VerifyResult(False, checked, last_seen, row.id,
-                                    "content does not match its hash (event edited)")
+                return VerifyResult(
+                    False,
+                    checked,
+                    last_seen,
+                    row.id,
+                    "content does not match its hash (event edited)",
+                )
             prev_hash, last_seen = row.hash, row.id
             expected_id += 1
             checked += 1
@@ -269,9 +289,14 @@ def verify_chain(session: Session, *, batch_size: int = 20_000) -> VerifyResult:
     if head is None:
         return VerifyResult(False, checked, last_seen, None, "the chain head row is missing")
     if head.last_id != last_seen or head.last_hash != prev_hash:
-        return VerifyResult(False, checked, last_seen, last_seen + 1,
-                            f"the chain head expects {head.last_id} events; "
-                            f"found {last_seen} (events removed from the end)")
+        return VerifyResult(
+            False,
+            checked,
+            last_seen,
+            last_seen + 1,
+            f"the chain head expects {head.last_id} events; "
+            f"found {last_seen} (events removed from the end)",
+        )
     return VerifyResult(True, checked, last_seen)
 
 
@@ -376,16 +401,25 @@ def json_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
 
 
 CSV_COLUMNS: tuple[str, ...] = (
-    "id", "occurred_at", "actor_public_id", "actor_role", "org_id", "action", "obj_type",
-    "obj_id", "outcome", "request_id", "client_address", "fields_revealed", "hash",
+    "id",
+    "occurred_at",
+    "actor_public_id",
+    "actor_role",
+    "org_id",
+    "action",
+    "obj_type",
+    "obj_id",
+    "outcome",
+    "request_id",
+    "client_address",
+    "fields_revealed",
+    "hash",
 )
 
 
 def _csv_safe(value: Any) -> str:
     """Stringify, defusing spreadsheet formulas (CSV injection)."""
-    text = "" if value is None else (
-        ";".join(value) if isinstance(value, list) else str(value)
-    )
+    text = "" if value is None else (";".join(value) if isinstance(value, list) else str(value))
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
