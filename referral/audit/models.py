@@ -173,3 +173,20 @@ _attach(AuditEvent.__table__, POSTGRESQL_EVENTS_TRIGGERS, "postgresql")
 _attach(AuditChainHead.__table__, SQLITE_HEAD_TRIGGERS, "sqlite")
 _attach(AuditChainHead.__table__, POSTGRESQL_HEAD_TRIGGERS, "postgresql")
 event.listen(AuditChainHead.__table__, "after_create", DDL(SEED_CHAIN_HEAD))  # type: ignore[no-untyped-call]
+
+
+def app_role_grants(role: str) -> list[str]:
+    """PostgreSQL privileges of the role the application runs as (production).
+
+    Triggers stop mistakes, not the table's owner: the migrations run as the owner,
+    the application as ``role``, which may only read and append to the audit trail
+    (and move the chain head). It cannot UPDATE, DELETE, TRUNCATE or disable triggers.
+    """
+    if not role.replace("_", "").isalnum():
+        raise ValueError("role must be a plain identifier")
+    return [
+        f"GRANT SELECT, INSERT ON audit_events TO {role}",
+        f"GRANT SELECT, UPDATE ON audit_chain_head TO {role}",
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM {role}",
+        f"REVOKE DELETE, TRUNCATE ON audit_chain_head FROM {role}",
+    ]
