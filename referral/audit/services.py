@@ -117,7 +117,8 @@ def record(
         "request_id": request_id(),
         "client_address": request.remote_addr if has_request_context() else None,
         "fields_revealed": sorted(set(fields_revealed)),
-        "detail": dict(detail or {}),
+        # Stored exactly as hashed: JSON-normalised (tuples -> lists, others -> str).
+        "detail": json.loads(json.dumps(dict(detail or {}), default=str)),
     }
     target: Session = session if session is not None else db.session()
     if not target.in_transaction():
