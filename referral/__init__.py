@@ -76,9 +76,11 @@ def register_security(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from referral.admin.views import blueprint as admin
     from referral.auth.views import blueprint as auth
+    from referral.directory.views import blueprint as directory
     from referral.home.views import blueprint as home
+    from referral.pathways.views import blueprint as pathways
 
-    for blueprint in (auth, admin, home):
+    for blueprint in (auth, admin, home, directory, pathways):
         app.register_blueprint(blueprint)
 
 
