@@ -36,7 +36,7 @@ from referral.referrals.models import (
     Need,
     Priority,
 )
-from referral.security.events import security_event
+from referral.audit.services import pending_events
 
 
 def the_area() -> Area:
@@ -181,13 +181,10 @@ def request(
 
 @contextmanager
 def captured_events() -> Iterator[list[dict[str, Any]]]:
+    """Audit events queued (not yet committed) while the block runs."""
+    before = len(pending_events())
     seen: list[dict[str, Any]] = []
-
-    def listener(sender: Any, **kwargs: Any) -> None:
-        seen.append(kwargs)
-
-    security_event.connect(listener)
     try:
         yield seen
     finally:
-        security_event.disconnect(listener)
+        seen.extend(event.fields for event in pending_events()[before:])

@@ -291,7 +291,7 @@ def test_r11_receiver_sees_only_consented_fields(
     assert view.details == {"name": "Canary Name"}
     assert view.note == "Needs PEP today"
     assert "contact" not in view.details
-    assert seen[0]["detail"]["fields_revealed"] == ["name", "note"]
+    assert seen[0]["fields_revealed"] == ["name", "note"]
     minimal = _sent(caseworker, health)
     assert engine.reveal_for_receiver(minimal, receiver).details == {}
     assert minimal.shared_details is None
