@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+from referral.audit.services import pending_events
 from referral.cases import services as cases
 from referral.cases.models import (
     Case,
@@ -36,7 +37,6 @@ from referral.referrals.models import (
     Need,
     Priority,
 )
-from referral.audit.services import pending_events
 
 
 def the_area() -> Area:
@@ -116,9 +116,7 @@ def open_case(actor: User, *, age: int | None = 29, **kwargs: Any) -> Case:
     return case
 
 
-def incident(
-    case: Case, actor: User, *, hours_ago: float = 10, **answers: bool
-) -> None:
+def incident(case: Case, actor: User, *, hours_ago: float = 10, **answers: bool) -> None:
     data = cases.IncidentData(
         answers=answers or {"penetration": True},
         incident_at=utcnow() - timedelta(hours=hours_ago),

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
 
 from referral import clock
 from referral.audit.models import AuditEvent
@@ -98,7 +97,12 @@ def test_web_workflow_intake_to_referral_acceptance_and_closure(
     response = form_post(
         client,
         f"{case_url}/consent",
-        {"kind": "referral", "granted": "yes", "service": health.public_id, "shared_fields": "name"},
+        {
+            "kind": "referral",
+            "granted": "yes",
+            "service": health.public_id,
+            "shared_fields": "name",
+        },
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     consent = db.session.scalar(sa.select(Consent))
@@ -395,9 +399,7 @@ def test_canary_absent_from_raw_database(
         db.session.remove()
         db.engine.dispose()
         path = Path(database_url.removeprefix("sqlite:///"))
-        raw = b"".join(
-            p.read_bytes() for p in path.parent.glob(path.name + "*") if p.is_file()
-        )
+        raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*") if p.is_file())
         assert raw, "database file is empty"
     else:
         tables = [t.name for t in db.metadata.sorted_tables]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import url_for
@@ -67,6 +67,12 @@ def _accounts_to_finish(user: User) -> InboxSection | None:
 # --- cases and referrals ----------------------------------------------------------------
 
 
+def _due(priority: Priority, deadline: datetime | None, now: datetime) -> str:
+    if deadline is None:
+        return str(PRIORITY_SHORT[priority])
+    return f"{PRIORITY_SHORT[priority]} · {time_left((deadline - now).total_seconds())}"
+
+
 def _referrals_awaiting_answer(user: User) -> InboxSection | None:
     """R10: what waits in the receiving organisation's queue, earliest deadline first."""
     if not has_permission(user, Permission.RECEIVE_REFERRALS):
@@ -77,9 +83,7 @@ def _referrals_awaiting_answer(user: User) -> InboxSection | None:
         InboxItem(
             title=f"{r.reference} · {r.survivor_code}",
             url=url_for("referrals.show", public_id=r.public_id),
-            detail=f"{PRIORITY_SHORT[r.priority]} · {time_left((r.deadline_at - now).total_seconds())}"
-            if r.deadline_at
-            else "",
+            detail=_due(r.priority, r.deadline_at, now),
             urgent=r.priority is Priority.EMERGENCY or r.is_overdue(now),
         )
         for r in page.rows
@@ -99,15 +103,18 @@ def _overdue_referrals(user: User) -> InboxSection | None:
     for r in rows:
         if r.receiving_organisation_id == user.organisation_id and receives:
             url = url_for("referrals.show", public_id=r.public_id)
-        elif r.sending_organisation_id == user.organisation_id and handles and (
-            has_permission(user, Permission.SUPERVISE_CASES) or r.created_by_id == user.id
+        elif (
+            r.sending_organisation_id == user.organisation_id
+            and handles
+            and (has_permission(user, Permission.SUPERVISE_CASES) or r.created_by_id == user.id)
         ):
             if r.source_kind is not SourceKind.GBV_CASE:
                 continue
             url = url_for("cases.show", public_id=r.source_public_id)
         else:
             continue
-        assert r.deadline_at is not None
+        if r.deadline_at is None:
+            continue
         items.append(
             InboxItem(
                 title=f"{r.reference} · {r.survivor_code}",
@@ -143,8 +150,8 @@ def _clinical_windows_closing(user: User) -> InboxSection | None:
     ).all()
     items = []
     for case in cases:
-        assert case.incident is not None
-        open_windows = [w for w in case.incident.clinical_windows() if w.is_open(now)]
+        windows = case.incident.clinical_windows() if case.incident else []
+        open_windows = [w for w in windows if w.is_open(now)]
         if not open_windows:
             continue
         first = open_windows[0]
