@@ -296,3 +296,30 @@ def test_pending_sign_in_expires(client: FlaskClient, admin: Person) -> None:
     assert response.status_code == 302
     assert "/auth/sign-in" in response.headers["Location"]
     assert client.get("/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"email": "", "password": ""},
+        {"email": "a@example.org"},
+        {"password": "x"},
+        {"email": "a" * 300 + "@example.org", "password": "x"},
+        {"email": "a@example.org", "password": "x" * 300},
+        {"email": "a\x01@example.org", "password": "x"},
+    ],
+)
+def test_bad_sign_in_input_is_a_field_error(client: FlaskClient, data: dict[str, str]) -> None:
+    response = form_post(client, "/auth/sign-in", data)
+    assert response.status_code == 400
+    assert 'class="error"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("code", ["", "12345", "1" * 41, "abc\x00def", "<script>"])
+def test_bad_second_factor_input_is_refused(
+    client: FlaskClient, admin: Person, code: str
+) -> None:
+    post_credentials(client, admin.email, PASSWORD)
+    response = form_post(client, "/auth/verify", {"code": code})
+    assert response.status_code in (400, 401)
+    assert "<script>" not in response.get_data(as_text=True)
