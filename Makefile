@@ -26,8 +26,8 @@ run: $(STAMP)
 test: $(STAMP) check test-sqlite test-postgresql
 
 check: $(STAMP)
-	$(BIN)/ruff check referral tests bench migrations
-	$(BIN)/ruff format --check referral tests bench
+	$(BIN)/ruff check referral tests migrations $(wildcard bench)
+	$(BIN)/ruff format --check referral tests $(wildcard bench)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
