@@ -316,9 +316,7 @@ def test_bad_sign_in_input_is_a_field_error(client: FlaskClient, data: dict[str,
 
 
 @pytest.mark.parametrize("code", ["", "12345", "1" * 41, "abc\x00def", "<script>"])
-def test_bad_second_factor_input_is_refused(
-    client: FlaskClient, admin: Person, code: str
-) -> None:
+def test_bad_second_factor_input_is_refused(client: FlaskClient, admin: Person, code: str) -> None:
     post_credentials(client, admin.email, PASSWORD)
     response = form_post(client, "/auth/verify", {"code": code})
     assert response.status_code in (400, 401)
