@@ -80,7 +80,7 @@ LANGUAGE_NAMES = {"en": "English", "fr": "Français", "ar": "العربية"}
 class LanguageForm(FlaskForm):
     locale = SelectField(
         _l("Language"),
-        choices=[("", _l("As my browser asks"))] + list(LANGUAGE_NAMES.items()),
+        choices=[("", _l("As my browser asks")), *LANGUAGE_NAMES.items()],
         validate_choice=True,
     )
     submit = SubmitField(_l("Save language"))
