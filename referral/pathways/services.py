@@ -16,8 +16,9 @@ from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from referral.clock import utcnow
 from referral.db import User
@@ -364,7 +365,8 @@ def transition(
     version.updated_at = now
     try:
         db.session.flush()
-    except IntegrityError as error:
+    except (IntegrityError, OperationalError, StaleDataError) as error:
+        # The partial unique index (or SQLite's writer lock) stopped a second publication.
         raise PathwayRuleError(
             "", _l("Another version of this pathway was published at the same time.")
         ) from error
