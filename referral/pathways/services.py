@@ -309,7 +309,10 @@ def _locked(version: PathwayVersion) -> PathwayVersion:
     itself and the partial unique index is the last guard on both.
     """
     db.session.execute(select(Area.id).where(Area.id == version.area_id).with_for_update())
-    db.session.refresh(version, with_for_update=True)
+    db.session.execute(
+        select(PathwayVersion.id).where(PathwayVersion.id == version.id).with_for_update()
+    )
+    db.session.refresh(version)
     return version
 
 
