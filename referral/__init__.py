@@ -81,9 +81,11 @@ def register_blueprints(app: Flask) -> None:
     from referral.admin.views import blueprint as admin
     from referral.audit.views import blueprint as audit
     from referral.auth.views import blueprint as auth
+    from referral.directory.views import blueprint as directory
     from referral.home.views import blueprint as home
+    from referral.pathways.views import blueprint as pathways
 
-    for blueprint in (auth, admin, audit, home):
+    for blueprint in (auth, admin, audit, home, directory, pathways):
         app.register_blueprint(blueprint)
 
 
