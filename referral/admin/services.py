@@ -87,6 +87,8 @@ def update_organisation(organisation: Organisation, data: OrganisationData, *, a
                     "mission cannot have them (R23). Change their roles first."
                 ),
             )
+    if organisation.id == actor.organisation_id and not data.active:
+        raise AdminRuleError("active", _l("You cannot deactivate your own organisation."))
     changed = {
         key: str(getattr(data, key))
         for key in ("name", "acronym", "org_type", "provides_services", "time_zone", "active")
@@ -155,7 +157,7 @@ def update_user(user: User, data: UserData, *, actor: User) -> None:
             _l("A user with this e-mail already exists."),
         )
     check_role_for_organisation(data.role, data.organisation)
-    if user is actor and (data.role is not Role.ADMIN or not data.active):
+    if user.id == actor.id and (data.role is not Role.ADMIN or not data.active):
         raise AdminRuleError(
             "role",
             _l("You cannot remove your own administrator role or deactivate yourself."),

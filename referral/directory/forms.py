@@ -13,7 +13,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from referral.directory.labels import (
@@ -24,7 +24,7 @@ from referral.directory.labels import (
     SERVICE_STATUS_LABELS,
     SEX_LABELS,
 )
-from referral.forms import no_control_characters, strip_filter
+from referral.forms import email_address, no_control_characters, strip_filter
 
 
 class CheckboxesField(SelectMultipleField):
@@ -102,7 +102,7 @@ class ServiceForm(FlaskForm):
     focal_point_phone = _text(_l("Focal point phone"), 60)
     focal_point_email = EmailField(
         _l("Focal point e-mail"),
-        validators=[Optional(), Length(max=254), Email(), no_control_characters],
+        validators=[Optional(), Length(max=254), email_address, no_control_characters],
         filters=[strip_filter],
     )
     status = SelectField(
@@ -122,20 +122,24 @@ class ServiceSearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    area = SelectField(_l("Area"), validate_choice=True)
+    area = SelectField(_l("Area"), default="")
     sector = SelectField(
         _l("Sector"),
+        default="",
         choices=[("", _l("Any sector"))] + [(k.value, v) for k, v in SECTOR_LABELS.items()],
     )
     age_group = SelectField(
         _l("Accepts age group"),
+        default="",
         choices=[("", _l("Any age"))] + [(k.value, v) for k, v in AGE_GROUP_LABELS.items()],
     )
     sex = SelectField(
         _l("Accepts sex"),
+        default="",
         choices=[("", _l("Any"))] + [(k.value, v) for k, v in SEX_LABELS.items()],
     )
     status = SelectField(
         _l("Status"),
+        default="",
         choices=[("", _l("Any status"))] + [(k.value, v) for k, v in SERVICE_STATUS_LABELS.items()],
     )

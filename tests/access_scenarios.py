@@ -1,0 +1,227 @@
+"""Who may open which record: the expectations the access matrix checks over HTTP.
+
+Every endpoint whose URL names a record registers here a function that builds the
+records it needs and returns scenarios: a label, the URL values, and the answer a user
+whose role holds the endpoint's permission must get (200 for records they may see, 404
+for another organisation's records or unknown ids). Users whose role lacks the
+permission always get 403. An endpoint with URL values and no entry here fails the
+matrix test, so a new endpoint cannot ship without its expectations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from referral.db import Organisation, OrganisationType
+from referral.security.policy import ROLE_PERMISSIONS, Permission, Role
+from tests.conftest import Person, make_organisation, make_person
+
+
+@dataclass
+class World:
+    """Two organisations with one user of every role in the first (own) organisation and
+    one of every role allowed there in the second (other) organisation."""
+
+    own: Organisation
+    other: Organisation
+    people: dict[Role, Person] = field(default_factory=dict)
+    others: dict[Role, Person] = field(default_factory=dict)
+    # Records built once per world by the scenario makers, by name.
+    records: dict[str, Any] = field(default_factory=dict)
+
+    def once(self, name: str, build: Callable[[], Any]) -> Any:
+        if name not in self.records:
+            self.records[name] = build()
+        return self.records[name]
+
+
+def build_world() -> World:
+    own = make_organisation("OWN", OrganisationType.INTERNATIONAL_NGO, True)
+    other = make_organisation("OTHER", OrganisationType.NATIONAL_NGO, True)
+    world = World(own, other)
+    for role in Role:
+        world.people[role] = make_person(role, own, email=f"{role.value}@own.example.org")
+        world.others[role] = make_person(role, other, email=f"{role.value}@other.example.org")
+    return world
+
+
+@dataclass(frozen=True)
+class Scenario:
+    label: str
+    values: dict[str, str]
+    expected: int  # for a user whose role holds the permission
+
+
+ScenarioMaker = Callable[[World, Role], list[Scenario]]
+
+SCENARIOS: dict[str, ScenarioMaker] = {}
+
+
+def scenarios_for(*endpoints: str) -> Callable[[ScenarioMaker], ScenarioMaker]:
+    def register(maker: ScenarioMaker) -> ScenarioMaker:
+        for endpoint in endpoints:
+            SCENARIOS[endpoint] = maker
+        return maker
+
+    return register
+
+
+@scenarios_for("admin.edit_user", "admin.reset_password", "admin.reset_two_factor")
+def _users(world: World, role: Role) -> list[Scenario]:
+    return [
+        Scenario(
+            "user of own org", {"public_id": world.people[Role.CASEWORKER].user.public_id}, 200
+        ),
+        Scenario(
+            "user of other org", {"public_id": world.others[Role.CASEWORKER].user.public_id}, 200
+        ),
+        Scenario("unknown id", {"public_id": "NOSUCHUSER000000"}, 404),
+    ]
+
+
+@scenarios_for("admin.edit_organisation")
+def _organisations(world: World, role: Role) -> list[Scenario]:
+    return [
+        Scenario("own org", {"public_id": world.own.public_id}, 200),
+        Scenario("other org", {"public_id": world.other.public_id}, 200),
+        Scenario("unknown id", {"public_id": "NOSUCHORG0000000"}, 404),
+    ]
+
+
+UNKNOWN = "NOSUCHRECORD0000"
+
+
+# --- directory and pathways: shared by every organisation, so no per-organisation cases ---
+
+
+def _directory(world: World) -> dict[str, Any]:
+    def build() -> dict[str, Any]:
+        from referral.directory.models import Sector
+        from referral.pathways.models import PathwayStatus
+        from tests.directory_helpers import make_areas, make_pathway, make_service
+
+        areas = make_areas()
+        coordinator = world.people[Role.GBV_COORDINATOR].user
+        service = make_service(world.own, Sector.HEALTH, "Clinic", [areas.province])
+        published = make_pathway(areas.kesa, coordinator, [(Sector.HEALTH, [service])])
+        draft = make_pathway(
+            areas.kesa, coordinator, [(Sector.HEALTH, [service])], status=PathwayStatus.DRAFT
+        )
+        review = make_pathway(
+            areas.dalo, coordinator, [(Sector.HEALTH, [service])], status=PathwayStatus.IN_REVIEW
+        )
+        return {
+            "areas": areas,
+            "service": service,
+            "published": published,
+            "draft": draft,
+            "review": review,
+        }
+
+    return dict(world.once("directory", build))
+
+
+@scenarios_for("directory.edit_area", "pathways.area")
+def _areas(world: World, role: Role) -> list[Scenario]:
+    area = _directory(world)["areas"].kesa
+    return [
+        Scenario("area", {"public_id": area.public_id}, 200),
+        Scenario("unknown", {"public_id": UNKNOWN}, 404),
+    ]
+
+
+@scenarios_for("directory.service", "directory.edit_service")
+def _services(world: World, role: Role) -> list[Scenario]:
+    service = _directory(world)["service"]
+    return [
+        Scenario("service", {"public_id": service.public_id}, 200),
+        Scenario("unknown", {"public_id": UNKNOWN}, 404),
+    ]
+
+
+def _draft_answer(role: Role) -> int:
+    """Drafts and versions in review exist only for pathway managers."""
+    return 200 if Permission.MANAGE_PATHWAYS in ROLE_PERMISSIONS[role] else 404
+
+
+@scenarios_for("pathways.version", "pathways.edit_version")
+def _versions(world: World, role: Role) -> list[Scenario]:
+    records = _directory(world)
+    return [
+        Scenario("published version", {"public_id": records["published"].public_id}, 200),
+        Scenario("draft version", {"public_id": records["draft"].public_id}, _draft_answer(role)),
+        Scenario("unknown", {"public_id": UNKNOWN}, 404),
+    ]
+
+
+@scenarios_for("pathways.compare")
+def _compare(world: World, role: Role) -> list[Scenario]:
+    records = _directory(world)
+    draft, published = records["draft"].public_id, records["published"].public_id
+    return [
+        Scenario(
+            "two versions of one area", {"public_id": draft, "with": published}, _draft_answer(role)
+        ),
+        Scenario(
+            "versions of two areas", {"public_id": draft, "with": records["review"].public_id}, 404
+        ),
+        Scenario("unknown", {"public_id": UNKNOWN, "with": published}, 404),
+    ]
+
+
+@scenarios_for("pathways.edit_step")
+def _steps(world: World, role: Role) -> list[Scenario]:
+    draft = _directory(world)["draft"]
+    return [
+        Scenario("new step", {"public_id": draft.public_id}, 200),
+        Scenario(
+            "existing step",
+            {"public_id": draft.public_id, "step_id": draft.steps[0].public_id},
+            200,
+        ),
+        Scenario("unknown step", {"public_id": draft.public_id, "step_id": UNKNOWN}, 404),
+        Scenario("unknown version", {"public_id": UNKNOWN}, 404),
+    ]
+
+
+@scenarios_for("pathways.step_action")
+def _step_actions(world: World, role: Role) -> list[Scenario]:
+    draft = _directory(world)["draft"]
+    step = draft.steps[0].public_id
+    return [
+        Scenario(
+            "move a step", {"public_id": draft.public_id, "step_id": step, "action": "down"}, 302
+        ),
+        Scenario(
+            "unknown step", {"public_id": draft.public_id, "step_id": UNKNOWN, "action": "up"}, 404
+        ),
+    ]
+
+
+@scenarios_for("pathways.move")
+def _moves(world: World, role: Role) -> list[Scenario]:
+    review = _directory(world)["review"]
+    return [
+        Scenario("return to draft", {"public_id": review.public_id, "action": "return"}, 302),
+        Scenario("unknown", {"public_id": UNKNOWN, "action": "submit"}, 404),
+    ]
+
+
+@scenarios_for("pathways.new_version")
+def _new_versions(world: World, role: Role) -> list[Scenario]:
+    area = _directory(world)["areas"].dalo
+    return [
+        Scenario("new draft", {"public_id": area.public_id}, 302),
+        Scenario("unknown area", {"public_id": UNKNOWN}, 404),
+    ]
+
+
+@scenarios_for("pathways.publish")
+def _publish(world: World, role: Role) -> list[Scenario]:
+    review = _directory(world)["review"]
+    return [
+        Scenario("version in review", {"public_id": review.public_id}, 200),
+        Scenario("unknown", {"public_id": UNKNOWN}, 404),
+    ]
