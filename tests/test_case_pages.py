@@ -173,7 +173,10 @@ def test_web_workflow_intake_to_referral_acceptance_and_closure(
     assert db.session.get(Referral, referral.id).state is ReferralState.COMPLETED  # type: ignore[union-attr]
 
     response = form_post(
-        client, f"{case_url}/closure", {"reason": "needs_met", "note": ""}, page=case_url
+        client,
+        f"{case_url}/closure",
+        {"closure-reason": "needs_met", "closure-note": ""},
+        page=case_url,
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     boss = app.test_client()

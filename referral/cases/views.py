@@ -239,10 +239,10 @@ def _show_context(case: Case) -> dict[str, Any]:
         "referrals": referrals,
         "goals": goals,
         "stage_form": stage_form,
-        "action_form": ActionForm(formdata=None),
+        "action_form": ActionForm(formdata=None, prefix="action"),
         "status_form": status_form,
-        "follow_up_form": FollowUpForm(formdata=None),
-        "closure_form": ClosureForm(formdata=None),
+        "follow_up_form": FollowUpForm(formdata=None, prefix="followup"),
+        "closure_form": ClosureForm(formdata=None, prefix="closure"),
         "decision_form": DecisionForm(formdata=None),
         "assign_form": assign_form,
         "withdraw_form": WithdrawForm(formdata=None),
@@ -482,7 +482,7 @@ def stage(public_id: str) -> Page:
 @requires(Permission.HANDLE_CASES)
 def add_action(public_id: str) -> Page:
     case = _case(public_id)
-    form = ActionForm()
+    form = ActionForm(prefix="action")
     if form.validate():
         try:
             services.add_action_item(
@@ -523,7 +523,7 @@ def action_status(public_id: str, item_id: str) -> Page:
 @requires(Permission.HANDLE_CASES)
 def add_follow_up(public_id: str) -> Page:
     case = _case(public_id)
-    form = FollowUpForm()
+    form = FollowUpForm(prefix="followup")
     if form.validate():
         services.add_follow_up(case, form.note.data or "", actor=current_user)
         db.session.commit()
@@ -538,7 +538,7 @@ def add_follow_up(public_id: str) -> Page:
 @requires(Permission.HANDLE_CASES)
 def request_closure(public_id: str) -> Page:
     case = _case(public_id, for_update=True)
-    form = ClosureForm()
+    form = ClosureForm(prefix="closure")
     if form.validate():
         try:
             services.request_closure(
