@@ -72,11 +72,17 @@ def load_demo() -> list[str]:
         created.append((email, role, acronym))
     db.session.commit()
 
+    from referral.cases.demo import load_case_demo
+
+    case_lines = load_case_demo(by_acronym)
     if not created:
-        return ["Demo data is already loaded; sign-ins were printed when it was first loaded."]
+        return [
+            "Demo data is already loaded; sign-ins were printed when it was first loaded.",
+            *case_lines,
+        ]
     lines = [
         "Demo sign-ins (fictional data). Each account enrols an authenticator app",
         f"(TOTP) at its first sign-in. Password for every demo account: {password}",
     ]
     lines += [f"  {email:<38} {role.value:<20} {acronym}" for email, role, acronym in created]
-    return lines
+    return lines + case_lines
