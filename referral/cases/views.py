@@ -470,10 +470,11 @@ def stage(public_id: str) -> Page:
         abort(400)
     try:
         services.move_stage(case, CaseStage(form.stage.data), actor=current_user)
-    except (services.CaseError, IllegalTransitionError, services.CaseConflictError):
+    except (services.CaseError, IllegalTransitionError, services.CaseConflictError) as error:
         db.session.rollback()
         flash(_("The case cannot move to that step now."), "error")
-        return _error_page("cases/show.html", 409, **_show_context(_case(public_id)))
+        status = 400 if isinstance(error, services.CaseError) else 409
+        return _error_page("cases/show.html", status, **_show_context(_case(public_id)))
     db.session.commit()
     return redirect(url_for("cases.show", public_id=case.public_id))
 
