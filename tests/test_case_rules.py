@@ -372,3 +372,14 @@ def test_demo_cases_cover_every_stage_and_referral_state_and_load_once(app) -> N
     load_demo()
     assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == count
     assert clock.utcnow() == START  # the demo put the frozen clock back
+
+
+def test_r1_survivor_code_collision_picks_another(caseworker, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Codes are short and random: a collision with an existing code picks again."""
+    from referral.referrals import services as engine_services
+
+    first = open_case(caseworker)
+    codes = iter([first.survivor_code, first.survivor_code, "GBV-26-NEW00"])
+    monkeypatch.setattr(engine_services, "random_code", lambda prefix, length=5: next(codes))
+    second = open_case(caseworker)
+    assert second.survivor_code == "GBV-26-NEW00"

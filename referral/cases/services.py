@@ -160,6 +160,7 @@ def open_case(intake: Intake, *, actor: User) -> Case:
     age_group = _age_group(intake)
     now = utcnow()
     case = Case(
+        survivor_code=engine.unique_code("GBV", Case.survivor_code),
         organisation_id=actor.organisation_id,
         owner_id=actor.id,
         stage=CaseStage.ENGAGEMENT,
