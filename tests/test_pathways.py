@@ -538,3 +538,60 @@ def test_coordinator_drafts_reviews_and_publishes_over_http(
     assert version.status is PathwayStatus.PUBLISHED
     sheet = client.get(area_url).get_data(as_text=True)
     assert "Health first" in sheet and "Clinic" in sheet
+
+
+def test_every_change_is_audited(areas: Areas, org: Organisation, coordinator: Person) -> None:
+    from referral.audit.models import AuditEvent
+
+    clinic = make_service(org, Sector.HEALTH, "Clinic", [areas.kesa])
+    version = make_pathway(areas.kesa, coordinator.user, [(Sector.HEALTH, [clinic])])
+    rows = db.session.execute(
+        select(AuditEvent.action, AuditEvent.obj_id, AuditEvent.actor_id).order_by(AuditEvent.id)
+    ).all()
+    actions = [action for action, _, _ in rows]
+    assert actions.count("directory.area_created") == 5
+    assert "directory.service_created" in actions
+    for action in (
+        "pathways.version_created",
+        "pathways.version_updated",
+        "pathways.step_saved",
+        "pathways.version_in_review",
+        "pathways.version_published",
+    ):
+        assert (action, version.public_id, coordinator.user.id) in rows, action
+
+
+def test_coordinator_inbox_lists_versions_in_review(
+    client: FlaskClient, areas: Areas, org: Organisation, coordinator: Person
+) -> None:
+    clinic = make_service(org, Sector.HEALTH, "Clinic", [areas.kesa])
+    version = make_pathway(
+        areas.kesa, coordinator.user, [(Sector.HEALTH, [clinic])], status=PathwayStatus.IN_REVIEW
+    )
+    sign_in(client, coordinator)
+    html = client.get("/").get_data(as_text=True)
+    assert "Pathway versions waiting for review (1)" in html
+    assert f"/pathways/versions/{version.public_id}" in html
+
+
+def test_demo_pathways_load_twice_and_serve_the_lookup(app: Flask) -> None:
+    """The demo gives Kesa and Dalo (Lomara province) a published pathway; idempotent."""
+    from referral.demo import load_demo
+    from referral.directory.models import Area, Service
+
+    load_demo()
+    load_demo()
+    assert db.session.scalar(select(func.count()).select_from(PathwayVersion)) == 2
+    assert db.session.scalar(select(func.count()).select_from(Service)) == 10
+    camp = db.session.scalar(select(Area).where(Area.code == "AR-LOM-KES-C1"))
+    assert camp is not None
+    options = lookup_pathway(camp, "rape", AgeGroup.ADOLESCENT, Sex.FEMALE, 30)
+    assert options[0].sector is Sector.HEALTH and options[0].urgent
+    dalo = db.session.scalar(select(Area).where(Area.code == "AR-LOM-DAL"))
+    assert dalo is not None
+    suspended = [
+        o
+        for o in lookup_pathway(dalo, None, AgeGroup.ADULT, Sex.FEMALE, None)
+        if o.eligibility is Eligibility.SUSPENDED
+    ]
+    assert [o.service.name for o in suspended] == ["Women's economic empowerment, Dalo"]
