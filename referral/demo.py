@@ -271,7 +271,7 @@ reports it the same day, with the survivor's consent for any identifying detail:
 - **Community complaints hotline** (free, anonymous, every day 7:00-22:00): 1414
 
 The network routes the complaint to the organisation concerned; it does not investigate.
-Survivors are referred to the GBV services below whether or not they make a complaint.
+Survivors are referred to the GBV services of this pathway whether or not they make a complaint.
 """
 
 SOP = """\
