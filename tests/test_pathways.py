@@ -200,7 +200,12 @@ def _race(app: Flask, jobs: list[tuple[str, int, str]]) -> list[str]:
 
 
 def test_r15_two_coordinators_publishing_at_once_exactly_one_wins(
-    app: Flask, areas: Areas, org: Organisation, coordinator: Person, other_coordinator: Person
+    app: Flask,
+    engine_name: str,
+    areas: Areas,
+    org: Organisation,
+    coordinator: Person,
+    other_coordinator: Person,
 ) -> None:
     """Two coordinators publish two versions of one area at the same moment (real
     connections, one per thread): exactly one wins, one version is published."""
@@ -219,12 +224,20 @@ def test_r15_two_coordinators_publishing_at_once_exactly_one_wins(
         ],
     )
     assert sorted(o.split(":")[0] for o in outcomes) == ["refused", "won"], outcomes
+    if engine_name == "postgresql":
+        # The area lock serialised them: the loser saw the winner's publication.
+        assert any("published meanwhile" in o for o in outcomes), outcomes
     db.session.expire_all()
     assert published_count(areas.kesa.id) == 1
 
 
 def test_r15_same_version_published_twice_at_once_exactly_one_wins(
-    app: Flask, areas: Areas, org: Organisation, coordinator: Person, other_coordinator: Person
+    app: Flask,
+    engine_name: str,
+    areas: Areas,
+    org: Organisation,
+    coordinator: Person,
+    other_coordinator: Person,
 ) -> None:
     clinic = make_service(org, Sector.HEALTH, "Clinic", [areas.kesa])
     a = make_pathway(
@@ -238,6 +251,8 @@ def test_r15_same_version_published_twice_at_once_exactly_one_wins(
         ],
     )
     assert sorted(o.split(":")[0] for o in outcomes) == ["refused", "won"], outcomes
+    if engine_name == "postgresql":
+        assert any("published -> published is not allowed" in o for o in outcomes), outcomes
     db.session.expire_all()
     assert published_count(areas.kesa.id) == 1
 
@@ -595,3 +610,39 @@ def test_demo_pathways_load_twice_and_serve_the_lookup(app: Flask) -> None:
         if o.eligibility is Eligibility.SUSPENDED
     ]
     assert [o.service.name for o in suspended] == ["Women's economic empowerment, Dalo"]
+
+
+def test_r15_an_edit_based_on_a_stale_read_is_refused(
+    app: Flask, areas: Areas, org: Organisation, coordinator: Person
+) -> None:
+    """A coordinator edits a draft that another sent for review meanwhile: refused."""
+    clinic = make_service(org, Sector.HEALTH, "Clinic", [areas.kesa])
+    version = make_pathway(
+        areas.kesa, coordinator.user, [(Sector.HEALTH, [clinic])], status=PathwayStatus.DRAFT
+    )
+    public_id, user_id = version.public_id, coordinator.user.id
+
+    def submit_elsewhere() -> None:
+        with app.test_request_context():
+            other = services.version_by_public_id(public_id)
+            actor = db.session.get(User, user_id)
+            assert other is not None and actor is not None
+            services.transition(other, PathwayStatus.IN_REVIEW, actor=actor)
+            db.session.commit()
+            db.session.remove()
+
+    thread = threading.Thread(target=submit_elsewhere)
+    thread.start()
+    thread.join(timeout=30)
+    assert version.status is PathwayStatus.DRAFT  # what this session read earlier
+    with pytest.raises(services.PathwayRuleError, match="changed this version meanwhile"):
+        services.update_version(
+            version,
+            title="Overwrite",
+            sop_markdown="",
+            sea_reporting_procedure="",
+            change_note="",
+            actor=coordinator.user,
+        )
+    db.session.rollback()
+    assert version.status is PathwayStatus.IN_REVIEW and version.title == "Pathway"

@@ -133,6 +133,17 @@ def create_version(area: Area, *, actor: User, title: str = "") -> PathwayVersio
     return version
 
 
+def _flush() -> None:
+    """Write now; a version changed by someone else since it was read is refused
+    (optimistic lock on ``row_version``), never overwritten."""
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        raise PathwayRuleError(
+            "", _l("Someone else changed this version meanwhile. Open it again.")
+        ) from error
+
+
 def _require_draft(version: PathwayVersion) -> None:
     if not version.editable:
         raise PathwayRuleError("", _l("Only a draft can be changed. Return it to draft first."))
@@ -153,6 +164,7 @@ def update_version(
     version.sea_reporting_procedure = sea_reporting_procedure
     version.change_note = change_note
     version.updated_at = utcnow()
+    _flush()
     record(
         "pathways.version_updated",
         actor=actor,
@@ -202,7 +214,7 @@ def save_step(
     step.guidance = guidance
     step.services = list(services)
     version.updated_at = utcnow()
-    db.session.flush()
+    _flush()
     record(
         "pathways.step_saved",
         actor=actor,
@@ -231,6 +243,7 @@ def delete_step(version: PathwayVersion, step: PathwayStep, *, actor: User) -> N
     db.session.flush()
     _renumber(version, remaining)
     version.updated_at = utcnow()
+    _flush()
     record(
         "pathways.step_deleted",
         actor=actor,
@@ -249,6 +262,7 @@ def move_step(version: PathwayVersion, step: PathwayStep, offset: int, *, actor:
     ordered[index], ordered[target] = ordered[target], ordered[index]
     _renumber(version, ordered)
     version.updated_at = utcnow()
+    _flush()
     record(
         "pathways.step_moved",
         actor=actor,
