@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from referral.audit import record
 from referral.clock import utcnow
@@ -477,6 +478,7 @@ def search_services(
         query = query.where(
             or_(Service.name > name, and_(Service.name == name, Service.public_id > public_id))
         )
+    query = query.options(selectinload(Service.areas).joinedload(Area.parent))
     rows = list(
         db.session.scalars(query.order_by(Service.name, Service.public_id).limit(limit + 1))
         .unique()
@@ -484,21 +486,8 @@ def search_services(
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    _load_areas(rows)
     next_after = (rows[-1].name, rows[-1].public_id) if more and rows else None
     return ServicePage(rows, next_after)
-
-
-def _load_areas(services: list[Service]) -> None:
-    """Load the areas of a page of services in one query (no query per row)."""
-    from sqlalchemy.orm import selectinload
-
-    if services:
-        db.session.scalars(
-            select(Service)
-            .where(Service.id.in_([s.id for s in services]))
-            .options(selectinload(Service.areas).joinedload(Area.parent))
-        ).unique().all()
 
 
 def service_by_public_id(public_id: str) -> Service | None:

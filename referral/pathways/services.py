@@ -60,6 +60,7 @@ def versions_of(area: Area) -> list[PathwayVersion]:
             select(PathwayVersion)
             .where(PathwayVersion.area_id == area.id)
             .order_by(PathwayVersion.number.desc())
+            .options(selectinload(PathwayVersion.published_by))
         )
     )
 
