@@ -31,8 +31,10 @@ def register_extensions(app: Flask) -> None:
     from referral.extensions import babel, csrf, db, limiter, login_manager, migrate
     from referral.i18n import select_locale, select_timezone
     from referral.security import passwords
+    from referral.security.crypto import init_crypto
 
     os.makedirs(app.instance_path, exist_ok=True)
+    init_crypto(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
@@ -77,8 +79,9 @@ def register_blueprints(app: Flask) -> None:
     from referral.admin.views import blueprint as admin
     from referral.auth.views import blueprint as auth
     from referral.home.views import blueprint as home
+    from referral.psea.views import blueprint as psea
 
-    for blueprint in (auth, admin, home):
+    for blueprint in (auth, admin, home, psea):
         app.register_blueprint(blueprint)
 
 
