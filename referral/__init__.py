@@ -66,10 +66,12 @@ def _tune_sqlite(engine: Any) -> None:
 
 
 def register_security(app: Flask) -> None:
+    from referral.audit import init_audit
     from referral.auth.sessions import init_sessions
     from referral.errors import init_error_pages
     from referral.security.headers import init_headers
 
+    init_audit(app)
     init_sessions(app)
     init_headers(app)
     init_error_pages(app)
@@ -77,11 +79,12 @@ def register_security(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from referral.admin.views import blueprint as admin
+    from referral.audit.views import blueprint as audit
     from referral.auth.views import blueprint as auth
     from referral.home.views import blueprint as home
     from referral.psea.views import blueprint as psea
 
-    for blueprint in (auth, admin, home, psea):
+    for blueprint in (auth, admin, audit, home, psea):
         app.register_blueprint(blueprint)
 
 

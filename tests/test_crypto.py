@@ -305,7 +305,7 @@ PERSON = cast(Table, Person.__table__)
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[Flask]:
+def bare_app(tmp_path: Path) -> Iterator[Flask]:
     app = make_app(tmp_path, ENV="testing", ENCRYPTION_KEYS=[generate_key_entry("k1")])
     init_crypto(app)
     with app.app_context():
@@ -318,7 +318,7 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def session(app: Flask, db_path: Path) -> Iterator[Session]:
+def session(bare_app: Flask, db_path: Path) -> Iterator[Session]:
     engine = create_engine(f"sqlite:///{db_path}")
     Base.metadata.create_all(engine)
     with Session(engine) as s:
@@ -391,7 +391,7 @@ def test_ciphertext_moved_to_other_row_or_column_fails(session: Session) -> None
     assert a.name == "alice"
 
 
-def test_public_id_required(app: Flask) -> None:
+def test_public_id_required(bare_app: Flask) -> None:
     class NoDefault(Base):
         __tablename__ = "crypto_test_nodefault"
         id: Mapped[int] = mapped_column(primary_key=True)
@@ -408,7 +408,7 @@ def test_public_id_required(app: Flask) -> None:
     Base.metadata.remove(table)
 
 
-def test_rotation_interrupted_and_rerun(app: Flask, session: Session) -> None:
+def test_rotation_interrupted_and_rerun(bare_app: Flask, session: Session) -> None:
     """R2: rotation over thousands of values, interrupted half way, loses nothing."""
     n = 3000
     session.add_all([Person(name=f"name-{i}", phone=None if i % 3 else f"p{i}") for i in range(n)])
@@ -422,12 +422,12 @@ def test_rotation_interrupted_and_rerun(app: Flask, session: Session) -> None:
         sealed = old.seal(f"name-{pk - 1}".encode(), Binding(t.name, "name", public_id))
         session.execute(update(t).where(t.c.id == pk).values(name=sealed))
     session.commit()
-    k1 = app.extensions[KEYRING_EXTENSION]
+    k1 = bare_app.extensions[KEYRING_EXTENSION]
     assert isinstance(k1, KeyRing)
     new_entry = generate_key_entry("k2")
-    k1_entry = next(e for e in app.config["ENCRYPTION_KEYS"])
+    k1_entry = next(e for e in bare_app.config["ENCRYPTION_KEYS"])
     rotated = KeyRing.from_entries([new_entry, k1_entry, old_entry])
-    app.extensions[KEYRING_EXTENSION] = rotated
+    bare_app.extensions[KEYRING_EXTENSION] = rotated
 
     class InterruptError(Exception):
         pass
@@ -455,17 +455,17 @@ def test_rotation_interrupted_and_rerun(app: Flask, session: Session) -> None:
     for col in (t.c.name, t.c.phone):
         for sealed in session.execute(select(col).where(col.is_not(None))).scalars():
             assert sealed.key_id == "k2"
-    app.extensions[KEYRING_EXTENSION] = KeyRing.from_entries([new_entry])  # old keys gone
+    bare_app.extensions[KEYRING_EXTENSION] = KeyRing.from_entries([new_entry])  # old keys gone
     session.expire_all()
     people = session.scalars(select(Person).order_by(Person.id)).all()
     assert [p.name for p in people] == [f"name-{i}" for i in range(n)]
     assert [p.phone for p in people if p.phone] == [f"p{i}" for i in range(0, n, 3)]
 
 
-def test_rotation_reports_moved_per_key_and_failures(app: Flask, session: Session) -> None:
+def test_rotation_reports_moved_per_key_and_failures(bare_app: Flask, session: Session) -> None:
     session.add_all([Person(name=f"n{i}") for i in range(5)])
     session.commit()
-    current = app.config["ENCRYPTION_KEYS"][0]
+    current = bare_app.config["ENCRYPTION_KEYS"][0]
     t = PERSON
     pk = session.execute(select(t.c.id).limit(1)).scalar_one()
     session.execute(

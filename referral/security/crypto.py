@@ -318,6 +318,10 @@ class KeyRing:
         return self._entries[0].key_id
 
     @property
+    def entries(self) -> tuple[KeyEntry, ...]:
+        return self._entries
+
+    @property
     def key_ids(self) -> tuple[str, ...]:
         return tuple(e.key_id for e in self._entries)
 
