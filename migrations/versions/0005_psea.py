@@ -1,8 +1,8 @@
-"""psea allegations and delegations
+"""psea: allegations, survivor groups, interim delegations
 
 Revision ID: 0005
-Revises: 0001
-Create Date: 2026-11-21 05:20:19.236714
+Revises: 0002, 0003
+Create Date: 2026-11-21 05:23:47.378785
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0005"
-down_revision = "0001"
+down_revision = ("0002", "0003")
 branch_labels = None
 depends_on = None
 
@@ -27,6 +27,7 @@ def upgrade():
     sa.Column('channel', sa.Enum('in_person', 'hotline', 'email', 'complaint_box', 'community_mechanism', 'other_organisation', 'other', name='channel', native_enum=False, length=40), nullable=False),
     sa.Column('incident_from', sa.Date(), nullable=True),
     sa.Column('incident_to', sa.Date(), nullable=True),
+    sa.Column('area_id', sa.Integer(), nullable=True),
     sa.Column('category', sa.Enum('sexual_exploitation', 'sexual_abuse', 'sexual_abuse_of_a_child', 'unknown', name='category', native_enum=False, length=40), nullable=False),
     sa.Column('entity_type', sa.Enum('un_agency', 'ngo', 'government', 'peacekeeping_mission', 'non_un_force', 'other', 'unknown', name='entitytype', native_enum=False, length=40), nullable=False),
     sa.Column('entity_organisation_id', sa.Integer(), nullable=True),
@@ -48,6 +49,7 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('survivor_count >= 1', name=op.f('ck_allegations_survivor_count_positive')),
+    sa.ForeignKeyConstraint(['area_id'], ['areas.id'], name=op.f('fk_allegations_area_id_areas')),
     sa.ForeignKeyConstraint(['entity_organisation_id'], ['organisations.id'], name=op.f('fk_allegations_entity_organisation_id_organisations')),
     sa.ForeignKeyConstraint(['received_by_organisation_id'], ['organisations.id'], name=op.f('fk_allegations_received_by_organisation_id_organisations')),
     sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_allegations_recorded_by_id_users')),
@@ -58,6 +60,7 @@ def upgrade():
     )
     with op.batch_alter_table('allegations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_allegations_acknowledge_due_at'), ['acknowledge_due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_allegations_area_id'), ['area_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_allegations_category'), ['category'], unique=False)
         batch_op.create_index(batch_op.f('ix_allegations_consents_to_assistance'), ['consents_to_assistance'], unique=False)
         batch_op.create_index(batch_op.f('ix_allegations_entity_organisation_id'), ['entity_organisation_id'], unique=False)
@@ -127,6 +130,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_allegations_entity_organisation_id'))
         batch_op.drop_index(batch_op.f('ix_allegations_consents_to_assistance'))
         batch_op.drop_index(batch_op.f('ix_allegations_category'))
+        batch_op.drop_index(batch_op.f('ix_allegations_area_id'))
         batch_op.drop_index(batch_op.f('ix_allegations_acknowledge_due_at'))
 
     op.drop_table('allegations')

@@ -16,11 +16,11 @@ from flask import current_app, g, has_app_context, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from referral.audit import record
 from referral.clock import utcnow
 from referral.db import User
 from referral.extensions import db
 from referral.psea.models import PseaDelegation
-from referral.security import events
 from referral.security.policy import ROLE_PERMISSIONS, Actor, Permission, Role
 
 OBJ_TYPE = "psea_delegation"
@@ -104,9 +104,9 @@ def grant(holder: User, ends_on: date, reason: str, *, actor: User) -> PseaDeleg
     )
     db.session.add(delegation)
     db.session.flush()
-    events.emit(
+    record(
         "psea.delegation_granted",
-        user=actor,
+        actor=actor,
         obj_type=OBJ_TYPE,
         obj_id=delegation.public_id,
         detail={"holder": holder.public_id, "ends_at": ends_at.isoformat()},
@@ -120,9 +120,9 @@ def revoke(delegation: PseaDelegation, *, actor: User) -> None:
         raise DelegationRuleError("delegation", _l("This delegation has already ended."))
     delegation.revoked_at = now
     delegation.revoked_by_id = actor.id
-    events.emit(
+    record(
         "psea.delegation_revoked",
-        user=actor,
+        actor=actor,
         obj_type=OBJ_TYPE,
         obj_id=delegation.public_id,
         detail={"holder": delegation.holder.public_id},
@@ -141,9 +141,9 @@ def record_lapses(now: datetime | None = None) -> int:
     ).all()
     for delegation in lapsed:
         delegation.lapse_recorded_at = now
-        events.emit(
+        record(
             "psea.delegation_lapsed",
-            user=None,
+            actor=delegation.holder,  # the event concerns the holder; nobody acted
             obj_type=OBJ_TYPE,
             obj_id=delegation.public_id,
             detail={"holder": delegation.holder.public_id, "ended_at": delegation.ends_at.isoformat()},
@@ -155,9 +155,9 @@ def record_use(actor: User, endpoint: str) -> None:
     delegation = current_delegation(actor)
     if delegation is None:
         return
-    events.emit(
+    record(
         "psea.delegation_used",
-        user=actor,
+        actor=actor,
         obj_type=OBJ_TYPE,
         obj_id=delegation.public_id,
         detail={"endpoint": endpoint},

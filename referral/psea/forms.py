@@ -48,6 +48,10 @@ class AllegationForm(FlaskForm):
         _l("Incident period: from (approximate)"), validators=[Optional()]
     )
     incident_to = DateField(_l("Incident period: to (approximate)"), validators=[Optional()])
+    area = SelectField(
+        _l("Area"),
+        description=_l("The administrative area (province or district), never an exact place."),
+    )
     category = SelectField(
         _l("Category"),
         choices=[(c.value, label) for c, label in REPORTABLE_CATEGORY_LABELS.items()],

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from referral.db import Organisation, User
+from referral.directory.models import Area
 from referral.db.base import PublicIdMixin, TimestampMixin, UTCDateTime, enum_type
 from referral.extensions import Base
 from referral.security.crypto import encrypted_column
@@ -133,6 +134,8 @@ class Allegation(PublicIdMixin, TimestampMixin, Base):
     channel: Mapped[Channel] = mapped_column(enum_type(Channel))
     incident_from: Mapped[date | None] = mapped_column(Date)
     incident_to: Mapped[date | None] = mapped_column(Date)
+    # An administrative area (never a site or an exact place); unknown is allowed.
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
     category: Mapped[Category] = mapped_column(enum_type(Category), index=True)
     entity_type: Mapped[EntityType] = mapped_column(enum_type(EntityType))
     entity_organisation_id: Mapped[int | None] = mapped_column(
@@ -161,6 +164,7 @@ class Allegation(PublicIdMixin, TimestampMixin, Base):
     route_due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     acknowledge_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
+    area: Mapped[Area | None] = relationship()
     entity_organisation: Mapped[Organisation | None] = relationship(
         foreign_keys=[entity_organisation_id]
     )

@@ -16,9 +16,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm.exc import StaleDataError
 
+from referral.audit import record
 from referral.clock import utcnow
 from referral.db import Organisation, User
 from referral.db.base import random_code
+from referral.directory.models import Area, AreaLevel
 from referral.extensions import db
 from referral.psea.models import (
     ALLEGATION_WORKFLOW,
@@ -35,11 +37,12 @@ from referral.psea.models import (
     SurvivorGroup,
     SurvivorSex,
 )
-from referral.security import events
 from referral.security.policy import Permission, Role, has_permission
 from referral.workflow import IllegalTransitionError
 
 OBJ_TYPE = "allegation"
+# R17: the area is an administrative level; a site could point at a person.
+ADMIN_LEVELS = frozenset({AreaLevel.COUNTRY, AreaLevel.PROVINCE, AreaLevel.DISTRICT})
 NARRATIVE_MAX_LENGTH = 1000
 
 
@@ -66,12 +69,13 @@ def _announce(
     detail: Mapping[str, Any] | None = None,
     fields_revealed: Iterable[str] = (),
 ) -> None:
-    payload: dict[str, Any] = {"reference": allegation.reference, **(detail or {})}
-    revealed = sorted(fields_revealed)
-    if revealed:
-        payload["fields_revealed"] = revealed
-    events.emit(
-        action, user=actor, obj_type=OBJ_TYPE, obj_id=allegation.public_id, detail=payload
+    record(
+        action,
+        actor=actor,
+        obj_type=OBJ_TYPE,
+        obj_id=allegation.public_id,
+        fields_revealed=fields_revealed,
+        detail={"reference": allegation.reference, **(detail or {})},
     )
 
 
@@ -86,6 +90,7 @@ class AllegationData:
     channel: Channel
     incident_from: date | None
     incident_to: date | None
+    area: Area | None
     category: Category
     entity_type: EntityType
     entity_organisation: Organisation | None
@@ -110,6 +115,10 @@ def _check(data: AllegationData) -> None:
     for name, value in (("incident_from", data.incident_from), ("incident_to", data.incident_to)):
         if value is not None and value > today:
             raise AllegationRuleError(name, _l("The incident period cannot be in the future."))
+    if data.area is not None and data.area.level not in ADMIN_LEVELS:
+        raise AllegationRuleError(
+            "area", _l("Choose an administrative area, not a site: no exact places.")
+        )
     if data.incident_from and data.incident_to and data.incident_from > data.incident_to:
         raise AllegationRuleError("incident_to", _l("The period ends before it starts."))
     if any(n < 0 for n in data.survivors.values()):
@@ -142,6 +151,7 @@ def record_allegation(data: AllegationData, *, actor: User) -> Allegation:
         channel=data.channel,
         incident_from=data.incident_from,
         incident_to=data.incident_to,
+        area=data.area,
         category=derived_category(data.category, survivors),
         entity_type=(
             _entity_type_of(data.entity_organisation)

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from referral.clock import utcnow
 from referral.db import Organisation, User
+from referral.directory.services import all_areas, area_by_public_id
 from referral.extensions import db
 from referral.psea import delegation as delegations
 from referral.psea import services
@@ -215,6 +216,11 @@ def _intake_form() -> AllegationForm:
             select(Organisation).where(Organisation.active).order_by(Organisation.acronym)
         )
     ]
+    form.area.choices = [("", _("Not known"))] + [
+        (area.public_id, ("\u2003" * area.level.rank) + area.name)
+        for area in all_areas()
+        if area.level in services.ADMIN_LEVELS
+    ]
     if request.method == "GET":
         form.received_at.data = _local(utcnow(), current_user.organisation.time_zone).replace(
             second=0, microsecond=0
@@ -240,6 +246,7 @@ def _intake_data(form: AllegationForm) -> services.AllegationData:
         channel=Channel(form.channel.data),
         incident_from=form.incident_from.data,
         incident_to=form.incident_to.data,
+        area=area_by_public_id(form.area.data) if form.area.data else None,
         category=Category(form.category.data),
         entity_type=EntityType(form.entity_type.data),
         entity_organisation=_organisation_by_public_id(form.entity.data or ""),

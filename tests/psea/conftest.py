@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from referral import clock
+from referral.audit.models import AuditEvent
 from referral.db import Organisation, OrganisationType
 from referral.extensions import db
 from referral.psea import services
@@ -21,7 +22,6 @@ from referral.psea.models import (
     SurvivorAgeGroup,
     SurvivorSex,
 )
-from referral.security.events import security_event
 from referral.security.policy import Role
 from tests.conftest import Person, make_organisation, make_person
 
@@ -67,6 +67,7 @@ def allegation_data(**changes: Any) -> services.AllegationData:
         "channel": Channel.HOTLINE,
         "incident_from": None,
         "incident_to": None,
+        "area": None,
         "category": Category.SEXUAL_EXPLOITATION,
         "entity_type": EntityType.UNKNOWN,
         "entity_organisation": None,
@@ -85,20 +86,17 @@ def record(person: Person, **changes: Any) -> Allegation:
     return allegation
 
 
-@pytest.fixture
-def announced() -> Iterator[list[dict[str, Any]]]:
-    """Every security/audit event announced during the test."""
-    seen: list[dict[str, Any]] = []
-
-    def listen(sender: Any, **kwargs: Any) -> None:
-        seen.append(kwargs)
-
-    security_event.connect(listen)
-    try:
-        yield seen
-    finally:
-        security_event.disconnect(listen)
+def audit_trail(prefix: str = "psea.") -> list[AuditEvent]:
+    """The audit events recorded so far (committed), oldest first."""
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.action.startswith(prefix))
+            .order_by(AuditEvent.id)
+        )
+    )
 
 
-def actions(seen: list[dict[str, Any]], prefix: str = "psea.") -> list[str]:
-    return [e["action"] for e in seen if e["action"].startswith(prefix)]
+def actions(prefix: str = "psea.") -> list[str]:
+    return [event.action for event in audit_trail(prefix)]

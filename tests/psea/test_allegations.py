@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from referral import clock
 from referral.db import Organisation
+from referral.directory.models import Area, AreaLevel
 from referral.extensions import db
 from referral.psea import services
 from referral.psea.forms import AllegationForm, OutcomeForm
@@ -29,7 +30,7 @@ from referral.psea.models import (
 from referral.security.policy import Role
 from referral.workflow import IllegalTransitionError
 from tests.conftest import csrf_from, form_post, make_organisation, make_person, sign_in
-from tests.psea.conftest import Network, actions, allegation_data, record
+from tests.psea.conftest import Network, actions, allegation_data, audit_trail, record
 
 
 def intake_form(**changes: Any) -> dict[str, Any]:
@@ -38,6 +39,7 @@ def intake_form(**changes: Any) -> dict[str, Any]:
         "channel": "hotline",
         "incident_from": "",
         "incident_to": "",
+        "area": "",
         "category": "sexual_exploitation",
         "entity": "",
         "entity_type": "unknown",
@@ -126,6 +128,25 @@ def test_r17_form_errors_keep_what_was_typed(client: FlaskClient, network: Netwo
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Allegation)) == 0
 
 
+def test_r17_area_is_administrative_never_a_site(client: FlaskClient, network: Network) -> None:
+    province = Area(code="AR-LOM", name="Lomara", level=AreaLevel.PROVINCE)
+    site = Area(code="AR-LOM-S1", name="Kesa camp", level=AreaLevel.SITE, parent=province)
+    db.session.add_all([province, site])
+    db.session.commit()
+    sign_in(client, network.ngo_focal)
+    html = client.get("/allegations/new").get_data(as_text=True)
+    assert province.public_id in html and site.public_id not in html
+    refused = form_post(client, "/allegations/new", intake_form(area=site.public_id))
+    assert refused.status_code == 400
+    with pytest.raises(services.AllegationRuleError) as error:
+        services.record_allegation(allegation_data(area=site), actor=network.ngo_focal.user)
+    assert error.value.field == "area"
+    response = form_post(client, "/allegations/new", intake_form(area=province.public_id))
+    assert response.status_code == 302
+    allegation = db.session.scalar(sa.select(Allegation))
+    assert allegation is not None and allegation.area_id == province.id
+
+
 def test_r17_future_receipt_refused(network: Network) -> None:
     with pytest.raises(services.AllegationRuleError) as error:
         services.record_allegation(
@@ -184,13 +205,13 @@ def test_r20_applied_through_the_form(client: FlaskClient, network: Network) -> 
 # --- routing and R18 ----------------------------------------------------------------------
 
 
-def test_focal_point_routes_to_member_entity(network: Network, announced: list[Any]) -> None:
+def test_focal_point_routes_to_member_entity(network: Network) -> None:
     allegation = record(network.ngo_focal, entity_organisation=network.agency)
     state = services.route(allegation, network.agency, actor=network.ngo_focal.user)
     db.session.commit()
     assert state is AllegationState.ROUTED
     assert allegation.routed_to_organisation_id == network.agency.id
-    assert "psea.allegation_routed" in actions(announced)
+    assert "psea.allegation_routed" in actions()
 
 
 def test_unknown_entity_goes_to_coordinator_for_manual_routing(network: Network) -> None:
@@ -216,9 +237,7 @@ def test_non_member_entity_goes_to_coordinator(network: Network) -> None:
     assert allegation.routed_to_organisation_id is None
 
 
-def test_r18_entity_acknowledges_and_reports_outcome_category_only(
-    network: Network, announced: list[Any]
-) -> None:
+def test_r18_entity_acknowledges_and_reports_outcome_category_only(network: Network) -> None:
     allegation = record(network.ngo_focal)
     services.route(allegation, network.agency, actor=network.ngo_focal.user)
     assert services.can_respond(network.agency_focal.user, allegation)
@@ -232,7 +251,7 @@ def test_r18_entity_acknowledges_and_reports_outcome_category_only(
     db.session.commit()
     assert allegation.state is AllegationState.CLOSED
     assert allegation.outcome is Outcome.SUBSTANTIATED
-    assert actions(announced).count("psea.allegation_outcome_reported") == 2
+    assert actions().count("psea.allegation_outcome_reported") == 2
     # No investigation content: the outcome form has one choice field, the table no text.
     assert {f.name for f in OutcomeForm(meta={"csrf": False})} == {"outcome", "submit"}
     text_columns = {
@@ -410,9 +429,7 @@ def test_visibility_per_role_and_organisation(app: Flask, network: Network) -> N
         assert client.get(f"/allegations/{own.public_id}").status_code == 403, role
 
 
-def test_narrative_reveal_is_audited_and_not_for_va(
-    app: Flask, network: Network, announced: list[Any]
-) -> None:
+def test_narrative_reveal_is_audited_and_not_for_va(app: Flask, network: Network) -> None:
     allegation = record(
         network.ngo_focal, narrative="Seen at the clinic gate.", consents_to_assistance=True
     )
@@ -421,32 +438,36 @@ def test_narrative_reveal_is_audited_and_not_for_va(
     html = client.get(f"/allegations/{allegation.public_id}/narrative").get_data(as_text=True)
     assert "Seen at the clinic gate." in html
     assert "recorded" in html
-    reveal = [e for e in announced if e["action"] == "psea.narrative_viewed"]
+    reveal = audit_trail("psea.narrative_viewed")
     assert len(reveal) == 1
-    assert reveal[0]["obj_id"] == allegation.public_id
-    assert reveal[0]["detail"]["fields_revealed"] == ["narrative"]
-    assert reveal[0]["user"].id == network.coordinator.user.id
+    assert reveal[0].obj_id == allegation.public_id
+    assert reveal[0].fields_revealed == ["narrative"]
+    assert reveal[0].actor_id == network.coordinator.user.id
+    assert "Seen at the clinic" not in str(reveal[0].detail)
     va = app.test_client()
     sign_in(va, network.va)
     assert va.get(f"/allegations/{allegation.public_id}").status_code == 200
     assert va.get(f"/allegations/{allegation.public_id}/narrative").status_code == 403
-    assert len([e for e in announced if e["action"] == "psea.narrative_viewed"]) == 1
+    assert len(audit_trail("psea.narrative_viewed")) == 1
+    denied = audit_trail("access.denied")
+    assert denied and denied[-1].detail["endpoint"] == "psea.narrative"
 
 
-def test_every_state_change_is_announced(network: Network, announced: list[Any]) -> None:
+def test_every_state_change_is_audited(network: Network) -> None:
     allegation = record(network.ngo_focal)
     services.route(allegation, None, actor=network.ngo_focal.user)
     services.route(allegation, network.agency, actor=network.coordinator.user)
     services.acknowledge(allegation, actor=network.agency_focal.user)
     services.report_outcome(allegation, Outcome.CLOSED_OTHER, actor=network.agency_focal.user)
-    assert actions(announced) == [
+    db.session.commit()
+    assert actions() == [
         "psea.allegation_recorded",
         "psea.allegation_routed",
         "psea.allegation_routed",
         "psea.allegation_acknowledged",
         "psea.allegation_outcome_reported",
     ]
-    moves = [(e["detail"].get("from"), e["detail"].get("to")) for e in announced[1:]]
+    moves = [(e.detail.get("from"), e.detail.get("to")) for e in audit_trail()[1:]]
     assert moves == [
         ("received", "manual_routing"),
         ("manual_routing", "routed"),
