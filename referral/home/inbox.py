@@ -17,10 +17,10 @@ from sqlalchemy import and_, func, or_, select
 
 from referral.clock import utcnow
 from referral.db import User
+from referral.extensions import db
 from referral.psea import services as psea_services
 from referral.psea.labels import STATE_LABELS as PSEA_STATE_LABELS
 from referral.psea.models import Allegation, AllegationState
-from referral.extensions import db
 from referral.security.policy import Permission, has_permission
 
 
@@ -80,14 +80,9 @@ def _allegations_for_coordinator(user: User) -> InboxSection | None:
     if not has_permission(user, Permission.COORDINATE_PSEA):
         return None
     now = utcnow()
-    wanted = or_(
-        psea_services.overdue(now), Allegation.state == AllegationState.MANUAL_ROUTING
-    )
+    wanted = or_(psea_services.overdue(now), Allegation.state == AllegationState.MANUAL_ROUTING)
     rows = db.session.scalars(
-        select(Allegation)
-        .where(wanted)
-        .order_by(Allegation.received_at, Allegation.id)
-        .limit(20)
+        select(Allegation).where(wanted).order_by(Allegation.received_at, Allegation.id).limit(20)
     ).all()
     total = db.session.scalar(select(func.count()).select_from(Allegation).where(wanted)) or 0
     return InboxSection(

@@ -146,7 +146,10 @@ def record_lapses(now: datetime | None = None) -> int:
             actor=delegation.holder,  # the event concerns the holder; nobody acted
             obj_type=OBJ_TYPE,
             obj_id=delegation.public_id,
-            detail={"holder": delegation.holder.public_id, "ended_at": delegation.ends_at.isoformat()},
+            detail={
+                "holder": delegation.holder.public_id,
+                "ended_at": delegation.ends_at.isoformat(),
+            },
         )
     return len(lapsed)
 
@@ -167,7 +170,9 @@ def record_use(actor: User, endpoint: str) -> None:
 def listing() -> list[PseaDelegation]:
     return list(
         db.session.scalars(
-            select(PseaDelegation).order_by(PseaDelegation.ends_at.desc(), PseaDelegation.id.desc()).limit(200)
+            select(PseaDelegation)
+            .order_by(PseaDelegation.ends_at.desc(), PseaDelegation.id.desc())
+            .limit(200)
         )
     )
 

@@ -44,9 +44,7 @@ class AllegationForm(FlaskForm):
     channel = SelectField(
         _l("Channel"), choices=[(c.value, label) for c, label in CHANNEL_LABELS.items()]
     )
-    incident_from = DateField(
-        _l("Incident period: from (approximate)"), validators=[Optional()]
-    )
+    incident_from = DateField(_l("Incident period: from (approximate)"), validators=[Optional()])
     incident_to = DateField(_l("Incident period: to (approximate)"), validators=[Optional()])
     area = SelectField(
         _l("Area"),

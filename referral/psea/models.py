@@ -21,8 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from referral.db import Organisation, User
-from referral.directory.models import Area
 from referral.db.base import PublicIdMixin, TimestampMixin, UTCDateTime, enum_type
+from referral.directory.models import Area
 from referral.extensions import Base
 from referral.security.crypto import encrypted_column
 from referral.workflow import TransitionTable

@@ -100,7 +100,9 @@ class AllegationData:
     narrative: str | None = None
 
 
-def derived_category(reported: Category, survivors: Mapping[tuple[SurvivorAgeGroup, SurvivorSex], int]) -> Category:
+def derived_category(
+    reported: Category, survivors: Mapping[tuple[SurvivorAgeGroup, SurvivorSex], int]
+) -> Category:
     """R20: any survivor under 18 makes the allegation "sexual abuse of a child"."""
     if any(age is SurvivorAgeGroup.UNDER_18 and n > 0 for (age, _sex), n in survivors.items()):
         return Category.SEXUAL_ABUSE_OF_A_CHILD
@@ -124,7 +126,9 @@ def _check(data: AllegationData) -> None:
     if any(n < 0 for n in data.survivors.values()):
         raise AllegationRuleError("survivors", _l("Counts cannot be negative."))
     if sum(data.survivors.values()) < 1:
-        raise AllegationRuleError("survivors", _l("Count at least one survivor (sex or age may be unknown)."))
+        raise AllegationRuleError(
+            "survivors", _l("Count at least one survivor (sex or age may be unknown).")
+        )
     if data.narrative is not None and len(data.narrative) > NARRATIVE_MAX_LENGTH:
         raise AllegationRuleError("narrative", _l("Keep the summary short."))
     if data.category is Category.SEXUAL_ABUSE_OF_A_CHILD:
@@ -167,7 +171,8 @@ def record_allegation(data: AllegationData, *, actor: User) -> Allegation:
         recorded_by=actor,
         route_due_at=data.received_at + timedelta(hours=config["PSEA_ROUTE_WITHIN_HOURS"]),
         survivor_groups=[
-            SurvivorGroup(age_group=age, sex=sex, count=n) for (age, sex), n in sorted(survivors.items())
+            SurvivorGroup(age_group=age, sex=sex, count=n)
+            for (age, sex), n in sorted(survivors.items())
         ],
     )
     allegation.narrative = data.narrative or None
@@ -296,8 +301,19 @@ def member_organisations() -> list[Organisation]:
     )
 
 
-def is_member(organisation: Organisation | None) -> bool:
-    return organisation is not None and any(o.id == organisation.id for o in member_organisations())
+def is_member(organisation: Organisation) -> bool:
+    return organisation.active and (
+        db.session.scalar(
+            select(User.id)
+            .where(
+                User.organisation_id == organisation.id,
+                User.role == Role.PSEA_FOCAL_POINT,
+                User.active.is_(True),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def load_for_update(public_id: str) -> Allegation | None:
@@ -331,11 +347,7 @@ def route(allegation: Allegation, target: Organisation | None, *, actor: User) -
     coordinator must pick a member organisation. Raises IllegalTransitionError when the
     allegation is no longer waiting for routing (someone else routed it first).
     """
-    if target is not None and not is_member(target):
-        target_is_member = False
-    else:
-        target_is_member = target is not None
-    if not target_is_member:
+    if target is None or not is_member(target):
         if _is_coordinator(actor):
             raise AllegationRuleError(
                 "organisation",
@@ -354,7 +366,6 @@ def route(allegation: Allegation, target: Organisation | None, *, actor: User) -
             },
         )
         return allegation.state
-    assert target is not None
     previous = _move(allegation, AllegationState.ROUTED)
     now = utcnow()
     allegation.routed_to_organisation = target
@@ -446,10 +457,15 @@ def describe_due(due_at: datetime, now: datetime | None = None) -> str:
         amount = str(_l("%(n)d h", n=hours))
     else:
         amount = str(_l("%(n)d min", n=max(1, int(seconds // 60))))
-    return str(_l("%(amount)s overdue", amount=amount)) if late else str(_l("in %(amount)s", amount=amount))
+    return (
+        str(_l("%(amount)s overdue", amount=amount))
+        if late
+        else str(_l("in %(amount)s", amount=amount))
+    )
 
 
 __all__ = [
+    "AWAITING_ROUTING",
     "AllegationConflictError",
     "AllegationData",
     "AllegationRuleError",

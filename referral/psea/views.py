@@ -3,7 +3,7 @@ outcome; and the administrator's page for interim delegations (R22)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -94,10 +94,13 @@ def _record_lapsed_delegations() -> None:
 @blueprint.before_request
 def _record_delegated_use() -> None:
     """R22: each use of delegated rights is recorded."""
-    if current_user.is_authenticated and request.endpoint:
-        if delegations.current_delegation(current_user) is not None:
-            delegations.record_use(_me(), request.endpoint)
-            db.session.commit()
+    if (
+        current_user.is_authenticated
+        and request.endpoint
+        and delegations.current_delegation(current_user) is not None
+    ):
+        delegations.record_use(_me(), request.endpoint)
+        db.session.commit()
 
 
 @blueprint.app_context_processor
@@ -171,9 +174,7 @@ def index() -> Page:
     page_size = int(current_app.config["PAGE_SIZE"])
     rows = list(
         db.session.scalars(
-            query.order_by(Allegation.received_at.desc(), Allegation.id.desc()).limit(
-                page_size + 1
-            )
+            query.order_by(Allegation.received_at.desc(), Allegation.id.desc()).limit(page_size + 1)
         )
     )
     next_after = rows[page_size - 1].public_id if len(rows) > page_size else None
@@ -240,9 +241,9 @@ def _intake_data(form: AllegationForm) -> services.AllegationData:
         for age in SurvivorAgeGroup
         for sex in SurvivorSex
     }
-    assert form.received_at.data is not None
+    received_at: datetime = form.received_at.data  # DataRequired: never None here
     return services.AllegationData(
-        received_at=_utc(form.received_at.data, current_user.organisation.time_zone),
+        received_at=_utc(received_at, current_user.organisation.time_zone),
         channel=Channel(form.channel.data),
         incident_from=form.incident_from.data,
         incident_to=form.incident_to.data,
@@ -279,15 +280,16 @@ def new() -> Page:
         return render_template(
             "psea/new.html", form=form, survivor_error=survivor_error, **_survivor_grid(form)
         ), 400
-    return render_template(
-        "psea/new.html", form=form, survivor_error=None, **_survivor_grid(form)
-    )
+    return render_template("psea/new.html", form=form, survivor_error=None, **_survivor_grid(form))
 
 
 def _survivor_grid(form: AllegationForm) -> dict[str, Any]:
     return {
         "survivor_rows": [
-            (SURVIVOR_AGE_LABELS[age], [getattr(form, survivor_field_name(age, sex)) for sex in SurvivorSex])
+            (
+                SURVIVOR_AGE_LABELS[age],
+                [getattr(form, survivor_field_name(age, sex)) for sex in SurvivorSex],
+            )
             for age in SurvivorAgeGroup
         ],
         "survivor_sexes": [SURVIVOR_SEX_LABELS[sex] for sex in SurvivorSex],
@@ -316,9 +318,7 @@ def _load_visible(public_id: str, *, for_update: bool = False) -> Allegation:
 
 def _route_form(allegation: Allegation) -> RouteForm:
     form = RouteForm()
-    choices = [
-        (o.public_id, f"{o.acronym} ({o.name})") for o in services.member_organisations()
-    ]
+    choices = [(o.public_id, f"{o.acronym} ({o.name})") for o in services.member_organisations()]
     if not has_permission(current_user, Permission.COORDINATE_PSEA):
         choices.append(("", _("Unknown or not a member: send to the coordinator")))
     form.organisation.choices = choices
@@ -336,9 +336,7 @@ def _render_show(allegation: Allegation, status: int = 200, **forms: Any) -> Pag
         can_read_narrative=services.can_read_narrative(current_user, allegation),
         route_form=forms.get("route_form") or (_route_form(allegation) if can_route else None),
         acknowledge_form=(
-            ActionForm()
-            if can_respond and allegation.state is AllegationState.ROUTED
-            else None
+            ActionForm() if can_respond and allegation.state is AllegationState.ROUTED else None
         ),
         outcome_form=forms.get("outcome_form")
         or (
@@ -358,7 +356,9 @@ def show(public_id: str) -> Page:
 
 
 @blueprint.route("/allegations/<public_id>/narrative")
-@requires(Permission.RECORD_ALLEGATIONS, Permission.RESPOND_TO_ALLEGATIONS, Permission.COORDINATE_PSEA)
+@requires(
+    Permission.RECORD_ALLEGATIONS, Permission.RESPOND_TO_ALLEGATIONS, Permission.COORDINATE_PSEA
+)
 def narrative(public_id: str) -> Page:
     allegation = _load_visible(public_id)
     authorize(
@@ -484,13 +484,11 @@ def delegations_page() -> Page:
         status = 400
         if form.validate():
             holder = db.session.scalar(select(User).where(User.public_id == form.holder.data))
-            assert form.ends_on.data is not None
+            ends_on: date = form.ends_on.data  # DataRequired: never None here
+            if holder is None:
+                abort(400)
             try:
-                if holder is None:
-                    abort(400)
-                delegations.grant(
-                    holder, form.ends_on.data, form.reason.data or "", actor=_me()
-                )
+                delegations.grant(holder, ends_on, form.reason.data or "", actor=_me())
             except delegations.DelegationRuleError as error:
                 db.session.rollback()
                 getattr(form, error.field).errors.append(error.message)

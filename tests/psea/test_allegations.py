@@ -181,7 +181,9 @@ def test_r20_child_category_cannot_be_typed(client: FlaskClient, network: Networ
     sign_in(client, network.ngo_focal)
     html = client.get("/allegations/new").get_data(as_text=True)
     assert 'value="sexual_abuse_of_a_child"' not in html
-    response = form_post(client, "/allegations/new", intake_form(category="sexual_abuse_of_a_child"))
+    response = form_post(
+        client, "/allegations/new", intake_form(category="sexual_abuse_of_a_child")
+    )
     assert response.status_code == 400
     with pytest.raises(services.AllegationRuleError):
         services.record_allegation(
@@ -368,9 +370,7 @@ def test_r19_deadlines_are_configurable(app: Flask, network: Network) -> None:
         services.route(allegation, network.agency, actor=network.ngo_focal.user)
         assert allegation.acknowledge_due_at == clock.utcnow() + timedelta(hours=12)
     finally:
-        app.config.update(
-            PSEA_ROUTE_WITHIN_HOURS=saved[0], PSEA_ACKNOWLEDGE_WITHIN_HOURS=saved[1]
-        )
+        app.config.update(PSEA_ROUTE_WITHIN_HOURS=saved[0], PSEA_ACKNOWLEDGE_WITHIN_HOURS=saved[1])
 
 
 def test_r19_overdue_flagged_on_coordinator_dashboard_and_inbox(
