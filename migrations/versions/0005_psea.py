@@ -1,7 +1,7 @@
 """psea: allegations, survivor groups, interim delegations
 
 Revision ID: 0005
-Revises: 0002, 0003
+Revises: 0004
 Create Date: 2026-11-21 05:23:47.378785
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0005"
-down_revision = ("0002", "0003")
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
