@@ -79,6 +79,7 @@ def register_security(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from referral.admin.views import blueprint as admin
+    from referral.assistance.views import blueprint as assistance
     from referral.audit.views import blueprint as audit
     from referral.auth.views import blueprint as auth
     from referral.directory.views import blueprint as directory
@@ -86,7 +87,7 @@ def register_blueprints(app: Flask) -> None:
     from referral.pathways.views import blueprint as pathways
     from referral.psea.views import blueprint as psea
 
-    for blueprint in (auth, admin, audit, home, directory, pathways, psea):
+    for blueprint in (auth, admin, audit, home, directory, pathways, psea, assistance):
         app.register_blueprint(blueprint)
 
 

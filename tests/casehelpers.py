@@ -116,9 +116,7 @@ def open_case(actor: User, *, age: int | None = 29, **kwargs: Any) -> Case:
     return case
 
 
-def incident(
-    case: Case, actor: User, *, hours_ago: float = 10, **answers: bool
-) -> None:
+def incident(case: Case, actor: User, *, hours_ago: float = 10, **answers: bool) -> None:
     data = cases.IncidentData(
         answers=answers or {"penetration": True},
         incident_at=utcnow() - timedelta(hours=hours_ago),

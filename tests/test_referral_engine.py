@@ -216,7 +216,8 @@ def test_r3_withdrawing_service_consent_withdraws_all_pending(
 
 
 @pytest.mark.parametrize(
-    ("priority", "hours"), [(Priority.EMERGENCY, 24), (Priority.URGENT, 72), (Priority.ROUTINE, 336)]
+    ("priority", "hours"),
+    [(Priority.EMERGENCY, 24), (Priority.URGENT, 72), (Priority.ROUTINE, 336)],
 )
 def test_r12_priority_sets_deadline(
     caseworker: User, legal: Service, priority: Priority, hours: int
@@ -321,7 +322,11 @@ def test_r13_transition_table_and_reasons(
     assert referral.transitions[-1].reason == "No capacity"
     with pytest.raises(IllegalTransitionError):
         engine.transition(
-            referral.public_id, ReferralState.WITHDRAWN, actor=caseworker, as_sender=True, reason="x"
+            referral.public_id,
+            ReferralState.WITHDRAWN,
+            actor=caseworker,
+            as_sender=True,
+            reason="x",
         )
 
 

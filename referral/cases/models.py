@@ -313,9 +313,7 @@ class Incident(PublicIdMixin, TimestampMixin, Base):
     __tablename__ = "incidents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(
-        ForeignKey("cases.id", ondelete="CASCADE"), unique=True
-    )
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
     # the answers to the decision questions, in order
     penetration: Mapped[bool] = mapped_column(Boolean)
     unwanted_sexual_contact: Mapped[bool] = mapped_column(Boolean)

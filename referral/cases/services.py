@@ -103,7 +103,11 @@ def reveal(case: Case, actor: User, fields: Iterable[str] = SENSITIVE_FIELDS) ->
     shown = [f for f, v in values.items() if v]
     if shown:
         trail.record(
-            "case.viewed", actor=actor, obj_type="case", obj_id=case.public_id, fields_revealed=shown
+            "case.viewed",
+            actor=actor,
+            obj_type="case",
+            obj_id=case.public_id,
+            fields_revealed=shown,
         )
     return {f: v for f, v in values.items() if v}
 
@@ -289,7 +293,9 @@ def record_incident(case: Case, data: IncidentData, *, actor: User) -> Incident:
     incident.abduction = data.abduction
     incident.reported_elsewhere = data.reported_elsewhere
     reported_at = datetime.combine(data.reported_on, data.incident_at.timetz())
-    incident.reporting_delay = ReportingDelay.between(data.incident_at, max(reported_at, data.incident_at))
+    incident.reporting_delay = ReportingDelay.between(
+        data.incident_at, max(reported_at, data.incident_at)
+    )
     _derive_flags(case, incident)
     db.session.add(incident)
     db.session.flush()

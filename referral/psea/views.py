@@ -334,6 +334,8 @@ def _render_show(allegation: Allegation, status: int = 200, **forms: Any) -> Pag
         "psea/show.html",
         allegation=allegation,
         can_read_narrative=services.can_read_narrative(current_user, allegation),
+        can_open_assistance=allegation.consents_to_assistance
+        and has_permission(current_user, Permission.ASSIST_VICTIMS),
         route_form=forms.get("route_form") or (_route_form(allegation) if can_route else None),
         acknowledge_form=(
             ActionForm() if can_respond and allegation.state is AllegationState.ROUTED else None
