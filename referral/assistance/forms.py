@@ -38,7 +38,10 @@ class ChildConsentFields(FlaskForm):
     )
     caregiver_relationship = SelectField(
         _l("Consenting caregiver"),
-        choices=[("", "–"), *[(r.value, label) for r, label in RELATIONSHIP_LABELS.items()]],
+        choices=[
+            ("", _l("Choose")),
+            *[(r.value, label) for r, label in RELATIONSHIP_LABELS.items()],
+        ],
         validators=[Optional()],
     )
     caregiver_is_alleged_perpetrator = RadioField(

@@ -135,7 +135,7 @@ def index() -> Page:
 @requires(Permission.ASSIST_VICTIMS)
 def new() -> Page:
     form = AssistanceForm()
-    form.area.choices = area_choices(blank="–")
+    form.area.choices = area_choices(blank=_("Choose the area"))
     if request.method == "GET":
         form.allegation.data = request.args.get("allegation", "")
     allegation_id = form.allegation.data or ""
@@ -194,7 +194,7 @@ def _refer_form(record: AssistanceRecord) -> tuple[ReferForm, dict[str, Any]]:
         (
             o.service.public_id,
             f"{o.service.name} ({o.service.organisation.acronym})"
-            + (f" – {'; '.join(o.reasons)}" if o.reasons else ""),
+            + (f" - {'; '.join(o.reasons)}" if o.reasons else ""),
         )
         for o in options
     ]
