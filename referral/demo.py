@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from referral.admin.services import OrganisationData, create_organisation
 from referral.db import Organisation, OrganisationType, User
+from referral.directory.models import Area
 from referral.extensions import db
 from referral.security import passwords
 from referral.security.policy import Role
@@ -72,6 +73,7 @@ def load_demo() -> list[str]:
         created.append((email, role, acronym))
     db.session.commit()
     load_demo_allegations()
+    load_demo_assistance()
 
     if not created:
         return ["Demo data is already loaded; sign-ins were printed when it was first loaded."]
@@ -88,7 +90,6 @@ def load_demo_allegations() -> None:
     from datetime import timedelta
 
     from referral.clock import utcnow
-    from referral.directory.models import Area, AreaLevel
     from referral.psea import services as psea
     from referral.psea.models import (
         Allegation,
@@ -108,9 +109,7 @@ def load_demo_allegations() -> None:
     hbi_focal = users["psea.focal@demo.example.org"]
     mission_focal = users["mission.psea@demo.example.org"]
     coordinator = users["psea.coordinator@demo.example.org"]
-    area = db.session.scalar(
-        select(Area).where(Area.level == AreaLevel.PROVINCE).order_by(Area.id).limit(1)
-    )
+    area = _demo_area()
     now = utcnow()
     adult_woman = {(SurvivorAgeGroup.ADULT, SurvivorSex.FEMALE): 1}
 
@@ -172,3 +171,120 @@ def load_demo_allegations() -> None:
     psea.acknowledge(closed, actor=hbi_focal)
     psea.report_outcome(closed, Outcome.UNSUBSTANTIATED, actor=hbi_focal)
     db.session.commit()
+
+
+def load_demo_assistance() -> None:
+    """R21 in the demo: the survivor of a consenting allegation referred, through the
+    ordinary engine, to a GBV case-management service that accepted. Adds the area,
+    service and published pathway it needs when the directory has none. Once."""
+    from referral.assistance import services as assistance
+    from referral.assistance.models import AssistanceNeed, AssistanceRecord
+    from referral.directory import services as directory
+    from referral.directory.models import AgeGroup, Sector, Service, Sex
+    from referral.pathways import services as pathways
+    from referral.pathways.models import PathwayStatus
+    from referral.psea.models import Allegation
+    from referral.referrals import services as engine
+    from referral.referrals.models import Priority, ReferralState
+
+    if db.session.scalar(select(AssistanceRecord.id).limit(1)) is not None:
+        return
+    users = {u.email: u for u in db.session.scalars(select(User))}
+    orgs = {o.acronym: o for o in db.session.scalars(select(Organisation))}
+    coordinator = users["coordinator@demo.example.org"]
+    va = users["va.focal@demo.example.org"]
+    receiver = users["clinic@demo.example.org"]
+
+    area = _demo_area()
+    options = [
+        o
+        for o in pathways.lookup_pathway(area, None, AgeGroup.ADULT, Sex.FEMALE, None)
+        if o.sector is Sector.GBV_CASE_MANAGEMENT
+        and o.service.organisation_id == receiver.organisation_id
+    ]
+    if options:
+        service = options[0].service
+    else:
+        service = db.session.scalar(
+            select(Service).where(
+                Service.organisation_id == orgs["LWHA"].id,
+                Service.sector == Sector.GBV_CASE_MANAGEMENT,
+            )
+        ) or directory.create_service(
+            directory.ServiceData(
+                organisation=orgs["LWHA"],
+                sector=Sector.GBV_CASE_MANAGEMENT,
+                name="LWHA women's centre: GBV case management",
+                areas=[area],
+                opening_hours="Mon-Fri 08:00-16:00",
+                languages="Sango, French",
+            ),
+            actor=None,
+        )
+        current = pathways.published_version(area)
+        version = pathways.create_version(area, actor=coordinator, title="Lomara referral pathway")
+        if not version.sea_reporting_procedure:
+            version.sea_reporting_procedure = (
+                "Report any concern of sexual exploitation or abuse to a PSEA focal point: "
+                "the network hotline +000 555 0100 or psea@demo.example.org (fictional)."
+            )
+        pathways.save_step(
+            version,
+            step=None,
+            sector=Sector.GBV_CASE_MANAGEMENT,
+            guidance="Case management for survivors, including survivors of SEA.",
+            services=[service],
+            actor=coordinator,
+        )
+        pathways.transition(version, PathwayStatus.IN_REVIEW, actor=coordinator)
+        pathways.transition(
+            version,
+            PathwayStatus.PUBLISHED,
+            actor=coordinator,
+            replaces=current.public_id if current else "",
+        )
+
+    allegation = db.session.scalar(
+        select(Allegation)
+        .where(Allegation.consents_to_assistance.is_(True))
+        .order_by(Allegation.received_at.desc())
+        .limit(1)
+    )
+    record = assistance.open_record(
+        assistance.AssistanceData(
+            age_group=AgeGroup.ADULT,
+            sex=Sex.FEMALE,
+            area=area,
+            needs=[AssistanceNeed.MEDICAL, AssistanceNeed.PSYCHOSOCIAL],
+            consents_to_assistance=True,
+            allegation_public_id=allegation.public_id if allegation else None,
+        ),
+        actor=va,
+    )
+    referral = assistance.refer(
+        record,
+        assistance.AssistanceReferral(
+            service=service, priority=Priority.URGENT, survivor_consents=True
+        ),
+        actor=va,
+    )
+    engine.transition(referral.public_id, ReferralState.ACCEPTED, actor=receiver)
+    db.session.commit()
+
+
+def _demo_area() -> Area:
+    """The demo province (with its country), created when the directory has none."""
+    from referral.directory import services as directory
+    from referral.directory.models import Area, AreaLevel
+
+    area = db.session.scalar(select(Area).where(Area.code == "AR-LOM"))
+    if area is not None:
+        return area
+    country = db.session.scalar(select(Area).where(Area.code == "AR"))
+    if country is None:
+        country = directory.create_area(
+            directory.AreaData("AR", "Ardenia", AreaLevel.COUNTRY, None), actor=None
+        )
+    return directory.create_area(
+        directory.AreaData("AR-LOM", "Lomara", AreaLevel.PROVINCE, country), actor=None
+    )

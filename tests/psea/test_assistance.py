@@ -117,9 +117,7 @@ def test_r21_standalone_record_needs_no_perpetrator_or_allegation(
 ) -> None:
     found = open_record(network.va.user)
     assert found.allegation_public_id is None
-    assert refer(network.va.user, found, gbv_services.case_management).state is (
-        ReferralState.SENT
-    )
+    assert refer(network.va.user, found, gbv_services.case_management).state is (ReferralState.SENT)
     columns = {c.name for c in AssistanceRecord.__table__.columns}
     assert not [c for c in columns if "name" in c or "perpetrator" in c or "narrative" in c]
 
