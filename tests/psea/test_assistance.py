@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from flask.testing import FlaskClient
 
 from referral.assistance import services as assistance
 from referral.assistance.models import AssistanceNeed, AssistanceRecord
-from referral.db import Organisation, OrganisationType, User
+from referral.db import User
 from referral.directory.models import AgeGroup, Sector, Service, Sex
 from referral.extensions import db
 from referral.referrals import services as engine
@@ -29,28 +28,9 @@ from referral.referrals.models import (
     SourceKind,
 )
 from referral.security.policy import Permission, Role, has_permission
-from tests.casehelpers import make_service, publish_pathway, the_area
-from tests.conftest import Person, form_post, make_organisation, make_person, sign_in
-from tests.psea.conftest import Network, actions, record
-
-
-@dataclass
-class Services:
-    provider: Organisation
-    receiver: Person
-    case_management: Service
-    health: Service
-
-
-@pytest.fixture
-def gbv_services(network: Network) -> Services:
-    provider = make_organisation("KCSS", OrganisationType.COMMUNITY_BASED)
-    receiver = make_person(Role.SERVICE_FOCAL_POINT, provider)
-    coordinator = make_person(Role.GBV_COORDINATOR, network.un)
-    case_management = make_service(provider, Sector.GBV_CASE_MANAGEMENT)
-    health = make_service(provider, Sector.HEALTH)
-    publish_pathway(coordinator.user, [health, case_management])
-    return Services(provider, receiver, case_management, health)
+from tests.casehelpers import the_area
+from tests.conftest import form_post, make_person, sign_in
+from tests.psea.conftest import Network, Services, actions, record
 
 
 @pytest.fixture
