@@ -15,6 +15,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 
+from referral.assistance.models import AssistanceRecord
 from referral.clock import utcnow
 from referral.db import User
 from referral.extensions import db
@@ -119,10 +120,40 @@ def _allegations_for_focal_point(user: User) -> InboxSection | None:
     )
 
 
+def _survivors_waiting_for_assistance(user: User) -> InboxSection | None:
+    """R21: allegations whose survivor consents to assistance and has no record yet."""
+    if not has_permission(user, Permission.ASSIST_VICTIMS):
+        return None
+    has_record = (
+        select(AssistanceRecord.id)
+        .where(AssistanceRecord.allegation_public_id == Allegation.public_id)
+        .exists()
+    )
+    rows = db.session.execute(
+        select(Allegation.public_id, Allegation.reference, Allegation.received_at)
+        .where(Allegation.consents_to_assistance.is_(True), ~has_record)
+        .order_by(Allegation.received_at, Allegation.id)
+        .limit(20)
+    ).all()
+    return InboxSection(
+        title=_l("Survivors who consent to assistance and have no assistance record"),
+        items=[
+            InboxItem(
+                title=reference,
+                url=url_for("assistance.new", allegation=public_id),
+                detail=str(_l("open an assistance record")),
+            )
+            for public_id, reference, _received in rows
+        ],
+        empty_text=_l("Every consenting survivor has an assistance record."),
+    )
+
+
 SECTIONS: list[Callable[[User], InboxSection | None]] = [
     _accounts_to_finish,
     _allegations_for_coordinator,
     _allegations_for_focal_point,
+    _survivors_waiting_for_assistance,
 ]
 
 

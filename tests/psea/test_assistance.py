@@ -230,3 +230,20 @@ def test_assistance_visibility(app: Flask, network: Network, gbv_services: Servi
         sign_in(client, make_person(role, network.un, email=f"{role.value}.x@example.org"))
         assert client.get("/assistance/").status_code == 403, role
         assert client.get(f"/assistance/{found.public_id}").status_code == 403, role
+
+
+def test_r21_inbox_lists_consenting_survivors_without_a_record(
+    app: Flask, network: Network, gbv_services: Services
+) -> None:
+    waiting = record(network.ngo_focal, consents_to_assistance=True)
+    served = record(network.ngo_focal, consents_to_assistance=True)
+    hidden = record(network.ngo_focal, consents_to_assistance=False)
+    with app.test_request_context():
+        open_record(network.va.user, allegation_public_id=served.public_id)
+    client = app.test_client()
+    sign_in(client, network.va)
+    inbox = client.get("/").get_data(as_text=True)
+    assert waiting.reference in inbox
+    assert served.reference not in inbox
+    assert hidden.reference not in inbox
+    assert f"/assistance/new?allegation={waiting.public_id}" in inbox
