@@ -13,7 +13,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from referral.directory.labels import (
@@ -102,7 +102,12 @@ class ServiceForm(FlaskForm):
     focal_point_phone = _text(_l("Focal point phone"), 60)
     focal_point_email = EmailField(
         _l("Focal point e-mail"),
-        validators=[Optional(), Length(max=254), Email(), no_control_characters],
+        validators=[
+            Optional(),
+            Length(max=254),
+            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an e-mail address.")),
+            no_control_characters,
+        ],
         filters=[strip_filter],
     )
     status = SelectField(
@@ -122,20 +127,24 @@ class ServiceSearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    area = SelectField(_l("Area"), validate_choice=True)
+    area = SelectField(_l("Area"), default="")
     sector = SelectField(
         _l("Sector"),
+        default="",
         choices=[("", _l("Any sector"))] + [(k.value, v) for k, v in SECTOR_LABELS.items()],
     )
     age_group = SelectField(
         _l("Accepts age group"),
+        default="",
         choices=[("", _l("Any age"))] + [(k.value, v) for k, v in AGE_GROUP_LABELS.items()],
     )
     sex = SelectField(
         _l("Accepts sex"),
+        default="",
         choices=[("", _l("Any"))] + [(k.value, v) for k, v in SEX_LABELS.items()],
     )
     status = SelectField(
         _l("Status"),
+        default="",
         choices=[("", _l("Any status"))] + [(k.value, v) for k, v in SERVICE_STATUS_LABELS.items()],
     )

@@ -149,8 +149,37 @@ def _survivors_waiting_for_assistance(user: User) -> InboxSection | None:
     )
 
 
+def _pathways_to_review(user: User) -> InboxSection | None:
+    """GBV coordinators: pathway versions waiting for review and publication."""
+    if not has_permission(user, Permission.PUBLISH_PATHWAYS):
+        return None
+    from referral.pathways.services import versions_awaiting_review
+
+    rows, total = versions_awaiting_review()
+    items = [
+        InboxItem(
+            title=str(_l("%(area)s, version %(n)d", area=v.area.name, n=v.number)),
+            url=url_for("pathways.version", public_id=v.public_id),
+            detail=str(
+                _l(
+                    "sent for review %(date)s by %(name)s",
+                    date=v.submitted_at.date().isoformat() if v.submitted_at else "",
+                    name=v.submitted_by.full_name if v.submitted_by else "",
+                )
+            ),
+        )
+        for v in rows
+    ]
+    return InboxSection(
+        title=_l("Pathway versions waiting for review (%(n)d)", n=total),
+        items=items,
+        empty_text=_l("No pathway version is waiting for review."),
+    )
+
+
 SECTIONS: list[Callable[[User], InboxSection | None]] = [
     _accounts_to_finish,
+    _pathways_to_review,
     _allegations_for_coordinator,
     _allegations_for_focal_point,
     _survivors_waiting_for_assistance,
