@@ -68,12 +68,14 @@ def _tune_sqlite(engine: Any) -> None:
 def register_security(app: Flask) -> None:
     from referral.audit import init_audit
     from referral.auth.sessions import init_sessions
+    from referral.compression import init_compression
     from referral.errors import init_error_pages
     from referral.security.headers import init_headers
 
     init_audit(app)
     init_sessions(app)
     init_headers(app)
+    init_compression(app)
     init_error_pages(app)
 
 

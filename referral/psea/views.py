@@ -368,7 +368,6 @@ def narrative(public_id: str) -> Page:
         reason="narrative not readable by this user",
         obj_type=services.OBJ_TYPE,
         obj_id=public_id,
-        status=403,
     )
     text = services.reveal_narrative(allegation, actor=_me())
     db.session.commit()
@@ -396,7 +395,6 @@ def route(public_id: str) -> Page:
         reason="may not route this allegation",
         obj_type=services.OBJ_TYPE,
         obj_id=public_id,
-        status=403,
     )
     form = _route_form(allegation)
     if not form.validate():
@@ -428,7 +426,6 @@ def acknowledge(public_id: str) -> Page:
         reason="not the concerned entity",
         obj_type=services.OBJ_TYPE,
         obj_id=public_id,
-        status=403,
     )
     if not ActionForm().validate():
         abort(400)
@@ -450,7 +447,6 @@ def outcome(public_id: str) -> Page:
         reason="not the concerned entity",
         obj_type=services.OBJ_TYPE,
         obj_id=public_id,
-        status=403,
     )
     form = OutcomeForm()
     if not form.validate():
