@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from referral.admin.services import OrganisationData, create_organisation
 from referral.db import Organisation, OrganisationType, User
+from referral.directory.models import Area
 from referral.extensions import db
 from referral.security import passwords
 from referral.security.policy import Role
@@ -35,6 +36,7 @@ USERS = [
     ("caseworker@demo.example.org", "Esther Nkemelu", Role.CASEWORKER, "HBI"),
     ("clinic@demo.example.org", "Fatou Diallo", Role.SERVICE_FOCAL_POINT, "LWHA"),
     ("legal@demo.example.org", "Gaspard Ndayishimiye", Role.SERVICE_FOCAL_POINT, "LLAN"),
+    ("gbv.intake@demo.example.org", "Lina Osei", Role.SERVICE_FOCAL_POINT, "HBI"),
     ("psea.focal@demo.example.org", "Hawa Kamara", Role.PSEA_FOCAL_POINT, "HBI"),
     ("mission.psea@demo.example.org", "Ivan Petrov", Role.PSEA_FOCAL_POINT, "UNSMA"),
     ("psea.coordinator@demo.example.org", "Jamila Yusuf", Role.PSEA_COORDINATOR, "UNPOA"),
@@ -72,6 +74,8 @@ def load_demo() -> list[str]:
         created.append((email, role, acronym))
     db.session.commit()
     load_directory(by_acronym)
+    load_demo_allegations()
+    load_demo_assistance()
 
     if not created:
         return ["Demo data is already loaded; sign-ins were printed when it was first loaded."]
@@ -421,3 +425,161 @@ def load_directory(by_acronym: dict[str, Organisation]) -> None:
         pathways.transition(version, PathwayStatus.IN_REVIEW, actor=coordinator)
         pathways.transition(version, PathwayStatus.PUBLISHED, actor=coordinator, replaces="")
     db.session.commit()
+
+
+def load_demo_allegations() -> None:
+    """One allegation in every state of the workflow (R17-R20), once."""
+    from datetime import timedelta
+
+    from referral.clock import utcnow
+    from referral.psea import services as psea
+    from referral.psea.models import (
+        Allegation,
+        Category,
+        Channel,
+        EntityType,
+        Outcome,
+        PersonnelCategory,
+        SurvivorAgeGroup,
+        SurvivorSex,
+    )
+
+    if db.session.scalar(select(Allegation.id).limit(1)) is not None:
+        return
+    users = {u.email: u for u in db.session.scalars(select(User))}
+    orgs = {o.acronym: o for o in db.session.scalars(select(Organisation))}
+    hbi_focal = users["psea.focal@demo.example.org"]
+    mission_focal = users["mission.psea@demo.example.org"]
+    coordinator = users["psea.coordinator@demo.example.org"]
+    area = _demo_area()
+    now = utcnow()
+    adult_woman = {(SurvivorAgeGroup.ADULT, SurvivorSex.FEMALE): 1}
+
+    def log(
+        actor: User,
+        hours_ago: int,
+        entity: Organisation | None,
+        *,
+        category: Category = Category.SEXUAL_EXPLOITATION,
+        personnel: PersonnelCategory = PersonnelCategory.STAFF,
+        survivors: dict[tuple[SurvivorAgeGroup, SurvivorSex], int] | None = None,
+        consents: bool = False,
+    ) -> Allegation:
+        return psea.record_allegation(
+            psea.AllegationData(
+                received_at=now - timedelta(hours=hours_ago),
+                channel=Channel.COMMUNITY_MECHANISM,
+                incident_from=(now - timedelta(days=30)).date(),
+                incident_to=(now - timedelta(days=20)).date(),
+                area=area,
+                category=category,
+                entity_type=EntityType.UNKNOWN,
+                entity_organisation=entity,
+                personnel_category=personnel,
+                survivors=survivors or adult_woman,
+                consents_to_assistance=consents,
+                narrative="Fictional demo summary: complaint received at a distribution point.",
+            ),
+            actor=actor,
+        )
+
+    # received, to route (one on time, one past the 24 h routing deadline)
+    log(hbi_focal, 2, orgs["UNSMA"], personnel=PersonnelCategory.MILITARY, consents=True)
+    log(hbi_focal, 30, orgs["LWHA"], category=Category.SEXUAL_ABUSE)
+    # waiting for manual routing (entity unknown)
+    manual = log(hbi_focal, 5, None, category=Category.UNKNOWN)
+    psea.route(manual, None, actor=hbi_focal)
+    # routed to the mission, awaiting acknowledgement; a survivor under 18 (R20)
+    routed = log(
+        hbi_focal,
+        12,
+        orgs["UNSMA"],
+        personnel=PersonnelCategory.MILITARY,
+        survivors={(SurvivorAgeGroup.UNDER_18, SurvivorSex.FEMALE): 1},
+        consents=True,
+    )
+    psea.route(routed, orgs["UNSMA"], actor=coordinator)
+    # acknowledged by the mission
+    acknowledged = log(hbi_focal, 60, orgs["UNSMA"], personnel=PersonnelCategory.POLICE)
+    psea.route(acknowledged, orgs["UNSMA"], actor=hbi_focal)
+    psea.acknowledge(acknowledged, actor=mission_focal)
+    # interim outcome, then a closed one, about HBI personnel logged by the mission
+    in_progress = log(mission_focal, 200, orgs["HBI"], personnel=PersonnelCategory.CONTRACTOR)
+    psea.route(in_progress, orgs["HBI"], actor=mission_focal)
+    psea.acknowledge(in_progress, actor=hbi_focal)
+    psea.report_outcome(in_progress, Outcome.UNDER_INVESTIGATION, actor=hbi_focal)
+    closed = log(mission_focal, 600, orgs["HBI"], category=Category.SEXUAL_ABUSE)
+    psea.route(closed, orgs["HBI"], actor=coordinator)
+    psea.acknowledge(closed, actor=hbi_focal)
+    psea.report_outcome(closed, Outcome.UNSUBSTANTIATED, actor=hbi_focal)
+    db.session.commit()
+
+
+def load_demo_assistance() -> None:
+    """R21 in the demo: the survivor of a consenting allegation referred, through the
+    ordinary engine, to the GBV case-management service of the Kesa pathway, which
+    accepted. Once; nothing when the directory demo has no such service."""
+    from referral.assistance import services as assistance
+    from referral.assistance.models import AssistanceNeed, AssistanceRecord
+    from referral.directory.models import AgeGroup, Sector, Sex
+    from referral.pathways.services import Eligibility, lookup_pathway
+    from referral.psea.models import Allegation
+    from referral.referrals import services as engine
+    from referral.referrals.models import Priority, ReferralState
+
+    if db.session.scalar(select(AssistanceRecord.id).limit(1)) is not None:
+        return
+    area = _demo_area()
+    va = db.session.scalar(select(User).where(User.email == "va.focal@demo.example.org"))
+    if area is None or va is None:
+        return
+    options = [
+        o
+        for o in lookup_pathway(area, None, AgeGroup.ADULT, Sex.FEMALE, None)
+        if o.sector is Sector.GBV_CASE_MANAGEMENT and o.eligibility is Eligibility.ELIGIBLE
+    ]
+    if not options:
+        return
+    service = options[0].service
+    allegation = db.session.scalar(
+        select(Allegation)
+        .where(Allegation.consents_to_assistance.is_(True))
+        .order_by(Allegation.received_at.desc())
+        .limit(1)
+    )
+    record = assistance.open_record(
+        assistance.AssistanceData(
+            age_group=AgeGroup.ADULT,
+            sex=Sex.FEMALE,
+            area=area,
+            needs=[AssistanceNeed.MEDICAL, AssistanceNeed.PSYCHOSOCIAL],
+            consents_to_assistance=True,
+            allegation_public_id=allegation.public_id if allegation else None,
+        ),
+        actor=va,
+    )
+    referral = assistance.refer(
+        record,
+        assistance.AssistanceReferral(
+            service=service, priority=Priority.URGENT, survivor_consents=True
+        ),
+        actor=va,
+    )
+    receiver = db.session.scalar(
+        select(User)
+        .where(
+            User.organisation_id == service.organisation_id,
+            User.role == Role.SERVICE_FOCAL_POINT,
+            User.active.is_(True),
+        )
+        .order_by(User.id)
+        .limit(1)
+    )
+    if receiver is not None:
+        engine.transition(referral.public_id, ReferralState.ACCEPTED, actor=receiver)
+    db.session.commit()
+
+
+def _demo_area() -> Area | None:
+    """Kesa district of the directory demo: an administrative area with a pathway."""
+    return db.session.scalar(select(Area).where(Area.code == "AR-LOM-KES"))
