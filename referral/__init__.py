@@ -31,8 +31,10 @@ def register_extensions(app: Flask) -> None:
     from referral.extensions import babel, csrf, db, limiter, login_manager, migrate
     from referral.i18n import select_locale, select_timezone
     from referral.security import passwords
+    from referral.security.crypto import init_crypto
 
     os.makedirs(app.instance_path, exist_ok=True)
+    init_crypto(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
@@ -64,10 +66,12 @@ def _tune_sqlite(engine: Any) -> None:
 
 
 def register_security(app: Flask) -> None:
+    from referral.audit import init_audit
     from referral.auth.sessions import init_sessions
     from referral.errors import init_error_pages
     from referral.security.headers import init_headers
 
+    init_audit(app)
     init_sessions(app)
     init_headers(app)
     init_error_pages(app)
@@ -75,10 +79,13 @@ def register_security(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from referral.admin.views import blueprint as admin
+    from referral.audit.views import blueprint as audit
     from referral.auth.views import blueprint as auth
+    from referral.directory.views import blueprint as directory
     from referral.home.views import blueprint as home
+    from referral.pathways.views import blueprint as pathways
 
-    for blueprint in (auth, admin, home):
+    for blueprint in (auth, admin, audit, home, directory, pathways):
         app.register_blueprint(blueprint)
 
 

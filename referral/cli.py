@@ -8,6 +8,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from referral.admin import services as admin_services
+from referral.audit.cli import audit_group, keys_group
 from referral.db import Organisation, OrganisationType, User
 from referral.extensions import db
 from referral.security.policy import Role
@@ -98,6 +99,8 @@ def init_commands(app: Flask) -> None:
     app.cli.add_command(orgs_group)
     app.cli.add_command(users_group)
     app.cli.add_command(demo)
+    app.cli.add_command(keys_group)
+    app.cli.add_command(audit_group)
 
 
 def _create_app() -> Flask:

@@ -23,11 +23,21 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from referral import clock, create_app
+from referral.audit.models import (
+    SEED_CHAIN_HEAD,
+    SQLITE_EVENTS_TRIGGERS,
+    SQLITE_HEAD_TRIGGERS,
+)
 from referral.db import Organisation, OrganisationType, User
 from referral.extensions import db, limiter
 from referral.security import passwords, totp
 from referral.security.policy import Role
 
+AUDIT_TRIGGER_NAMES = (
+    "audit_events_no_update",
+    "audit_events_no_delete",
+    "audit_chain_head_no_delete",
+)
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery staple 42"
 
@@ -107,8 +117,14 @@ def empty_tables(application: Flask) -> None:
                     sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
                 )
             else:
+                # The audit triggers refuse DELETE: lift them for the clean-up only.
+                for name in AUDIT_TRIGGER_NAMES:
+                    connection.execute(sa.text(f"DROP TRIGGER IF EXISTS {name}"))
                 for table in tables:
                     connection.execute(sa.text(f'DELETE FROM "{table}"'))
+                for statement in (*SQLITE_EVENTS_TRIGGERS, *SQLITE_HEAD_TRIGGERS):
+                    connection.execute(sa.text(statement))
+            connection.execute(sa.text(SEED_CHAIN_HEAD))
 
 
 @pytest.fixture(autouse=True)

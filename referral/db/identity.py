@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from referral.db.base import PublicIdMixin, TimestampMixin, UTCDateTime, enum_type
 from referral.extensions import Base
+from referral.security.crypto import encrypted_column
 from referral.security.policy import Role
 
 
@@ -58,7 +59,8 @@ class User(PublicIdMixin, TimestampMixin, Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # R2: encrypted at rest, bound to this row (users.totp_secret + public_id).
+    totp_secret: Mapped[str | None] = encrypted_column("totp_secret")
     totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Highest TOTP time step accepted so far; a code of that step or earlier is a replay.
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0)

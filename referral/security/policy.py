@@ -81,6 +81,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_USERS,
             Permission.MANAGE_ORGANISATIONS,
             Permission.GRANT_DELEGATION,
+            Permission.READ_AUDIT,
+            Permission.EXPORT_AUDIT,
             *_DIRECTORY_READER,
         }
     ),

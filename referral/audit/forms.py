@@ -1,0 +1,52 @@
+"""The audit viewer's filter form (GET, no CSRF: it changes nothing)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import Length, Optional
+
+from referral.audit.models import Outcome
+from referral.forms import no_control_characters, strip_filter
+
+OUTCOME_LABELS = {
+    Outcome.ALLOWED.value: _l("Allowed"),
+    Outcome.DENIED.value: _l("Denied"),
+    Outcome.ERROR.value: _l("Error"),
+}
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    user = StringField(
+        _l("User (e-mail or id)"),
+        validators=[Optional(), Length(max=254), no_control_characters],
+        filters=[strip_filter],
+    )
+    organisation = SelectField(_l("Organisation"), choices=[], default="")
+    action = StringField(
+        _l("Action"),
+        validators=[Optional(), Length(max=64), no_control_characters],
+        filters=[strip_filter],
+        description=_l("Exact action name, e.g. auth.sign_in_failed"),
+    )
+    obj_type = StringField(
+        _l("Record type"),
+        validators=[Optional(), Length(max=40), no_control_characters],
+        filters=[strip_filter],
+    )
+    obj_id = StringField(
+        _l("Record id"),
+        validators=[Optional(), Length(max=64), no_control_characters],
+        filters=[strip_filter],
+    )
+    outcome = SelectField(
+        _l("Outcome"),
+        choices=[("", _l("Any")), *OUTCOME_LABELS.items()],
+        default="",
+    )
+    since = DateField(_l("From (UTC date)"), validators=[Optional()])
+    until = DateField(_l("To (UTC date, inclusive)"), validators=[Optional()])

@@ -1,0 +1,437 @@
+"""Recording, verifying, listing and exporting audit events.
+
+Features call exactly one function: :func:`record`. It takes who, the request id and
+the client address from the request context and queues the event on the database
+session. The queued events are appended to the chain in ``before_commit``, inside
+the same transaction as the change they describe, while the chain head row is locked
+(``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite a write to the head first, which
+takes the database write lock as ``BEGIN IMMEDIATE`` would). So:
+
+- a committed change always has its event, and a rolled-back change leaves no
+  "allowed" event (queued "allowed" events are dropped on rollback);
+- "denied" and "error" events survive a rollback and are written by the request's
+  ``after_request`` hook in a transaction of their own;
+- two concurrent appends cannot fork the chain, and the lock is held only from the
+  append to the commit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import secrets
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, g, has_request_context, request
+from flask_login import current_user
+from sqlalchemy import Select, and_, event, select, update
+from sqlalchemy.orm import Session
+
+from referral.audit.models import (
+    CHAIN_FIELDS,
+    GENESIS_HASH,
+    AuditChainHead,
+    AuditEvent,
+    Outcome,
+    chain_hash,
+)
+from referral.clock import utcnow
+from referral.extensions import db
+
+PENDING = "referral_audit_pending"
+WRITING = "referral_audit_writing"
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    fields: dict[str, Any]
+
+    @property
+    def outcome(self) -> str:
+        return str(self.fields["outcome"])
+
+
+# --- recording ---------------------------------------------------------------------------
+
+
+def request_id() -> str | None:
+    """The request's id: the proxy's X-Request-ID if sane, else a random one."""
+    if not has_request_context():
+        return None
+    rid: str | None = g.get("request_id")
+    if rid is None:
+        given = request.headers.get(REQUEST_ID_HEADER, "")
+        rid = (
+            given
+            if 8 <= len(given) <= 64 and given.isascii() and given.isprintable()
+            else secrets.token_hex(8)
+        )
+        g.request_id = rid
+    return rid
+
+
+def _actor_fields(actor: Any | None) -> dict[str, Any]:
+    if actor is None and has_request_context() and current_user.is_authenticated:
+        actor = current_user._get_current_object()
+    if actor is None:
+        return {"actor_id": None, "actor_public_id": None, "actor_role": None, "org_id": None}
+    role = getattr(actor, "role", None)
+    return {
+        "actor_id": getattr(actor, "id", None),
+        "actor_public_id": getattr(actor, "public_id", None),
+        "actor_role": str(role) if role is not None else None,
+        "org_id": getattr(actor, "organisation_id", None),
+    }
+
+
+def record(
+    action: str,
+    *,
+    obj_type: str | None = None,
+    obj_id: str | None = None,
+    outcome: Outcome | str = Outcome.ALLOWED,
+    fields_revealed: Iterable[str] = (),
+    detail: dict[str, Any] | None = None,
+    actor: Any | None = None,
+    session: Session | None = None,
+) -> None:
+    """Queue an audit event; it is written when the session commits.
+
+    ``actor`` defaults to the signed-in user; pass it for events about a user who is
+    not (yet) signed in, such as a failed sign-in. ``detail`` must never hold secrets
+    or sensitive field values; ``fields_revealed`` names fields, never their values.
+    """
+    outcome = Outcome(outcome)
+    fields: dict[str, Any] = {
+        "occurred_at": utcnow(),
+        **_actor_fields(actor),
+        "action": action,
+        "obj_type": obj_type,
+        "obj_id": obj_id,
+        "outcome": outcome.value,
+        "request_id": request_id(),
+        "client_address": request.remote_addr if has_request_context() else None,
+        "fields_revealed": sorted(set(fields_revealed)),
+        # Stored exactly as hashed: JSON-normalised (tuples -> lists, others -> str).
+        "detail": json.loads(json.dumps(dict(detail or {}), default=str)),
+    }
+    target: Session = session if session is not None else db.session()
+    if not target.in_transaction():
+        target.begin()  # so that commit and rollback hooks see this transaction
+    target.info.setdefault(PENDING, []).append(PendingEvent(fields))
+
+
+def pending_events(session: Session | None = None) -> list[PendingEvent]:
+    target: Session = session if session is not None else db.session()
+    return list(target.info.get(PENDING, []))
+
+
+def _lock_head(session: Session) -> AuditChainHead:
+    if session.get_bind().dialect.name == "sqlite":
+        # Take the write lock before reading the head (the effect of BEGIN IMMEDIATE).
+        session.execute(
+            update(AuditChainHead)
+            .where(AuditChainHead.id == 1)
+            .values(last_id=AuditChainHead.last_id)
+            .execution_options(synchronize_session=False)
+        )
+        stmt = select(AuditChainHead).where(AuditChainHead.id == 1)
+    else:
+        stmt = select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
+    head = session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
+    if head is None:
+        raise RuntimeError("audit_chain_head has no row: run the migrations")
+    return head
+
+
+def append(session: Session, events: Sequence[PendingEvent]) -> list[AuditEvent]:
+    """Append events to the chain inside the session's transaction (head locked)."""
+    if not events:
+        return []
+    head = _lock_head(session)
+    last_id, last_hash = head.last_id, head.last_hash
+    rows: list[AuditEvent] = []
+    for pending in events:
+        last_id += 1
+        fields = {**pending.fields, "id": last_id}
+        digest = chain_hash(last_hash, {name: fields[name] for name in CHAIN_FIELDS})
+        rows.append(AuditEvent(**fields, prev_hash=last_hash, hash=digest))
+        last_hash = digest
+    session.add_all(rows)
+    head.last_id, head.last_hash = last_id, last_hash
+    return rows
+
+
+@event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    queued: list[PendingEvent] = session.info.pop(PENDING, [])
+    if not queued:
+        return
+    session.info[WRITING] = queued
+    append(session, queued)
+
+
+@event.listens_for(Session, "after_commit")
+def _appended(session: Session) -> None:
+    session.info.pop(WRITING, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_allowed_on_rollback(session: Session, previous_transaction: Any) -> None:
+    """A rolled-back change leaves no success event; denials and errors are kept."""
+    if previous_transaction.parent is not None:  # a savepoint: the outer work goes on
+        return
+    queued = session.info.pop(WRITING, []) + session.info.pop(PENDING, [])
+    kept = [e for e in queued if e.outcome != Outcome.ALLOWED]
+    if kept:
+        session.info[PENDING] = kept
+
+
+def flush_after_request(status_code: int) -> None:
+    """Write what the request queued but did not commit.
+
+    A successful response commits its queued events (views that only read, e.g. a
+    reveal of sensitive fields). A failed response (>= 400) rolls back first, so
+    only its "denied"/"error" events are written.
+    """
+    session = db.session()
+    if not session.info.get(PENDING):
+        return
+    if status_code >= 400:
+        session.rollback()
+        if not session.info.get(PENDING):
+            return
+    session.commit()
+
+
+def init_recording(app: Flask) -> None:
+    @app.before_request
+    def _assign_request_id() -> None:
+        request_id()
+
+    @app.after_request
+    def _write_queued(response: Any) -> Any:
+        flush_after_request(response.status_code)
+        if g.get("request_id"):
+            response.headers.setdefault(REQUEST_ID_HEADER, g.request_id)
+        return response
+
+
+# --- verification ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    last_id: int
+    broken_id: int | None = None
+    problem: str | None = None
+
+    def message(self) -> str:
+        if self.ok:
+            return f"audit chain intact: {self.checked} events, last id {self.last_id}"
+        return f"audit chain broken at event {self.broken_id}: {self.problem}"
+
+
+def _row_fields(row: Any) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in CHAIN_FIELDS}
+
+
+def verify_chain(session: Session, *, batch_size: int = 20_000) -> VerifyResult:
+    """Walk the whole chain in id order; name the first broken or missing link."""
+    columns = [getattr(AuditEvent, name) for name in (*CHAIN_FIELDS, "prev_hash", "hash")]
+    expected_id, prev_hash, checked = 1, GENESIS_HASH, 0
+    last_seen = 0
+    while True:
+        rows = session.execute(
+            select(*columns)
+            .where(AuditEvent.id > last_seen)
+            .order_by(AuditEvent.id)
+            .limit(batch_size)
+        ).all()
+        if not rows:
+            break
+        for row in rows:
+            if row.id != expected_id:
+                return VerifyResult(
+                    False,
+                    checked,
+                    last_seen,
+                    expected_id,
+                    f"event {expected_id} is missing (next found: {row.id})",
+                )
+            if row.prev_hash != prev_hash:
+                return VerifyResult(
+                    False,
+                    checked,
+                    last_seen,
+                    row.id,
+                    "prev_hash does not match the previous event "
+                    "(an event was deleted, inserted or reordered)",
+                )
+            if chain_hash(prev_hash, _row_fields(row)) != row.hash:
+                return VerifyResult(
+                    False,
+                    checked,
+                    last_seen,
+                    row.id,
+                    "content does not match its hash (event edited)",
+                )
+            prev_hash, last_seen = row.hash, row.id
+            expected_id += 1
+            checked += 1
+    head = session.get(AuditChainHead, 1, populate_existing=True)
+    if head is None:
+        return VerifyResult(False, checked, last_seen, None, "the chain head row is missing")
+    if head.last_id != last_seen or head.last_hash != prev_hash:
+        return VerifyResult(
+            False,
+            checked,
+            last_seen,
+            last_seen + 1,
+            f"the chain head expects {head.last_id} events; "
+            f"found {last_seen} (events removed from the end)",
+        )
+    return VerifyResult(True, checked, last_seen)
+
+
+# --- listing, filters, export --------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class AuditFilter:
+    actor_id: int | None = None
+    org_id: int | None = None
+    action: str | None = None
+    obj_type: str | None = None
+    obj_id: str | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def apply(self, stmt: Select[Any]) -> Select[Any]:
+        conditions = []
+        if self.actor_id is not None:
+            conditions.append(AuditEvent.actor_id == self.actor_id)
+        if self.org_id is not None:
+            conditions.append(AuditEvent.org_id == self.org_id)
+        if self.action:
+            conditions.append(AuditEvent.action == self.action)
+        if self.obj_type:
+            conditions.append(AuditEvent.obj_type == self.obj_type)
+        if self.obj_id:
+            conditions.append(AuditEvent.obj_id == self.obj_id)
+        if self.outcome:
+            conditions.append(AuditEvent.outcome == self.outcome)
+        if self.since is not None:
+            conditions.append(AuditEvent.occurred_at >= self.since)
+        if self.until is not None:
+            conditions.append(AuditEvent.occurred_at < self.until)
+        return stmt.where(and_(*conditions)) if conditions else stmt
+
+    def as_detail(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in ("actor_id", "org_id", "action", "obj_type", "obj_id", "outcome"):
+            value = getattr(self, name)
+            if value not in (None, ""):
+                out[name] = value
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value.isoformat()
+        return out
+
+
+@dataclass(slots=True)
+class Page:
+    events: list[AuditEvent]
+    next_before: int | None
+
+
+def list_events(
+    session: Session, flt: AuditFilter, *, before: int | None = None, page_size: int = 50
+) -> Page:
+    """Newest first, keyset-paginated on the id (``WHERE id < :before``), never OFFSET."""
+    stmt = flt.apply(select(AuditEvent))
+    if before is not None:
+        stmt = stmt.where(AuditEvent.id < before)
+    rows = list(session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(page_size + 1)))
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    return Page(rows, rows[-1].id if more and rows else None)
+
+
+def iter_events(
+    session: Session, flt: AuditFilter, *, batch_size: int = 5_000
+) -> Iterator[AuditEvent]:
+    """All matching events in chain order, batch by batch (keyset over the id)."""
+    last = 0
+    while True:
+        batch = list(
+            session.scalars(
+                flt.apply(select(AuditEvent))
+                .where(AuditEvent.id > last)
+                .order_by(AuditEvent.id)
+                .limit(batch_size)
+            )
+        )
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].id
+        for row in batch:  # keep the identity map small on long exports
+            session.expunge(row)
+
+
+def event_as_dict(row: AuditEvent) -> dict[str, Any]:
+    out = {name: getattr(row, name) for name in (*CHAIN_FIELDS, "prev_hash", "hash")}
+    out["occurred_at"] = row.occurred_at.isoformat(timespec="microseconds")
+    return out
+
+
+def json_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
+    for row in events:
+        yield json.dumps(event_as_dict(row), sort_keys=True, ensure_ascii=False) + "\n"
+
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "id",
+    "occurred_at",
+    "actor_public_id",
+    "actor_role",
+    "org_id",
+    "action",
+    "obj_type",
+    "obj_id",
+    "outcome",
+    "request_id",
+    "client_address",
+    "fields_revealed",
+    "hash",
+)
+
+
+def _csv_safe(value: Any) -> str:
+    """Stringify, defusing spreadsheet formulas (CSV injection)."""
+    text = "" if value is None else (";".join(value) if isinstance(value, list) else str(value))
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_rows(events: Iterable[AuditEvent]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    yield buffer.getvalue()
+    for row in events:
+        buffer.seek(0)
+        buffer.truncate()
+        data = event_as_dict(row)
+        writer.writerow([_csv_safe(data[name]) for name in CSV_COLUMNS])
+        yield buffer.getvalue()

@@ -1,0 +1,160 @@
+"""Audit viewer for administrators and auditors: filter, page, export CSV, verify."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request, send_file
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+from werkzeug.datastructures import MultiDict
+
+from referral.audit import services
+from referral.audit.forms import OUTCOME_LABELS, AuditFilterForm
+from referral.audit.models import AuditEvent, Outcome
+from referral.clock import utcnow
+from referral.db import Organisation, User
+from referral.extensions import db
+from referral.security.policy import Permission, has_permission, requires
+
+blueprint = Blueprint("audit", __name__, url_prefix="/audit")
+
+NO_MATCH = -1
+
+
+def _filter_form(args: MultiDict[str, str]) -> AuditFilterForm:
+    form = AuditFilterForm(formdata=args)
+    organisations = db.session.execute(
+        select(Organisation.public_id, Organisation.acronym).order_by(Organisation.acronym)
+    ).all()
+    form.organisation.choices = [("", _("Any")), *[(p, a) for p, a in organisations]]
+    return form
+
+
+def _start_of(day: Any) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _filter_from(form: AuditFilterForm) -> services.AuditFilter:
+    """Translate the form (public ids, e-mails, dates) into indexed column filters."""
+    flt = services.AuditFilter(
+        action=form.action.data or None,
+        obj_type=form.obj_type.data or None,
+        obj_id=form.obj_id.data or None,
+        outcome=form.outcome.data or None,
+        since=_start_of(form.since.data) if form.since.data else None,
+        until=_start_of(form.until.data) + timedelta(days=1) if form.until.data else None,
+    )
+    if form.user.data:
+        needle = form.user.data
+        user_id = db.session.scalar(
+            select(User.id).where(or_(User.email == needle.lower(), User.public_id == needle))
+        )
+        flt.actor_id = user_id if user_id is not None else NO_MATCH
+    if form.organisation.data:
+        org_id = db.session.scalar(
+            select(Organisation.id).where(Organisation.public_id == form.organisation.data)
+        )
+        flt.org_id = org_id if org_id is not None else NO_MATCH
+    return flt
+
+
+def _labels(events: list[AuditEvent]) -> tuple[dict[int, str], dict[int, str]]:
+    """Who and which organisation, in two queries for the whole page."""
+    user_ids = {e.actor_id for e in events if e.actor_id is not None}
+    org_ids = {e.org_id for e in events if e.org_id is not None}
+    users: dict[int, str] = {}
+    orgs: dict[int, str] = {}
+    if user_ids:
+        for user_id, email in db.session.execute(
+            select(User.id, User.email).where(User.id.in_(user_ids))
+        ):
+            users[user_id] = email
+    if org_ids:
+        for org_id, acronym in db.session.execute(
+            select(Organisation.id, Organisation.acronym).where(Organisation.id.in_(org_ids))
+        ):
+            orgs[org_id] = acronym
+    return users, orgs
+
+
+def _query_args() -> dict[str, str]:
+    return {k: v for k, v in request.args.items() if k != "before" and v}
+
+
+@blueprint.route("/")
+@requires(Permission.READ_AUDIT)
+def index() -> str | tuple[str, int]:
+    form = _filter_form(request.args)
+    valid = form.validate()
+    before = request.args.get("before", type=int)
+    page = services.list_events(
+        db.session(),
+        _filter_from(form) if valid else services.AuditFilter(actor_id=NO_MATCH),
+        before=before,
+        page_size=int(current_app.config["PAGE_SIZE"]),
+    )
+    users, orgs = _labels(page.events)
+    body = render_template(
+        "audit/index.html",
+        form=form,
+        page=page,
+        users=users,
+        orgs=orgs,
+        outcome_labels=OUTCOME_LABELS,
+        query_args=_query_args(),
+        first_page=before is None,
+        can_export=has_permission(current_user, Permission.EXPORT_AUDIT),
+    )
+    return body if valid else (body, 400)
+
+
+@blueprint.route("/export.csv", methods=["POST"])
+@requires(Permission.EXPORT_AUDIT)
+def export_csv() -> Response | tuple[str, int]:
+    form = _filter_form(request.form)
+    if not form.validate():
+        return render_template(
+            "audit/index.html",
+            form=form,
+            page=services.Page([], None),
+            users={},
+            orgs={},
+            outcome_labels=OUTCOME_LABELS,
+            query_args={},
+            first_page=True,
+            can_export=True,
+        ), 400
+    flt = _filter_from(form)
+    # R25: the export is itself an audited event, committed before any row leaves.
+    services.record("audit.export", detail={"format": "csv", **flt.as_detail()})
+    db.session.commit()
+    # Spooled to disk past 8 MiB: millions of rows never sit in memory at once.
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    for chunk in services.csv_rows(services.iter_events(db.session(), flt)):
+        spool.write(chunk.encode("utf-8"))
+    spool.seek(0)
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    return send_file(
+        spool,
+        mimetype="text/csv",
+        as_attachment=True,
+        download_name=f"audit-{stamp}.csv",
+        max_age=0,
+    )
+
+
+@blueprint.route("/verify", methods=["POST"])
+@requires(Permission.READ_AUDIT)
+def verify() -> str:
+    result = services.verify_chain(db.session())
+    services.record(
+        "audit.verify",
+        outcome=Outcome.ALLOWED if result.ok else Outcome.ERROR,
+        detail={"checked": result.checked, "broken_id": result.broken_id},
+    )
+    db.session.commit()
+    return render_template("audit/verify.html", result=result)

@@ -1,0 +1,1 @@
+"""Service directory: administrative areas and the services offered in them."""

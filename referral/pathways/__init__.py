@@ -1,0 +1,1 @@
+"""Referral pathways and SOPs per area, with versions, and the pathway lookup."""

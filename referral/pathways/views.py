@@ -1,0 +1,339 @@
+"""Pathway pages: the field page of each area (printable), versions, editing, the
+workflow, and the comparison of two versions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from referral.directory.labels import SECTOR_LABELS
+from referral.directory.models import Area, Sector, Service
+from referral.directory.services import all_areas, area_by_public_id, area_chain
+from referral.extensions import db
+from referral.pathways import services
+from referral.pathways.forms import ActionForm, PublishForm, StepForm, VersionForm
+from referral.pathways.models import PathwayStatus, PathwayStep, PathwayVersion
+from referral.security.policy import Permission, authorize, has_permission, requires
+from referral.workflow import IllegalTransitionError
+
+blueprint = Blueprint("pathways", __name__, url_prefix="/pathways")
+
+Page = str | tuple[str, int] | Response
+
+# Readers who do not manage pathways see published and archived versions only.
+_PUBLIC_STATES = {PathwayStatus.PUBLISHED, PathwayStatus.ARCHIVED}
+
+
+PATHWAY_STATUS_LABELS = {
+    PathwayStatus.DRAFT: _l("Draft"),
+    PathwayStatus.IN_REVIEW: _l("In review"),
+    PathwayStatus.PUBLISHED: _l("Published"),
+    PathwayStatus.ARCHIVED: _l("Archived"),
+}
+PATHWAY_STATUS_CLASSES = {
+    PathwayStatus.DRAFT: "off",
+    PathwayStatus.IN_REVIEW: "warn",
+    PathwayStatus.PUBLISHED: "ok",
+    PathwayStatus.ARCHIVED: "off",
+}
+
+
+@blueprint.app_context_processor
+def _labels() -> dict[str, object]:
+    return {
+        "pathway_status_labels": PATHWAY_STATUS_LABELS,
+        "pathway_status_classes": PATHWAY_STATUS_CLASSES,
+    }
+
+
+@blueprint.app_template_filter("markdown")
+def _markdown(text: str) -> object:
+    return services.render_markdown(text or "")
+
+
+def _area_or_404(public_id: str) -> Area:
+    area = area_by_public_id(public_id)
+    if area is None:
+        abort(404)
+    return area
+
+
+def _version(public_id: str) -> PathwayVersion:
+    """Load -> authorise: drafts and versions in review are for pathway managers only."""
+    version = services.version_by_public_id(public_id)
+    if version is None:
+        abort(404)
+    authorize(
+        version.status in _PUBLIC_STATES
+        or has_permission(current_user, Permission.MANAGE_PATHWAYS),
+        reason="pathway version not published",
+        obj_type="pathway_version",
+        obj_id=public_id,
+    )
+    return version
+
+
+def _step(version: PathwayVersion, public_id: str) -> PathwayStep:
+    for step in version.steps:
+        if step.public_id == public_id:
+            return step
+    abort(404)
+
+
+@blueprint.route("/")
+@requires(Permission.READ_PATHWAYS)
+def index() -> Page:
+    areas = all_areas()
+    versions = db.session.scalars(
+        select(PathwayVersion).where(PathwayVersion.status != PathwayStatus.ARCHIVED)
+    ).all()
+    by_area: dict[int, list[PathwayVersion]] = {}
+    for version in versions:
+        by_area.setdefault(version.area_id, []).append(version)
+    return render_template(
+        "pathways/index.html",
+        areas=areas,
+        by_area=by_area,
+        manager=has_permission(current_user, Permission.MANAGE_PATHWAYS),
+    )
+
+
+@blueprint.route("/areas/<public_id>")
+@requires(Permission.READ_PATHWAYS)
+def area(public_id: str) -> Page:
+    """The field page: the pathway that applies in the area, made to print."""
+    area = _area_or_404(public_id)
+    version = services.published_pathway_for(area)
+    history = services.versions_of(area)
+    if not has_permission(current_user, Permission.MANAGE_PATHWAYS):
+        history = [v for v in history if v.status in _PUBLIC_STATES]
+    return render_template(
+        "pathways/area.html",
+        area=area,
+        version=version,
+        history=history,
+        chain=area_chain(area),
+        new_form=ActionForm(),
+    )
+
+
+@blueprint.route("/areas/<public_id>/new", methods=["POST"])
+@requires(Permission.MANAGE_PATHWAYS)
+def new_version(public_id: str) -> Page:
+    area = _area_or_404(public_id)
+    if not ActionForm().validate():
+        abort(400)
+    try:
+        version = services.create_version(area, actor=current_user)
+    except services.PathwayRuleError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("pathways.area", public_id=area.public_id))
+    db.session.commit()
+    flash(_("Draft version %(n)d started.", n=version.number), "success")
+    return redirect(url_for("pathways.version", public_id=version.public_id))
+
+
+@blueprint.route("/versions/<public_id>")
+@requires(Permission.READ_PATHWAYS)
+def version(public_id: str) -> Page:
+    version = _version(public_id)
+    others = [v for v in services.versions_of(version.area) if v.id != version.id]
+    if not has_permission(current_user, Permission.MANAGE_PATHWAYS):
+        others = [v for v in others if v.status in _PUBLIC_STATES]
+    return render_template(
+        "pathways/version.html",
+        version=version,
+        others=others,
+        action=ActionForm(),
+        sea_problem=services.sea_procedure_problem(version.sea_reporting_procedure),
+    )
+
+
+@blueprint.route("/versions/<public_id>/edit", methods=["GET", "POST"])
+@requires(Permission.MANAGE_PATHWAYS)
+def edit_version(public_id: str) -> Page:
+    version = _version(public_id)
+    form = VersionForm(obj=version)
+    if request.method == "POST":
+        if form.validate():
+            try:
+                services.update_version(
+                    version,
+                    title=form.title.data or "",
+                    sop_markdown=form.sop_markdown.data or "",
+                    sea_reporting_procedure=form.sea_reporting_procedure.data or "",
+                    change_note=form.change_note.data or "",
+                    actor=current_user,
+                )
+            except services.PathwayRuleError as error:
+                db.session.rollback()
+                flash(error.message, "error")
+            else:
+                db.session.commit()
+                flash(_("Draft saved."), "success")
+                return redirect(url_for("pathways.version", public_id=version.public_id))
+        return render_template("pathways/version_form.html", form=form, version=version), 400
+    return render_template("pathways/version_form.html", form=form, version=version)
+
+
+def _step_form(version: PathwayVersion, step: PathwayStep | None) -> StepForm:
+    form = StepForm(obj=step)
+    form.services.choices = [
+        (s.public_id, f"{s.name} · {s.organisation.acronym} · {SECTOR_LABELS[s.sector]}")
+        for s in services.services_allowed_in(version.area)
+    ]
+    if step is not None and request.method == "GET":
+        form.sector.data = step.sector.value
+        form.services.data = [s.public_id for s in step.services]
+    return form
+
+
+@blueprint.route("/versions/<public_id>/steps/new", methods=["GET", "POST"])
+@blueprint.route("/versions/<public_id>/steps/<step_id>", methods=["GET", "POST"])
+@requires(Permission.MANAGE_PATHWAYS)
+def edit_step(public_id: str, step_id: str | None = None) -> Page:
+    version = _version(public_id)
+    step = _step(version, step_id) if step_id else None
+    form = _step_form(version, step)
+    if request.method == "POST":
+        if form.validate():
+            chosen = list(
+                db.session.scalars(
+                    select(Service).where(Service.public_id.in_(form.services.data or []))
+                )
+            )
+            try:
+                services.save_step(
+                    version,
+                    step=step,
+                    sector=Sector(form.sector.data),
+                    guidance=form.guidance.data or "",
+                    services=chosen,
+                    actor=current_user,
+                )
+            except services.PathwayRuleError as error:
+                db.session.rollback()
+                (getattr(form, error.field).errors if error.field else form.form_errors).append(
+                    error.message
+                )
+            else:
+                db.session.commit()
+                flash(_("Step saved."), "success")
+                return redirect(url_for("pathways.version", public_id=version.public_id))
+        return render_template(
+            "pathways/step_form.html", form=form, version=version, step=step
+        ), 400
+    return render_template("pathways/step_form.html", form=form, version=version, step=step)
+
+
+@blueprint.route("/versions/<public_id>/steps/<step_id>/<action>", methods=["POST"])
+@requires(Permission.MANAGE_PATHWAYS)
+def step_action(public_id: str, step_id: str, action: str) -> Page:
+    version = _version(public_id)
+    step = _step(version, step_id)
+    if action not in ("up", "down", "delete") or not ActionForm().validate():
+        abort(400)
+    try:
+        if action == "delete":
+            services.delete_step(version, step, actor=current_user)
+        else:
+            services.move_step(version, step, -1 if action == "up" else 1, actor=current_user)
+    except services.PathwayRuleError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+    return redirect(url_for("pathways.version", public_id=version.public_id))
+
+
+_SIMPLE_TRANSITIONS = {
+    "submit": (PathwayStatus.IN_REVIEW, "Sent for review."),
+    "return": (PathwayStatus.DRAFT, "Returned to draft."),
+    "archive": (PathwayStatus.ARCHIVED, "Version archived."),
+}
+
+
+@blueprint.route("/versions/<public_id>/<action>", methods=["POST"])
+@requires(Permission.MANAGE_PATHWAYS)
+def move(public_id: str, action: str) -> Page:
+    version = _version(public_id)
+    if action not in _SIMPLE_TRANSITIONS or not ActionForm().validate():
+        abort(400)
+    target, message = _SIMPLE_TRANSITIONS[action]
+    try:
+        services.transition(version, target, actor=current_user)
+    except (services.PathwayRuleError, IllegalTransitionError) as error:
+        db.session.rollback()
+        flash(
+            error.message
+            if isinstance(error, services.PathwayRuleError)
+            else _("This version cannot make that move from its current state."),
+            "error",
+        )
+        return redirect(url_for("pathways.version", public_id=public_id))
+    db.session.commit()
+    flash(_(message), "success")
+    return redirect(url_for("pathways.version", public_id=public_id))
+
+
+@blueprint.route("/versions/<public_id>/publish", methods=["GET", "POST"])
+@requires(Permission.PUBLISH_PATHWAYS)
+def publish(public_id: str) -> Page:
+    version = _version(public_id)
+    current = services.published_version(version.area)
+    form = PublishForm()
+    if request.method == "GET":
+        form.replaces.data = current.public_id if current else ""
+    elif form.validate():
+        try:
+            services.transition(
+                version,
+                PathwayStatus.PUBLISHED,
+                actor=current_user,
+                replaces=form.replaces.data or "",
+            )
+        except services.PathwayRuleError as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+        except IllegalTransitionError:
+            db.session.rollback()
+            form.form_errors.append(
+                _(
+                    "Only a version in review can be published; this one is %(state)s.",
+                    state=version.status.value,
+                )
+            )
+        else:
+            db.session.commit()
+            flash(_("Version %(n)d is published.", n=version.number), "success")
+            return redirect(url_for("pathways.area", public_id=version.area.public_id))
+        return render_template(
+            "pathways/publish.html", form=form, version=version, current=current
+        ), 409
+    else:
+        return render_template(
+            "pathways/publish.html", form=form, version=version, current=current
+        ), 400
+    return render_template("pathways/publish.html", form=form, version=version, current=current)
+
+
+@blueprint.route("/versions/<public_id>/compare")
+@requires(Permission.READ_PATHWAYS)
+def compare(public_id: str) -> Page:
+    version = _version(public_id)
+    other_id = request.args.get("with", "")
+    other = _version(other_id) if other_id else None
+    if other is None or other.area_id != version.area_id:
+        abort(404)
+    old, new = sorted((version, other), key=lambda v: v.number)
+    return render_template(
+        "pathways/compare.html",
+        old=old,
+        new=new,
+        lines=services.diff_versions(old, new, dict(SECTOR_LABELS)),
+    )
