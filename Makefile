@@ -5,7 +5,10 @@ STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 DEV_ENV := REFERRAL_ENV=development REFERRAL_SESSION_COOKIE_SECURE=false
 
-.PHONY: run test install lint check test-sqlite test-postgresql clean
+PO_FILES := $(wildcard referral/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: run test install translations messages check test-sqlite test-postgresql clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,28 +16,39 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) translations
+
+## Compile the French and Arabic catalogues (the .mo files are build output, not committed).
+translations: $(MO_FILES)
+
+referral/translations/%/LC_MESSAGES/messages.mo: referral/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+## Extract the strings and update every catalogue (run after changing user-facing text).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o referral/translations/messages.pot .
+	$(BIN)/pybabel update -i referral/translations/messages.pot -d referral/translations --no-fuzzy-matching
 
 ## Create the environment, migrate the SQLite database, load demo data once, serve.
-run: $(STAMP)
+run: $(STAMP) translations
 	$(DEV_ENV) $(BIN)/referral db upgrade
 	$(DEV_ENV) $(BIN)/referral demo --if-empty
 	$(DEV_ENV) $(BIN)/referral run --host 127.0.0.1 --port 5000
 
 ## Static checks, then the suite on SQLite (with the browser tests), then on PostgreSQL
 ## when REFERRAL_TEST_DATABASE_URL is set.
-test: $(STAMP) check test-sqlite test-postgresql
+test: $(STAMP) translations check test-sqlite test-postgresql
 
 check: $(STAMP)
-	$(BIN)/ruff check referral tests bench migrations
-	$(BIN)/ruff format --check referral tests bench
+	$(BIN)/ruff check referral tests migrations $(wildcard bench)
+	$(BIN)/ruff format --check referral tests $(wildcard bench)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) translations
 	$(BIN)/pytest --db sqlite
 
-test-postgresql: $(STAMP)
+test-postgresql: $(STAMP) translations
 	@if [ -n "$$REFERRAL_TEST_DATABASE_URL" ]; then \
 		$(BIN)/pytest --db postgresql -m "not browser"; \
 	else \

@@ -266,3 +266,64 @@ def output_dir(name: str) -> Path:
     path = Path(__file__).resolve().parent.parent / "test-output" / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# --- real browser ----------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Flask, engine_name: str) -> Iterator[str]:
+    """The test app served over HTTP on a free local port, in a background thread."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    if engine_name != "sqlite":
+        pytest.skip("browser tests run in the SQLite pass")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: str) -> Iterator[Any]:
+    context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    yield tab
+    context.close()
+
+
+def browser_sign_in(page: Any, person: Person) -> None:
+    """Sign in through the real pages (password, then a fresh TOTP code)."""
+    page.goto("/auth/sign-in")
+    page.get_by_label("E-mail").fill(person.email)
+    page.get_by_label("Password", exact=True).fill(person.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Code from your authenticator app, or a recovery code").fill(
+        next_totp(person)
+    )
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_url("**/")

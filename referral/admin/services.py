@@ -155,7 +155,7 @@ def update_user(user: User, data: UserData, *, actor: User) -> None:
             _l("A user with this e-mail already exists."),
         )
     check_role_for_organisation(data.role, data.organisation)
-    if user is actor and (data.role is not Role.ADMIN or not data.active):
+    if user.id == actor.id and (data.role is not Role.ADMIN or not data.active):
         raise AdminRuleError(
             "role",
             _l("You cannot remove your own administrator role or deactivate yourself."),

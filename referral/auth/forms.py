@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, SubmitField
+from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from referral.forms import no_control_characters, strip_filter
@@ -71,3 +71,16 @@ class ConfirmForm(FlaskForm):
     """A POST-only action with nothing to fill in (CSRF token only)."""
 
     submit = SubmitField(_l("Confirm"))
+
+
+# Each language named in itself, so anyone can find their own.
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "ar": "العربية"}
+
+
+class LanguageForm(FlaskForm):
+    locale = SelectField(
+        _l("Language"),
+        choices=[("", _l("As my browser asks")), *LANGUAGE_NAMES.items()],
+        validate_choice=True,
+    )
+    submit = SubmitField(_l("Save language"))

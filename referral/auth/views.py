@@ -23,6 +23,7 @@ from referral.auth.forms import (
     ChangePasswordForm,
     ConfirmForm,
     EnrolForm,
+    LanguageForm,
     NewPasswordForm,
     SecondFactorForm,
     SignInForm,
@@ -230,12 +231,17 @@ def sign_out_everywhere() -> Response:
 @signed_in
 def account() -> Page:
     user: User = current_user._get_current_object()
+    return _account_page(user, ChangePasswordForm())
+
+
+def _account_page(user: User, form: ChangePasswordForm, status: int = 200) -> tuple[str, int]:
     return render_template(
         "auth/account.html",
-        form=ChangePasswordForm(),
+        form=form,
         confirm=ConfirmForm(),
+        language=LanguageForm(locale=user.locale or ""),
         remaining_codes=services.remaining_recovery_codes(user),
-    )
+    ), status
 
 
 @blueprint.route("/account/password", methods=["POST"])
@@ -250,12 +256,7 @@ def change_password() -> Page:
     problems = services.password_problems(user, form.password.data or "") if valid else []
     if not valid or problems:
         form.password.errors = [*form.password.errors, *problems]
-        return render_template(
-            "auth/account.html",
-            form=form,
-            confirm=ConfirmForm(),
-            remaining_codes=services.remaining_recovery_codes(user),
-        ), 400
+        return _account_page(user, form, 400)
     services.set_password(user, form.password.data or "")
     db.session.commit()
     end_session(SessionEnd.REVOKED)
@@ -273,3 +274,17 @@ def new_recovery_codes() -> Page:
     events.emit("auth.recovery_codes_replaced", user=user)
     db.session.commit()
     return render_template("auth/recovery_codes.html", codes=codes, next_target=None)
+
+
+@blueprint.route("/account/language", methods=["POST"])
+@signed_in
+def set_language() -> Page:
+    user: User = current_user._get_current_object()
+    form = LanguageForm()
+    if not form.validate():
+        return _account_page(user, ChangePasswordForm(), 400)
+    user.locale = form.locale.data or None
+    events.emit("auth.language_changed", user=user, detail={"locale": user.locale or ""})
+    db.session.commit()
+    flash(_("Language saved."), "success")
+    return redirect(url_for("auth.account"))

@@ -1,0 +1,121 @@
+"""Configuration safety and the command-line interface."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from referral import create_app
+from referral.config import ConfigurationError
+from referral.db import Organisation, User
+from referral.extensions import db
+
+
+def test_production_refuses_the_default_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REFERRAL_ENV", "production")
+    monkeypatch.delenv("REFERRAL_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="REFERRAL_SECRET_KEY"):
+        create_app()
+
+
+def test_production_refuses_to_start_without_encryption_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REFERRAL_ENV", "production")
+    monkeypatch.setenv("REFERRAL_SECRET_KEY", "s" * 48)
+    monkeypatch.setenv("REFERRAL_ENCRYPTION_KEYS", "")
+    with pytest.raises(ConfigurationError, match="ENCRYPTION_KEY"):
+        create_app()
+
+
+def test_environment_variables_override_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REFERRAL_SESSION_IDLE_MINUTES", "7")
+    app = create_app(testing=True)
+    assert app.config["SESSION_IDLE_MINUTES"] == 7
+
+
+def test_unknown_environment_name_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REFERRAL_ENV", "staging")
+    with pytest.raises(ConfigurationError, match="REFERRAL_ENV"):
+        create_app()
+
+
+def test_cli_creates_organisation_and_user(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=[
+            "orgs",
+            "create",
+            "--name",
+            "Hope Bridge",
+            "--acronym",
+            "HB",
+            "--type",
+            "international_ngo",
+            "--provides-services",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "cw@example.org",
+            "--name",
+            "C W",
+            "--role",
+            "caseworker",
+            "--org",
+            "HB",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "One-time password" in result.output
+    user = db.session.query(User).filter_by(email="cw@example.org").one()
+    assert user.must_change_password
+
+
+def test_cli_refuses_a_case_role_in_a_mission(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    runner.invoke(
+        args=[
+            "orgs",
+            "create",
+            "--name",
+            "Mission",
+            "--acronym",
+            "MIS",
+            "--type",
+            "peacekeeping_mission",
+        ]
+    )
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "x@example.org",
+            "--name",
+            "X",
+            "--role",
+            "caseworker",
+            "--org",
+            "MIS",
+        ]
+    )
+    assert result.exit_code != 0
+    assert "R23" in result.output
+
+
+def test_demo_is_idempotent_and_prints_sign_ins(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    assert "admin@demo.example.org" in first.output
+    counts = (db.session.query(User).count(), db.session.query(Organisation).count())
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0
+    assert (db.session.query(User).count(), db.session.query(Organisation).count()) == counts
+    skipped = runner.invoke(args=["demo", "--if-empty"])
+    assert "nothing loaded" in skipped.output

@@ -1,0 +1,193 @@
+"""Session lifetime and server-side revocation (issue 2 item 6)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from referral import clock
+from referral.admin import services as admin_services
+from referral.db import AuthSession, Organisation, User
+from referral.extensions import db
+from referral.security.policy import Role
+from tests.conftest import Person, form_post, make_organisation, make_person, sign_in
+
+
+def is_signed_in(client: FlaskClient) -> bool:
+    return client.get("/").status_code == 200
+
+
+def test_session_cookie_is_http_only_and_not_persistent(client: FlaskClient, admin: Person) -> None:
+    sign_in(client, admin)
+    cookie = client.get_cookie("referral_session")
+    assert cookie is not None
+    assert cookie.http_only
+    assert cookie.expires is None  # no remember-me: the cookie dies with the browser
+
+
+def test_new_session_on_sign_in(client: FlaskClient, admin: Person) -> None:
+    """Session fixation: nothing of the session before sign-in survives it."""
+    client.get("/auth/sign-in")
+    before = client.get_cookie("referral_session")
+    assert before is not None
+    sign_in(client, admin)
+    after = client.get_cookie("referral_session")
+    assert after is not None and after.value != before.value
+
+    # An attacker who planted the pre-sign-in cookie gains nothing.
+    attacker = client.application.test_client()
+    attacker.set_cookie("referral_session", before.value)
+    assert not is_signed_in(attacker)
+
+
+def test_idle_timeout(client: FlaskClient, admin: Person) -> None:
+    sign_in(client, admin)
+    clock.advance(timedelta(minutes=19))
+    assert is_signed_in(client)
+    clock.advance(timedelta(minutes=19))
+    assert is_signed_in(client)  # activity keeps the session alive
+    clock.advance(timedelta(minutes=20))
+    response = client.get("/")
+    assert response.status_code == 302
+    assert "Your session expired" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_absolute_timeout_even_when_active(client: FlaskClient, admin: Person) -> None:
+    sign_in(client, admin)
+    for _ in range(9 * 4):  # 9 hours of activity every 15 minutes
+        clock.advance(timedelta(minutes=15))
+        assert is_signed_in(client)
+    clock.advance(timedelta(minutes=61))
+    assert not is_signed_in(client)
+
+
+def test_sign_out_is_post_only_and_ends_the_server_session(
+    client: FlaskClient, admin: Person
+) -> None:
+    sign_in(client, admin)
+    assert client.get("/auth/sign-out").status_code == 405
+    stolen = client.get_cookie("referral_session")
+    assert stolen is not None
+    form_post(client, "/auth/sign-out", {}, page="/auth/account")
+    assert not is_signed_in(client)
+
+    # A copy of the cookie taken before sign-out no longer works.
+    thief = client.application.test_client()
+    thief.set_cookie("referral_session", stolen.value)
+    assert not is_signed_in(thief)
+    assert db.session.query(AuthSession).filter(AuthSession.ended_at.is_(None)).count() == 0
+
+
+def _two_sessions(app: Flask, person: Person) -> tuple[FlaskClient, FlaskClient]:
+    first, second = app.test_client(), app.test_client()
+    sign_in(first, person)
+    sign_in(second, person)
+    assert is_signed_in(first) and is_signed_in(second)
+    return first, second
+
+
+def test_sign_out_everywhere_ends_every_session(app: Flask, admin: Person) -> None:
+    first, second = _two_sessions(app, admin)
+    form_post(first, "/auth/sign-out-everywhere", {}, page="/auth/account")
+    assert not is_signed_in(first)
+    assert not is_signed_in(second)
+
+
+def test_password_change_ends_every_session(app: Flask, admin: Person) -> None:
+    first, second = _two_sessions(app, admin)
+    new = "amber tractor whistles nightly"
+    response = form_post(
+        first,
+        "/auth/account/password",
+        {"current": admin.password, "password": new, "confirm": new},
+        page="/auth/account",
+    )
+    assert response.status_code == 302
+    assert not is_signed_in(first)
+    assert not is_signed_in(second)
+
+
+def test_password_change_needs_the_current_password(client: FlaskClient, admin: Person) -> None:
+    sign_in(client, admin)
+    new = "amber tractor whistles nightly"
+    response = form_post(
+        client,
+        "/auth/account/password",
+        {"current": "wrong", "password": new, "confirm": new},
+        page="/auth/account",
+    )
+    assert response.status_code == 400
+    assert "current password is not correct" in response.get_data(as_text=True)
+    assert is_signed_in(client)
+
+
+Change = Callable[[User, User, Organisation], None]
+
+
+def _change_role(user: User, actor: User, other: Organisation) -> None:
+    admin_services.update_user(
+        user,
+        admin_services.UserData(user.email, user.full_name, Role.SUPERVISOR, user.organisation),
+        actor=actor,
+    )
+
+
+def _change_organisation(user: User, actor: User, other: Organisation) -> None:
+    admin_services.update_user(
+        user, admin_services.UserData(user.email, user.full_name, user.role, other), actor=actor
+    )
+
+
+def _deactivate(user: User, actor: User, other: Organisation) -> None:
+    admin_services.update_user(
+        user,
+        admin_services.UserData(user.email, user.full_name, user.role, user.organisation, False),
+        actor=actor,
+    )
+
+
+def _reset_password(user: User, actor: User, other: Organisation) -> None:
+    admin_services.reset_password(user, actor=actor)
+
+
+def _reset_two_factor(user: User, actor: User, other: Organisation) -> None:
+    admin_services.reset_two_factor(user, actor=actor)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_change_role, _change_organisation, _deactivate, _reset_password, _reset_two_factor],
+    ids=["role", "organisation", "deactivation", "password-reset", "2fa-reset"],
+)
+def test_admin_changes_revoke_sessions(
+    app: Flask, admin: Person, org: Organisation, change: Change
+) -> None:
+    worker = make_person(Role.CASEWORKER, org)
+    other = make_organisation("LLAN")
+    first, second = _two_sessions(app, worker)
+    change(db.session.merge(worker.user), admin.user, other)
+    db.session.commit()
+    assert not is_signed_in(first)
+    assert not is_signed_in(second)
+
+
+def test_deactivated_organisation_ends_its_users_sessions(
+    app: Flask, admin: Person, org: Organisation
+) -> None:
+    other = make_organisation("LLAN")
+    worker = make_person(Role.CASEWORKER, other)
+    client = app.test_client()
+    sign_in(client, worker)
+    admin_services.update_organisation(
+        other,
+        admin_services.OrganisationData(
+            other.name, other.acronym, other.org_type, other.provides_services, "UTC", False
+        ),
+        actor=admin.user,
+    )
+    db.session.commit()
+    assert not is_signed_in(client)

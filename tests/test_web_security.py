@@ -1,0 +1,71 @@
+"""Headers, CSRF, caching, health check and error pages (issue 2 item 8)."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+from tests.conftest import Person, csrf_from, sign_in
+
+
+def test_security_headers_on_every_response(client: FlaskClient) -> None:
+    for url in ("/auth/sign-in", "/healthz", "/no-such-page", "/static/style.css"):
+        headers = client.get(url).headers
+        csp = headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "no-referrer"
+        assert "Strict-Transport-Security" not in headers  # plain HTTP
+
+
+def test_hsts_when_served_over_https(client: FlaskClient) -> None:
+    headers = client.get("/auth/sign-in", base_url="https://localhost").headers
+    assert headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_signed_in_pages_are_not_cached(client: FlaskClient, admin: Person) -> None:
+    sign_in(client, admin)
+    for url in ("/", "/admin/users", "/auth/account"):
+        assert client.get(url).headers["Cache-Control"] == "no-store"
+
+
+def test_post_without_csrf_token_is_refused(client: FlaskClient, admin: Person) -> None:
+    response = client.post("/auth/sign-in", data={"email": admin.email, "password": admin.password})
+    assert response.status_code == 400
+    assert "form expired" in response.get_data(as_text=True)
+
+
+def test_post_with_another_sessions_csrf_token_is_refused(
+    client: FlaskClient, admin: Person
+) -> None:
+    other = client.application.test_client()
+    foreign_token = csrf_from(other.get("/auth/sign-in").get_data(as_text=True))
+    client.get("/auth/sign-in")
+    response = client.post(
+        "/auth/sign-in",
+        data={"email": admin.email, "password": admin.password, "csrf_token": foreign_token},
+    )
+    assert response.status_code == 400
+
+
+def test_signed_in_post_without_csrf_is_refused(client: FlaskClient, admin: Person) -> None:
+    sign_in(client, admin)
+    assert client.post("/auth/sign-out-everywhere").status_code == 400
+    assert client.get("/").status_code == 200  # nothing happened
+
+
+def test_health_check(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_unknown_page_is_a_clear_404(client: FlaskClient) -> None:
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "does not exist" in response.get_data(as_text=True)
+
+
+def test_oversized_request_is_refused(client: FlaskClient) -> None:
+    response = client.post("/auth/sign-in", data={"email": "x" * 2_000_000, "password": "y"})
+    assert response.status_code == 413
