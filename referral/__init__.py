@@ -84,8 +84,9 @@ def register_blueprints(app: Flask) -> None:
     from referral.directory.views import blueprint as directory
     from referral.home.views import blueprint as home
     from referral.pathways.views import blueprint as pathways
+    from referral.reports.views import blueprint as reports
 
-    for blueprint in (auth, admin, audit, home, directory, pathways):
+    for blueprint in (auth, admin, audit, home, directory, pathways, reports):
         app.register_blueprint(blueprint)
 
 

@@ -93,6 +93,8 @@ def _spoken(cell: Cell) -> str:
 
 def bar_chart(table: SafeTable, column: int | None = None, title: str | None = None) -> BarChart:
     """One bar per row of ``table``: the given column, or the row totals by default."""
+    if column is None and (table.single_column or not table.totals_published):
+        column = 0
     if column is None:
         values = list(table.row_totals)
         series = _("total")

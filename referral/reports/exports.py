@@ -71,6 +71,8 @@ def _meta_rows(meta: ReportMeta) -> list[list[str]]:
 
 
 def _header(table: SafeTable) -> list[str]:
+    if not table.totals_published:
+        return [table.row_header, *table.column_labels]
     return [table.row_header, *table.column_labels, _("Total")]
 
 
@@ -79,18 +81,30 @@ def _table_rows(table: SafeTable) -> list[list[Cell | str]]:
     if table.withheld:
         return [[_("Withheld: numbers too small to publish safely.")]]
     for row in table.rows():
-        rows.append([row.label, *row.cells, row.total])
-    rows.append([_("Total"), *table.column_totals, table.grand_total])
+        if table.totals_published:
+            rows.append([row.label, *row.cells, row.total])
+        else:
+            rows.append([row.label, *row.cells])
+    if table.totals_published:
+        rows.append([_("Total"), *table.column_totals, table.grand_total])
     return rows
 
 
-def tables_csv(tables: Sequence[SafeTable], meta: ReportMeta) -> bytes:
+def tables_csv(
+    tables: Sequence[SafeTable],
+    meta: ReportMeta,
+    figures: Sequence[tuple[str, str]] = (),
+) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     for meta_row in _meta_rows(meta):
         writer.writerow([neutralise(text) for text in meta_row])
     for line in legend(meta.threshold):
         writer.writerow([neutralise(line)])
+    if figures:
+        writer.writerow([])
+        for label, text in figures:
+            writer.writerow([neutralise(label), neutralise(text)])
     for table in tables:
         writer.writerow([])
         writer.writerow([neutralise(table.title)])
@@ -136,12 +150,21 @@ def _save(workbook: Workbook) -> bytes:
     return buffer.getvalue()
 
 
-def tables_xlsx(tables: Sequence[SafeTable], meta: ReportMeta) -> bytes:
+def tables_xlsx(
+    tables: Sequence[SafeTable],
+    meta: ReportMeta,
+    figures: Sequence[tuple[str, str]] = (),
+) -> bytes:
     """One sheet per table after an "About" sheet; shown counts as numbers, the rest as
     the published marks ("<5", "x")."""
     workbook = _new_workbook(meta)
     used = {workbook.active.title.lower()}
     bold = Font(bold=True)
+    if figures:
+        about = workbook.active
+        about.append([])
+        for label, text in figures:
+            about.append([neutralise(label), neutralise(text)])
     for table in tables:
         sheet = workbook.create_sheet(_sheet_title(table.title, used))
         sheet.append([neutralise(table.title)])

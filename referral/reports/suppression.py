@@ -85,6 +85,9 @@ class CountTable:
     row_labels: tuple[str, ...]
     column_labels: tuple[str, ...]
     counts: tuple[tuple[int, ...], ...]
+    # False for categories that overlap (one incident in several rows): no totals are
+    # published, so each count only needs primary suppression.
+    totals: bool = True
 
     def __post_init__(self) -> None:
         if len(self.counts) != len(self.row_labels):
@@ -103,6 +106,8 @@ class CountTable:
         row_labels: Sequence[str],
         column_labels: Sequence[str],
         counts: Sequence[Sequence[int]],
+        *,
+        totals: bool = True,
     ) -> CountTable:
         return cls(
             str(title),
@@ -110,6 +115,7 @@ class CountTable:
             tuple(str(label) for label in row_labels),
             tuple(str(label) for label in column_labels),
             tuple(tuple(int(value) for value in row) for row in counts),
+            totals,
         )
 
 
@@ -134,6 +140,7 @@ class SafeTable:
     grand_total: Cell
     threshold: int
     withheld: bool = False
+    totals_published: bool = True
 
     def rows(self) -> Iterator[SafeRow]:
         for label, cells, total in zip(self.row_labels, self.cells, self.row_totals, strict=True):
@@ -312,6 +319,12 @@ def _next_to_hide(
     return anywhere[0] if anywhere else None
 
 
+def _primary_marks(grid: Sequence[Sequence[int]], threshold: int) -> list[list[Mark]]:
+    if threshold < 2:
+        raise ValueError("the suppression threshold is at least 2")
+    return [[Mark.SMALL if 0 < value < threshold else Mark.SHOWN for value in row] for row in grid]
+
+
 def suppression_marks(grid: Sequence[Sequence[int]], threshold: int) -> list[list[Mark]] | None:
     """Marks for every position of a grid with margins, or None when it must be withheld."""
     if threshold < 2:
@@ -331,7 +344,13 @@ def suppression_marks(grid: Sequence[Sequence[int]], threshold: int) -> list[lis
 def suppress(table: CountTable, threshold: int = DEFAULT_THRESHOLD) -> SafeTable:
     """Apply primary and secondary suppression; the only way to make a ``SafeTable``."""
     grid = _grid(table)
-    marks = suppression_marks(grid, threshold)
+    if table.totals:
+        marks = suppression_marks(grid, threshold)
+    else:
+        marks = _primary_marks(grid, threshold)
+        for row in marks:
+            row[-1] = Mark.HIDDEN
+        marks[-1] = [Mark.HIDDEN for _ in marks[-1]]
     withheld = marks is None
     if marks is None:
         marks = [[Mark.HIDDEN for _ in row] for row in grid]
@@ -352,6 +371,7 @@ def suppress(table: CountTable, threshold: int = DEFAULT_THRESHOLD) -> SafeTable
         grand_total=cell(rows, columns),
         threshold=threshold,
         withheld=withheld,
+        totals_published=table.totals,
     )
 
 
@@ -360,3 +380,32 @@ def configured_threshold() -> int:
     from flask import current_app
 
     return int(current_app.config.get("STATS_SUPPRESSION_THRESHOLD", DEFAULT_THRESHOLD))
+
+
+# --- figures derived from counts ----------------------------------------------------------
+
+
+def safe_share(part: int, whole: int, threshold: int) -> float | None:
+    """A proportion, published only when neither the part nor the rest is a small count
+    and the whole is not small either (a share of 1 in 3 tells as much as the counts)."""
+    rest = whole - part
+    if whole < threshold or 0 < part < threshold or 0 < rest < threshold:
+        return None
+    return part / whole
+
+
+def safe_median(values: Sequence[float], threshold: int) -> float | None:
+    """The median of at least ``threshold`` values (fewer would describe individuals)."""
+    if len(values) < threshold:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return float(ordered[middle])
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def safe_count(value: int, threshold: int) -> Cell:
+    """A single count published on its own (no totals beside it)."""
+    mark = Mark.SMALL if 0 < value < threshold else Mark.SHOWN
+    return Cell(mark, value if mark is Mark.SHOWN else None, threshold)

@@ -1,0 +1,150 @@
+"""Statistics pages and exports. Views parse, call the services, render or send a file."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+from flask import Blueprint, Response, render_template, request, send_file
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from referral.audit import record
+from referral.clock import utcnow
+from referral.extensions import db
+from referral.reports import exports, services
+from referral.reports.charts import bar_chart, render_chart
+from referral.reports.forms import ExportForm, StatisticsFilterForm
+from referral.reports.suppression import configured_threshold
+from referral.security.policy import Permission, has_permission, requires
+
+blueprint = Blueprint("reports", __name__, url_prefix="/reports")
+
+
+def _default_period() -> tuple[date, date]:
+    today = utcnow().date()
+    first = today.replace(day=1)
+    for _month in range(11):
+        first = (first - timedelta(days=1)).replace(day=1)
+    return first, today
+
+
+def _filter_args(args: MultiDict[str, str]) -> MultiDict[str, str]:
+    if args.get("start") or args.get("end"):
+        return args
+    start, end = _default_period()
+    return MultiDict(
+        {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "granularity": args.get("granularity", "month"),
+        }
+    )
+
+
+def _scope(form: StatisticsFilterForm) -> services.StatsScope:
+    return services.scope_for(
+        current_user,
+        form.start.data,
+        form.end.data,
+        services.Granularity(form.granularity.data),
+    )
+
+
+def _page(form: StatisticsFilterForm, report: services.GbvReport | None) -> str:
+    charts = [render_chart(bar_chart(table)) for table in report.tables] if report else []
+    return render_template(
+        "reports/index.html",
+        form=form,
+        export_form=ExportForm(formdata=None, data=form.data),
+        report=report,
+        charts=charts,
+        scope_text=services.scope_text(report.scope) if report else "",
+        can_export_incidents=has_permission(current_user, Permission.EXPORT_INCIDENT_DATA),
+    )
+
+
+@blueprint.route("/")
+@requires(Permission.GBV_STATISTICS)
+def index() -> str | tuple[str, int]:
+    form = StatisticsFilterForm(formdata=_filter_args(request.args))
+    if not form.validate():
+        return _page(form, None), 400
+    return _page(form, services.gbv_report(_scope(form)))
+
+
+def _meta(scope: services.StatsScope, title: str, threshold: int) -> exports.ReportMeta:
+    return exports.ReportMeta(
+        title=title,
+        period=services.period_text(scope),
+        scope=services.scope_text(scope),
+        generated_at=utcnow(),
+        threshold=threshold,
+        shared=scope.shared,
+    )
+
+
+def _send(data: bytes, file_format: str, name: str) -> Response:
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    mimetype = exports.CSV_MIMETYPE if file_format == "csv" else exports.XLSX_MIMETYPE
+    return send_file(
+        io.BytesIO(data),
+        mimetype=mimetype,
+        as_attachment=True,
+        download_name=f"{name}-{stamp}.{file_format}",
+        max_age=0,
+    )
+
+
+@blueprint.route("/export", methods=["POST"])
+@requires(Permission.GBV_STATISTICS)
+def export_tables() -> Response | tuple[str, int]:
+    form = ExportForm(formdata=request.form)
+    if not form.validate():
+        return _page(form, None), 400
+    scope = _scope(form)
+    report = services.gbv_report(scope)
+    # R25: the export is an audited event with its parameters, committed before it leaves.
+    record(
+        "report.exported",
+        obj_type="report",
+        obj_id="gbv_statistics",
+        detail={"format": form.file_format.data, **scope.parameters()},
+    )
+    db.session.commit()
+    meta = _meta(scope, _("GBV statistics"), report.threshold)
+    figures = [(figure.label, figure.text) for figure in report.figures]
+    if form.file_format.data == "csv":
+        data = exports.tables_csv(report.tables, meta, figures)
+    else:
+        data = exports.tables_xlsx(report.tables, meta, figures)
+    return _send(data, form.file_format.data, "gbv-statistics")
+
+
+@blueprint.route("/incidents/export", methods=["POST"])
+@requires(Permission.EXPORT_INCIDENT_DATA)
+def export_incidents() -> Response | tuple[str, int]:
+    form = ExportForm(formdata=request.form)
+    if not form.validate():
+        return _page(form, None), 400
+    scope = services.StatsScope(
+        form.start.data,
+        form.end.data,
+        services.Granularity(form.granularity.data),
+        current_user.organisation_id,  # always the own organisation
+    )
+    header, rows = services.incident_export(scope)
+    record(
+        "report.exported",
+        obj_type="report",
+        obj_id="incident_level",
+        detail={"format": form.file_format.data, "rows": len(rows), **scope.parameters()},
+    )
+    db.session.commit()
+    if form.file_format.data == "csv":
+        data = exports.rows_csv(header, rows)
+    else:
+        meta = _meta(scope, _("Anonymised incidents"), configured_threshold())
+        data = exports.rows_xlsx(header, rows, meta)
+    return _send(data, form.file_format.data, "incidents")
