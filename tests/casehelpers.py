@@ -18,7 +18,16 @@ from referral.cases.models import (
 )
 from referral.clock import utcnow
 from referral.db import Organisation, User
+from referral.directory.models import (
+    Area,
+    AreaLevel,
+    Sector,
+    Service,
+    ServiceStatus,
+    Sex,
+)
 from referral.extensions import db
+from referral.pathways.models import PathwayStatus, PathwayStep, PathwayVersion
 from referral.referrals import services as engine
 from referral.referrals.models import (
     CaregiverRelationship,
@@ -26,19 +35,80 @@ from referral.referrals.models import (
     ConsentKind,
     Need,
     Priority,
-    SurvivorAgeGroup,
-    SurvivorSex,
 )
-from referral.security.events import security_event
+from referral.audit.services import pending_events
+
+
+def the_area() -> Area:
+    area = db.session.scalar(db.select(Area).where(Area.code == "AR-LOM"))
+    if area is None:
+        area = Area(code="AR-LOM", name="Lomara", level=AreaLevel.PROVINCE)
+        db.session.add(area)
+        db.session.commit()
+    return area
+
+
+def make_service(
+    organisation: Organisation,
+    sector: Sector = Sector.HEALTH,
+    *,
+    name: str | None = None,
+    status: ServiceStatus = ServiceStatus.AVAILABLE,
+    adults_only: bool = False,
+) -> Service:
+    service = Service(
+        organisation_id=organisation.id,
+        sector=sector,
+        name=name or f"{organisation.acronym} {sector.value}",
+        status=status,
+        status_changed_at=utcnow(),
+        accepts_0_11=not adults_only,
+        accepts_12_17=not adults_only,
+    )
+    service.areas.append(the_area())
+    db.session.add(service)
+    db.session.commit()
+    return service
+
+
+def publish_pathway(creator: User, services: list[Service]) -> PathwayVersion:
+    """A published pathway for the test area: one step per service, in order."""
+    earlier = db.session.scalars(
+        db.select(PathwayVersion).where(PathwayVersion.area_id == the_area().id)
+    ).all()
+    for old in earlier:
+        if old.status is PathwayStatus.PUBLISHED:
+            old.status = PathwayStatus.ARCHIVED
+    db.session.flush()
+    version = PathwayVersion(
+        area_id=the_area().id,
+        number=len(earlier) + 1,
+        status=PathwayStatus.PUBLISHED,
+        title="Lomara pathway",
+        sea_reporting_procedure="Report SEA to the PSEA focal points.",
+        created_by_id=creator.id,
+        created_at=utcnow(),
+        updated_at=utcnow(),
+        published_at=utcnow(),
+        published_by_id=creator.id,
+    )
+    for position, service in enumerate(services, start=1):
+        step = PathwayStep(position=position, sector=service.sector)
+        step.services.append(service)
+        version.steps.append(step)
+    db.session.add(version)
+    db.session.commit()
+    return version
 
 
 def open_case(actor: User, *, age: int | None = 29, **kwargs: Any) -> Case:
     intake = cases.Intake(
         mandatory_reporting_explained=True,
-        sex=kwargs.pop("sex", SurvivorSex.FEMALE),
+        sex=kwargs.pop("sex", Sex.FEMALE),
         risk_level=kwargs.pop("risk_level", RiskLevel.MEDIUM),
+        area=kwargs.pop("area", None) or the_area(),
         age=age,
-        age_group=kwargs.pop("age_group", None if age is not None else SurvivorAgeGroup.UNKNOWN),
+        age_group=kwargs.pop("age_group", None),
         **kwargs,
     )
     case = cases.open_case(intake, actor=actor)
@@ -56,7 +126,7 @@ def incident(
         time_of_day=TimeOfDay.EVENING_NIGHT,
         location_type=LocationType.ROAD,
         perpetrator_count=1,
-        perpetrator_sex=SurvivorSex.MALE,
+        perpetrator_sex=Sex.MALE,
         perpetrator_age_group=PerpetratorAgeGroup.ADULT,
         perpetrator_relationship=PerpetratorRelationship.STRANGER,
     )
@@ -67,8 +137,7 @@ def incident(
 def referral_consent(
     case: Case,
     actor: User,
-    receiver: Organisation,
-    sector: str = "health",
+    service: Service,
     shared: tuple[str, ...] = (),
 ) -> Consent:
     child = None
@@ -84,8 +153,8 @@ def referral_consent(
         ConsentKind.REFERRAL,
         actor=actor,
         survivor_is_child=case.is_child,
-        receiving_organisation=receiver,
-        sector=sector,
+        receiving_organisation=service.organisation,
+        sector=service.sector,
         shared_fields=shared,
         child=child,
     )
@@ -94,31 +163,28 @@ def referral_consent(
 
 
 def request(
-    receiver: Organisation,
-    sector: str = "health",
+    service: Service,
     priority: Priority = Priority.ROUTINE,
     shared: tuple[str, ...] = (),
     note: str = "",
+    off_pathway_reason: str = "",
 ) -> engine.ReferralRequest:
     return engine.ReferralRequest(
-        receiving_organisation=receiver,
-        sector=sector,
+        service=service,
         priority=priority,
         needs=[Need.HEALTH],
         note=note,
         shared_fields=shared,
+        off_pathway_reason=off_pathway_reason,
     )
 
 
 @contextmanager
 def captured_events() -> Iterator[list[dict[str, Any]]]:
+    """Audit events queued (not yet committed) while the block runs."""
+    before = len(pending_events())
     seen: list[dict[str, Any]] = []
-
-    def listener(sender: Any, **kwargs: Any) -> None:
-        seen.append(kwargs)
-
-    security_event.connect(listener)
     try:
         yield seen
     finally:
-        security_event.disconnect(listener)
+        seen.extend(event.fields for event in pending_events()[before:])

@@ -21,15 +21,11 @@ from referral.cases.models import (
 from referral.db import Organisation
 from referral.extensions import db
 from referral.referrals import services as engine
-from referral.referrals.models import (
-    CaregiverRelationship,
-    ConsentKind,
-    SurvivorAgeGroup,
-    SurvivorSex,
-)
+from referral.directory.models import AgeGroup, Sex
+from referral.referrals.models import CaregiverRelationship, ConsentKind
 from referral.security.policy import Role
 from referral.workflow import IllegalTransitionError
-from tests.casehelpers import captured_events, incident, open_case
+from tests.casehelpers import captured_events, incident, open_case, the_area
 from tests.conftest import make_organisation, make_person
 
 
@@ -54,7 +50,11 @@ def test_r1_case_opens_without_name_under_random_survivor_code(caseworker) -> No
 
 def test_r6_intake_refused_without_mandatory_reporting_confirmation(caseworker) -> None:  # type: ignore[no-untyped-def]
     intake = cases.Intake(
-        mandatory_reporting_explained=False, sex=SurvivorSex.FEMALE, risk_level=RiskLevel.LOW, age=30
+        mandatory_reporting_explained=False,
+        sex=Sex.FEMALE,
+        risk_level=RiskLevel.LOW,
+        age=30,
+        area=the_area(),
     )
     with pytest.raises(cases.CaseError) as error:
         cases.open_case(intake, actor=caseworker)
@@ -67,7 +67,11 @@ def test_r6_intake_refused_without_mandatory_reporting_confirmation(caseworker) 
 @pytest.mark.parametrize("age", [-1, 121, 500])
 def test_age_out_of_range_refused(caseworker, age: int) -> None:  # type: ignore[no-untyped-def]
     intake = cases.Intake(
-        mandatory_reporting_explained=True, sex=SurvivorSex.FEMALE, risk_level=RiskLevel.LOW, age=age
+        mandatory_reporting_explained=True,
+        sex=Sex.FEMALE,
+        risk_level=RiskLevel.LOW,
+        age=age,
+        area=the_area(),
     )
     with pytest.raises(cases.CaseError) as error:
         cases.open_case(intake, actor=caseworker)
@@ -75,16 +79,17 @@ def test_age_out_of_range_refused(caseworker, age: int) -> None:  # type: ignore
 
 
 def test_age_group_used_when_age_unknown_and_must_match_age(caseworker) -> None:  # type: ignore[no-untyped-def]
-    case = open_case(caseworker, age=None, age_group=SurvivorAgeGroup.AGE_12_17)
+    case = open_case(caseworker, age=None, age_group=AgeGroup.ADOLESCENT)
     assert case.is_child
     with pytest.raises(cases.CaseError):
         cases.open_case(
             cases.Intake(
                 mandatory_reporting_explained=True,
-                sex=SurvivorSex.FEMALE,
+                sex=Sex.FEMALE,
                 risk_level=RiskLevel.LOW,
+                area=the_area(),
                 age=40,
-                age_group=SurvivorAgeGroup.AGE_12_17,
+                age_group=AgeGroup.ADOLESCENT,
             ),
             actor=caseworker,
         )
@@ -100,7 +105,7 @@ def test_r2_sensitive_fields_encrypted_and_reveal_names_fields(caseworker) -> No
         values = cases.reveal(case, caseworker, ["name", "narrative", "contact"])
     assert values == {"name": "Zawadi Canary", "narrative": "NARRATIVE-CANARY"}
     assert seen[0]["action"] == "case.viewed"
-    assert seen[0]["detail"]["fields_revealed"] == ["name", "narrative"]
+    assert seen[0]["fields_revealed"] == ["name", "narrative"]
 
 
 @pytest.mark.parametrize(
@@ -134,7 +139,7 @@ def test_r7_context_flags_are_derived(caseworker) -> None:  # type: ignore[no-un
         time_of_day=cases.TimeOfDay.MORNING,
         location_type=cases.LocationType.HOME,
         perpetrator_count=1,
-        perpetrator_sex=SurvivorSex.MALE,
+        perpetrator_sex=Sex.MALE,
         perpetrator_age_group=cases.PerpetratorAgeGroup.ADULT,
         perpetrator_relationship=PerpetratorRelationship.INTIMATE_PARTNER,
         goods_or_money_exchanged=True,
@@ -156,7 +161,7 @@ def test_incident_in_future_or_report_before_incident_refused(caseworker) -> Non
         time_of_day=cases.TimeOfDay.MORNING,
         location_type=cases.LocationType.HOME,
         perpetrator_count=1,
-        perpetrator_sex=SurvivorSex.MALE,
+        perpetrator_sex=Sex.MALE,
         perpetrator_age_group=cases.PerpetratorAgeGroup.ADULT,
         perpetrator_relationship=PerpetratorRelationship.STRANGER,
     )

@@ -23,8 +23,23 @@ from referral.referrals.models import (
 )
 from referral.security.policy import Role
 from referral.workflow import IllegalTransitionError
-from tests.casehelpers import captured_events, incident, open_case, referral_consent, request
+from referral.directory.models import Sector, Service, ServiceStatus
+from tests.casehelpers import (
+    captured_events,
+    incident,
+    make_service,
+    open_case,
+    publish_pathway,
+    referral_consent,
+    request,
+)
 from tests.conftest import make_organisation, make_person
+
+
+@pytest.fixture(autouse=True)
+def _request_context(app: Flask) -> Any:
+    with app.test_request_context():
+        yield
 
 
 @pytest.fixture
@@ -47,14 +62,28 @@ def receiver(receiver_org: Organisation) -> User:
     return make_person(Role.SERVICE_FOCAL_POINT, receiver_org).user
 
 
-def _sent(caseworker: User, receiver_org: Organisation, **kwargs: Any) -> Referral:
+@pytest.fixture
+def health(receiver_org: Organisation, caseworker: User) -> Service:
+    service = make_service(receiver_org, Sector.HEALTH)
+    legal = make_service(receiver_org, Sector.LEGAL_AID)
+    publish_pathway(caseworker, [service, legal])
+    return service
+
+
+@pytest.fixture
+def legal(health: Service) -> Service:
+    found = db.session.scalar(db.select(Service).where(Service.sector == Sector.LEGAL_AID))
+    assert found is not None
+    return found
+
+
+def _sent(caseworker: User, service: Service, **kwargs: Any) -> Referral:
     case = open_case(caseworker, name="Canary Name", contact="+000 CANARY")
     shared = kwargs.pop("shared", ())
-    sector = kwargs.pop("sector", "health")
-    consent = referral_consent(case, caseworker, receiver_org, sector=sector, shared=shared)
+    consent = referral_consent(case, caseworker, service, shared=shared)
     referral = cases.refer(
         case,
-        request(receiver_org, sector=sector, shared=shared, **kwargs),
+        request(service, shared=shared, **kwargs),
         consent=consent,
         actor=caseworker,
     )
@@ -62,30 +91,28 @@ def _sent(caseworker: User, receiver_org: Organisation, **kwargs: Any) -> Referr
     return referral
 
 
-def test_r4_no_referral_without_consent(caseworker: User, receiver_org: Organisation) -> None:
+def test_r4_no_referral_without_consent(caseworker: User, health: Service) -> None:
     case = open_case(caseworker)
     with pytest.raises(engine.ReferralError) as error:
-        cases.refer(case, request(receiver_org), consent=None, actor=caseworker)
+        cases.refer(case, request(health), consent=None, actor=caseworker)
     assert error.value.field == "consent"
     with pytest.raises(engine.ReferralError) as error:
-        cases.refer(
-            case, request(receiver_org), consent=None, actor=caseworker, override_reason="urgent"
-        )
+        cases.refer(case, request(health), consent=None, actor=caseworker, override_reason="urgent")
     assert error.value.field == "consent"
     assert db.session.scalar(db.select(db.func.count()).select_from(Referral)) == 0
 
 
 def test_r4_override_needs_permission_and_reason_and_is_audited(
-    supervisor: User, receiver_org: Organisation
+    supervisor: User, health: Service
 ) -> None:
     case = open_case(supervisor)
     with pytest.raises(engine.ReferralError) as error:
-        cases.refer(case, request(receiver_org), consent=None, actor=supervisor, override_reason=" ")
+        cases.refer(case, request(health), consent=None, actor=supervisor, override_reason=" ")
     assert error.value.field == "override_reason"
     with captured_events() as seen:
         referral = cases.refer(
             case,
-            request(receiver_org),
+            request(health),
             consent=None,
             actor=supervisor,
             override_reason="Survivor unconscious; life-saving care.",
@@ -98,32 +125,64 @@ def test_r4_override_needs_permission_and_reason_and_is_audited(
 
 
 def test_r4_consent_must_match_receiver_sector_and_fields(
-    caseworker: User, receiver_org: Organisation
+    caseworker: User, health: Service, legal: Service
 ) -> None:
     case = open_case(caseworker)
-    other = make_organisation("LEGAL")
-    consent = referral_consent(case, caseworker, receiver_org, sector="health", shared=("name",))
+    elsewhere = make_service(make_organisation("LEGAL"), Sector.HEALTH)
+    publish_pathway(caseworker, [health, legal, elsewhere]).number  # noqa: B018
+    consent = referral_consent(case, caseworker, health, shared=("name",))
     with pytest.raises(engine.ReferralError):
-        cases.refer(case, request(other), consent=consent, actor=caseworker)
-    with pytest.raises(engine.ReferralError):
-        cases.refer(case, request(receiver_org, sector="legal"), consent=consent, actor=caseworker)
+        cases.refer(case, request(legal), consent=consent, actor=caseworker)
     with pytest.raises(engine.ReferralError) as error:
-        cases.refer(
-            case, request(receiver_org, shared=("contact",)), consent=consent, actor=caseworker
-        )
+        cases.refer(case, request(health, shared=("contact",)), consent=consent, actor=caseworker)
     assert error.value.field == "shared_fields"
     another = open_case(caseworker)
     with pytest.raises(engine.ReferralError):
-        cases.refer(another, request(receiver_org), consent=consent, actor=caseworker)
+        cases.refer(another, request(health), consent=consent, actor=caseworker)
+
+
+def test_r14_only_services_of_published_pathway_for_the_area(
+    caseworker: User, health: Service, receiver_org: Organisation
+) -> None:
+    case = open_case(caseworker)
+    outside = make_service(receiver_org, Sector.PSYCHOSOCIAL, name="Not in pathway")
+    consent = referral_consent(case, caseworker, outside)
+    with pytest.raises(engine.ReferralError) as error:
+        cases.refer(case, request(outside), consent=consent, actor=caseworker)
+    assert error.value.field == "service"
+    options = engine.pathway_options(case)
+    assert [o.service.id for o in options][0] == health.id
+
+
+def test_r14_suspended_or_not_accepting_service_needs_reason(
+    caseworker: User, receiver_org: Organisation
+) -> None:
+    suspended = make_service(receiver_org, Sector.HEALTH, status=ServiceStatus.SUSPENDED)
+    adults = make_service(receiver_org, Sector.SHELTER, adults_only=True)
+    publish_pathway(caseworker, [suspended, adults])
+    child = open_case(caseworker, age=12)
+    for service in (suspended, adults):
+        consent = referral_consent(child, caseworker, service)
+        with pytest.raises(engine.ReferralError) as error:
+            cases.refer(child, request(service), consent=consent, actor=caseworker)
+        assert error.value.field == "off_pathway_reason"
+        referral = cases.refer(
+            child,
+            request(service, off_pathway_reason="Only option within reach"),
+            consent=consent,
+            actor=caseworker,
+        )
+        assert referral.off_pathway_reason == "Only option within reach"
+        assert referral.pathway_eligibility != "eligible"
 
 
 def test_r3_consent_withdrawal_withdraws_pending_referrals_and_stops_sharing(
-    caseworker: User, receiver_org: Organisation, receiver: User
+    caseworker: User, health: Service, receiver: User
 ) -> None:
     case = open_case(caseworker)
-    consent = referral_consent(case, caseworker, receiver_org)
-    first = cases.refer(case, request(receiver_org), consent=consent, actor=caseworker)
-    second = cases.refer(case, request(receiver_org), consent=consent, actor=caseworker)
+    consent = referral_consent(case, caseworker, health)
+    first = cases.refer(case, request(health), consent=consent, actor=caseworker)
+    second = cases.refer(case, request(health), consent=consent, actor=caseworker)
     db.session.commit()
     engine.transition(second.public_id, ReferralState.ACCEPTED, actor=receiver)
     engine.transition(second.public_id, ReferralState.COMPLETED, actor=receiver)
@@ -134,11 +193,11 @@ def test_r3_consent_withdrawal_withdraws_pending_referrals_and_stops_sharing(
     assert first.state is ReferralState.WITHDRAWN
     assert second.state is ReferralState.COMPLETED
     with pytest.raises(engine.ReferralError):
-        cases.refer(case, request(receiver_org), consent=consent, actor=caseworker)
+        cases.refer(case, request(health), consent=consent, actor=caseworker)
 
 
 def test_r3_withdrawing_service_consent_withdraws_all_pending(
-    caseworker: User, receiver_org: Organisation
+    caseworker: User, health: Service
 ) -> None:
     case = open_case(caseworker)
     services_consent = engine.record_consent(
@@ -146,8 +205,8 @@ def test_r3_withdrawing_service_consent_withdraws_all_pending(
     )
     referral = cases.refer(
         case,
-        request(receiver_org),
-        consent=referral_consent(case, caseworker, receiver_org),
+        request(health),
+        consent=referral_consent(case, caseworker, health),
         actor=caseworker,
     )
     db.session.commit()
@@ -160,17 +219,17 @@ def test_r3_withdrawing_service_consent_withdraws_all_pending(
     ("priority", "hours"), [(Priority.EMERGENCY, 24), (Priority.URGENT, 72), (Priority.ROUTINE, 336)]
 )
 def test_r12_priority_sets_deadline(
-    caseworker: User, receiver_org: Organisation, priority: Priority, hours: int
+    caseworker: User, legal: Service, priority: Priority, hours: int
 ) -> None:
-    referral = _sent(caseworker, receiver_org, sector="legal", priority=priority)
+    referral = _sent(caseworker, legal, priority=priority)
     assert referral.sent_at == clock.utcnow()
     assert referral.deadline_at == clock.utcnow() + timedelta(hours=hours)
 
 
 def test_r12_overdue_flagged_to_sender_and_receiver(
-    caseworker: User, receiver_org: Organisation
+    caseworker: User, receiver_org: Organisation, health: Service
 ) -> None:
-    referral = _sent(caseworker, receiver_org, priority=Priority.EMERGENCY)
+    referral = _sent(caseworker, health, priority=Priority.EMERGENCY)
     assert not referral.is_overdue(clock.utcnow())
     assert engine.overdue_for_organisation(receiver_org.id) == []
     clock.advance(timedelta(hours=25))
@@ -180,26 +239,26 @@ def test_r12_overdue_flagged_to_sender_and_receiver(
 
 
 def test_r8_health_referral_marked_urgent_while_window_open(
-    caseworker: User, receiver_org: Organisation
+    caseworker: User, health: Service
 ) -> None:
     case = open_case(caseworker)
     incident(case, caseworker, hours_ago=30, penetration=True)
-    consent = referral_consent(case, caseworker, receiver_org, sector="health")
+    consent = referral_consent(case, caseworker, health)
     referral = cases.refer(
-        case, request(receiver_org, priority=Priority.ROUTINE), consent=consent, actor=caseworker
+        case, request(health, priority=Priority.ROUTINE), consent=consent, actor=caseworker
     )
     assert referral.time_critical and referral.priority is Priority.EMERGENCY
     clock.advance(timedelta(hours=100))
     later = cases.refer(
-        case, request(receiver_org, priority=Priority.ROUTINE), consent=consent, actor=caseworker
+        case, request(health, priority=Priority.ROUTINE), consent=consent, actor=caseworker
     )
     assert not later.time_critical and later.priority is Priority.ROUTINE
 
 
 def test_r10_queue_of_receiving_organisation_any_receiver_may_take_it(
-    caseworker: User, receiver_org: Organisation, receiver: User
+    caseworker: User, receiver_org: Organisation, receiver: User, health: Service
 ) -> None:
-    referral = _sent(caseworker, receiver_org)
+    referral = _sent(caseworker, health)
     colleague = make_person(Role.SERVICE_FOCAL_POINT, receiver_org, email="c2@example.org").user
     assert [r.id for r in engine.queue(receiver_org.id).rows] == [referral.id]
     assert engine.queue(caseworker.organisation_id).rows == []
@@ -212,8 +271,10 @@ def test_r10_queue_of_receiving_organisation_any_receiver_may_take_it(
     assert receiver.organisation_id == colleague.organisation_id
 
 
-def test_r10_queue_keyset_pages_by_deadline(caseworker: User, receiver_org: Organisation) -> None:
-    made = [_sent(caseworker, receiver_org, sector="legal") for _ in range(5)]
+def test_r10_queue_keyset_pages_by_deadline(
+    caseworker: User, receiver_org: Organisation, legal: Service
+) -> None:
+    made = [_sent(caseworker, legal) for _ in range(5)]
     first = engine.queue(receiver_org.id, limit=2)
     second = engine.queue(receiver_org.id, limit=2, after=first.next_cursor)
     third = engine.queue(receiver_org.id, limit=2, after=second.next_cursor)
@@ -222,22 +283,22 @@ def test_r10_queue_keyset_pages_by_deadline(caseworker: User, receiver_org: Orga
 
 
 def test_r11_receiver_sees_only_consented_fields(
-    caseworker: User, receiver_org: Organisation, receiver: User
+    caseworker: User, receiver: User, health: Service
 ) -> None:
-    referral = _sent(caseworker, receiver_org, shared=("name",), note="Needs PEP today")
+    referral = _sent(caseworker, health, shared=("name",), note="Needs PEP today")
     with captured_events() as seen:
         view = engine.reveal_for_receiver(referral, receiver)
     assert view.details == {"name": "Canary Name"}
     assert view.note == "Needs PEP today"
     assert "contact" not in view.details
-    assert seen[0]["detail"]["fields_revealed"] == ["name", "note"]
-    minimal = _sent(caseworker, receiver_org)
+    assert seen[0]["fields_revealed"] == ["name", "note"]
+    minimal = _sent(caseworker, health)
     assert engine.reveal_for_receiver(minimal, receiver).details == {}
     assert minimal.shared_details is None
 
 
 def test_r13_transition_table_and_reasons(
-    caseworker: User, receiver_org: Organisation, receiver: User
+    caseworker: User, receiver: User, health: Service
 ) -> None:
     assert REFERRAL_WORKFLOW.targets(ReferralState.SENT) == {
         ReferralState.ACCEPTED,
@@ -245,7 +306,7 @@ def test_r13_transition_table_and_reasons(
         ReferralState.WITHDRAWN,
     }
     assert REFERRAL_WORKFLOW.targets(ReferralState.COMPLETED) == frozenset()
-    referral = _sent(caseworker, receiver_org)
+    referral = _sent(caseworker, health)
     with pytest.raises(IllegalTransitionError):
         engine.transition(referral.public_id, ReferralState.COMPLETED, actor=receiver)
     db.session.rollback()
@@ -265,9 +326,9 @@ def test_r13_transition_table_and_reasons(
 
 
 def test_r13_sender_withdraws_before_completion_only(
-    caseworker: User, receiver_org: Organisation, receiver: User
+    caseworker: User, receiver_org: Organisation, receiver: User, health: Service
 ) -> None:
-    referral = _sent(caseworker, receiver_org)
+    referral = _sent(caseworker, health)
     with pytest.raises(engine.ReferralError):
         engine.transition(referral.public_id, ReferralState.WITHDRAWN, actor=caseworker, reason="x")
     engine.transition(referral.public_id, ReferralState.ACCEPTED, actor=receiver)
@@ -275,7 +336,7 @@ def test_r13_sender_withdraws_before_completion_only(
         referral.public_id, ReferralState.WITHDRAWN, actor=caseworker, as_sender=True, reason="x"
     )
     db.session.commit()
-    done = _sent(caseworker, receiver_org)
+    done = _sent(caseworker, health)
     engine.transition(done.public_id, ReferralState.ACCEPTED, actor=receiver)
     engine.transition(done.public_id, ReferralState.COMPLETED, actor=receiver)
     db.session.commit()
@@ -286,9 +347,9 @@ def test_r13_sender_withdraws_before_completion_only(
 
 
 def test_r13_closed_not_completed_needs_reason(
-    caseworker: User, receiver_org: Organisation, receiver: User
+    caseworker: User, receiver_org: Organisation, receiver: User, health: Service
 ) -> None:
-    referral = _sent(caseworker, receiver_org)
+    referral = _sent(caseworker, health)
     engine.transition(referral.public_id, ReferralState.ACCEPTED, actor=receiver)
     with pytest.raises(engine.ReferralError):
         engine.transition(referral.public_id, ReferralState.CLOSED, actor=receiver)
@@ -300,10 +361,10 @@ def test_r13_closed_not_completed_needs_reason(
 
 
 def test_r13_stale_write_loses_on_version_column(
-    app: Flask, caseworker: User, receiver_org: Organisation, receiver: User
+    app: Flask, caseworker: User, receiver: User, health: Service
 ) -> None:
     """Two sessions hold the same referral; the second write finds the version moved."""
-    referral = _sent(caseworker, receiver_org)
+    referral = _sent(caseworker, health)
     with app.app_context():  # another request, another session
         other = db.session.get(User, receiver.id)
         assert other is not None
@@ -321,14 +382,19 @@ def test_r13_stale_write_loses_on_version_column(
 
 @pytest.mark.postgres_only
 def test_r13_two_receivers_race_exactly_one_wins(
-    app: Flask, engine_name: str, caseworker: User, receiver_org: Organisation, receiver: User
+    app: Flask,
+    engine_name: str,
+    caseworker: User,
+    receiver_org: Organisation,
+    receiver: User,
+    health: Service,
 ) -> None:
     """Two real PostgreSQL connections accept and decline at the same instant."""
     if engine_name != "postgresql":
         pytest.skip("needs PostgreSQL row locks")
     colleague = make_person(Role.SERVICE_FOCAL_POINT, receiver_org, email="c2@example.org").user
     for _round in range(5):
-        referral = _sent(caseworker, receiver_org)
+        referral = _sent(caseworker, health)
         barrier = threading.Barrier(2)
         outcomes: dict[str, str] = {}
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0002, 0003
-Create Date: 2026-11-21 05:18:51.960253
+Create Date: 2026-11-21 05:23:36.485932
 
 """
 from alembic import op
@@ -28,8 +28,9 @@ def upgrade():
     sa.Column('risk_level', sa.Enum('low', 'medium', 'high', name='risklevel', native_enum=False, length=40), nullable=False),
     sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('age', sa.Integer(), nullable=True),
-    sa.Column('age_group', sa.Enum('0-11', '12-17', '18-25', '26-40', '41-60', '61+', 'unknown', name='survivoragegroup', native_enum=False, length=40), nullable=False),
-    sa.Column('sex', sa.Enum('female', 'male', 'other', 'unknown', name='survivorsex', native_enum=False, length=40), nullable=False),
+    sa.Column('age_group', sa.Enum('0-11', '12-17', '18-59', '60+', name='agegroup', native_enum=False, length=40), nullable=False),
+    sa.Column('sex', sa.Enum('female', 'male', 'other', name='sex', native_enum=False, length=40), nullable=False),
+    sa.Column('area_id', sa.Integer(), nullable=False),
     sa.Column('has_disability', sa.Boolean(), nullable=False),
     sa.Column('displacement_status', sa.Enum('resident', 'idp', 'refugee', 'returnee', 'asylum_seeker', 'other', 'unknown', name='displacementstatus', native_enum=False, length=40), nullable=False),
     sa.Column('unaccompanied_or_separated', sa.Boolean(), nullable=False),
@@ -52,6 +53,7 @@ def upgrade():
     sa.Column('public_id', sa.String(length=24), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['area_id'], ['areas.id'], name=op.f('fk_cases_area_id_areas')),
     sa.ForeignKeyConstraint(['closure_approved_by_id'], ['users.id'], name=op.f('fk_cases_closure_approved_by_id_users')),
     sa.ForeignKeyConstraint(['closure_requested_by_id'], ['users.id'], name=op.f('fk_cases_closure_requested_by_id_users')),
     sa.ForeignKeyConstraint(['mandatory_reporting_explained_by_id'], ['users.id'], name=op.f('fk_cases_mandatory_reporting_explained_by_id_users')),
@@ -62,6 +64,7 @@ def upgrade():
     sa.UniqueConstraint('survivor_code', name=op.f('uq_cases_survivor_code'))
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cases_area_id'), ['area_id'], unique=False)
         batch_op.create_index('ix_cases_org_opened', ['organisation_id', 'opened_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_org_stage', ['organisation_id', 'stage'], unique=False)
         batch_op.create_index('ix_cases_owner_opened', ['owner_id', 'opened_at', 'id'], unique=False)
@@ -75,7 +78,7 @@ def upgrade():
     sa.Column('kind', sa.Enum('services', 'referral', 'statistics', name='consentkind', native_enum=False, length=40), nullable=False),
     sa.Column('granted', sa.Boolean(), nullable=False),
     sa.Column('receiving_organisation_id', sa.Integer(), nullable=True),
-    sa.Column('sector', sa.String(length=40), nullable=True),
+    sa.Column('sector', sa.Enum('gbv_case_management', 'health', 'psychosocial', 'safety_security', 'shelter', 'legal_aid', 'livelihoods', 'other', name='sector', native_enum=False, length=40), nullable=True),
     sa.Column('shared_fields', sa.String(length=300), nullable=False),
     sa.Column('survivor_is_child', sa.Boolean(), nullable=False),
     sa.Column('caregiver_consented', sa.Boolean(), nullable=True),
@@ -161,7 +164,7 @@ def upgrade():
     sa.Column('abduction', sa.Boolean(), nullable=False),
     sa.Column('reported_elsewhere', sa.Boolean(), nullable=False),
     sa.Column('perpetrator_count', sa.Integer(), nullable=False),
-    sa.Column('perpetrator_sex', sa.Enum('female', 'male', 'other', 'unknown', name='survivorsex', native_enum=False, length=40), nullable=False),
+    sa.Column('perpetrator_sex', sa.Enum('female', 'male', 'other', name='sex', native_enum=False, length=40), nullable=True),
     sa.Column('perpetrator_age_group', sa.Enum('under_18', 'adult', 'unknown', name='perpetratoragegroup', native_enum=False, length=40), nullable=False),
     sa.Column('perpetrator_relationship', sa.Enum('intimate_partner', 'family_member', 'caregiver', 'teacher_or_supervisor', 'aid_worker', 'security_or_armed_actor', 'community_member', 'stranger', 'other', 'unknown', name='perpetratorrelationship', native_enum=False, length=40), nullable=False),
     sa.Column('incident_at', sa.DateTime(timezone=True), nullable=False),
@@ -194,8 +197,9 @@ def upgrade():
     sa.Column('sending_organisation_id', sa.Integer(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
     sa.Column('receiving_organisation_id', sa.Integer(), nullable=False),
-    sa.Column('sector', sa.String(length=40), nullable=False),
-    sa.Column('service_label', sa.String(length=200), nullable=False),
+    sa.Column('service_id', sa.Integer(), nullable=False),
+    sa.Column('sector', sa.Enum('gbv_case_management', 'health', 'psychosocial', 'safety_security', 'shelter', 'legal_aid', 'livelihoods', 'other', name='sector', native_enum=False, length=40), nullable=False),
+    sa.Column('pathway_eligibility', sa.String(length=20), nullable=False),
     sa.Column('priority', sa.Enum('emergency', 'urgent', 'routine', name='priority', native_enum=False, length=40), nullable=False),
     sa.Column('state', sa.Enum('draft', 'sent', 'accepted', 'declined', 'completed', 'closed', 'withdrawn', name='referralstate', native_enum=False, length=40), nullable=False),
     sa.Column('time_critical', sa.Boolean(), nullable=False),
@@ -203,13 +207,14 @@ def upgrade():
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('responded_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('age_group', sa.Enum('0-11', '12-17', '18-25', '26-40', '41-60', '61+', 'unknown', name='survivoragegroup', native_enum=False, length=40), nullable=False),
-    sa.Column('sex', sa.Enum('female', 'male', 'other', 'unknown', name='survivorsex', native_enum=False, length=40), nullable=False),
+    sa.Column('age_group', sa.Enum('0-11', '12-17', '18-59', '60+', name='agegroup', native_enum=False, length=40), nullable=False),
+    sa.Column('sex', sa.Enum('female', 'male', 'other', name='sex', native_enum=False, length=40), nullable=False),
     sa.Column('needs', sa.String(length=200), nullable=False),
     sa.Column('shared_fields', sa.String(length=300), nullable=False),
     sa.Column('consent_id', sa.Integer(), nullable=True),
     sa.Column('override_by_id', sa.Integer(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('off_pathway_reason', sa.LargeBinary(), nullable=True),
     sa.Column('note', sa.LargeBinary(), nullable=True),
     sa.Column('shared_details', sa.LargeBinary(), nullable=True),
     sa.Column('override_reason', sa.LargeBinary(), nullable=True),
@@ -221,6 +226,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['override_by_id'], ['users.id'], name=op.f('fk_referrals_override_by_id_users')),
     sa.ForeignKeyConstraint(['receiving_organisation_id'], ['organisations.id'], name=op.f('fk_referrals_receiving_organisation_id_organisations')),
     sa.ForeignKeyConstraint(['sending_organisation_id'], ['organisations.id'], name=op.f('fk_referrals_sending_organisation_id_organisations')),
+    sa.ForeignKeyConstraint(['service_id'], ['services.id'], name=op.f('fk_referrals_service_id_services')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_referrals')),
     sa.UniqueConstraint('public_id', name=op.f('uq_referrals_public_id')),
     sa.UniqueConstraint('reference', name=op.f('uq_referrals_reference'))
@@ -229,6 +235,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_referrals_consent_id'), ['consent_id'], unique=False)
         batch_op.create_index('ix_referrals_queue', ['receiving_organisation_id', 'state', 'deadline_at'], unique=False)
         batch_op.create_index('ix_referrals_sender', ['sending_organisation_id', 'state', 'deadline_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_referrals_service_id'), ['service_id'], unique=False)
         batch_op.create_index('ix_referrals_source', ['source_kind', 'source_public_id'], unique=False)
 
     op.create_table('referral_transitions',
@@ -259,6 +266,7 @@ def downgrade():
     op.drop_table('referral_transitions')
     with op.batch_alter_table('referrals', schema=None) as batch_op:
         batch_op.drop_index('ix_referrals_source')
+        batch_op.drop_index(batch_op.f('ix_referrals_service_id'))
         batch_op.drop_index('ix_referrals_sender')
         batch_op.drop_index('ix_referrals_queue')
         batch_op.drop_index(batch_op.f('ix_referrals_consent_id'))
@@ -290,6 +298,7 @@ def downgrade():
         batch_op.drop_index('ix_cases_owner_opened')
         batch_op.drop_index('ix_cases_org_stage')
         batch_op.drop_index('ix_cases_org_opened')
+        batch_op.drop_index(batch_op.f('ix_cases_area_id'))
 
     op.drop_table('cases')
     # ### end Alembic commands ###

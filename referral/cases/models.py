@@ -12,7 +12,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from referral.db import Organisation, User
 from referral.db.base import PublicIdMixin, TimestampMixin, UTCDateTime, enum_type, random_code
 from referral.extensions import Base
-from referral.referrals.models import Need, SourceKind, SurvivorAgeGroup, SurvivorSex
+from referral.directory.models import AgeGroup, Area, Sex
+from referral.referrals.models import Need, SourceKind
 from referral.security.crypto import encrypted_column
 from referral.workflow import TransitionTable
 
@@ -178,8 +179,9 @@ class Case(PublicIdMixin, TimestampMixin, Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     age: Mapped[int | None] = mapped_column(Integer)
-    age_group: Mapped[SurvivorAgeGroup] = mapped_column(enum_type(SurvivorAgeGroup))
-    sex: Mapped[SurvivorSex] = mapped_column(enum_type(SurvivorSex))
+    age_group: Mapped[AgeGroup] = mapped_column(enum_type(AgeGroup))
+    sex: Mapped[Sex] = mapped_column(enum_type(Sex))
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
     has_disability: Mapped[bool] = mapped_column(Boolean, default=False)
     displacement_status: Mapped[DisplacementStatus] = mapped_column(
         enum_type(DisplacementStatus), default=DisplacementStatus.UNKNOWN
@@ -210,6 +212,7 @@ class Case(PublicIdMixin, TimestampMixin, Base):
     __mapper_args__ = {"version_id_col": version}
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
+    area: Mapped[Area] = relationship(lazy="joined")
     owner: Mapped[User] = relationship(foreign_keys=[owner_id], lazy="joined")
     assignments: Mapped[list[CaseAssignment]] = relationship(
         back_populates="case", cascade="all, delete-orphan"
@@ -226,12 +229,25 @@ class Case(PublicIdMixin, TimestampMixin, Base):
 
     # --- ReferralSource -----------------------------------------------------------------
     @property
-    def survivor_age_group(self) -> SurvivorAgeGroup:
+    def survivor_age_group(self) -> AgeGroup:
         return self.age_group
 
     @property
-    def survivor_sex(self) -> SurvivorSex:
+    def survivor_sex(self) -> Sex:
         return self.sex
+
+    @property
+    def survivor_area(self) -> Area | None:
+        return self.area
+
+    @property
+    def incident_type_value(self) -> str | None:
+        return self.incident.incident_type.value if self.incident else None
+
+    def hours_since_incident(self, now: datetime) -> float | None:
+        if self.incident is None:
+            return None
+        return (now - self.incident.incident_at).total_seconds() / 3600
 
     @property
     def is_child(self) -> bool:
@@ -313,7 +329,7 @@ class Incident(PublicIdMixin, TimestampMixin, Base):
     abduction: Mapped[bool] = mapped_column(Boolean, default=False)
     reported_elsewhere: Mapped[bool] = mapped_column(Boolean, default=False)
     perpetrator_count: Mapped[int] = mapped_column(Integer, default=1)
-    perpetrator_sex: Mapped[SurvivorSex] = mapped_column(enum_type(SurvivorSex))
+    perpetrator_sex: Mapped[Sex | None] = mapped_column(enum_type(Sex))  # None: unknown
     perpetrator_age_group: Mapped[PerpetratorAgeGroup] = mapped_column(
         enum_type(PerpetratorAgeGroup)
     )

@@ -20,13 +20,8 @@ from referral.db import User
 from referral.extensions import db
 from referral.referrals import services as engine
 from referral.referrals import trail
-from referral.referrals.models import (
-    Consent,
-    Need,
-    Referral,
-    SurvivorAgeGroup,
-    SurvivorSex,
-)
+from referral.directory.models import AgeGroup, Area, Sex
+from referral.referrals.models import Consent, Need, Referral, age_group_of
 from referral.security.policy import Permission, authorize, has_permission
 from referral.workflow import IllegalTransitionError
 
@@ -119,10 +114,11 @@ def reveal(case: Case, actor: User, fields: Iterable[str] = SENSITIVE_FIELDS) ->
 @dataclass(frozen=True)
 class Intake:
     mandatory_reporting_explained: bool
-    sex: SurvivorSex
+    sex: Sex
     risk_level: RiskLevel
+    area: Area
     age: int | None = None
-    age_group: SurvivorAgeGroup | None = None
+    age_group: AgeGroup | None = None
     has_disability: bool = False
     displacement_status: DisplacementStatus = DisplacementStatus.UNKNOWN
     unaccompanied_or_separated: bool = False
@@ -134,12 +130,12 @@ class Intake:
     narrative: str = ""
 
 
-def _age_group(intake: Intake) -> SurvivorAgeGroup:
+def _age_group(intake: Intake) -> AgeGroup:
     if intake.age is not None:
         if not 0 <= intake.age <= MAX_AGE:
             raise CaseError("age", _l("Age must be between 0 and %(max)d.", max=MAX_AGE))
-        derived = SurvivorAgeGroup.of_age(intake.age)
-        if intake.age_group not in (None, SurvivorAgeGroup.UNKNOWN, derived):
+        derived = age_group_of(intake.age)
+        if intake.age_group not in (None, derived):
             raise CaseError("age_group", _l("The age group does not match the age."))
         return derived
     if intake.age_group is None:
@@ -173,6 +169,7 @@ def open_case(intake: Intake, *, actor: User) -> Case:
         age=intake.age,
         age_group=age_group,
         sex=intake.sex,
+        area_id=intake.area.id,
         has_disability=intake.has_disability,
         displacement_status=intake.displacement_status,
         unaccompanied_or_separated=intake.unaccompanied_or_separated,
@@ -250,7 +247,7 @@ class IncidentData:
     time_of_day: TimeOfDay
     location_type: LocationType
     perpetrator_count: int
-    perpetrator_sex: SurvivorSex
+    perpetrator_sex: Sex | None
     perpetrator_age_group: PerpetratorAgeGroup
     perpetrator_relationship: PerpetratorRelationship
     incident_time_approximate: bool = False
@@ -453,7 +450,7 @@ def refer(
 ) -> Referral:
     """R4, R8, R10-R12 through the one engine; the case must be open."""
     if not case.is_open:
-        raise engine.ReferralError("receiving_organisation", _l("The case is closed."))
+        raise engine.ReferralError("service", _l("The case is closed."))
     return engine.create_referral(
         case, request, consent=consent, actor=actor, override_reason=override_reason
     )

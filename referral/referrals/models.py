@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from referral.db import Organisation, User
 from referral.db.base import PublicIdMixin, TimestampMixin, UTCDateTime, enum_type, random_code
+from referral.directory.models import AgeGroup, Sector, Service, Sex
 from referral.extensions import Base
 from referral.security.crypto import encrypted_column
 from referral.workflow import TransitionTable
@@ -78,38 +79,15 @@ class Need(StrEnum):
     OTHER = "other"
 
 
-class SurvivorSex(StrEnum):
-    FEMALE = "female"
-    MALE = "male"
-    OTHER = "other"
-    UNKNOWN = "unknown"
-
-
-class SurvivorAgeGroup(StrEnum):
-    """GBVIMS age groups."""
-
-    AGE_0_11 = "0-11"
-    AGE_12_17 = "12-17"
-    AGE_18_25 = "18-25"
-    AGE_26_40 = "26-40"
-    AGE_41_60 = "41-60"
-    AGE_61_PLUS = "61+"
-    UNKNOWN = "unknown"
-
-    @property
-    def is_child(self) -> bool:
-        return self in (SurvivorAgeGroup.AGE_0_11, SurvivorAgeGroup.AGE_12_17)
-
-    @classmethod
-    def of_age(cls, age: int) -> SurvivorAgeGroup:
-        for upper, group in ((11, cls.AGE_0_11), (17, cls.AGE_12_17), (25, cls.AGE_18_25)):
-            if age <= upper:
-                return group
-        if age <= 40:
-            return cls.AGE_26_40
-        if age <= 60:
-            return cls.AGE_41_60
-        return cls.AGE_61_PLUS
+def age_group_of(age: int) -> AgeGroup:
+    """The directory's age group for an age in years."""
+    if age <= 11:
+        return AgeGroup.CHILD
+    if age <= 17:
+        return AgeGroup.ADOLESCENT
+    if age <= 59:
+        return AgeGroup.ADULT
+    return AgeGroup.OLDER_ADULT
 
 
 class ConsentKind(StrEnum):
@@ -155,7 +133,7 @@ class Consent(PublicIdMixin, TimestampMixin, Base):
     receiving_organisation_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisations.id"), index=True
     )
-    sector: Mapped[str | None] = mapped_column(String(40))
+    sector: Mapped[Sector | None] = mapped_column(enum_type(Sector))
     shared_fields: Mapped[str] = mapped_column(String(300), default="")
 
     survivor_is_child: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -204,8 +182,11 @@ class Referral(PublicIdMixin, TimestampMixin, Base):
     sending_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     receiving_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
-    sector: Mapped[str] = mapped_column(String(40))
-    service_label: Mapped[str] = mapped_column(String(200), default="")
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"), index=True)
+    sector: Mapped[Sector] = mapped_column(enum_type(Sector))
+    # R14: a service outside the eligible options of the pathway needs a reason to pick.
+    pathway_eligibility: Mapped[str] = mapped_column(String(20), default="eligible")
+    off_pathway_reason: Mapped[str | None] = encrypted_column()
     priority: Mapped[Priority] = mapped_column(enum_type(Priority))
     state: Mapped[ReferralState] = mapped_column(
         enum_type(ReferralState), default=ReferralState.DRAFT
@@ -217,8 +198,8 @@ class Referral(PublicIdMixin, TimestampMixin, Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Always shared (R11 minimum): non-identifying.
-    age_group: Mapped[SurvivorAgeGroup] = mapped_column(enum_type(SurvivorAgeGroup))
-    sex: Mapped[SurvivorSex] = mapped_column(enum_type(SurvivorSex))
+    age_group: Mapped[AgeGroup] = mapped_column(enum_type(AgeGroup))
+    sex: Mapped[Sex] = mapped_column(enum_type(Sex))
     needs: Mapped[str] = mapped_column(String(200), default="")
     note: Mapped[str | None] = encrypted_column()
     # The consented optional fields, as JSON, encrypted; their names in clear.
@@ -233,6 +214,7 @@ class Referral(PublicIdMixin, TimestampMixin, Base):
     __mapper_args__ = {"version_id_col": version}
 
     consent: Mapped[Consent | None] = relationship()
+    service: Mapped[Service] = relationship(lazy="joined")
     receiving_organisation: Mapped[Organisation] = relationship(
         foreign_keys=[receiving_organisation_id], lazy="joined"
     )

@@ -20,7 +20,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from referral.clock import utcnow
 from referral.db import Organisation, User
+from referral.directory.models import Sector, Service
 from referral.extensions import db
+from referral.pathways.services import Eligibility, PathwayOption, lookup_pathway
 from referral.referrals import trail
 from referral.referrals.models import (
     AWAITING_RESPONSE,
@@ -41,7 +43,6 @@ from referral.referrals.models import (
 from referral.referrals.source import ReferralSource
 from referral.security.policy import Permission, has_permission
 
-HEALTH_SECTOR = "health"
 MAX_REASON_LENGTH = 2000
 
 
@@ -127,7 +128,7 @@ def record_consent(
     survivor_is_child: bool,
     granted: bool = True,
     receiving_organisation: Organisation | None = None,
-    sector: str | None = None,
+    sector: Sector | None = None,
     shared_fields: Iterable[str] = (),
     child: ChildConsent | None = None,
 ) -> Consent:
@@ -248,13 +249,36 @@ def usable_referral_consents(
 
 @dataclass(frozen=True)
 class ReferralRequest:
-    receiving_organisation: Organisation
-    sector: str
+    service: Service
     priority: Priority
     needs: Sequence[Need]
     note: str = ""
-    service_label: str = ""
     shared_fields: Sequence[str] = ()
+    # R14: required to pick a service that is suspended or does not accept the survivor
+    off_pathway_reason: str = ""
+
+
+def pathway_options(source: ReferralSource) -> list[PathwayOption]:
+    """R14: the services of the published pathway for the survivor's area, marked."""
+    area = source.survivor_area
+    if area is None:
+        return []
+    return lookup_pathway(
+        area,
+        source.incident_type_value,
+        source.survivor_age_group,
+        source.survivor_sex,
+        source.hours_since_incident(utcnow()),
+    )
+
+
+def _option_for(source: ReferralSource, service: Service) -> PathwayOption:
+    for option in pathway_options(source):
+        if option.service.id == service.id:
+            return option
+    raise ReferralError(
+        "service", _l("This service is not in the published pathway for the survivor's area.")
+    )
 
 
 def create_referral(
@@ -275,13 +299,17 @@ def create_referral(
     """
     if actor.organisation_id != source.organisation_id:
         raise ReferralError("source", _l("Only the organisation holding the record refers."))
-    receiver = request.receiving_organisation
+    service = request.service
+    receiver = service.organisation
     if not receiver.active or not receiver.provides_services:
+        raise ReferralError("service", _l("This organisation does not receive referrals."))
+    option = _option_for(source, service)
+    off_pathway = request.off_pathway_reason.strip()
+    if option.needs_reason_to_pick and not off_pathway:
         raise ReferralError(
-            "receiving_organisation", _l("This organisation does not receive referrals.")
+            "off_pathway_reason",
+            _l("This service is suspended or does not accept the survivor: give a reason."),
         )
-    if not request.sector:
-        raise ReferralError("sector", _l("Choose the service sector."))
     if not request.needs:
         raise ReferralError("needs", _l("Choose at least one need."))
     fields = list(dict.fromkeys(request.shared_fields))
@@ -292,7 +320,7 @@ def create_referral(
 
     override = (override_reason or "").strip()
     if consent is not None:
-        _check_consent_covers(consent, source, receiver, request.sector, fields)
+        _check_consent_covers(consent, source, receiver, service.sector, fields)
         override = ""
     else:
         if not has_permission(actor, Permission.OVERRIDE_CONSENT):
@@ -306,9 +334,9 @@ def create_referral(
 
     now = utcnow()
     priority = request.priority
-    time_critical = request.sector == HEALTH_SECTOR and source.clinical_window_open(now)
+    time_critical = option.urgent
     if time_critical:
-        priority = Priority.EMERGENCY  # R8: urgent while a clinical window is open
+        priority = Priority.EMERGENCY  # R8: a health referral is urgent while a window is open
 
     details = {name: source.shared_field_value(name) for name in fields}
     referral = Referral(
@@ -318,8 +346,9 @@ def create_referral(
         sending_organisation_id=source.organisation_id,
         created_by_id=actor.id,
         receiving_organisation_id=receiver.id,
-        sector=request.sector,
-        service_label=request.service_label[:200],
+        service_id=service.id,
+        sector=service.sector,
+        pathway_eligibility=option.eligibility.value,
         priority=priority,
         state=ReferralState.DRAFT,
         time_critical=time_critical,
@@ -331,6 +360,8 @@ def create_referral(
     )
     referral.note = request.note.strip() or None
     referral.shared_details = json.dumps(details, sort_keys=True) if fields else None
+    if option.eligibility is not Eligibility.ELIGIBLE:
+        referral.off_pathway_reason = off_pathway
     if override:
         referral.override_by_id = actor.id
         referral.override_reason = override
@@ -351,7 +382,11 @@ def create_referral(
         obj_type="referral",
         obj_id=referral.public_id,
         fields_revealed=fields,
-        detail={"source": f"{source.source_kind.value}:{source.public_id}"},
+        detail={
+            "source": f"{source.source_kind.value}:{source.public_id}",
+            "service": service.public_id,
+            "pathway_eligibility": option.eligibility.value,
+        },
     )
     if override:
         trail.record(
@@ -370,7 +405,7 @@ def _check_consent_covers(
     consent: Consent,
     source: ReferralSource,
     receiver: Organisation,
-    sector: str,
+    sector: Sector,
     fields: Sequence[str],
 ) -> None:
     if (
