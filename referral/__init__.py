@@ -85,10 +85,22 @@ def register_blueprints(app: Flask) -> None:
     from referral.directory.views import blueprint as directory
     from referral.home.views import blueprint as home
     from referral.pathways.views import blueprint as pathways
+    from referral.psea.views import blueprint as psea
     from referral.referrals.views import blueprint as referrals
     from referral.reports.views import blueprint as reports
 
-    for blueprint in (auth, admin, audit, home, directory, pathways, referrals, cases, reports):
+    for blueprint in (
+        auth,
+        admin,
+        audit,
+        home,
+        directory,
+        pathways,
+        referrals,
+        cases,
+        psea,
+        reports,
+    ):
         app.register_blueprint(blueprint)
 
 

@@ -71,6 +71,7 @@ def load_demo() -> list[str]:
         )
         created.append((email, role, acronym))
     db.session.commit()
+    load_demo_allegations()
 
     if not created:
         return ["Demo data is already loaded; sign-ins were printed when it was first loaded."]
@@ -80,3 +81,94 @@ def load_demo() -> list[str]:
     ]
     lines += [f"  {email:<38} {role.value:<20} {acronym}" for email, role, acronym in created]
     return lines
+
+
+def load_demo_allegations() -> None:
+    """One allegation in every state of the workflow (R17-R20), once."""
+    from datetime import timedelta
+
+    from referral.clock import utcnow
+    from referral.directory.models import Area, AreaLevel
+    from referral.psea import services as psea
+    from referral.psea.models import (
+        Allegation,
+        Category,
+        Channel,
+        EntityType,
+        Outcome,
+        PersonnelCategory,
+        SurvivorAgeGroup,
+        SurvivorSex,
+    )
+
+    if db.session.scalar(select(Allegation.id).limit(1)) is not None:
+        return
+    users = {u.email: u for u in db.session.scalars(select(User))}
+    orgs = {o.acronym: o for o in db.session.scalars(select(Organisation))}
+    hbi_focal = users["psea.focal@demo.example.org"]
+    mission_focal = users["mission.psea@demo.example.org"]
+    coordinator = users["psea.coordinator@demo.example.org"]
+    area = db.session.scalar(
+        select(Area).where(Area.level == AreaLevel.PROVINCE).order_by(Area.id).limit(1)
+    )
+    now = utcnow()
+    adult_woman = {(SurvivorAgeGroup.ADULT, SurvivorSex.FEMALE): 1}
+
+    def log(
+        actor: User,
+        hours_ago: int,
+        entity: Organisation | None,
+        *,
+        category: Category = Category.SEXUAL_EXPLOITATION,
+        personnel: PersonnelCategory = PersonnelCategory.STAFF,
+        survivors: dict[tuple[SurvivorAgeGroup, SurvivorSex], int] | None = None,
+        consents: bool = False,
+    ) -> Allegation:
+        return psea.record_allegation(
+            psea.AllegationData(
+                received_at=now - timedelta(hours=hours_ago),
+                channel=Channel.COMMUNITY_MECHANISM,
+                incident_from=(now - timedelta(days=30)).date(),
+                incident_to=(now - timedelta(days=20)).date(),
+                area=area,
+                category=category,
+                entity_type=EntityType.UNKNOWN,
+                entity_organisation=entity,
+                personnel_category=personnel,
+                survivors=survivors or adult_woman,
+                consents_to_assistance=consents,
+                narrative="Fictional demo summary: complaint received at a distribution point.",
+            ),
+            actor=actor,
+        )
+
+    # received, to route (one on time, one past the 24 h routing deadline)
+    log(hbi_focal, 2, orgs["UNSMA"], personnel=PersonnelCategory.MILITARY, consents=True)
+    log(hbi_focal, 30, orgs["LWHA"], category=Category.SEXUAL_ABUSE)
+    # waiting for manual routing (entity unknown)
+    manual = log(hbi_focal, 5, None, category=Category.UNKNOWN)
+    psea.route(manual, None, actor=hbi_focal)
+    # routed to the mission, awaiting acknowledgement; a survivor under 18 (R20)
+    routed = log(
+        hbi_focal,
+        12,
+        orgs["UNSMA"],
+        personnel=PersonnelCategory.MILITARY,
+        survivors={(SurvivorAgeGroup.UNDER_18, SurvivorSex.FEMALE): 1},
+        consents=True,
+    )
+    psea.route(routed, orgs["UNSMA"], actor=coordinator)
+    # acknowledged by the mission
+    acknowledged = log(hbi_focal, 60, orgs["UNSMA"], personnel=PersonnelCategory.POLICE)
+    psea.route(acknowledged, orgs["UNSMA"], actor=hbi_focal)
+    psea.acknowledge(acknowledged, actor=mission_focal)
+    # interim outcome, then a closed one, about HBI personnel logged by the mission
+    in_progress = log(mission_focal, 200, orgs["HBI"], personnel=PersonnelCategory.CONTRACTOR)
+    psea.route(in_progress, orgs["HBI"], actor=mission_focal)
+    psea.acknowledge(in_progress, actor=hbi_focal)
+    psea.report_outcome(in_progress, Outcome.UNDER_INVESTIGATION, actor=hbi_focal)
+    closed = log(mission_focal, 600, orgs["HBI"], category=Category.SEXUAL_ABUSE)
+    psea.route(closed, orgs["HBI"], actor=coordinator)
+    psea.acknowledge(closed, actor=hbi_focal)
+    psea.report_outcome(closed, Outcome.UNSUBSTANTIATED, actor=hbi_focal)
+    db.session.commit()
