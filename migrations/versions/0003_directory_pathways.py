@@ -1,7 +1,7 @@
 """directory and pathways
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-21 05:16:18.875499
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -96,6 +96,7 @@ def upgrade():
     sa.Column('published_by_id', sa.Integer(), nullable=True),
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('archived_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('row_version', sa.Integer(), nullable=False),
     sa.Column('public_id', sa.String(length=24), nullable=False),
     sa.ForeignKeyConstraint(['area_id'], ['areas.id'], name=op.f('fk_pathway_versions_area_id_areas')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_pathway_versions_created_by_id_users')),

@@ -87,6 +87,8 @@ def update_organisation(organisation: Organisation, data: OrganisationData, *, a
                     "mission cannot have them (R23). Change their roles first."
                 ),
             )
+    if organisation.id == actor.organisation_id and not data.active:
+        raise AdminRuleError("active", _l("You cannot deactivate your own organisation."))
     changed = {
         key: str(getattr(data, key))
         for key in ("name", "acronym", "org_type", "provides_services", "time_zone", "active")

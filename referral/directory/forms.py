@@ -122,20 +122,24 @@ class ServiceSearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    area = SelectField(_l("Area"), validate_choice=True)
+    area = SelectField(_l("Area"), default="")
     sector = SelectField(
         _l("Sector"),
+        default="",
         choices=[("", _l("Any sector"))] + [(k.value, v) for k, v in SECTOR_LABELS.items()],
     )
     age_group = SelectField(
         _l("Accepts age group"),
+        default="",
         choices=[("", _l("Any age"))] + [(k.value, v) for k, v in AGE_GROUP_LABELS.items()],
     )
     sex = SelectField(
         _l("Accepts sex"),
+        default="",
         choices=[("", _l("Any"))] + [(k.value, v) for k, v in SEX_LABELS.items()],
     )
     status = SelectField(
         _l("Status"),
+        default="",
         choices=[("", _l("Any status"))] + [(k.value, v) for k, v in SERVICE_STATUS_LABELS.items()],
     )

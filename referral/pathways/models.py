@@ -78,6 +78,10 @@ class PathwayVersion(PublicIdMixin, Base):
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Optimistic locking: every UPDATE checks the version it read (both engines).
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": row_version}
 
     area: Mapped[Area] = relationship(lazy="joined")
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")

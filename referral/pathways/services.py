@@ -16,8 +16,9 @@ from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from referral.clock import utcnow
 from referral.db import User
@@ -308,7 +309,10 @@ def _locked(version: PathwayVersion) -> PathwayVersion:
     itself and the partial unique index is the last guard on both.
     """
     db.session.execute(select(Area.id).where(Area.id == version.area_id).with_for_update())
-    db.session.refresh(version, with_for_update=True)
+    db.session.execute(
+        select(PathwayVersion.id).where(PathwayVersion.id == version.id).with_for_update()
+    )
+    db.session.refresh(version)
     return version
 
 
@@ -364,7 +368,8 @@ def transition(
     version.updated_at = now
     try:
         db.session.flush()
-    except IntegrityError as error:
+    except (IntegrityError, OperationalError, StaleDataError) as error:
+        # The partial unique index (or SQLite's writer lock) stopped a second publication.
         raise PathwayRuleError(
             "", _l("Another version of this pathway was published at the same time.")
         ) from error

@@ -1,0 +1,171 @@
+"""Hostile input to every form (issue 10): random and malicious values never cause a
+server error, are escaped when shown back, and leave the database consistent.
+
+The forms are found by crawling every page each role may open (the access matrix's
+scenarios supply URL values), so a new form is covered without being listed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from referral.extensions import db, limiter
+from referral.security.policy import Access, Role, requirement_of, satisfies
+from tests.access_scenarios import SCENARIOS, Scenario, build_world
+from tests.conftest import sign_in
+from tests.test_access_matrix import FLOW_ENDPOINTS, SESSION_ENDING, _url
+
+MARKER = "<script>alert(1)</script>"
+
+HOSTILE_TEXT = st.one_of(
+    st.text(max_size=300),
+    st.text(alphabet=st.characters(max_codepoint=0x1F), max_size=50),
+    st.sampled_from(
+        [
+            MARKER,
+            "\"'><img src=x onerror=alert(1)>",
+            "'; DROP TABLE users; --",
+            "1 OR 1=1",
+            "../../etc/passwd",
+            "\x00",
+            "\u202e\u0645\u0631\u062d\u0628\u0627",
+            "9" * 400,
+            "-1",
+            "2026-02-30",
+            "0000-00-00T99:99",
+            "{{7*7}}",
+            "%s%s%s%n",
+            "NaN",
+        ]
+    ),
+    st.integers(min_value=5_000, max_value=60_000).map(lambda n: "é<" * (n // 2)),
+)
+
+
+@dataclass
+class FoundForm:
+    action: str
+    fields: list[str]
+
+
+class FormFinder(HTMLParser):
+    def __init__(self, page_url: str) -> None:
+        super().__init__()
+        self.page_url = page_url
+        self.forms: list[FoundForm] = []
+        self._current: FoundForm | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "form" and (attributes.get("method") or "").lower() == "post":
+            self._current = FoundForm(attributes.get("action") or self.page_url, [])
+        elif tag in ("input", "select", "textarea") and self._current is not None:
+            name = attributes.get("name")
+            if name and name != "csrf_token" and name not in self._current.fields:
+                self._current.fields.append(name)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form" and self._current is not None:
+            self.forms.append(self._current)
+            self._current = None
+
+
+def _forms_reachable_by(app: Flask, client: FlaskClient, role: Role, world: Any) -> list[FoundForm]:
+    user = world.people[role].user
+    session_ending = {_url(app, e, {}) for e in SESSION_ENDING}
+    found: dict[str, FoundForm] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in FLOW_ENDPOINTS or "GET" not in (rule.methods or ()):
+            continue
+        requirement = requirement_of(app.view_functions[rule.endpoint])
+        if requirement in (None, Access.PUBLIC) or not satisfies(user, requirement):
+            continue
+        scenarios = (
+            SCENARIOS[rule.endpoint](world, role) if rule.arguments else [Scenario("", {}, 200)]
+        )
+        for scenario in scenarios:
+            if scenario.expected != 200:
+                continue
+            url = _url(app, rule.endpoint, scenario.values)
+            finder = FormFinder(url)
+            finder.feed(client.get(url).get_data(as_text=True))
+            for form in finder.forms:
+                if form.action.split("?")[0] not in session_ending:
+                    found.setdefault(form.action, form)
+    return list(found.values())
+
+
+def _csrf(client: FlaskClient) -> str:
+    from tests.conftest import csrf_from
+
+    return csrf_from(client.get("/auth/account").get_data(as_text=True))
+
+
+def _database_is_consistent() -> None:
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            assert connection.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok"
+            assert connection.execute(sa.text("PRAGMA foreign_key_check")).all() == []
+
+
+TRIED: list[int] = []
+
+
+def _fuzz(client: FlaskClient, actor: Any, form: FoundForm) -> int:
+    """Post hypothesis-generated hostile values to one form; returns how many were tried."""
+    tried = 0
+    field_values = st.one_of(HOSTILE_TEXT, st.lists(HOSTILE_TEXT, max_size=3))
+
+    @settings(
+        max_examples=15,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+        ],
+        database=None,
+    )
+    @given(values=st.fixed_dictionaries({}, optional=dict.fromkeys(form.fields, field_values)))
+    def post_hostile(values: dict[str, Any]) -> None:
+        nonlocal tried
+        if client.get("/auth/account").status_code != 200:
+            limiter.reset()
+            sign_in(client, actor)
+        response = client.post(form.action, data={**values, "csrf_token": _csrf(client)})
+        tried += 1
+        assert response.status_code < 500, (form.action, values)
+        assert MARKER not in response.get_data(as_text=True), form.action
+
+    post_hostile()
+    return tried
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_hostile_values_in_every_form(app: Flask, client: FlaskClient, role: Role) -> None:
+    world = build_world()
+    actor = world.people[role]
+    sign_in(client, actor)
+    forms = _forms_reachable_by(app, client, role, world)
+    TRIED.append(sum(_fuzz(client, actor, form) for form in forms))
+    _database_is_consistent()
+
+
+def test_huge_body_is_refused(client: FlaskClient) -> None:
+    response = client.post("/auth/sign-in", data={"x": "y" * 3_000_000})
+    assert response.status_code == 413
+
+
+def test_too_many_form_fields_are_refused(client: FlaskClient) -> None:
+    fields = {f"f{i}": "x" for i in range(2000)}
+    response = client.post("/auth/sign-in", data=fields, content_type="multipart/form-data")
+    assert response.status_code == 413
