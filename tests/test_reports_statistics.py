@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -25,15 +26,22 @@ from referral.cases.models import (
     TimeOfDay,
 )
 from referral.db import Organisation, OrganisationType
+from referral.directory.models import Area, AreaLevel, Sector, Service, Sex
 from referral.extensions import db
 from referral.referrals import services as engine
-from referral.referrals.models import ConsentKind, ReferralState, SurvivorSex
+from referral.referrals.models import ConsentKind, ReferralState
 from referral.reports import services
 from referral.reports.services import Granularity, StatsScope
 from referral.reports.suppression import Mark, SafeTable
 from referral.security.crypto import encrypted_columns
 from referral.security.policy import Role
-from tests.casehelpers import open_case, referral_consent, request
+from tests.casehelpers import (
+    make_service,
+    open_case,
+    publish_pathway,
+    referral_consent,
+    request,
+)
 from tests.conftest import Person, form_post, make_organisation, make_person, sign_in
 
 
@@ -42,13 +50,14 @@ def gbv_case(
     *,
     consent: bool = True,
     reported_elsewhere: bool = False,
-    sex: SurvivorSex = SurvivorSex.FEMALE,
+    sex: Sex = Sex.FEMALE,
     age: int = 29,
     hours_ago: float = 10,
     answers: dict[str, bool] | None = None,
+    area: Area | None = None,
     **sensitive: str,
 ) -> Case:
-    case = open_case(worker.user, age=age, sex=sex, **sensitive)
+    case = open_case(worker.user, age=age, sex=sex, area=area, **sensitive)
     now = clock.utcnow()
     data = cases.IncidentData(
         answers=answers or {"penetration": True},
@@ -57,7 +66,7 @@ def gbv_case(
         time_of_day=TimeOfDay.EVENING_NIGHT,
         location_type=LocationType.ROAD,
         perpetrator_count=1,
-        perpetrator_sex=SurvivorSex.MALE,
+        perpetrator_sex=Sex.MALE,
         perpetrator_age_group=PerpetratorAgeGroup.ADULT,
         perpetrator_relationship=PerpetratorRelationship.STRANGER,
         reported_elsewhere=reported_elsewhere,
@@ -90,6 +99,14 @@ def table(report: services.GbvReport, starts: str) -> SafeTable:
 def row_of(safe: SafeTable, label: str) -> list[str]:
     row = next(r for r in safe.rows() if r.label == label)
     return [cell.text for cell in row.cells] + [row.total.text]
+
+
+def service_of(organisation: Organisation, sector: Sector) -> Service:
+    """A service in the published pathway of the test area (R14)."""
+    service = make_service(organisation, sector)
+    creator = make_person(Role.GBV_COORDINATOR, organisation, email=f"c-{sector.value}@example.org")
+    publish_pathway(creator.user, [service])
+    return service
 
 
 @pytest.fixture
@@ -142,7 +159,7 @@ def _incident_data() -> cases.IncidentData:
         time_of_day=TimeOfDay.MORNING,
         location_type=LocationType.HOME,
         perpetrator_count=1,
-        perpetrator_sex=SurvivorSex.MALE,
+        perpetrator_sex=Sex.MALE,
         perpetrator_age_group=PerpetratorAgeGroup.ADULT,
         perpetrator_relationship=PerpetratorRelationship.INTIMATE_PARTNER,
     )
@@ -163,7 +180,7 @@ def test_r24_small_counts_are_suppressed_in_every_table(worker: Person, org: Org
     for _ in range(6):
         gbv_case(worker)
     for _ in range(2):
-        gbv_case(worker, sex=SurvivorSex.MALE)
+        gbv_case(worker, sex=Sex.MALE)
     report = services.gbv_report(scope_of(org))
     by_type = table(report, "Incidents by type and survivor sex")
     assert row_of(by_type, "Rape")[:2] == ["x", "<5"]  # 6 female hidden to protect 2 male
@@ -187,7 +204,7 @@ def test_r24_incidents_by_period_type_age_and_delay(worker: Person, org: Organis
     assert row_of(delay, "0-3 days")[0] == "5"
     assert row_of(delay, "6-14 days")[0] == "5"
     ages = table(report, "Incidents by survivor age group and sex")
-    assert row_of(ages, "26-40")[0] == "10"
+    assert row_of(ages, "Adults 18-59")[0] == "10"
     context = table(report, "Incidents by case context")
     assert not context.totals_published
 
@@ -196,14 +213,13 @@ def test_r24_share_of_rape_cases_reaching_health_care_within_72_hours(
     worker: Person, org: Organisation, other_org: Organisation
 ) -> None:
     receiver = make_person(Role.SERVICE_FOCAL_POINT, other_org)
+    health = service_of(other_org, Sector.HEALTH)
     reached = [gbv_case(worker, hours_ago=5) for _ in range(5)]
     late = [gbv_case(worker, hours_ago=5) for _ in range(5)]
     for group in (reached, late):
         for case in group:
-            consent = referral_consent(case, worker.user, other_org, "health")
-            referral = cases.refer(
-                case, request(other_org, "health"), consent=consent, actor=worker.user
-            )
+            consent = referral_consent(case, worker.user, health)
+            referral = cases.refer(case, request(health), consent=consent, actor=worker.user)
             db.session.commit()
             if group is late:
                 continue
@@ -215,9 +231,9 @@ def test_r24_share_of_rape_cases_reaching_health_care_within_72_hours(
         engine.transition(referral.public_id, ReferralState.ACCEPTED, actor=receiver.user)
         db.session.commit()
     report = services.gbv_report(scope_of(org))
-    health = table(report, "Rape incidents: health care within 72 hours")
-    assert row_of(health, "Reached health care within 72 hours") == ["5", "5"]
-    assert health.grand_total.text == "10"
+    care = table(report, "Rape incidents: health care within 72 hours")
+    assert row_of(care, "Reached health care within 72 hours") == ["5", "5"]
+    assert care.grand_total.text == "10"
     figure = next(f for f in report.figures if f.label.startswith("Rape survivors"))
     assert figure.text == "50%"
 
@@ -226,14 +242,13 @@ def test_referral_figures_by_sector_and_state_acceptance_and_medians(
     worker: Person, org: Organisation, other_org: Organisation
 ) -> None:
     receiver = make_person(Role.SERVICE_FOCAL_POINT, other_org)
+    psychosocial = service_of(other_org, Sector.PSYCHOSOCIAL)
     referrals = []
     for _ in range(6):
         case = gbv_case(worker)
-        consent = referral_consent(case, worker.user, other_org, "psychosocial")
+        consent = referral_consent(case, worker.user, psychosocial)
         referrals.append(
-            cases.refer(
-                case, request(other_org, "psychosocial"), consent=consent, actor=worker.user
-            )
+            cases.refer(case, request(psychosocial), consent=consent, actor=worker.user)
         )
         db.session.commit()
     clock.advance(timedelta(hours=10))
@@ -257,9 +272,10 @@ def test_referral_figures_by_sector_and_state_acceptance_and_medians(
 def test_r24_figures_from_few_referrals_are_not_published(
     worker: Person, org: Organisation, other_org: Organisation
 ) -> None:
+    health = service_of(other_org, Sector.HEALTH)
     case = gbv_case(worker)
-    consent = referral_consent(case, worker.user, other_org, "health")
-    cases.refer(case, request(other_org, "health"), consent=consent, actor=worker.user)
+    consent = referral_consent(case, worker.user, health)
+    cases.refer(case, request(health), consent=consent, actor=worker.user)
     db.session.commit()
     clock.advance(timedelta(days=30))
     figures = {f.label: f.text for f in services.gbv_report(scope_of(org)).figures}
@@ -311,8 +327,8 @@ def test_statistics_page_shows_charts_tables_and_figures(
     response = client.get("/reports/")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert html.count('role="img"') == 7
-    assert html.count('<table class="stats"') == 7
+    assert html.count('role="img"') == 8
+    assert html.count('<table class="stats"') == 8
     assert "HBI organisation" in html  # own organisation named in its own report
     assert "Anonymised incidents (CSV)" in html
 
@@ -488,3 +504,42 @@ def test_organisations_of_any_type_count_in_the_shared_report(coordinator: Perso
         gbv_case(national_worker)
     report = services.gbv_report(scope_of(None))
     assert table(report, "Incidents by type").grand_total.text == "5"
+
+
+def test_incidents_by_area_and_the_area_filter(worker: Person, org: Organisation) -> None:
+    province = Area(code="NP", name="Northern", level=AreaLevel.PROVINCE)
+    alpha = Area(code="NP-A", name="Alpha district", level=AreaLevel.DISTRICT, parent=province)
+    beta = Area(code="NP-B", name="Beta district", level=AreaLevel.DISTRICT, parent=province)
+    camp = Area(code="NP-A-1", name="Alpha camp", level=AreaLevel.SITE, parent=alpha)
+    db.session.add_all([province, alpha, beta, camp])
+    db.session.commit()
+    for _ in range(5):
+        gbv_case(worker, area=camp)
+    for _ in range(6):
+        gbv_case(worker, area=beta)
+    for _ in range(7):
+        gbv_case(worker)  # the test province, Lomara
+    everywhere = table(services.gbv_report(scope_of(org)), "Incidents by area")
+    assert row_of(everywhere, "Northern")[-1] == "11"
+    assert row_of(everywhere, "Lomara")[-1] == "7"
+    northern = replace(scope_of(org), area_id=province.id)
+    report = services.gbv_report(northern)
+    assert table(report, "Incidents by type and survivor sex").grand_total.text == "11"
+    by_area = table(report, "Incidents by area")
+    assert by_area.row_labels == ("Alpha district", "Beta district")
+    assert row_of(by_area, "Alpha district")[-1] == "5"
+    assert northern.parameters()["area"] == province.public_id
+
+
+def test_the_area_filter_on_the_page(
+    client: FlaskClient, supervisor: Person, worker: Person
+) -> None:
+    for _ in range(5):
+        gbv_case(worker)
+    area = db.session.scalar(select(Area).where(Area.code == "AR-LOM"))
+    assert area is not None
+    sign_in(client, supervisor)
+    response = client.get(f"/reports/?start=2026-01-01&end=2026-03-02&area={area.public_id}")
+    assert response.status_code == 200
+    assert "Lomara" in response.get_data(as_text=True)
+    assert client.get("/reports/?start=2026-01-01&end=2026-03-02&area=nope").status_code == 400

@@ -25,6 +25,8 @@ class StatisticsFilterForm(FlaskForm):
     granularity = SelectField(
         _l("Count by"), choices=list(GRANULARITY_LABELS.items()), default="month"
     )
+    # Choices (area public ids) are set by the view; "" means every area.
+    area = SelectField(_l("Area"), choices=[], default="", validate_choice=True)
 
     def validate_end(self, field: Any) -> None:
         start: date | None = self.start.data

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from referral.cases.models import IncidentType, ReportingDelay
-from referral.referrals.models import ReferralState, SurvivorAgeGroup, SurvivorSex
+from referral.referrals.models import ReferralState
 
 GBV_TYPES: tuple[IncidentType, ...] = (
     IncidentType.RAPE,
@@ -24,23 +24,6 @@ INCIDENT_TYPE_LABELS = {
     IncidentType.DENIAL_OF_RESOURCES: _l("Denial of resources, opportunities or services"),
     IncidentType.PSYCHOLOGICAL_ABUSE: _l("Psychological / emotional abuse"),
     IncidentType.NON_GBV: _l("Non-GBV"),
-}
-
-SEX_LABELS = {
-    SurvivorSex.FEMALE: _l("Female"),
-    SurvivorSex.MALE: _l("Male"),
-    SurvivorSex.OTHER: _l("Other"),
-    SurvivorSex.UNKNOWN: _l("Unknown"),
-}
-
-AGE_GROUP_LABELS = {
-    SurvivorAgeGroup.AGE_0_11: _l("0-11"),
-    SurvivorAgeGroup.AGE_12_17: _l("12-17"),
-    SurvivorAgeGroup.AGE_18_25: _l("18-25"),
-    SurvivorAgeGroup.AGE_26_40: _l("26-40"),
-    SurvivorAgeGroup.AGE_41_60: _l("41-60"),
-    SurvivorAgeGroup.AGE_61_PLUS: _l("61 and over"),
-    SurvivorAgeGroup.UNKNOWN: _l("Unknown"),
 }
 
 DELAY_LABELS = {

@@ -38,8 +38,8 @@ from sqlalchemy import (
 from referral.cases.models import Case, Incident, IncidentType, ReportingDelay
 from referral.clock import utcnow
 from referral.db import Organisation, User
-from referral.directory.labels import SECTOR_LABELS
-from referral.directory.models import Sector
+from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
+from referral.directory.models import AgeGroup, Area, Sector, Sex
 from referral.extensions import db
 from referral.referrals.models import (
     Consent,
@@ -47,18 +47,14 @@ from referral.referrals.models import (
     Referral,
     ReferralState,
     SourceKind,
-    SurvivorAgeGroup,
-    SurvivorSex,
 )
 from referral.reports.labels import (
-    AGE_GROUP_LABELS,
     CONTEXT_LABELS,
     DELAY_LABELS,
     GBV_TYPES,
     INCIDENT_TYPE_LABELS,
     REFERRAL_STATE_LABELS,
     REFERRAL_STATES,
-    SEX_LABELS,
 )
 from referral.reports.suppression import (
     Cell,
@@ -97,6 +93,8 @@ class StatsScope:
     end: date  # inclusive
     granularity: Granularity
     organisation_id: int | None
+    # The chosen area (None: every area); incidents of its sub-areas count in it.
+    area_id: int | None = None
 
     @property
     def shared(self) -> bool:
@@ -117,20 +115,102 @@ class StatsScope:
             "end": self.end.isoformat(),
             "granularity": self.granularity.value,
             "scope": "all_organisations" if self.shared else "own_organisation",
+            "area": area_public_id(self.area_id),
         }
 
 
-def scope_for(user: User, start: date, end: date, granularity: Granularity) -> StatsScope:
+def scope_for(
+    user: User,
+    start: date,
+    end: date,
+    granularity: Granularity,
+    area_id: int | None = None,
+) -> StatsScope:
     """The coordinator's view is shared (all organisations); everyone else's is own-org."""
     across = has_permission(user, Permission.GBV_STATISTICS_ALL_ORGANISATIONS)
-    return StatsScope(start, end, granularity, None if across else user.organisation_id)
+    return StatsScope(start, end, granularity, None if across else user.organisation_id, area_id)
+
+
+# --- areas ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AreaNode:
+    id: int
+    public_id: str
+    name: str
+    parent_id: int | None
+
+
+def area_tree() -> dict[int, AreaNode]:
+    """Every area, in one query (the administrative tree is small)."""
+    rows = db.session.execute(select(Area.id, Area.public_id, Area.name, Area.parent_id))
+    return {row.id: AreaNode(row.id, row.public_id, row.name, row.parent_id) for row in rows}
+
+
+def area_public_id(area_id: int | None) -> str | None:
+    if area_id is None:
+        return None
+    return db.session.scalar(select(Area.public_id).where(Area.id == area_id))
+
+
+def area_choices() -> list[tuple[str, str]]:
+    """(public id, name with its parents) for the filter, sorted by that name."""
+    tree = area_tree()
+
+    def path(node: AreaNode) -> str:
+        names = [node.name]
+        while node.parent_id is not None and node.parent_id in tree:
+            node = tree[node.parent_id]
+            names.append(node.name)
+        return " / ".join(reversed(names))
+
+    return sorted(((n.public_id, path(n)) for n in tree.values()), key=lambda c: c[1].lower())
+
+
+def area_id_of(public_id: str) -> int | None:
+    return db.session.scalar(select(Area.id).where(Area.public_id == public_id))
+
+
+def _within(tree: dict[int, AreaNode], root: int) -> set[int]:
+    children: dict[int | None, list[int]] = {}
+    for node in tree.values():
+        children.setdefault(node.parent_id, []).append(node.id)
+    found, stack = set(), [root]
+    while stack:
+        current = stack.pop()
+        if current in found:
+            continue
+        found.add(current)
+        stack.extend(children.get(current, []))
+    return found
+
+
+def _ancestor_below(tree: dict[int, AreaNode], area_id: int, top: int | None) -> int | None:
+    """The area one level below ``top`` (a root area when ``top`` is None) on the way up
+    from ``area_id``; ``top`` itself when the incident is recorded at ``top``."""
+    node = tree.get(area_id)
+    seen: set[int] = set()
+    while node is not None and node.id not in seen:
+        seen.add(node.id)
+        if node.id == top:
+            return top
+        if node.parent_id == top:
+            return node.id
+        node = tree.get(node.parent_id) if node.parent_id is not None else None
+    return None
 
 
 def scope_text(scope: StatsScope) -> str:
     if scope.shared:
-        return _("All contributing organisations (agency identifiers removed)")
-    organisation = db.session.get(Organisation, scope.organisation_id)
-    return organisation.name if organisation else ""
+        who = _("All contributing organisations (agency identifiers removed)")
+    else:
+        organisation = db.session.get(Organisation, scope.organisation_id)
+        who = organisation.name if organisation else ""
+    if scope.area_id is None:
+        return who
+    area = db.session.get(Area, scope.area_id)
+    return f"{who} · {area.name}" if area else who
 
 
 def period_text(scope: StatsScope) -> str:
@@ -166,6 +246,8 @@ def counted_incident_conditions(scope: StatsScope) -> list[ColumnElement[bool]]:
     ]
     if scope.organisation_id is not None:
         conditions.append(Case.organisation_id == scope.organisation_id)
+    if scope.area_id is not None:
+        conditions.append(Case.area_id.in_(sorted(_within(area_tree(), scope.area_id))))
     return conditions
 
 
@@ -255,7 +337,7 @@ def gbv_report(scope: StatsScope) -> GbvReport:
     threshold = configured_threshold()
     report = GbvReport(scope, threshold)
     types = [(t, str(INCIDENT_TYPE_LABELS[t])) for t in GBV_TYPES]
-    sexes = [(s, str(SEX_LABELS[s])) for s in SurvivorSex]
+    sexes = [(s, str(SEX_LABELS[s])) for s in Sex]
     incidents = [(None, _("Incidents"))]
 
     # Incidents by period and type.
@@ -278,7 +360,7 @@ def gbv_report(scope: StatsScope) -> GbvReport:
         )
     )
 
-    ages = [(a, str(AGE_GROUP_LABELS[a])) for a in SurvivorAgeGroup]
+    ages = [(a, str(AGE_GROUP_LABELS[a])) for a in AgeGroup]
     by_age_sex = _incident_counts(scope, Case.age_group, Case.sex)
     report.tables.append(
         _table(
@@ -291,6 +373,7 @@ def gbv_report(scope: StatsScope) -> GbvReport:
         )
     )
 
+    report.tables.append(_area_table(scope, types, threshold))
     report.tables.append(_context_table(scope, threshold))
 
     delays = [(d, str(DELAY_LABELS[d])) for d in ReportingDelay]
@@ -315,6 +398,26 @@ def gbv_report(scope: StatsScope) -> GbvReport:
     report.tables.append(_referrals_by_sector_state(scope, threshold))
     report.figures.extend(_referral_figures(scope, threshold))
     return report
+
+
+def _area_table(scope: StatsScope, types: list[tuple[Any, str]], threshold: int) -> SafeTable:
+    """Incidents by area one level below the chosen one (the top areas when none is)."""
+    tree = area_tree()
+    counts: dict[tuple[Any, ...], int] = {}
+    for (area_id, kind), count in _incident_counts(
+        scope, Case.area_id, Incident.incident_type
+    ).items():
+        row = _ancestor_below(tree, int(area_id), scope.area_id)
+        if row is not None:
+            counts[(row, kind)] = counts.get((row, kind), 0) + count
+    if scope.area_id is None:
+        row_ids = [n.id for n in tree.values() if n.parent_id is None]
+    else:
+        row_ids = [n.id for n in tree.values() if n.parent_id == scope.area_id]
+        if any(key[0] == scope.area_id for key in counts):
+            row_ids.append(scope.area_id)
+    rows = sorted(((i, tree[i].name) for i in row_ids), key=lambda r: r[1].lower())
+    return _table(_("Incidents by area and type"), _("Area"), rows, types, counts, threshold)
 
 
 def _context_table(scope: StatsScope, threshold: int) -> SafeTable:
@@ -356,7 +459,7 @@ def _rape_health_care(scope: StatsScope, threshold: int) -> tuple[SafeTable, Fig
     in_time = exists().where(
         Referral.source_kind == SourceKind.GBV_CASE,
         Referral.source_public_id == Case.public_id,
-        Referral.sector == Sector.HEALTH.value,
+        Referral.sector == Sector.HEALTH,
         Referral.state.in_(ACCEPTED_STATES),
         Referral.responded_at.is_not(None),
         seconds_between(Incident.incident_at, Referral.responded_at) <= hours * 3600,
@@ -403,6 +506,8 @@ def _referral_conditions(scope: StatsScope) -> list[ColumnElement[bool]]:
     ]
     if scope.organisation_id is not None:
         conditions.append(Case.organisation_id == scope.organisation_id)
+    if scope.area_id is not None:
+        conditions.append(Case.area_id.in_(sorted(_within(area_tree(), scope.area_id))))
     return conditions
 
 
@@ -420,9 +525,7 @@ def _referrals_by_sector_state(scope: StatsScope, threshold: int) -> SafeTable:
         Referral.sector, Referral.state
     )
     counts = {(sector, state): int(n) for sector, state, n in db.session.execute(statement)}
-    known = [s.value for s in Sector]
-    seen = sorted({sector for sector, _state in counts if sector not in known})
-    sectors = [(s.value, str(SECTOR_LABELS[s])) for s in Sector] + [(s, s) for s in seen]
+    sectors = [(s, str(SECTOR_LABELS[s])) for s in Sector]
     states = [(s, str(REFERRAL_STATE_LABELS[s])) for s in REFERRAL_STATES]
     return _table(
         _("Referrals by sector and state"), _("Sector"), sectors, states, counts, threshold
@@ -558,7 +661,7 @@ def incident_export_statement(scope: StatsScope) -> Select[Any]:
         .where(
             Referral.source_kind == SourceKind.GBV_CASE,
             Referral.source_public_id == Case.public_id,
-            Referral.sector == sector.value,
+            Referral.sector == sector,
             Referral.state != ReferralState.DRAFT,
         )
         .label(f"referred_{sector.value}")

@@ -39,8 +39,18 @@ def _filter_args(args: MultiDict[str, str]) -> MultiDict[str, str]:
             "start": start.isoformat(),
             "end": end.isoformat(),
             "granularity": args.get("granularity", "month"),
+            "area": args.get("area", ""),
         }
     )
+
+
+def _with_areas(form: StatisticsFilterForm) -> StatisticsFilterForm:
+    form.area.choices = [("", _("All areas")), *services.area_choices()]
+    return form
+
+
+def _area_id(form: StatisticsFilterForm) -> int | None:
+    return services.area_id_of(form.area.data) if form.area.data else None
 
 
 def _scope(form: StatisticsFilterForm) -> services.StatsScope:
@@ -49,6 +59,7 @@ def _scope(form: StatisticsFilterForm) -> services.StatsScope:
         form.start.data,
         form.end.data,
         services.Granularity(form.granularity.data),
+        _area_id(form),
     )
 
 
@@ -57,7 +68,6 @@ def _page(form: StatisticsFilterForm, report: services.GbvReport | None) -> str:
     return render_template(
         "reports/index.html",
         form=form,
-        export_form=ExportForm(formdata=None, data=form.data),
         report=report,
         charts=charts,
         scope_text=services.scope_text(report.scope) if report else "",
@@ -68,7 +78,7 @@ def _page(form: StatisticsFilterForm, report: services.GbvReport | None) -> str:
 @blueprint.route("/")
 @requires(Permission.GBV_STATISTICS)
 def index() -> str | tuple[str, int]:
-    form = StatisticsFilterForm(formdata=_filter_args(request.args))
+    form = _with_areas(StatisticsFilterForm(formdata=_filter_args(request.args)))
     if not form.validate():
         return _page(form, None), 400
     return _page(form, services.gbv_report(_scope(form)))
@@ -100,7 +110,7 @@ def _send(data: bytes, file_format: str, name: str) -> Response:
 @blueprint.route("/export", methods=["POST"])
 @requires(Permission.GBV_STATISTICS)
 def export_tables() -> Response | tuple[str, int]:
-    form = ExportForm(formdata=request.form)
+    form = _with_areas(ExportForm(formdata=request.form))
     if not form.validate():
         return _page(form, None), 400
     scope = _scope(form)
@@ -125,7 +135,7 @@ def export_tables() -> Response | tuple[str, int]:
 @blueprint.route("/incidents/export", methods=["POST"])
 @requires(Permission.EXPORT_INCIDENT_DATA)
 def export_incidents() -> Response | tuple[str, int]:
-    form = ExportForm(formdata=request.form)
+    form = _with_areas(ExportForm(formdata=request.form))
     if not form.validate():
         return _page(form, None), 400
     scope = services.StatsScope(
@@ -133,6 +143,7 @@ def export_incidents() -> Response | tuple[str, int]:
         form.end.data,
         services.Granularity(form.granularity.data),
         current_user.organisation_id,  # always the own organisation
+        _area_id(form),
     )
     header, rows = services.incident_export(scope)
     record(
