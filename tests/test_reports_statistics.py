@@ -92,7 +92,7 @@ def scope_of(
     )
 
 
-def table(report: services.GbvReport, starts: str) -> SafeTable:
+def table(report: services.StatsReport, starts: str) -> SafeTable:
     return next(t for t in report.tables if t.title.startswith(starts))
 
 
@@ -308,7 +308,7 @@ def test_r24_coordinator_sees_all_organisations_supervisor_only_their_own(
 
 @pytest.mark.parametrize(
     "role",
-    [Role.CASEWORKER, Role.ADMIN, Role.AUDITOR, Role.PSEA_COORDINATOR, Role.SERVICE_FOCAL_POINT],
+    [Role.CASEWORKER, Role.ADMIN, Role.AUDITOR, Role.PSEA_FOCAL_POINT, Role.SERVICE_FOCAL_POINT],
 )
 def test_statistics_are_refused_to_other_roles(
     client: FlaskClient, org: Organisation, role: Role

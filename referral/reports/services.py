@@ -172,7 +172,7 @@ def area_id_of(public_id: str) -> int | None:
     return db.session.scalar(select(Area.id).where(Area.public_id == public_id))
 
 
-def _within(tree: dict[int, AreaNode], root: int) -> set[int]:
+def areas_within(tree: dict[int, AreaNode], root: int) -> set[int]:
     children: dict[int | None, list[int]] = {}
     for node in tree.values():
         children.setdefault(node.parent_id, []).append(node.id)
@@ -247,7 +247,7 @@ def counted_incident_conditions(scope: StatsScope) -> list[ColumnElement[bool]]:
     if scope.organisation_id is not None:
         conditions.append(Case.organisation_id == scope.organisation_id)
     if scope.area_id is not None:
-        conditions.append(Case.area_id.in_(sorted(_within(area_tree(), scope.area_id))))
+        conditions.append(Case.area_id.in_(sorted(areas_within(area_tree(), scope.area_id))))
     return conditions
 
 
@@ -265,19 +265,19 @@ def _incident_counts(scope: StatsScope, *columns: Any) -> dict[tuple[Any, ...], 
 # --- periods ----------------------------------------------------------------------------
 
 
-def _periods(scope: StatsScope) -> list[tuple[int, int]]:
+def periods_of(scope: StatsScope) -> list[tuple[int, int]]:
     """Every (year, sub-period) from start to end: month 1-12, quarter 1-4 or 0 for years."""
     result: list[tuple[int, int]] = []
     year, month = scope.start.year, scope.start.month
     while (year, month) <= (scope.end.year, scope.end.month):
-        key = _period_key(year, month, scope.granularity)
+        key = period_key(year, month, scope.granularity)
         if key not in result:
             result.append(key)
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return result
 
 
-def _period_key(year: int, month: int, granularity: Granularity) -> tuple[int, int]:
+def period_key(year: int, month: int, granularity: Granularity) -> tuple[int, int]:
     if granularity is Granularity.MONTH:
         return (year, month)
     if granularity is Granularity.QUARTER:
@@ -285,7 +285,7 @@ def _period_key(year: int, month: int, granularity: Granularity) -> tuple[int, i
     return (year, 0)
 
 
-def _period_label(key: tuple[int, int], granularity: Granularity) -> str:
+def period_label(key: tuple[int, int], granularity: Granularity) -> str:
     year, part = key
     if granularity is Granularity.MONTH:
         return f"{year}-{part:02d}"
@@ -304,14 +304,14 @@ class Figure:
 
 
 @dataclass
-class GbvReport:
+class StatsReport:
     scope: StatsScope
     threshold: int
     tables: list[SafeTable] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
 
 
-def _table(
+def build_table(
     title: str,
     row_header: str,
     rows: Sequence[tuple[Any, str]],
@@ -333,9 +333,9 @@ def _table(
     return suppress(table, threshold)
 
 
-def gbv_report(scope: StatsScope) -> GbvReport:
+def gbv_report(scope: StatsScope) -> StatsReport:
     threshold = configured_threshold()
-    report = GbvReport(scope, threshold)
+    report = StatsReport(scope, threshold)
     types = [(t, str(INCIDENT_TYPE_LABELS[t])) for t in GBV_TYPES]
     sexes = [(s, str(SEX_LABELS[s])) for s in Sex]
     incidents = [(None, _("Incidents"))]
@@ -346,16 +346,18 @@ def gbv_report(scope: StatsScope) -> GbvReport:
     by_month = _incident_counts(scope, year, month, Incident.incident_type)
     by_period: dict[tuple[Any, ...], int] = {}
     for (y, m, kind), count in by_month.items():
-        key = (_period_key(int(y), int(m), scope.granularity), kind)
+        key = (period_key(int(y), int(m), scope.granularity), kind)
         by_period[key] = by_period.get(key, 0) + count
-    periods = [(p, _period_label(p, scope.granularity)) for p in _periods(scope)]
+    periods = [(p, period_label(p, scope.granularity)) for p in periods_of(scope)]
     report.tables.append(
-        _table(_("Incidents by period and type"), _("Period"), periods, types, by_period, threshold)
+        build_table(
+            _("Incidents by period and type"), _("Period"), periods, types, by_period, threshold
+        )
     )
 
     by_type_sex = _incident_counts(scope, Incident.incident_type, Case.sex)
     report.tables.append(
-        _table(
+        build_table(
             _("Incidents by type and survivor sex"), _("Type"), types, sexes, by_type_sex, threshold
         )
     )
@@ -363,7 +365,7 @@ def gbv_report(scope: StatsScope) -> GbvReport:
     ages = [(a, str(AGE_GROUP_LABELS[a])) for a in AgeGroup]
     by_age_sex = _incident_counts(scope, Case.age_group, Case.sex)
     report.tables.append(
-        _table(
+        build_table(
             _("Incidents by survivor age group and sex"),
             _("Age group"),
             ages,
@@ -381,7 +383,7 @@ def gbv_report(scope: StatsScope) -> GbvReport:
         (d, None): n for (d,), n in _incident_counts(scope, Incident.reporting_delay).items()
     }
     report.tables.append(
-        _table(
+        build_table(
             _("Incidents by reporting delay"),
             _("Reported after"),
             delays,
@@ -417,7 +419,7 @@ def _area_table(scope: StatsScope, types: list[tuple[Any, str]], threshold: int)
         if any(key[0] == scope.area_id for key in counts):
             row_ids.append(scope.area_id)
     rows = sorted(((i, tree[i].name) for i in row_ids), key=lambda r: r[1].lower())
-    return _table(_("Incidents by area and type"), _("Area"), rows, types, counts, threshold)
+    return build_table(_("Incidents by area and type"), _("Area"), rows, types, counts, threshold)
 
 
 def _context_table(scope: StatsScope, threshold: int) -> SafeTable:
@@ -431,7 +433,7 @@ def _context_table(scope: StatsScope, threshold: int) -> SafeTable:
     )
     row = db.session.execute(statement).one()
     counts = {(flag, None): int(value or 0) for flag, value in zip(flags, row, strict=True)}
-    return _table(
+    return build_table(
         _("Incidents by case context (one incident can have several)"),
         _("Context"),
         [(flag, str(CONTEXT_LABELS[flag])) for flag in flags],
@@ -477,7 +479,7 @@ def _rape_health_care(scope: StatsScope, threshold: int) -> tuple[SafeTable, Fig
         ("no", _("Later, or not through a referral")),
     ]
     counts = {("yes", None): reached, ("no", None): total - reached}
-    table = _table(
+    table = build_table(
         _("Rape incidents: health care within %(h)d hours", h=hours),
         _("Health care"),
         rows,
@@ -488,7 +490,7 @@ def _rape_health_care(scope: StatsScope, threshold: int) -> tuple[SafeTable, Fig
     share = safe_share(reached, total, threshold)
     return table, Figure(
         _("Rape survivors reaching health care within %(h)d hours", h=hours),
-        _percent(share),
+        percent_text(share),
     )
 
 
@@ -507,7 +509,7 @@ def _referral_conditions(scope: StatsScope) -> list[ColumnElement[bool]]:
     if scope.organisation_id is not None:
         conditions.append(Case.organisation_id == scope.organisation_id)
     if scope.area_id is not None:
-        conditions.append(Case.area_id.in_(sorted(_within(area_tree(), scope.area_id))))
+        conditions.append(Case.area_id.in_(sorted(areas_within(area_tree(), scope.area_id))))
     return conditions
 
 
@@ -527,7 +529,7 @@ def _referrals_by_sector_state(scope: StatsScope, threshold: int) -> SafeTable:
     counts = {(sector, state): int(n) for sector, state, n in db.session.execute(statement)}
     sectors = [(s, str(SECTOR_LABELS[s])) for s in Sector]
     states = [(s, str(REFERRAL_STATE_LABELS[s])) for s in REFERRAL_STATES]
-    return _table(
+    return build_table(
         _("Referrals by sector and state"), _("Sector"), sectors, states, counts, threshold
     )
 
@@ -564,15 +566,15 @@ def _referral_figures(scope: StatsScope, threshold: int) -> list[Figure]:
     return [
         Figure(
             _("Acceptance rate (accepted of answered referrals)"),
-            _percent(safe_share(n_accepted, n_accepted + n_declined, threshold)),
+            percent_text(safe_share(n_accepted, n_accepted + n_declined, threshold)),
         ),
         Figure(
             _("Median time to acceptance"),
-            _duration(safe_median(to_acceptance, threshold)),
+            duration_text(safe_median(to_acceptance, threshold)),
         ),
         Figure(
             _("Median time to completion"),
-            _duration(safe_median(to_completion, threshold)),
+            duration_text(safe_median(to_completion, threshold)),
         ),
         Figure(
             _("Referrals overdue now (no answer past the deadline)"), _cell(n_overdue, threshold)
@@ -593,13 +595,13 @@ def _durations(
     return [float(value) for value in db.session.scalars(statement) if value is not None]
 
 
-def _percent(share: float | None) -> str:
+def percent_text(share: float | None) -> str:
     if share is None:
         return _("not published (too few to be safe)")
     return f"{share * 100:.0f}%"
 
 
-def _duration(seconds: float | None) -> str:
+def duration_text(seconds: float | None) -> str:
     if seconds is None:
         return _("not published (too few to be safe)")
     hours = seconds / 3600
