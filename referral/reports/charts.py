@@ -26,7 +26,7 @@ VALUE_WIDTH = 70
 BAR_HEIGHT = 22
 BAR_GAP = 10
 TOP = 8
-MAX_LABEL_CHARACTERS = 30
+MAX_LABEL_CHARACTERS = 26
 # Suppressed values are drawn as a stub this wide: a mark, not a quantity.
 STUB_WIDTH = 28
 

@@ -10,11 +10,10 @@ import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
-from werkzeug.wrappers import Response as BaseResponse
 
 from referral.audit import record
 from referral.clock import utcnow
@@ -118,9 +117,9 @@ def _page(kind: ReportKind, form: StatisticsFilterForm, report: services.StatsRe
 
 @blueprint.route("/")
 @requires(Permission.GBV_STATISTICS, Permission.PSEA_STATISTICS)
-def index() -> str | tuple[str, int] | BaseResponse:
+def index() -> str | tuple[str, int]:
     if not has_permission(current_user, Permission.GBV_STATISTICS):
-        return redirect(url_for("reports.psea"))
+        return _psea_page()  # the PSEA coordinator's statistics
     form = _with_areas(StatisticsFilterForm(formdata=_filter_args(request.args)))
     if not form.validate():
         return _page(_gbv(), form, None), 400
@@ -130,6 +129,10 @@ def index() -> str | tuple[str, int] | BaseResponse:
 @blueprint.route("/psea")
 @requires(Permission.PSEA_STATISTICS)
 def psea() -> str | tuple[str, int]:
+    return _psea_page()
+
+
+def _psea_page() -> str | tuple[str, int]:
     form = _with_areas(StatisticsFilterForm(formdata=_filter_args(request.args)))
     if not form.validate():
         return _page(_psea(), form, None), 400
