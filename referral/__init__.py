@@ -68,12 +68,14 @@ def _tune_sqlite(engine: Any) -> None:
 def register_security(app: Flask) -> None:
     from referral.audit import init_audit
     from referral.auth.sessions import init_sessions
+    from referral.compression import init_compression
     from referral.errors import init_error_pages
     from referral.security.headers import init_headers
 
     init_audit(app)
     init_sessions(app)
     init_headers(app)
+    init_compression(app)
     init_error_pages(app)
 
 
@@ -81,11 +83,13 @@ def register_blueprints(app: Flask) -> None:
     from referral.admin.views import blueprint as admin
     from referral.audit.views import blueprint as audit
     from referral.auth.views import blueprint as auth
+    from referral.cases.views import blueprint as cases
     from referral.directory.views import blueprint as directory
     from referral.home.views import blueprint as home
     from referral.pathways.views import blueprint as pathways
+    from referral.referrals.views import blueprint as referrals
 
-    for blueprint in (auth, admin, audit, home, directory, pathways):
+    for blueprint in (auth, admin, audit, home, directory, pathways, referrals, cases):
         app.register_blueprint(blueprint)
 
 

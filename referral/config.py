@@ -63,7 +63,8 @@ def _use_development_secret(app: Flask) -> None:
 
 
 def check_safe(config: Mapping[str, Any]) -> None:
-    """Refuse to start production with a missing or placeholder secret or no encryption key."""
+    """Refuse to start production with a missing or placeholder secret key (the key ring
+    refuses a production start without encryption keys: security.crypto.init_crypto)."""
     env = config.get("ENV")
     if env not in {"production", "development", "testing"}:
         raise ConfigurationError(
@@ -77,9 +78,4 @@ def check_safe(config: Mapping[str, Any]) -> None:
             "Refusing to start: set REFERRAL_SECRET_KEY to a random value of at least "
             f"{MIN_SECRET_KEY_LENGTH} characters (e.g. python -c 'import secrets; "
             "print(secrets.token_urlsafe(48))')."
-        )
-    if not (config.get("ENCRYPTION_KEYS") or config.get("ENCRYPTION_KEY_FILE")):
-        raise ConfigurationError(
-            "Refusing to start: set REFERRAL_ENCRYPTION_KEYS or REFERRAL_ENCRYPTION_KEY_FILE "
-            "(create a key with `referral keys generate`)."
         )

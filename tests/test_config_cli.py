@@ -9,6 +9,7 @@ from referral import create_app
 from referral.config import ConfigurationError
 from referral.db import Organisation, User
 from referral.extensions import db
+from referral.security.crypto import KeyConfigurationError
 
 
 def test_production_refuses_the_default_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,7 +25,7 @@ def test_production_refuses_to_start_without_encryption_keys(
     monkeypatch.setenv("REFERRAL_ENV", "production")
     monkeypatch.setenv("REFERRAL_SECRET_KEY", "s" * 48)
     monkeypatch.setenv("REFERRAL_ENCRYPTION_KEYS", "")
-    with pytest.raises(ConfigurationError, match="ENCRYPTION_KEY"):
+    with pytest.raises(KeyConfigurationError, match="REFERRAL_ENCRYPTION_KEYS"):
         create_app()
 
 

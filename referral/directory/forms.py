@@ -24,7 +24,7 @@ from referral.directory.labels import (
     SERVICE_STATUS_LABELS,
     SEX_LABELS,
 )
-from referral.forms import no_control_characters, strip_filter
+from referral.forms import email_address, no_control_characters, strip_filter
 
 
 class CheckboxesField(SelectMultipleField):
@@ -102,12 +102,7 @@ class ServiceForm(FlaskForm):
     focal_point_phone = _text(_l("Focal point phone"), 60)
     focal_point_email = EmailField(
         _l("Focal point e-mail"),
-        validators=[
-            Optional(),
-            Length(max=254),
-            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an e-mail address.")),
-            no_control_characters,
-        ],
+        validators=[Optional(), Length(max=254), email_address, no_control_characters],
         filters=[strip_filter],
     )
     status = SelectField(
