@@ -31,6 +31,7 @@ from referral.db import Organisation, User
 from referral.directory.models import Area, AreaLevel, Sector, Service, Sex
 from referral.extensions import db
 from referral.pathways.models import PathwayStatus, PathwayStep, PathwayVersion
+from referral.pathways.services import published_pathway_for
 from referral.referrals import services as engine
 from referral.referrals.models import (
     CaregiverRelationship,
@@ -65,9 +66,11 @@ DEMO_SERVICES = [
 
 
 def _area() -> Area:
-    area = db.session.scalar(select(Area).where(Area.code == "AR-LOM"))
-    if area is not None:
-        return area
+    """Kesa district (directory demo) when it exists, else a province of our own."""
+    for code in ("AR-LOM-KES", "AR-LOM"):
+        area = db.session.scalar(select(Area).where(Area.code == code))
+        if area is not None:
+            return area
     country = db.session.scalar(select(Area).where(Area.code == "AR"))
     if country is None:
         country = Area(code="AR", name="Republic of Ardenia", level=AreaLevel.COUNTRY)
@@ -79,12 +82,8 @@ def _area() -> Area:
 
 
 def _pathway(area: Area, by_acronym: dict[str, Organisation], coordinator: User) -> None:
-    published = db.session.scalar(
-        select(PathwayVersion).where(
-            PathwayVersion.area_id == area.id, PathwayVersion.status == PathwayStatus.PUBLISHED
-        )
-    )
-    if published is not None:
+    """Use the published pathway that applies to the area (directory demo); else make one."""
+    if published_pathway_for(area) is not None:
         return
     now = clock.utcnow()
     number = (

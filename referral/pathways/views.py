@@ -252,9 +252,9 @@ def step_action(public_id: str, step_id: str, action: str) -> Page:
 
 
 _SIMPLE_TRANSITIONS = {
-    "submit": (PathwayStatus.IN_REVIEW, "Sent for review."),
-    "return": (PathwayStatus.DRAFT, "Returned to draft."),
-    "archive": (PathwayStatus.ARCHIVED, "Version archived."),
+    "submit": (PathwayStatus.IN_REVIEW, _l("Sent for review.")),
+    "return": (PathwayStatus.DRAFT, _l("Returned to draft.")),
+    "archive": (PathwayStatus.ARCHIVED, _l("Version archived.")),
 }
 
 
@@ -265,6 +265,10 @@ def move(public_id: str, action: str) -> Page:
     if action not in _SIMPLE_TRANSITIONS or not ActionForm().validate():
         abort(400)
     target, message = _SIMPLE_TRANSITIONS[action]
+    if target is PathwayStatus.ARCHIVED and request.form.get("confirm") != "y":
+        # Archiving cannot be undone (a published version stops applying at once).
+        flash(_("Tick the box to confirm that this version is to be archived."), "error")
+        return redirect(url_for("pathways.version", public_id=public_id))
     try:
         services.transition(version, target, actor=current_user)
     except (services.PathwayRuleError, IllegalTransitionError) as error:
@@ -277,7 +281,7 @@ def move(public_id: str, action: str) -> Page:
         )
         return redirect(url_for("pathways.version", public_id=public_id))
     db.session.commit()
-    flash(_(message), "success")
+    flash(str(message), "success")
     return redirect(url_for("pathways.version", public_id=public_id))
 
 
