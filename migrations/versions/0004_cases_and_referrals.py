@@ -234,7 +234,6 @@ def upgrade():
     with op.batch_alter_table('referrals', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_referrals_consent_id'), ['consent_id'], unique=False)
         batch_op.create_index('ix_referrals_queue', ['receiving_organisation_id', 'state', 'deadline_at'], unique=False)
-        batch_op.create_index('ix_referrals_queue_order', ['receiving_organisation_id', 'deadline_at', 'id'], unique=False)
         batch_op.create_index('ix_referrals_sender', ['sending_organisation_id', 'state', 'deadline_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_referrals_service_id'), ['service_id'], unique=False)
         batch_op.create_index('ix_referrals_source', ['source_kind', 'source_public_id'], unique=False)
@@ -269,7 +268,6 @@ def downgrade():
         batch_op.drop_index('ix_referrals_source')
         batch_op.drop_index(batch_op.f('ix_referrals_service_id'))
         batch_op.drop_index('ix_referrals_sender')
-        batch_op.drop_index('ix_referrals_queue_order')
         batch_op.drop_index('ix_referrals_queue')
         batch_op.drop_index(batch_op.f('ix_referrals_consent_id'))
 
