@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+from referral.audit.services import pending_events
 from referral.cases import services as cases
 from referral.cases.models import (
     Case,
@@ -36,13 +37,12 @@ from referral.referrals.models import (
     Need,
     Priority,
 )
-from referral.security.events import security_event
 
 
 def the_area() -> Area:
-    area = db.session.scalar(db.select(Area).where(Area.code == "AR-LOM"))
+    area = db.session.scalar(db.select(Area).where(Area.code == "T-CASES"))
     if area is None:
-        area = Area(code="AR-LOM", name="Lomara", level=AreaLevel.PROVINCE)
+        area = Area(code="T-CASES", name="Test province", level=AreaLevel.PROVINCE)
         db.session.add(area)
         db.session.commit()
     return area
@@ -179,13 +179,10 @@ def request(
 
 @contextmanager
 def captured_events() -> Iterator[list[dict[str, Any]]]:
+    """Audit events queued (not yet committed) while the block runs."""
+    before = len(pending_events())
     seen: list[dict[str, Any]] = []
-
-    def listener(sender: Any, **kwargs: Any) -> None:
-        seen.append(kwargs)
-
-    security_event.connect(listener)
     try:
         yield seen
     finally:
-        security_event.disconnect(listener)
+        seen.extend(event.fields for event in pending_events()[before:])

@@ -19,9 +19,9 @@ from referral.cases.models import (
     RiskLevel,
 )
 from referral.db import Organisation
+from referral.directory.models import AgeGroup, Sex
 from referral.extensions import db
 from referral.referrals import services as engine
-from referral.directory.models import AgeGroup, Sex
 from referral.referrals.models import CaregiverRelationship, ConsentKind
 from referral.security.policy import Role
 from referral.workflow import IllegalTransitionError
@@ -105,7 +105,7 @@ def test_r2_sensitive_fields_encrypted_and_reveal_names_fields(caseworker) -> No
         values = cases.reveal(case, caseworker, ["name", "narrative", "contact"])
     assert values == {"name": "Zawadi Canary", "narrative": "NARRATIVE-CANARY"}
     assert seen[0]["action"] == "case.viewed"
-    assert seen[0]["detail"]["fields_revealed"] == ["name", "narrative"]
+    assert seen[0]["fields_revealed"] == ["name", "narrative"]
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from referral.db import Organisation, User
 from referral.db.base import PublicIdMixin, TimestampMixin, UTCDateTime, enum_type, random_code
-from referral.extensions import Base
 from referral.directory.models import AgeGroup, Area, Sex
+from referral.extensions import Base
 from referral.referrals.models import Need, SourceKind
 from referral.security.crypto import encrypted_column
 from referral.workflow import TransitionTable

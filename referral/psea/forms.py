@@ -8,7 +8,6 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
@@ -18,7 +17,7 @@ from wtforms import (
 from wtforms.fields import Field
 from wtforms.validators import DataRequired, Length, Optional
 
-from referral.forms import no_control_characters, strip_filter
+from referral.forms import SmallIntegerField, no_control_characters, strip_filter
 from referral.psea.labels import (
     CHANNEL_LABELS,
     ENTITY_TYPE_LABELS,
@@ -104,7 +103,7 @@ for _age in SurvivorAgeGroup:
         setattr(
             AllegationForm,
             survivor_field_name(_age, _sex),
-            IntegerField(
+            SmallIntegerField(
                 _l(
                     "%(age)s, %(sex)s",
                     age=SURVIVOR_AGE_LABELS[_age],

@@ -608,8 +608,7 @@ def queue(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        assert last.deadline_at is not None
-        cursor = f"{last.deadline_at.isoformat()}_{last.id}"
+        cursor = f"{last.deadline_at.isoformat() if last.deadline_at else ''}_{last.id}"
     return QueuePage(rows, cursor)
 
 

@@ -1,8 +1,8 @@
-"""The engine's (and cases') single way to put an event on the audit trail.
+"""The engine's (and cases') one way onto the audit trail.
 
-Every reveal of a sensitive field names the fields (R2); every change is recorded.
-Events go through ``referral.security.events.emit``, which the audit trail records in
-the same transaction; ``fields_revealed`` travels in the detail.
+Every reveal of a sensitive field names the fields (R2), never their values; every
+change is recorded. Events are queued on the session and written when it commits
+(``referral.audit.record``), so a rolled-back change leaves no success event.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from referral.security import events
+from referral.audit import record as audit_record
 
 
 def record(
@@ -22,8 +22,11 @@ def record(
     fields_revealed: Iterable[str] = (),
     detail: dict[str, Any] | None = None,
 ) -> None:
-    payload = dict(detail or {})
-    revealed = sorted(set(fields_revealed))
-    if revealed:
-        payload["fields_revealed"] = revealed
-    events.emit(action, user=actor, obj_type=obj_type, obj_id=obj_id, detail=payload)
+    audit_record(
+        action,
+        actor=actor,
+        obj_type=obj_type,
+        obj_id=obj_id,
+        fields_revealed=fields_revealed,
+        detail=detail,
+    )
