@@ -68,17 +68,20 @@ def _tune_sqlite(engine: Any) -> None:
 def register_security(app: Flask) -> None:
     from referral.audit import init_audit
     from referral.auth.sessions import init_sessions
+    from referral.compression import init_compression
     from referral.errors import init_error_pages
     from referral.security.headers import init_headers
 
     init_audit(app)
     init_sessions(app)
     init_headers(app)
+    init_compression(app)
     init_error_pages(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from referral.admin.views import blueprint as admin
+    from referral.assistance.views import blueprint as assistance
     from referral.audit.views import blueprint as audit
     from referral.auth.views import blueprint as auth
     from referral.cases.views import blueprint as cases
@@ -89,7 +92,7 @@ def register_blueprints(app: Flask) -> None:
     from referral.referrals.views import blueprint as referrals
     from referral.reports.views import blueprint as reports
 
-    for blueprint in (
+    blueprints = (
         auth,
         admin,
         audit,
@@ -99,8 +102,10 @@ def register_blueprints(app: Flask) -> None:
         referrals,
         cases,
         psea,
+        assistance,
         reports,
-    ):
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
 

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+from referral.audit.services import pending_events
 from referral.cases import services as cases
 from referral.cases.models import (
     Case,
@@ -36,13 +37,12 @@ from referral.referrals.models import (
     Need,
     Priority,
 )
-from referral.audit.services import pending_events
 
 
 def the_area() -> Area:
-    area = db.session.scalar(db.select(Area).where(Area.code == "AR-LOM"))
+    area = db.session.scalar(db.select(Area).where(Area.code == "T-CASES"))
     if area is None:
-        area = Area(code="AR-LOM", name="Lomara", level=AreaLevel.PROVINCE)
+        area = Area(code="T-CASES", name="Test province", level=AreaLevel.PROVINCE)
         db.session.add(area)
         db.session.commit()
     return area
@@ -116,9 +116,7 @@ def open_case(actor: User, *, age: int | None = 29, **kwargs: Any) -> Case:
     return case
 
 
-def incident(
-    case: Case, actor: User, *, hours_ago: float = 10, **answers: bool
-) -> None:
+def incident(case: Case, actor: User, *, hours_ago: float = 10, **answers: bool) -> None:
     data = cases.IncidentData(
         answers=answers or {"penetration": True},
         incident_at=utcnow() - timedelta(hours=hours_ago),

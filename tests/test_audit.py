@@ -599,3 +599,21 @@ def test_postgresql_app_role_cannot_rewrite_history(engine_name: str) -> None:
         with db.engine.begin() as c:
             c.execute(text(f"DROP OWNED BY {role}"))
             c.execute(text(f"DROP ROLE {role}"))
+
+
+def test_admin_two_factor_reset_clears_encrypted_secret(
+    signed_in_admin: FlaskClient, caseworker: Person
+) -> None:
+    html = signed_in_admin.get(f"/admin/users/{caseworker.user.public_id}").get_data(as_text=True)
+    response = signed_in_admin.post(
+        f"/admin/users/{caseworker.user.public_id}/reset-2fa",
+        data={"csrf_token": csrf_from(html)},
+    )
+    assert response.status_code == 302
+    reset = events("admin.two_factor_reset")
+    assert reset and reset[0].obj_id == caseworker.user.public_id
+    users = User.__table__
+    stored = db.session.execute(
+        select(users.c.totp_secret).where(users.c.id == caseworker.user.id)
+    ).scalar_one()
+    assert stored is None

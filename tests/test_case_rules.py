@@ -19,9 +19,9 @@ from referral.cases.models import (
     RiskLevel,
 )
 from referral.db import Organisation
+from referral.directory.models import AgeGroup, Sex
 from referral.extensions import db
 from referral.referrals import services as engine
-from referral.directory.models import AgeGroup, Sex
 from referral.referrals.models import CaregiverRelationship, ConsentKind
 from referral.security.policy import Role
 from referral.workflow import IllegalTransitionError
@@ -115,7 +115,10 @@ def test_r2_sensitive_fields_encrypted_and_reveal_names_fields(caseworker) -> No
         ({"unwanted_sexual_contact": True, "forced_marriage": True}, IncidentType.SEXUAL_ASSAULT),
         ({"physical_assault": True, "psychological_abuse": True}, IncidentType.PHYSICAL_ASSAULT),
         ({"forced_marriage": True, "denial_of_resources": True}, IncidentType.FORCED_MARRIAGE),
-        ({"denial_of_resources": True, "psychological_abuse": True}, IncidentType.DENIAL_OF_RESOURCES),
+        (
+            {"denial_of_resources": True, "psychological_abuse": True},
+            IncidentType.DENIAL_OF_RESOURCES,
+        ),
         ({"psychological_abuse": True}, IncidentType.PSYCHOLOGICAL_ABUSE),
         ({}, IncidentType.NON_GBV),
     ],
@@ -213,7 +216,8 @@ def test_r8_clinical_windows_from_incident_time_and_configurable(caseworker, app
 
 
 def test_r9_six_steps_as_transition_table_and_closure_needs_reason_and_approval(
-    caseworker, supervisor  # type: ignore[no-untyped-def]
+    caseworker,
+    supervisor,  # type: ignore[no-untyped-def]
 ) -> None:
     case = open_case(caseworker)
     for stage in (
@@ -322,7 +326,8 @@ def test_r5_best_interest_note_required_without_caregiver_consent(caseworker) ->
 
 
 def test_case_list_caseworker_sees_own_and_assigned_supervisor_sees_org(
-    caseworker, supervisor  # type: ignore[no-untyped-def]
+    caseworker,
+    supervisor,  # type: ignore[no-untyped-def]
 ) -> None:
     org = caseworker.organisation
     colleague = make_person(Role.CASEWORKER, org, email="colleague@example.org").user

@@ -7,9 +7,9 @@ from flask import Flask
 
 from referral import create_app
 from referral.config import ConfigurationError
-from referral.security.crypto import KeyConfigurationError
 from referral.db import Organisation, User
 from referral.extensions import db
+from referral.security.crypto import KeyConfigurationError
 
 
 def test_production_refuses_the_default_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -126,7 +126,7 @@ def _fuzz(client: FlaskClient, actor: Any, form: FoundForm) -> int:
     field_values = st.one_of(HOSTILE_TEXT, st.lists(HOSTILE_TEXT, max_size=3))
 
     @settings(
-        max_examples=15,
+        max_examples=10,
         deadline=None,
         suppress_health_check=[
             HealthCheck.function_scoped_fixture,

@@ -12,6 +12,7 @@ from flask import Flask
 from referral import clock
 from referral.cases import services as cases
 from referral.db import Organisation, OrganisationType, User
+from referral.directory.models import Sector, Service, ServiceStatus
 from referral.extensions import db
 from referral.referrals import services as engine
 from referral.referrals.models import (
@@ -23,7 +24,6 @@ from referral.referrals.models import (
 )
 from referral.security.policy import Role
 from referral.workflow import IllegalTransitionError
-from referral.directory.models import Sector, Service, ServiceStatus
 from tests.casehelpers import (
     captured_events,
     incident,
@@ -151,7 +151,7 @@ def test_r14_only_services_of_published_pathway_for_the_area(
         cases.refer(case, request(outside), consent=consent, actor=caseworker)
     assert error.value.field == "service"
     options = engine.pathway_options(case)
-    assert [o.service.id for o in options][0] == health.id
+    assert options[0].service.id == health.id
 
 
 def test_r14_suspended_or_not_accepting_service_needs_reason(
@@ -216,7 +216,8 @@ def test_r3_withdrawing_service_consent_withdraws_all_pending(
 
 
 @pytest.mark.parametrize(
-    ("priority", "hours"), [(Priority.EMERGENCY, 24), (Priority.URGENT, 72), (Priority.ROUTINE, 336)]
+    ("priority", "hours"),
+    [(Priority.EMERGENCY, 24), (Priority.URGENT, 72), (Priority.ROUTINE, 336)],
 )
 def test_r12_priority_sets_deadline(
     caseworker: User, legal: Service, priority: Priority, hours: int
@@ -321,7 +322,11 @@ def test_r13_transition_table_and_reasons(
     assert referral.transitions[-1].reason == "No capacity"
     with pytest.raises(IllegalTransitionError):
         engine.transition(
-            referral.public_id, ReferralState.WITHDRAWN, actor=caseworker, as_sender=True, reason="x"
+            referral.public_id,
+            ReferralState.WITHDRAWN,
+            actor=caseworker,
+            as_sender=True,
+            reason="x",
         )
 
 
@@ -380,6 +385,34 @@ def test_r13_stale_write_loses_on_version_column(
         engine.transition(referral.public_id, ReferralState.DECLINED, actor=receiver, reason="x")
 
 
+def _race(
+    app: Flask, public_id: str, contenders: list[tuple[int, ReferralState]]
+) -> dict[str, str]:
+    """Each contender acts in its own thread, app context, session and connection."""
+    barrier = threading.Barrier(len(contenders))
+    outcomes: dict[str, str] = {}
+
+    def act(user_id: int, target: ReferralState) -> None:
+        with app.app_context():
+            user = db.session.get(User, user_id)
+            assert user is not None
+            barrier.wait()
+            try:
+                engine.transition(public_id, target, actor=user, reason="busy")
+                db.session.commit()
+                outcomes[target.value] = "won"
+            except (IllegalTransitionError, engine.ConcurrentChangeError):
+                db.session.rollback()
+                outcomes[target.value] = "lost"
+
+    threads = [threading.Thread(target=act, args=contender) for contender in contenders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
 @pytest.mark.postgres_only
 def test_r13_two_receivers_race_exactly_one_wins(
     app: Flask,
@@ -395,30 +428,11 @@ def test_r13_two_receivers_race_exactly_one_wins(
     colleague = make_person(Role.SERVICE_FOCAL_POINT, receiver_org, email="c2@example.org").user
     for _round in range(5):
         referral = _sent(caseworker, health)
-        barrier = threading.Barrier(2)
-        outcomes: dict[str, str] = {}
-
-        def act(user_id: int, target: ReferralState, public_id: str = referral.public_id) -> None:
-            with app.app_context():
-                user = db.session.get(User, user_id)
-                assert user is not None
-                barrier.wait()
-                try:
-                    engine.transition(public_id, target, actor=user, reason="busy")
-                    db.session.commit()
-                    outcomes[target.value] = "won"
-                except (IllegalTransitionError, engine.ConcurrentChangeError):
-                    db.session.rollback()
-                    outcomes[target.value] = "lost"
-
-        threads = [
-            threading.Thread(target=act, args=(receiver.id, ReferralState.ACCEPTED)),
-            threading.Thread(target=act, args=(colleague.id, ReferralState.DECLINED)),
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        outcomes = _race(
+            app,
+            referral.public_id,
+            [(receiver.id, ReferralState.ACCEPTED), (colleague.id, ReferralState.DECLINED)],
+        )
         assert sorted(outcomes.values()) == ["lost", "won"]
         db.session.expire_all()
         final = db.session.get(Referral, referral.id)

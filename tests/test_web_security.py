@@ -69,3 +69,15 @@ def test_unknown_page_is_a_clear_404(client: FlaskClient) -> None:
 def test_oversized_request_is_refused(client: FlaskClient) -> None:
     response = client.post("/auth/sign-in", data={"email": "x" * 2_000_000, "password": "y"})
     assert response.status_code == 413
+
+
+def test_pages_and_stylesheet_are_gzipped_when_asked(client: FlaskClient) -> None:
+    import gzip
+
+    for url in ("/auth/sign-in", "/static/style.css"):
+        plain = client.get(url)
+        zipped = client.get(url, headers={"Accept-Encoding": "gzip, br"})
+        assert zipped.headers["Content-Encoding"] == "gzip"
+        assert "Accept-Encoding" in zipped.headers["Vary"]
+        assert gzip.decompress(zipped.data) == plain.data
+        assert len(zipped.data) < len(plain.data)

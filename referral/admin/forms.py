@@ -9,7 +9,7 @@ from wtforms.fields import Field
 from wtforms.validators import DataRequired, Length, Regexp
 
 from referral.db import OrganisationType
-from referral.forms import no_control_characters, strip_filter
+from referral.forms import email_address, no_control_characters, strip_filter
 from referral.labels import ORGANISATION_TYPE_LABELS, ROLE_LABELS
 from referral.security.policy import Role
 
@@ -59,7 +59,7 @@ class UserForm(FlaskForm):
         validators=[
             DataRequired(),
             Length(max=254),
-            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an e-mail address.")),
+            email_address,
             no_control_characters,
         ],
         filters=[strip_filter],

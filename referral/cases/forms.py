@@ -8,7 +8,6 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -30,7 +29,7 @@ from referral.cases.labels import (
 )
 from referral.cases.models import CaseStage
 from referral.directory.labels import AGE_GROUP_LABELS, SEX_LABELS
-from referral.forms import no_control_characters, strip_filter
+from referral.forms import SmallIntegerField, no_control_characters, strip_filter
 from referral.referrals.labels import (
     CAREGIVER_LABELS,
     CONSENT_KIND_LABELS,
@@ -56,7 +55,9 @@ def _text(label: object, length: int, **kw: object) -> StringField:
     )
 
 
-def _long(label: object, length: int = 10_000, *, required: bool = False, **kw: object) -> TextAreaField:
+def _long(
+    label: object, length: int = 10_000, *, required: bool = False, **kw: object
+) -> TextAreaField:
     first = DataRequired() if required else Optional()
     return TextAreaField(
         label,
@@ -66,7 +67,7 @@ def _long(label: object, length: int = 10_000, *, required: bool = False, **kw: 
     )
 
 
-def _choices(labels: dict, blank: object | None = None) -> list[tuple[str, object]]:  # type: ignore[type-arg]
+def _choices(labels: dict, blank: object | None = None) -> list[tuple[str, object]]:
     options = [(key.value, label) for key, label in labels.items()]
     return [("", blank), *options] if blank is not None else options
 
@@ -78,13 +79,15 @@ class IntakeForm(FlaskForm):
             "asking about the incident."
         )
     )
-    age = IntegerField(
+    age = SmallIntegerField(
         _l("Age in years"),
         description=_l("Leave empty when unknown and choose the age group instead."),
         validators=[Optional(), NumberRange(min=0, max=120, message=_l("Age must be 0 to 120."))],
     )
     age_group = SelectField(
-        _l("Age group"), choices=_choices(AGE_GROUP_LABELS, _l("From the age")), validators=[Optional()]
+        _l("Age group"),
+        choices=_choices(AGE_GROUP_LABELS, _l("From the age")),
+        validators=[Optional()],
     )
     sex = SelectField(_l("Sex"), choices=_choices(SEX_LABELS))
     area = SelectField(_l("Area where the survivor lives"), validate_choice=True)
@@ -101,7 +104,9 @@ class IntakeForm(FlaskForm):
     )
     contact = _text(_l("Contact details (optional)"), 300)
     safe_contact = _long(
-        _l("Safe-contact instructions (optional)"), 1000, description=_l("When and how it is safe to call.")
+        _l("Safe-contact instructions (optional)"),
+        1000,
+        description=_l("When and how it is safe to call."),
     )
     location_detail = _long(_l("Exact location (optional)"), 1000)
     narrative = _long(_l("Account of the incident (optional)"))
@@ -144,7 +149,9 @@ class WithdrawForm(FlaskForm):
 
 
 class IncidentForm(FlaskForm):
-    penetration = RadioField(QUESTION_LABELS["penetration"], choices=YES_NO, validators=[InputRequired()])
+    penetration = RadioField(
+        QUESTION_LABELS["penetration"], choices=YES_NO, validators=[InputRequired()]
+    )
     unwanted_sexual_contact = RadioField(
         QUESTION_LABELS["unwanted_sexual_contact"], choices=YES_NO, validators=[InputRequired()]
     )
@@ -173,7 +180,7 @@ class IncidentForm(FlaskForm):
     time_of_day = SelectField(_l("Time of day"), choices=_choices(TIME_OF_DAY_LABELS))
     location_type = SelectField(_l("Type of location"), choices=_choices(LOCATION_LABELS))
     reported_on = DateField(_l("Date reported"), validators=[InputRequired()])
-    perpetrator_count = IntegerField(
+    perpetrator_count = SmallIntegerField(
         _l("Number of alleged perpetrators"),
         default=1,
         validators=[InputRequired(), NumberRange(min=1, max=100)],

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from referral.db import Organisation, User
 from referral.db.base import PublicIdMixin, TimestampMixin, UTCDateTime, enum_type, random_code
-from referral.extensions import Base
 from referral.directory.models import AgeGroup, Area, Sex
+from referral.extensions import Base
 from referral.referrals.models import Need, SourceKind
 from referral.security.crypto import encrypted_column
 from referral.workflow import TransitionTable
@@ -313,9 +313,7 @@ class Incident(PublicIdMixin, TimestampMixin, Base):
     __tablename__ = "incidents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(
-        ForeignKey("cases.id", ondelete="CASCADE"), unique=True
-    )
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
     # the answers to the decision questions, in order
     penetration: Mapped[bool] = mapped_column(Boolean)
     unwanted_sexual_contact: Mapped[bool] = mapped_column(Boolean)

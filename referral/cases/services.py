@@ -17,12 +17,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from referral.clock import utcnow
 from referral.db import User
+from referral.directory.models import AgeGroup, Area, Sex
 from referral.extensions import db
 from referral.referrals import services as engine
 from referral.referrals import trail
-from referral.directory.models import AgeGroup, Area, Sex
 from referral.referrals.models import Consent, Need, Referral, age_group_of
-from referral.security.policy import Permission, authorize, has_permission
+from referral.security.policy import Permission, deny, has_permission
 from referral.workflow import IllegalTransitionError
 
 from .models import (
@@ -79,13 +79,8 @@ def can_open(user: User, case: Case) -> bool:
 
 
 def authorize_case(user: User, case: Case | None, public_id: str) -> Case:
-    authorize(
-        case is not None and can_open(user, case),
-        reason="case not visible to user",
-        obj_type="case",
-        obj_id=public_id,
-    )
-    assert case is not None
+    if case is None or not can_open(user, case):
+        deny("case not visible to user", status=404, obj_type="case", obj_id=public_id)
     return case
 
 
@@ -103,7 +98,11 @@ def reveal(case: Case, actor: User, fields: Iterable[str] = SENSITIVE_FIELDS) ->
     shown = [f for f, v in values.items() if v]
     if shown:
         trail.record(
-            "case.viewed", actor=actor, obj_type="case", obj_id=case.public_id, fields_revealed=shown
+            "case.viewed",
+            actor=actor,
+            obj_type="case",
+            obj_id=case.public_id,
+            fields_revealed=shown,
         )
     return {f: v for f, v in values.items() if v}
 
@@ -289,7 +288,9 @@ def record_incident(case: Case, data: IncidentData, *, actor: User) -> Incident:
     incident.abduction = data.abduction
     incident.reported_elsewhere = data.reported_elsewhere
     reported_at = datetime.combine(data.reported_on, data.incident_at.timetz())
-    incident.reporting_delay = ReportingDelay.between(data.incident_at, max(reported_at, data.incident_at))
+    incident.reporting_delay = ReportingDelay.between(
+        data.incident_at, max(reported_at, data.incident_at)
+    )
     _derive_flags(case, incident)
     db.session.add(incident)
     db.session.flush()
@@ -472,7 +473,7 @@ class CasePage:
     next_cursor: str | None
 
 
-def visible_cases(actor: User) -> Select[tuple[Case]]:
+def visible_cases(actor: User) -> Select[Case]:
     query = select(Case).where(Case.organisation_id == actor.organisation_id)
     if not has_permission(actor, Permission.HANDLE_CASES):
         return query.where(Case.id.is_(None))

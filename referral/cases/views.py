@@ -61,7 +61,7 @@ from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABEL
 from referral.directory.models import AgeGroup, Sex
 from referral.directory.services import area_by_public_id, area_choices, service_by_public_id
 from referral.extensions import db
-from referral.referrals import notify
+from referral.referrals import notify, trail
 from referral.referrals import services as engine
 from referral.referrals.labels import (
     CAREGIVER_LABELS,
@@ -82,7 +82,7 @@ from referral.referrals.models import (
     Priority,
     ReferralState,
 )
-from referral.security.policy import Permission, authorize, has_permission, requires
+from referral.security.policy import Permission, authorize, deny, has_permission, requires
 from referral.workflow import IllegalTransitionError
 
 blueprint = Blueprint("cases", __name__, url_prefix="/cases")
@@ -130,7 +130,7 @@ def _yes(value: str | None) -> bool | None:
     return None if value in (None, "") else value == "yes"
 
 
-def _error_page(template: str, status: int = 400, **context: Any) -> tuple[str, int]:
+def _error_page(template: str, status: int = 400, /, **context: Any) -> tuple[str, int]:
     return render_template(template, **context), status
 
 
@@ -177,7 +177,9 @@ def new() -> Page:
                             risk_level=RiskLevel(form.risk_level.data),
                             area=area,
                             age=form.age.data,
-                            age_group=AgeGroup(form.age_group.data) if form.age_group.data else None,
+                            age_group=AgeGroup(form.age_group.data)
+                            if form.age_group.data
+                            else None,
                             has_disability=bool(form.has_disability.data),
                             displacement_status=DisplacementStatus(form.displacement_status.data),
                             unaccompanied_or_separated=bool(form.unaccompanied_or_separated.data),
@@ -210,7 +212,7 @@ def _show_context(case: Case) -> dict[str, Any]:
     goals = {item.id: item.goal for item in case.action_items}
     revealed = ["action_goals"] if goals else []
     if revealed:
-        engine.trail.record(
+        trail.record(
             "case.viewed",
             actor=current_user,
             obj_type="case",
@@ -237,10 +239,10 @@ def _show_context(case: Case) -> dict[str, Any]:
         "referrals": referrals,
         "goals": goals,
         "stage_form": stage_form,
-        "action_form": ActionForm(formdata=None),
+        "action_form": ActionForm(formdata=None, prefix="action"),
         "status_form": status_form,
-        "follow_up_form": FollowUpForm(formdata=None),
-        "closure_form": ClosureForm(formdata=None),
+        "follow_up_form": FollowUpForm(formdata=None, prefix="followup"),
+        "closure_form": ClosureForm(formdata=None, prefix="closure"),
         "decision_form": DecisionForm(formdata=None),
         "assign_form": assign_form,
         "withdraw_form": WithdrawForm(formdata=None),
@@ -257,9 +259,7 @@ def _caseworker_choices(case: Case) -> list[tuple[str, str]]:
         .where(User.organisation_id == case.organisation_id, User.active)
         .order_by(User.full_name)
     ).all()
-    return [
-        (u.public_id, u.full_name) for u in users if has_permission(u, Permission.HANDLE_CASES)
-    ]
+    return [(u.public_id, u.full_name) for u in users if has_permission(u, Permission.HANDLE_CASES)]
 
 
 @blueprint.route("/<public_id>")
@@ -286,7 +286,7 @@ def details(public_id: str) -> Page:
     values = services.reveal(case, current_user)
     follow_ups = [(f, f.note) for f in case.follow_ups]
     if follow_ups:
-        engine.trail.record(
+        trail.record(
             "case.viewed",
             actor=current_user,
             obj_type="case",
@@ -353,7 +353,11 @@ def consent(public_id: str) -> Page:
                 )
             except engine.ReferralError as error:
                 db.session.rollback()
-                field = "service" if error.field in ("receiving_organisation", "sector") else error.field
+                field = (
+                    "service"
+                    if error.field in ("receiving_organisation", "sector")
+                    else error.field
+                )
                 getattr(form, field).errors.append(error.message)
             else:
                 db.session.commit()
@@ -368,29 +372,26 @@ def consent(public_id: str) -> Page:
 def withdraw_consent(public_id: str, consent_id: str) -> Page:
     case = _case(public_id)
     record = db.session.scalar(select(Consent).where(Consent.public_id == consent_id))
-    authorize(
-        record is not None
-        and record.source_kind is case.source_kind
-        and record.source_public_id == case.public_id,
-        reason="consent not of this case",
-        obj_type="consent",
-        obj_id=consent_id,
-    )
-    assert record is not None
+    if (
+        record is None
+        or record.source_kind is not case.source_kind
+        or record.source_public_id != case.public_id
+    ):
+        deny("consent not of this case", status=404, obj_type="consent", obj_id=consent_id)
     form = WithdrawForm()
     if not form.validate():
         flash(_("Say why consent is withdrawn."), "error")
         return _error_page("cases/show.html", **_show_context(case))
     try:
-        withdrawn = engine.withdraw_consent(record, actor=current_user, reason=form.reason.data or "")
+        withdrawn = engine.withdraw_consent(
+            record, actor=current_user, reason=form.reason.data or ""
+        )
     except (engine.ReferralError, IllegalTransitionError, engine.ConcurrentChangeError):
         db.session.rollback()
         flash(_("The consent could not be withdrawn; reload and try again."), "error")
         return _error_page("cases/show.html", 409, **_show_context(case))
     db.session.commit()
-    flash(
-        _("Consent withdrawn. %(n)d pending referral(s) withdrawn.", n=len(withdrawn)), "success"
-    )
+    flash(_("Consent withdrawn. %(n)d pending referral(s) withdrawn.", n=len(withdrawn)), "success")
     return redirect(url_for("cases.show", public_id=case.public_id))
 
 
@@ -424,8 +425,7 @@ def incident(public_id: str) -> Page:
             at = _parse_time(form.incident_time.data)
             if at is None:
                 form.incident_time.errors.append(_("Write the time as HH:MM, e.g. 21:30."))
-            else:
-                assert form.incident_date.data is not None and form.reported_on.data is not None
+            elif form.incident_date.data is not None and form.reported_on.data is not None:
                 data = services.IncidentData(
                     answers={q: getattr(form, q).data == "yes" for q in QUESTION_LABELS},
                     incident_at=datetime.combine(form.incident_date.data, at, tzinfo=UTC),
@@ -482,11 +482,15 @@ def stage(public_id: str) -> Page:
 @requires(Permission.HANDLE_CASES)
 def add_action(public_id: str) -> Page:
     case = _case(public_id)
-    form = ActionForm()
+    form = ActionForm(prefix="action")
     if form.validate():
         try:
             services.add_action_item(
-                case, Need(form.need.data), form.goal.data or "", form.due_on.data, actor=current_user
+                case,
+                Need(form.need.data),
+                form.goal.data or "",
+                form.due_on.data,
+                actor=current_user,
             )
         except services.CaseError as error:
             db.session.rollback()
@@ -504,13 +508,8 @@ def add_action(public_id: str) -> Page:
 def action_status(public_id: str, item_id: str) -> Page:
     case = _case(public_id)
     item = db.session.scalar(select(ActionItem).where(ActionItem.public_id == item_id))
-    authorize(
-        item is not None and item.case_id == case.id,
-        reason="action item not of this case",
-        obj_type="action_item",
-        obj_id=item_id,
-    )
-    assert item is not None
+    if item is None or item.case_id != case.id:
+        deny("action item not of this case", status=404, obj_type="action_item", obj_id=item_id)
     form = ActionStatusForm()
     form.status.choices = [(s.value, s.value) for s in ActionStatus]
     if not form.validate():
@@ -524,7 +523,7 @@ def action_status(public_id: str, item_id: str) -> Page:
 @requires(Permission.HANDLE_CASES)
 def add_follow_up(public_id: str) -> Page:
     case = _case(public_id)
-    form = FollowUpForm()
+    form = FollowUpForm(prefix="followup")
     if form.validate():
         services.add_follow_up(case, form.note.data or "", actor=current_user)
         db.session.commit()
@@ -539,7 +538,7 @@ def add_follow_up(public_id: str) -> Page:
 @requires(Permission.HANDLE_CASES)
 def request_closure(public_id: str) -> Page:
     case = _case(public_id, for_update=True)
-    form = ClosureForm()
+    form = ClosureForm(prefix="closure")
     if form.validate():
         try:
             services.request_closure(
@@ -614,7 +613,9 @@ def refer(public_id: str) -> Page:
     options = engine.pathway_options(case)
     consents = engine.usable_referral_consents(case)
     form = ReferForm()
-    form.service.choices = list(dict.fromkeys((o.service.public_id, o.service.name) for o in options))
+    form.service.choices = list(
+        dict.fromkeys((o.service.public_id, o.service.name) for o in options)
+    )
     form.consent.choices = [("", _("No consent recorded"))] + [
         (
             c.public_id,
@@ -624,7 +625,7 @@ def refer(public_id: str) -> Page:
         for c in consents
     ]
     can_override = has_permission(current_user, Permission.OVERRIDE_CONSENT)
-    context = {
+    context: dict[str, Any] = {
         "case": case,
         "form": form,
         "options": options,
@@ -655,13 +656,19 @@ def refer(public_id: str) -> Page:
                     )
                 except engine.ReferralError as error:
                     db.session.rollback()
-                    field = {"source": "service", "consent": "consent"}.get(error.field, error.field)
+                    field = {"source": "service", "consent": "consent"}.get(
+                        error.field, error.field
+                    )
                     getattr(form, field, form.service).errors.append(error.message)
                 else:
                     db.session.commit()
                     notify.new_referral(referral)
                     flash(
-                        _("Referral %(ref)s sent to %(org)s.", ref=referral.reference, org=service.organisation.acronym),
+                        _(
+                            "Referral %(ref)s sent to %(org)s.",
+                            ref=referral.reference,
+                            org=service.organisation.acronym,
+                        ),
                         "success",
                     )
                     return redirect(url_for("cases.show", public_id=case.public_id))
@@ -676,10 +683,19 @@ def refer(public_id: str) -> Page:
 def withdraw_referral(public_id: str, referral_id: str) -> Page:
     case = _case(public_id)
     referral = next(
-        (r for r in engine.referrals_of(case.source_kind, case.public_id) if r.public_id == referral_id),
+        (
+            r
+            for r in engine.referrals_of(case.source_kind, case.public_id)
+            if r.public_id == referral_id
+        ),
         None,
     )
-    authorize(referral is not None, reason="referral not of this case", obj_type="referral", obj_id=referral_id)
+    authorize(
+        referral is not None,
+        reason="referral not of this case",
+        obj_type="referral",
+        obj_id=referral_id,
+    )
     form = WithdrawReferralForm()
     if not form.validate():
         flash(_("Say why the referral is withdrawn."), "error")

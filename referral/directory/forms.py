@@ -13,7 +13,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from referral.directory.labels import (
@@ -24,7 +24,7 @@ from referral.directory.labels import (
     SERVICE_STATUS_LABELS,
     SEX_LABELS,
 )
-from referral.forms import no_control_characters, strip_filter
+from referral.forms import email_address, no_control_characters, strip_filter
 
 
 class CheckboxesField(SelectMultipleField):
@@ -102,7 +102,7 @@ class ServiceForm(FlaskForm):
     focal_point_phone = _text(_l("Focal point phone"), 60)
     focal_point_email = EmailField(
         _l("Focal point e-mail"),
-        validators=[Optional(), Length(max=254), Email(), no_control_characters],
+        validators=[Optional(), Length(max=254), email_address, no_control_characters],
         filters=[strip_filter],
     )
     status = SelectField(

@@ -8,19 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 
+from referral.assistance.models import AssistanceRecord
+from referral.cases import services as case_services
+from referral.cases.models import OPEN_STAGES, Case, CaseStage, Incident, IncidentType
 from referral.clock import utcnow
 from referral.db import User
 from referral.extensions import db
 from referral.psea import services as psea_services
 from referral.psea.labels import STATE_LABELS as PSEA_STATE_LABELS
 from referral.psea.models import Allegation, AllegationState
+from referral.referrals import services as referral_services
+from referral.referrals.labels import PRIORITY_SHORT, time_left
+from referral.referrals.models import Priority, ReferralState, SourceKind
 from referral.security.policy import Permission, has_permission
 
 
@@ -119,10 +125,191 @@ def _allegations_for_focal_point(user: User) -> InboxSection | None:
     )
 
 
+def _survivors_waiting_for_assistance(user: User) -> InboxSection | None:
+    """R21: allegations whose survivor consents to assistance and has no record yet."""
+    if not has_permission(user, Permission.ASSIST_VICTIMS):
+        return None
+    has_record = (
+        select(AssistanceRecord.id)
+        .where(AssistanceRecord.allegation_public_id == Allegation.public_id)
+        .exists()
+    )
+    rows = db.session.execute(
+        select(Allegation.public_id, Allegation.reference, Allegation.received_at)
+        .where(Allegation.consents_to_assistance.is_(True), ~has_record)
+        .order_by(Allegation.received_at, Allegation.id)
+        .limit(20)
+    ).all()
+    return InboxSection(
+        title=_l("Survivors who consent to assistance and have no assistance record"),
+        items=[
+            InboxItem(
+                title=reference,
+                url=url_for("assistance.new", allegation=public_id),
+                detail=str(_l("open an assistance record")),
+            )
+            for public_id, reference, _received in rows
+        ],
+        empty_text=_l("Every consenting survivor has an assistance record."),
+    )
+
+
+def _pathways_to_review(user: User) -> InboxSection | None:
+    """GBV coordinators: pathway versions waiting for review and publication."""
+    if not has_permission(user, Permission.PUBLISH_PATHWAYS):
+        return None
+    from referral.pathways.services import versions_awaiting_review
+
+    rows, total = versions_awaiting_review()
+    items = [
+        InboxItem(
+            title=str(_l("%(area)s, version %(n)d", area=v.area.name, n=v.number)),
+            url=url_for("pathways.version", public_id=v.public_id),
+            detail=str(
+                _l(
+                    "sent for review %(date)s by %(name)s",
+                    date=v.submitted_at.date().isoformat() if v.submitted_at else "",
+                    name=v.submitted_by.full_name if v.submitted_by else "",
+                )
+            ),
+        )
+        for v in rows
+    ]
+    return InboxSection(
+        title=_l("Pathway versions waiting for review (%(n)d)", n=total),
+        items=items,
+        empty_text=_l("No pathway version is waiting for review."),
+    )
+
+
+# --- cases and referrals ----------------------------------------------------------------
+
+
+def _due(priority: Priority, deadline: datetime | None, now: datetime) -> str:
+    if deadline is None:
+        return str(PRIORITY_SHORT[priority])
+    return f"{PRIORITY_SHORT[priority]} · {time_left((deadline - now).total_seconds())}"
+
+
+def _referrals_awaiting_answer(user: User) -> InboxSection | None:
+    """R10: what waits in the receiving organisation's queue, earliest deadline first."""
+    if not has_permission(user, Permission.RECEIVE_REFERRALS):
+        return None
+    now = utcnow()
+    page = referral_services.queue(user.organisation_id, states=[ReferralState.SENT], limit=20)
+    items = [
+        InboxItem(
+            title=f"{r.reference} · {r.survivor_code}",
+            url=url_for("referrals.show", public_id=r.public_id),
+            detail=_due(r.priority, r.deadline_at, now),
+            urgent=r.priority is Priority.EMERGENCY or r.is_overdue(now),
+        )
+        for r in page.rows
+    ]
+    return InboxSection(title=_l("Referrals awaiting your organisation's answer"), items=items)
+
+
+def _overdue_referrals(user: User) -> InboxSection | None:
+    """R12: unanswered past deadline, flagged to the receiving and the sending side."""
+    receives = has_permission(user, Permission.RECEIVE_REFERRALS)
+    handles = has_permission(user, Permission.HANDLE_CASES)
+    if not (receives or handles):
+        return None
+    now = utcnow()
+    rows = referral_services.overdue_for_organisation(user.organisation_id, limit=50)
+    items = []
+    for r in rows:
+        if r.receiving_organisation_id == user.organisation_id and receives:
+            url = url_for("referrals.show", public_id=r.public_id)
+        elif (
+            r.sending_organisation_id == user.organisation_id
+            and handles
+            and (has_permission(user, Permission.SUPERVISE_CASES) or r.created_by_id == user.id)
+        ):
+            if r.source_kind is not SourceKind.GBV_CASE:
+                continue
+            url = url_for("cases.show", public_id=r.source_public_id)
+        else:
+            continue
+        if r.deadline_at is None:
+            continue
+        items.append(
+            InboxItem(
+                title=f"{r.reference} · {r.survivor_code}",
+                url=url,
+                detail=time_left((r.deadline_at - now).total_seconds()),
+                urgent=True,
+            )
+        )
+    return InboxSection(title=_l("Overdue referrals"), items=items[:20])
+
+
+def _clinical_windows_closing(user: User) -> InboxSection | None:
+    """R8: open cases of mine whose PEP or emergency-contraception window is still open."""
+    if not has_permission(user, Permission.HANDLE_CASES):
+        return None
+    from flask import current_app
+
+    now = utcnow()
+    longest = max(
+        int(current_app.config["CLINICAL_WINDOW_PEP_HOURS"]),
+        int(current_app.config["CLINICAL_WINDOW_EC_HOURS"]),
+    )
+    cases = db.session.scalars(
+        case_services.visible_cases(user)
+        .join(Incident, Incident.case_id == Case.id)
+        .where(
+            Case.stage.in_(OPEN_STAGES),
+            Incident.incident_type.in_([IncidentType.RAPE, IncidentType.SEXUAL_ASSAULT]),
+            Incident.incident_at > now - timedelta(hours=longest),
+        )
+        .order_by(Incident.incident_at)
+        .limit(20)
+    ).all()
+    items = []
+    for case in cases:
+        windows = case.incident.clinical_windows() if case.incident else []
+        open_windows = [w for w in windows if w.is_open(now)]
+        if not open_windows:
+            continue
+        first = open_windows[0]
+        items.append(
+            InboxItem(
+                title=case.survivor_code,
+                url=url_for("cases.show", public_id=case.public_id),
+                detail=f"{first.label}: {time_left(first.time_left(now).total_seconds())}",
+                urgent=True,
+            )
+        )
+    return InboxSection(title=_l("Clinical windows closing"), items=items)
+
+
+def _closures_awaiting_approval(user: User) -> InboxSection | None:
+    if not has_permission(user, Permission.APPROVE_CLOSURE):
+        return None
+    cases = db.session.scalars(
+        case_services.visible_cases(user)
+        .where(Case.stage == CaseStage.CLOSURE_REQUESTED)
+        .order_by(Case.closure_requested_at)
+        .limit(20)
+    ).all()
+    items = [
+        InboxItem(title=c.survivor_code, url=url_for("cases.show", public_id=c.public_id))
+        for c in cases
+    ]
+    return InboxSection(title=_l("Case closures awaiting your approval"), items=items)
+
+
 SECTIONS: list[Callable[[User], InboxSection | None]] = [
     _accounts_to_finish,
+    _pathways_to_review,
+    _referrals_awaiting_answer,
+    _overdue_referrals,
+    _clinical_windows_closing,
+    _closures_awaiting_approval,
     _allegations_for_coordinator,
     _allegations_for_focal_point,
+    _survivors_waiting_for_assistance,
 ]
 
 

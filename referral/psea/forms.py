@@ -8,7 +8,6 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
@@ -16,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from referral.forms import no_control_characters, strip_filter
+from referral.forms import SmallIntegerField, no_control_characters, strip_filter
 from referral.psea.labels import (
     CHANNEL_LABELS,
     ENTITY_TYPE_LABELS,
@@ -94,7 +93,7 @@ for _age in SurvivorAgeGroup:
         setattr(
             AllegationForm,
             survivor_field_name(_age, _sex),
-            IntegerField(
+            SmallIntegerField(
                 _l(
                     "%(age)s, %(sex)s",
                     age=SURVIVOR_AGE_LABELS[_age],

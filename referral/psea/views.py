@@ -334,6 +334,8 @@ def _render_show(allegation: Allegation, status: int = 200, **forms: Any) -> Pag
         "psea/show.html",
         allegation=allegation,
         can_read_narrative=services.can_read_narrative(current_user, allegation),
+        can_open_assistance=allegation.consents_to_assistance
+        and has_permission(current_user, Permission.ASSIST_VICTIMS),
         route_form=forms.get("route_form") or (_route_form(allegation) if can_route else None),
         acknowledge_form=(
             ActionForm() if can_respond and allegation.state is AllegationState.ROUTED else None
@@ -366,7 +368,6 @@ def narrative(public_id: str) -> Page:
         reason="narrative not readable by this user",
         obj_type=services.OBJ_TYPE,
         obj_id=public_id,
-        status=403,
     )
     text = services.reveal_narrative(allegation, actor=_me())
     db.session.commit()
@@ -394,7 +395,6 @@ def route(public_id: str) -> Page:
         reason="may not route this allegation",
         obj_type=services.OBJ_TYPE,
         obj_id=public_id,
-        status=403,
     )
     form = _route_form(allegation)
     if not form.validate():
@@ -426,7 +426,6 @@ def acknowledge(public_id: str) -> Page:
         reason="not the concerned entity",
         obj_type=services.OBJ_TYPE,
         obj_id=public_id,
-        status=403,
     )
     if not ActionForm().validate():
         abort(400)
@@ -448,7 +447,6 @@ def outcome(public_id: str) -> Page:
         reason="not the concerned entity",
         obj_type=services.OBJ_TYPE,
         obj_id=public_id,
-        status=403,
     )
     form = OutcomeForm()
     if not form.validate():

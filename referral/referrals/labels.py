@@ -83,4 +83,4 @@ def time_left(seconds: float) -> str:
             text = _("%(n)d min", n=int(amount // 60))
     else:
         text = _("%(n)d days", n=int(amount // 86400))
-    return _("in %(t)s", t=text) if seconds >= 0 else _("%(t)s overdue", t=text)
+    return str(_("in %(t)s", t=text) if seconds >= 0 else _("%(t)s overdue", t=text))

@@ -236,7 +236,9 @@ class Referral(PublicIdMixin, TimestampMixin, Base):
 
     def is_overdue(self, now: datetime) -> bool:
         return (
-            self.state in AWAITING_RESPONSE and self.deadline_at is not None and now > self.deadline_at
+            self.state in AWAITING_RESPONSE
+            and self.deadline_at is not None
+            and now > self.deadline_at
         )
 
 

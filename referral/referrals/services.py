@@ -205,9 +205,7 @@ def withdraw_consent(consent: Consent, *, actor: User, reason: str) -> list[Refe
         raise ReferralError("reason", _l("This consent was already withdrawn."))
     consent.withdrawn_at = utcnow()
     consent.withdrawn_by_id = actor.id
-    trail.record(
-        "consent.withdrawn", actor=actor, obj_type="consent", obj_id=consent.public_id
-    )
+    trail.record("consent.withdrawn", actor=actor, obj_type="consent", obj_id=consent.public_id)
     query = select(Referral.public_id).where(Referral.state.in_(PENDING_STATES))
     if consent.kind is ConsentKind.REFERRAL:
         query = query.where(Referral.consent_id == consent.id)
@@ -240,7 +238,10 @@ def usable_referral_consents(
         for c in consents_of(source)
         if c.kind is ConsentKind.REFERRAL
         and c.active
-        and (receiving_organisation_id is None or c.receiving_organisation_id == receiving_organisation_id)
+        and (
+            receiving_organisation_id is None
+            or c.receiving_organisation_id == receiving_organisation_id
+        )
     ]
 
 
@@ -601,16 +602,13 @@ def queue(
                 | ((Referral.deadline_at == deadline) & (Referral.id > last_id))
             )
     rows = list(
-        db.session.scalars(
-            query.order_by(Referral.deadline_at, Referral.id).limit(limit + 1)
-        ).all()
+        db.session.scalars(query.order_by(Referral.deadline_at, Referral.id).limit(limit + 1)).all()
     )
     cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        assert last.deadline_at is not None
-        cursor = f"{last.deadline_at.isoformat()}_{last.id}"
+        cursor = f"{last.deadline_at.isoformat() if last.deadline_at else ''}_{last.id}"
     return QueuePage(rows, cursor)
 
 

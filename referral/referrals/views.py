@@ -27,7 +27,7 @@ from referral.referrals.labels import (
     time_left,
 )
 from referral.referrals.models import REFERRAL_WORKFLOW, Referral, ReferralState
-from referral.security.policy import Permission, authorize, requires
+from referral.security.policy import Permission, deny, requires
 from referral.workflow import IllegalTransitionError
 
 blueprint = Blueprint("referrals", __name__, url_prefix="/referrals")
@@ -90,19 +90,21 @@ def queue() -> Page:
 
 def _referral(public_id: str) -> Referral:
     referral = db.session.scalar(select(Referral).where(Referral.public_id == public_id))
-    authorize(
-        referral is not None and services.can_receive(current_user, referral),
-        reason="referral not for the user's organisation",
-        obj_type="referral",
-        obj_id=public_id,
-    )
-    assert referral is not None
+    if referral is None or not services.can_receive(current_user, referral):
+        deny(
+            "referral not for the user's organisation",
+            status=404,
+            obj_type="referral",
+            obj_id=public_id,
+        )
     return referral
 
 
 def _page(referral: Referral, form: ActForm | None = None, status: int = 200) -> Page:
     view = services.reveal_for_receiver(referral, current_user)
-    actions = [name for name, target in ACTIONS.items() if REFERRAL_WORKFLOW.can(referral.state, target)]
+    actions = [
+        name for name, target in ACTIONS.items() if REFERRAL_WORKFLOW.can(referral.state, target)
+    ]
     html = render_template(
         "referrals/show.html",
         view=view,
@@ -139,5 +141,8 @@ def act(public_id: str) -> Page:
         flash(_("Someone else answered this referral first. Here is where it stands now."), "error")
         return _page(_referral(public_id), None, 409)
     db.session.commit()
-    flash(_("Referral %(ref)s: %(state)s.", ref=referral.reference, state=STATE_LABELS[target]), "success")
+    flash(
+        _("Referral %(ref)s: %(state)s.", ref=referral.reference, state=STATE_LABELS[target]),
+        "success",
+    )
     return redirect(url_for("referrals.show", public_id=public_id))

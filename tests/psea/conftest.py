@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from referral import clock
 from referral.audit.models import AuditEvent
 from referral.db import Organisation, OrganisationType
+from referral.directory.models import Sector, Service
 from referral.extensions import db
 from referral.psea import services
 from referral.psea.models import (
@@ -23,6 +24,7 @@ from referral.psea.models import (
     SurvivorSex,
 )
 from referral.security.policy import Role
+from tests.casehelpers import make_service, publish_pathway
 from tests.conftest import Person, make_organisation, make_person
 
 
@@ -100,3 +102,22 @@ def audit_trail(prefix: str = "psea.") -> list[AuditEvent]:
 
 def actions(prefix: str = "psea.") -> list[str]:
     return [event.action for event in audit_trail(prefix)]
+
+
+@dataclass
+class Services:
+    provider: Organisation
+    receiver: Person
+    case_management: Service
+    health: Service
+
+
+@pytest.fixture
+def gbv_services(network: Network) -> Services:
+    provider = make_organisation("KCSS", OrganisationType.COMMUNITY_BASED)
+    receiver = make_person(Role.SERVICE_FOCAL_POINT, provider)
+    coordinator = make_person(Role.GBV_COORDINATOR, network.un)
+    case_management = make_service(provider, Sector.GBV_CASE_MANAGEMENT)
+    health = make_service(provider, Sector.HEALTH)
+    publish_pathway(coordinator.user, [health, case_management])
+    return Services(provider, receiver, case_management, health)

@@ -8,10 +8,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from referral.db import User
+from referral.directory.models import AgeGroup, Sex
 from referral.extensions import db
 from referral.psea.models import Allegation, AllegationState, Outcome
+from referral.referrals import services as engine
+from referral.referrals.models import Referral, ReferralState, SourceKind
+from tests.casehelpers import the_area
 from tests.conftest import browser_sign_in, output_dir
-from tests.psea.conftest import Network
+from tests.psea.conftest import Network, Services, record
 
 pytestmark = pytest.mark.browser
 
@@ -71,3 +76,46 @@ def test_allegation_logged_routed_acknowledged_and_outcome_reported(
     assert allegation.state is AllegationState.IN_PROGRESS
     assert allegation.outcome is Outcome.REFERRED_FOR_INVESTIGATION
     assert allegation.routed_to_organisation_id == network.mission.id
+
+
+def test_va_refers_survivor_to_gbv_case_management_and_sees_acceptance(
+    page: Any, network: Network, gbv_services: Services
+) -> None:
+    """R21 in the browser: from the allegation to a referral the service accepts."""
+    shots = output_dir("browser-psea")
+    allegation = record(network.ngo_focal, consents_to_assistance=True)
+
+    browser_sign_in(page, network.va)
+    page.get_by_role("link", name="Allegations").click()
+    page.get_by_role("link", name=allegation.reference).click()
+    page.get_by_role("link", name="Open an assistance record for this survivor").click()
+    page.get_by_label(
+        "The survivor (or, for a child, the caregiver) consents to assistance"
+    ).check()
+    page.get_by_label("Age group").select_option(AgeGroup.ADULT.value)
+    page.get_by_label("Sex").select_option(Sex.FEMALE.value)
+    page.get_by_label("Area where the survivor lives").select_option(the_area().public_id)
+    page.get_by_label("Medical care").check()
+    page.get_by_label("Psychosocial support").check()
+    page.screenshot(path=str(shots / "4-assistance.png"), full_page=True)
+    page.get_by_role("button", name="Open assistance record").click()
+    assert page.get_by_text("Not referred yet.").is_visible()
+    page.get_by_label("GBV case-management service").select_option(
+        gbv_services.case_management.public_id
+    )
+    page.get_by_label("The survivor consents to this referral to the chosen organisation").check()
+    page.get_by_role("button", name="Send referral").click()
+    assert page.get_by_text("Referral sent to KCSS.").is_visible()
+    assert page.get_by_text("Sent, awaiting answer").is_visible()
+
+    referral = db.session.scalar(sa.select(Referral))
+    assert referral is not None and referral.source_kind is SourceKind.ASSISTANCE
+    receiver = db.session.get(User, gbv_services.receiver.user.id)
+    assert receiver is not None
+    engine.transition(referral.public_id, ReferralState.ACCEPTED, actor=receiver)
+    db.session.commit()
+
+    page.reload()
+    assert page.get_by_text("Accepted", exact=True).is_visible()
+    assert page.locator("a[href*='/cases/']").count() == 0
+    page.screenshot(path=str(shots / "5-assistance-accepted.png"), full_page=True)
