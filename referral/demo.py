@@ -75,11 +75,12 @@ def load_demo() -> list[str]:
     db.session.commit()
     load_directory(by_acronym)
     load_demo_allegations()
-    load_demo_assistance()
 
     from referral.cases.demo import load_case_demo
 
     case_lines = load_case_demo(by_acronym)
+    # After the case demo, which loads only while its caseworker owns no case yet.
+    load_demo_assistance()
     if not created:
         return [
             "Demo data is already loaded; sign-ins were printed when it was first loaded.",
