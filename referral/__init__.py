@@ -85,11 +85,13 @@ def register_blueprints(app: Flask) -> None:
     from referral.admin.views import blueprint as admin
     from referral.audit.views import blueprint as audit
     from referral.auth.views import blueprint as auth
+    from referral.cases.views import blueprint as cases
     from referral.directory.views import blueprint as directory
     from referral.home.views import blueprint as home
     from referral.pathways.views import blueprint as pathways
+    from referral.referrals.views import blueprint as referrals
 
-    for blueprint in (auth, admin, audit, home, directory, pathways):
+    for blueprint in (auth, admin, audit, home, directory, pathways, referrals, cases):
         app.register_blueprint(blueprint)
 
 

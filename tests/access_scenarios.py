@@ -225,3 +225,145 @@ def _publish(world: World, role: Role) -> list[Scenario]:
         Scenario("version in review", {"public_id": review.public_id}, 200),
         Scenario("unknown", {"public_id": UNKNOWN}, 404),
     ]
+
+
+# --- cases and referrals: per organisation, owner and assignment ------------------------
+
+
+def _cases(world: World) -> dict[str, Any]:
+    def build() -> dict[str, Any]:
+        from flask import current_app
+
+        from referral.cases import services as cases
+        from referral.cases.models import ActionItem
+        from referral.directory.models import Sector
+        from referral.referrals.models import Need
+        from tests.casehelpers import (
+            make_service,
+            open_case,
+            publish_pathway,
+            referral_consent,
+            request,
+        )
+
+        with current_app.test_request_context():
+            own_worker = world.people[Role.CASEWORKER].user
+            other_worker = world.others[Role.CASEWORKER].user
+            own_service = make_service(world.own, Sector.HEALTH, name="Own clinic")
+            other_service = make_service(world.other, Sector.HEALTH, name="Other clinic")
+            publish_pathway(own_worker, [own_service, other_service])
+            own_case = open_case(own_worker)
+            other_case = open_case(other_worker)
+            consent = referral_consent(own_case, own_worker, other_service)
+            outgoing = cases.refer(
+                own_case, request(other_service), consent=consent, actor=own_worker
+            )
+            incoming = cases.refer(
+                other_case,
+                request(own_service),
+                consent=referral_consent(other_case, other_worker, own_service),
+                actor=other_worker,
+            )
+            item = cases.add_action_item(
+                own_case, Need.SAFETY, "Safety plan", None, actor=own_worker
+            )
+            from referral.extensions import db
+
+            db.session.commit()
+            assert isinstance(item, ActionItem)
+            return {
+                "own_case": own_case,
+                "other_case": other_case,
+                "consent": consent,
+                "outgoing": outgoing,
+                "incoming": incoming,
+                "item": item,
+            }
+
+    return dict(world.once("cases", build))
+
+
+@scenarios_for(
+    "cases.show",
+    "cases.details",
+    "cases.consent",
+    "cases.incident",
+    "cases.refer",
+    "cases.stage",
+    "cases.add_action",
+    "cases.add_follow_up",
+    "cases.request_closure",
+    "cases.decide_closure",
+    "cases.assign",
+)
+def _case_pages(world: World, role: Role) -> list[Scenario]:
+    records = _cases(world)
+    return [
+        Scenario(
+            "own org case (own/assigned or supervised)",
+            {"public_id": records["own_case"].public_id},
+            200,
+        ),
+        Scenario("other org case", {"public_id": records["other_case"].public_id}, 404),
+        Scenario("unknown", {"public_id": UNKNOWN}, 404),
+    ]
+
+
+@scenarios_for("cases.withdraw_consent")
+def _case_consents(world: World, role: Role) -> list[Scenario]:
+    records = _cases(world)
+    own = records["own_case"].public_id
+    return [
+        Scenario(
+            "consent of the case",
+            {"public_id": own, "consent_id": records["consent"].public_id},
+            200,
+        ),
+        Scenario("unknown consent", {"public_id": own, "consent_id": UNKNOWN}, 404),
+        Scenario(
+            "other org case",
+            {
+                "public_id": records["other_case"].public_id,
+                "consent_id": records["consent"].public_id,
+            },
+            404,
+        ),
+    ]
+
+
+@scenarios_for("cases.action_status")
+def _case_actions(world: World, role: Role) -> list[Scenario]:
+    records = _cases(world)
+    own = records["own_case"].public_id
+    return [
+        Scenario("item of the case", {"public_id": own, "item_id": records["item"].public_id}, 200),
+        Scenario("unknown item", {"public_id": own, "item_id": UNKNOWN}, 404),
+    ]
+
+
+@scenarios_for("cases.withdraw_referral")
+def _case_referrals(world: World, role: Role) -> list[Scenario]:
+    records = _cases(world)
+    own = records["own_case"].public_id
+    return [
+        Scenario(
+            "referral of the case",
+            {"public_id": own, "referral_id": records["outgoing"].public_id},
+            200,
+        ),
+        Scenario(
+            "referral of another case",
+            {"public_id": own, "referral_id": records["incoming"].public_id},
+            404,
+        ),
+    ]
+
+
+@scenarios_for("referrals.show", "referrals.act")
+def _received_referrals(world: World, role: Role) -> list[Scenario]:
+    records = _cases(world)
+    return [
+        Scenario("referral to own org", {"public_id": records["incoming"].public_id}, 200),
+        Scenario("referral to other org", {"public_id": records["outgoing"].public_id}, 404),
+        Scenario("unknown", {"public_id": UNKNOWN}, 404),
+    ]

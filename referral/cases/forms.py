@@ -1,0 +1,261 @@
+"""Forms of the case workflow, asked in the order the work is done."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from referral.cases.labels import (
+    CLOSURE_LABELS,
+    DISPLACEMENT_LABELS,
+    LOCATION_LABELS,
+    PERPETRATOR_AGE_LABELS,
+    QUESTION_LABELS,
+    RELATIONSHIP_LABELS,
+    RISK_LABELS,
+    TIME_OF_DAY_LABELS,
+)
+from referral.cases.models import CaseStage
+from referral.directory.labels import AGE_GROUP_LABELS, SEX_LABELS
+from referral.forms import no_control_characters, strip_filter
+from referral.referrals.labels import (
+    CAREGIVER_LABELS,
+    CONSENT_KIND_LABELS,
+    NEED_LABELS,
+    PRIORITY_LABELS,
+    SHARED_FIELD_LABELS,
+)
+
+YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _text(label: object, length: int, **kw: object) -> StringField:
+    return StringField(
+        label,
+        validators=[Optional(), Length(max=length), no_control_characters],
+        filters=[strip_filter],
+        **kw,
+    )
+
+
+def _long(
+    label: object, length: int = 10_000, *, required: bool = False, **kw: object
+) -> TextAreaField:
+    first = DataRequired() if required else Optional()
+    return TextAreaField(
+        label,
+        validators=[first, Length(max=length), no_control_characters],
+        filters=[strip_filter],
+        **kw,
+    )
+
+
+def _choices(labels: dict, blank: object | None = None) -> list[tuple[str, object]]:
+    options = [(key.value, label) for key, label in labels.items()]
+    return [("", blank), *options] if blank is not None else options
+
+
+class IntakeForm(FlaskForm):
+    mandatory_reporting_explained = BooleanField(
+        _l(
+            "I explained to the survivor any mandatory-reporting duty that applies, before "
+            "asking about the incident."
+        )
+    )
+    age = IntegerField(
+        _l("Age in years"),
+        description=_l("Leave empty when unknown and choose the age group instead."),
+        validators=[Optional(), NumberRange(min=0, max=120, message=_l("Age must be 0 to 120."))],
+    )
+    age_group = SelectField(
+        _l("Age group"),
+        choices=_choices(AGE_GROUP_LABELS, _l("From the age")),
+        validators=[Optional()],
+    )
+    sex = SelectField(_l("Sex"), choices=_choices(SEX_LABELS))
+    area = SelectField(_l("Area where the survivor lives"), validate_choice=True)
+    risk_level = SelectField(_l("Risk level"), choices=_choices(RISK_LABELS))
+    displacement_status = SelectField(
+        _l("Displacement status"), choices=_choices(DISPLACEMENT_LABELS)
+    )
+    has_disability = BooleanField(_l("The survivor has a disability"))
+    unaccompanied_or_separated = BooleanField(_l("Unaccompanied or separated child"))
+    name = _text(
+        _l("Name (optional)"),
+        120,
+        description=_l("Only if the survivor wants it recorded. Encrypted; never shown in lists."),
+    )
+    contact = _text(_l("Contact details (optional)"), 300)
+    safe_contact = _long(
+        _l("Safe-contact instructions (optional)"),
+        1000,
+        description=_l("When and how it is safe to call."),
+    )
+    location_detail = _long(_l("Exact location (optional)"), 1000)
+    narrative = _long(_l("Account of the incident (optional)"))
+
+
+class ConsentForm(FlaskForm):
+    kind = SelectField(_l("Consent to"), choices=_choices(CONSENT_KIND_LABELS))
+    granted = RadioField(_l("Did the survivor give consent?"), choices=YES_NO, default="yes")
+    service = SelectField(
+        _l("Receiving service (for a referral)"),
+        description=_l("Consent names the receiving organisation and sector of this service."),
+        validate_choice=True,
+    )
+    shared_fields = CheckboxesField(
+        _l("Information the survivor allows to share (besides code, age group, sex and needs)"),
+        choices=[(k, v) for k, v in SHARED_FIELD_LABELS.items()],
+    )
+    caregiver_consented = RadioField(
+        _l("Child survivor: did a caregiver give consent?"), choices=YES_NO, validators=[Optional()]
+    )
+    caregiver_relationship = SelectField(
+        _l("Who is the consenting caregiver?"),
+        choices=_choices(CAREGIVER_LABELS, _l("Choose")),
+        validators=[Optional()],
+    )
+    caregiver_name = _text(_l("Caregiver's name (optional)"), 120)
+    caregiver_is_alleged_perpetrator = RadioField(
+        _l("Is this caregiver the alleged perpetrator?"), choices=YES_NO, validators=[Optional()]
+    )
+    child_assented = RadioField(
+        _l("Did the child assent?"), choices=YES_NO, validators=[Optional()]
+    )
+    best_interest_note = _long(
+        _l("Best-interest decision (required when no caregiver consents)"), 4000
+    )
+
+
+class WithdrawForm(FlaskForm):
+    reason = _long(_l("Why is it withdrawn?"), 2000, required=True)
+
+
+class IncidentForm(FlaskForm):
+    penetration = RadioField(
+        QUESTION_LABELS["penetration"], choices=YES_NO, validators=[InputRequired()]
+    )
+    unwanted_sexual_contact = RadioField(
+        QUESTION_LABELS["unwanted_sexual_contact"], choices=YES_NO, validators=[InputRequired()]
+    )
+    physical_assault = RadioField(
+        QUESTION_LABELS["physical_assault"], choices=YES_NO, validators=[InputRequired()]
+    )
+    forced_marriage = RadioField(
+        QUESTION_LABELS["forced_marriage"], choices=YES_NO, validators=[InputRequired()]
+    )
+    denial_of_resources = RadioField(
+        QUESTION_LABELS["denial_of_resources"], choices=YES_NO, validators=[InputRequired()]
+    )
+    psychological_abuse = RadioField(
+        QUESTION_LABELS["psychological_abuse"], choices=YES_NO, validators=[InputRequired()]
+    )
+    goods_or_money_exchanged = BooleanField(_l("Goods or money were exchanged"))
+    abduction = BooleanField(_l("The survivor was abducted"))
+    reported_elsewhere = BooleanField(_l("Already reported to another organisation"))
+    incident_date = DateField(_l("Date of the incident"), validators=[InputRequired()])
+    incident_time = StringField(
+        _l("Time of the incident (HH:MM, optional)"),
+        validators=[Optional(), Length(max=5)],
+        filters=[strip_filter],
+    )
+    incident_time_approximate = BooleanField(_l("The date or time is approximate"))
+    time_of_day = SelectField(_l("Time of day"), choices=_choices(TIME_OF_DAY_LABELS))
+    location_type = SelectField(_l("Type of location"), choices=_choices(LOCATION_LABELS))
+    reported_on = DateField(_l("Date reported"), validators=[InputRequired()])
+    perpetrator_count = IntegerField(
+        _l("Number of alleged perpetrators"),
+        default=1,
+        validators=[InputRequired(), NumberRange(min=1, max=100)],
+    )
+    perpetrator_sex = SelectField(
+        _l("Sex of the alleged perpetrator(s)"), choices=_choices(SEX_LABELS, _l("Unknown"))
+    )
+    perpetrator_age_group = SelectField(
+        _l("Age of the alleged perpetrator(s)"), choices=_choices(PERPETRATOR_AGE_LABELS)
+    )
+    perpetrator_relationship = SelectField(
+        _l("Relationship to the survivor"), choices=_choices(RELATIONSHIP_LABELS)
+    )
+
+
+class StageForm(FlaskForm):
+    stage = SelectField(
+        _l("Move to"),
+        choices=[(s.value, s.value) for s in CaseStage],
+    )
+
+
+class ActionForm(FlaskForm):
+    need = SelectField(_l("Need"), choices=_choices(NEED_LABELS))
+    goal = _long(_l("Goal"), 2000, required=True)
+    due_on = DateField(_l("Due date (optional)"), validators=[Optional()])
+
+
+class ActionStatusForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=[])
+
+
+class FollowUpForm(FlaskForm):
+    note = _long(_l("Follow-up note"), required=True)
+
+
+class NotesForm(FlaskForm):
+    notes = _long(_l("Case notes"))
+
+
+class ClosureForm(FlaskForm):
+    reason = SelectField(_l("Reason for closing"), choices=_choices(CLOSURE_LABELS, _l("Choose")))
+    note = _long(_l("Explanation"), 2000)
+
+
+class DecisionForm(FlaskForm):
+    decision = HiddenField(validators=[DataRequired()])
+
+
+class AssignForm(FlaskForm):
+    user = SelectField(_l("Caseworker"), validate_choice=True)
+
+
+class ReferForm(FlaskForm):
+    service = RadioField(_l("Service"), validate_choice=True, validators=[InputRequired()])
+    off_pathway_reason = _long(
+        _l("Reason to pick this service (required for a suspended or non-eligible service)"), 2000
+    )
+    priority = SelectField(_l("Priority"), choices=_choices(PRIORITY_LABELS))
+    needs = CheckboxesField(_l("Needs"), choices=_choices(NEED_LABELS))
+    shared_fields = CheckboxesField(
+        _l("Also share (only what the consent allows)"),
+        choices=[(k, v) for k, v in SHARED_FIELD_LABELS.items()],
+    )
+    note = _long(
+        _l("Referral note for the receiver"),
+        2000,
+        description=_l("Short; encrypted. Do not repeat the survivor's story."),
+    )
+    consent = SelectField(_l("Consent for this referral"), validate_choice=True)
+    override_reason = _long(
+        _l("Send without consent: written reason (supervisors only; recorded)"), 2000
+    )
+
+
+class WithdrawReferralForm(FlaskForm):
+    reason = _long(_l("Why is the referral withdrawn?"), 2000, required=True)

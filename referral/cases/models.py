@@ -1,0 +1,404 @@
+"""GBV cases: survivor-coded case, incident, action plan and follow-up notes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from flask import current_app
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from referral.db import Organisation, User
+from referral.db.base import PublicIdMixin, TimestampMixin, UTCDateTime, enum_type, random_code
+from referral.directory.models import AgeGroup, Area, Sex
+from referral.extensions import Base
+from referral.referrals.models import Need, SourceKind
+from referral.security.crypto import encrypted_column
+from referral.workflow import TransitionTable
+
+
+class CaseStage(StrEnum):
+    """R9: the six case-management steps; closure is requested, then approved."""
+
+    ENGAGEMENT = "engagement"
+    ASSESSMENT = "assessment"
+    ACTION_PLAN = "action_plan"
+    IMPLEMENTATION = "implementation"
+    FOLLOW_UP = "follow_up"
+    CLOSURE_REQUESTED = "closure_requested"
+    CLOSED = "closed"
+
+
+OPEN_STAGES = (
+    CaseStage.ENGAGEMENT,
+    CaseStage.ASSESSMENT,
+    CaseStage.ACTION_PLAN,
+    CaseStage.IMPLEMENTATION,
+    CaseStage.FOLLOW_UP,
+)
+
+CASE_WORKFLOW: TransitionTable[CaseStage] = TransitionTable.build(
+    "case",
+    {
+        CaseStage.ENGAGEMENT: [CaseStage.ASSESSMENT, CaseStage.CLOSURE_REQUESTED],
+        CaseStage.ASSESSMENT: [CaseStage.ACTION_PLAN, CaseStage.CLOSURE_REQUESTED],
+        CaseStage.ACTION_PLAN: [CaseStage.IMPLEMENTATION, CaseStage.CLOSURE_REQUESTED],
+        CaseStage.IMPLEMENTATION: [CaseStage.FOLLOW_UP, CaseStage.CLOSURE_REQUESTED],
+        CaseStage.FOLLOW_UP: [
+            CaseStage.IMPLEMENTATION,
+            CaseStage.ACTION_PLAN,
+            CaseStage.CLOSURE_REQUESTED,
+        ],
+        # approval closes; a refused request sends the case back to follow-up
+        CaseStage.CLOSURE_REQUESTED: [CaseStage.CLOSED, CaseStage.FOLLOW_UP],
+    },
+)
+
+
+class RiskLevel(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class DisplacementStatus(StrEnum):
+    RESIDENT = "resident"
+    IDP = "idp"
+    REFUGEE = "refugee"
+    RETURNEE = "returnee"
+    ASYLUM_SEEKER = "asylum_seeker"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class ClosureReason(StrEnum):
+    NEEDS_MET = "needs_met"
+    SURVIVOR_REQUEST = "survivor_request"
+    LOST_CONTACT = "lost_contact"
+    RELOCATED = "relocated"
+    TRANSFERRED = "transferred"
+    DECEASED = "deceased"
+    OTHER = "other"
+
+
+class IncidentType(StrEnum):
+    """R7: exactly one of the six GBVIMS core types, or non-GBV."""
+
+    RAPE = "rape"
+    SEXUAL_ASSAULT = "sexual_assault"
+    PHYSICAL_ASSAULT = "physical_assault"
+    FORCED_MARRIAGE = "forced_marriage"
+    DENIAL_OF_RESOURCES = "denial_of_resources"
+    PSYCHOLOGICAL_ABUSE = "psychological_abuse"
+    NON_GBV = "non_gbv"
+
+
+class PerpetratorRelationship(StrEnum):
+    INTIMATE_PARTNER = "intimate_partner"  # current or former
+    FAMILY_MEMBER = "family_member"
+    CAREGIVER = "caregiver"
+    TEACHER_OR_SUPERVISOR = "teacher_or_supervisor"
+    AID_WORKER = "aid_worker"
+    SECURITY_OR_ARMED_ACTOR = "security_or_armed_actor"
+    COMMUNITY_MEMBER = "community_member"
+    STRANGER = "stranger"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class PerpetratorAgeGroup(StrEnum):
+    UNDER_18 = "under_18"
+    ADULT = "adult"
+    UNKNOWN = "unknown"
+
+
+class TimeOfDay(StrEnum):
+    MORNING = "morning"
+    AFTERNOON = "afternoon"
+    EVENING_NIGHT = "evening_night"
+    UNKNOWN = "unknown"
+
+
+class LocationType(StrEnum):
+    HOME = "home"
+    ROAD = "road"
+    FIELD_OR_BUSH = "field_or_bush"
+    SCHOOL = "school"
+    MARKET = "market"
+    DISTRIBUTION_SITE = "distribution_site"
+    CAMP_OR_SETTLEMENT = "camp_or_settlement"
+    WORKPLACE = "workplace"
+    DETENTION = "detention"
+    OTHER = "other"
+
+
+class ReportingDelay(StrEnum):
+    DAYS_0_3 = "0-3 days"
+    DAYS_4_5 = "4-5 days"
+    DAYS_6_14 = "6-14 days"
+    WEEKS_2_TO_MONTH = "2 weeks-1 month"
+    OVER_MONTH = "more than 1 month"
+
+    @classmethod
+    def between(cls, incident: datetime, reported: datetime) -> ReportingDelay:
+        days = (reported - incident).total_seconds() / 86400
+        if days < 4:
+            return cls.DAYS_0_3
+        if days < 6:
+            return cls.DAYS_4_5
+        if days < 15:
+            return cls.DAYS_6_14
+        if days <= 31:
+            return cls.WEEKS_2_TO_MONTH
+        return cls.OVER_MONTH
+
+
+class Case(PublicIdMixin, TimestampMixin, Base):
+    """A GBV case under a random survivor code (R1). Sensitive fields are encrypted and
+    bound to the row (R2)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_org_opened", "organisation_id", "opened_at", "id"),
+        Index("ix_cases_owner_opened", "owner_id", "opened_at", "id"),
+        Index("ix_cases_org_stage", "organisation_id", "stage"),
+    )
+
+    source_kind = SourceKind.GBV_CASE
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survivor_code: Mapped[str] = mapped_column(
+        String(20), unique=True, default=lambda: random_code("GBV")
+    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    stage: Mapped[CaseStage] = mapped_column(enum_type(CaseStage), default=CaseStage.ENGAGEMENT)
+    stage_before_closure: Mapped[CaseStage | None] = mapped_column(enum_type(CaseStage))
+    risk_level: Mapped[RiskLevel] = mapped_column(enum_type(RiskLevel), index=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    age: Mapped[int | None] = mapped_column(Integer)
+    age_group: Mapped[AgeGroup] = mapped_column(enum_type(AgeGroup))
+    sex: Mapped[Sex] = mapped_column(enum_type(Sex))
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
+    has_disability: Mapped[bool] = mapped_column(Boolean, default=False)
+    displacement_status: Mapped[DisplacementStatus] = mapped_column(
+        enum_type(DisplacementStatus), default=DisplacementStatus.UNKNOWN
+    )
+    unaccompanied_or_separated: Mapped[bool] = mapped_column(Boolean, default=False)
+    referred_by: Mapped[str] = mapped_column(String(40), default="self")
+
+    # R6: the mandatory-reporting explanation, confirmed before intake.
+    mandatory_reporting_explained_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mandatory_reporting_explained_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    # R2: sensitive, encrypted, bound to table/column/public id.
+    name: Mapped[str | None] = encrypted_column()
+    contact: Mapped[str | None] = encrypted_column()
+    safe_contact: Mapped[str | None] = encrypted_column()
+    location_detail: Mapped[str | None] = encrypted_column()
+    narrative: Mapped[str | None] = encrypted_column()
+    notes: Mapped[str | None] = encrypted_column()
+
+    closure_reason: Mapped[ClosureReason | None] = mapped_column(enum_type(ClosureReason))
+    closure_note: Mapped[str | None] = encrypted_column()
+    closure_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closure_requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closure_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    area: Mapped[Area] = relationship(lazy="joined")
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id], lazy="joined")
+    assignments: Mapped[list[CaseAssignment]] = relationship(
+        back_populates="case", cascade="all, delete-orphan"
+    )
+    incident: Mapped[Incident | None] = relationship(
+        back_populates="case", cascade="all, delete-orphan", uselist=False
+    )
+    action_items: Mapped[list[ActionItem]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="ActionItem.id"
+    )
+    follow_ups: Mapped[list[FollowUp]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="FollowUp.id.desc()"
+    )
+
+    # --- ReferralSource -----------------------------------------------------------------
+    @property
+    def survivor_age_group(self) -> AgeGroup:
+        return self.age_group
+
+    @property
+    def survivor_sex(self) -> Sex:
+        return self.sex
+
+    @property
+    def survivor_area(self) -> Area | None:
+        return self.area
+
+    @property
+    def incident_type_value(self) -> str | None:
+        return self.incident.incident_type.value if self.incident else None
+
+    def hours_since_incident(self, now: datetime) -> float | None:
+        if self.incident is None:
+            return None
+        return (now - self.incident.incident_at).total_seconds() / 3600
+
+    @property
+    def is_child(self) -> bool:
+        return self.age_group.is_child
+
+    def shared_field_value(self, name: str) -> str | None:
+        if name == "name":
+            return self.name
+        if name == "contact":
+            return self.contact
+        if name == "safe_contact":
+            return self.safe_contact
+        if name == "incident_type":
+            return self.incident.incident_type.value if self.incident else None
+        if name == "disability":
+            return "yes" if self.has_disability else "no"
+        if name == "displacement_status":
+            return self.displacement_status.value
+        return None
+
+    def clinical_window_open(self, now: datetime) -> bool:
+        return bool(self.incident and any(w.is_open(now) for w in self.incident.clinical_windows()))
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in OPEN_STAGES
+
+    def assigned_user_ids(self) -> set[int]:
+        return {a.user_id for a in self.assignments}
+
+
+class CaseAssignment(Base):
+    __tablename__ = "case_assignments"
+    __table_args__ = (UniqueConstraint("case_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    case: Mapped[Case] = relationship(back_populates="assignments")
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class ClinicalWindow:
+    """R8: a time-critical window of care counted from the incident."""
+
+    def __init__(self, key: str, label: str, closes_at: datetime) -> None:
+        self.key = key
+        self.label = label
+        self.closes_at = closes_at
+
+    def is_open(self, now: datetime) -> bool:
+        return now < self.closes_at
+
+    def time_left(self, now: datetime) -> timedelta:
+        return max(self.closes_at - now, timedelta(0))
+
+
+class Incident(PublicIdMixin, TimestampMixin, Base):
+    """R7: the type follows from the ordered GBVIMS questions; flags are derived."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    # the answers to the decision questions, in order
+    penetration: Mapped[bool] = mapped_column(Boolean)
+    unwanted_sexual_contact: Mapped[bool] = mapped_column(Boolean)
+    physical_assault: Mapped[bool] = mapped_column(Boolean)
+    forced_marriage: Mapped[bool] = mapped_column(Boolean)
+    denial_of_resources: Mapped[bool] = mapped_column(Boolean)
+    psychological_abuse: Mapped[bool] = mapped_column(Boolean)
+    incident_type: Mapped[IncidentType] = mapped_column(enum_type(IncidentType), index=True)
+
+    goods_or_money_exchanged: Mapped[bool] = mapped_column(Boolean, default=False)
+    abduction: Mapped[bool] = mapped_column(Boolean, default=False)
+    reported_elsewhere: Mapped[bool] = mapped_column(Boolean, default=False)
+    perpetrator_count: Mapped[int] = mapped_column(Integer, default=1)
+    perpetrator_sex: Mapped[Sex | None] = mapped_column(enum_type(Sex))  # None: unknown
+    perpetrator_age_group: Mapped[PerpetratorAgeGroup] = mapped_column(
+        enum_type(PerpetratorAgeGroup)
+    )
+    perpetrator_relationship: Mapped[PerpetratorRelationship] = mapped_column(
+        enum_type(PerpetratorRelationship)
+    )
+
+    incident_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    incident_time_approximate: Mapped[bool] = mapped_column(Boolean, default=False)
+    time_of_day: Mapped[TimeOfDay] = mapped_column(enum_type(TimeOfDay))
+    location_type: Mapped[LocationType] = mapped_column(enum_type(LocationType))
+    reported_on: Mapped[date] = mapped_column(Date)
+    reporting_delay: Mapped[ReportingDelay] = mapped_column(enum_type(ReportingDelay))
+
+    # R7: derived by the service from the answers and the case, never typed.
+    child_sexual_abuse: Mapped[bool] = mapped_column(Boolean, default=False)
+    early_marriage: Mapped[bool] = mapped_column(Boolean, default=False)
+    possible_sexual_exploitation: Mapped[bool] = mapped_column(Boolean, default=False)
+    intimate_partner_violence: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    case: Mapped[Case] = relationship(back_populates="incident")
+
+    def clinical_windows(self) -> list[ClinicalWindow]:
+        """R8: only sexual violence opens the PEP and emergency contraception windows."""
+        if self.incident_type not in (IncidentType.RAPE, IncidentType.SEXUAL_ASSAULT):
+            return []
+        config = current_app.config
+        return [
+            ClinicalWindow(
+                "pep",
+                "HIV post-exposure prophylaxis",
+                self.incident_at + timedelta(hours=int(config["CLINICAL_WINDOW_PEP_HOURS"])),
+            ),
+            ClinicalWindow(
+                "ec",
+                "Emergency contraception",
+                self.incident_at + timedelta(hours=int(config["CLINICAL_WINDOW_EC_HOURS"])),
+            ),
+        ]
+
+
+class ActionStatus(StrEnum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class ActionItem(PublicIdMixin, TimestampMixin, Base):
+    __tablename__ = "case_action_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    need: Mapped[Need] = mapped_column(enum_type(Need))
+    goal: Mapped[str | None] = encrypted_column()
+    due_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[ActionStatus] = mapped_column(
+        enum_type(ActionStatus), default=ActionStatus.PLANNED
+    )
+
+    case: Mapped[Case] = relationship(back_populates="action_items")
+
+
+class FollowUp(PublicIdMixin, Base):
+    __tablename__ = "case_follow_ups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = encrypted_column()
+
+    case: Mapped[Case] = relationship(back_populates="follow_ups")
+    author: Mapped[User] = relationship(lazy="joined")

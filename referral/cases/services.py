@@ -1,0 +1,525 @@
+"""GBV case rules (R1, R2, R5-R9) as plain functions over the session.
+
+Views load a case, call :func:`authorize_case` (load -> authorise -> act) and then one
+of these functions; each state change is one transaction committed by the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from referral.clock import utcnow
+from referral.db import User
+from referral.directory.models import AgeGroup, Area, Sex
+from referral.extensions import db
+from referral.referrals import services as engine
+from referral.referrals import trail
+from referral.referrals.models import Consent, Need, Referral, age_group_of
+from referral.security.policy import Permission, deny, has_permission
+from referral.workflow import IllegalTransitionError
+
+from .models import (
+    CASE_WORKFLOW,
+    ActionItem,
+    ActionStatus,
+    Case,
+    CaseAssignment,
+    CaseStage,
+    ClosureReason,
+    DisplacementStatus,
+    FollowUp,
+    Incident,
+    IncidentType,
+    LocationType,
+    PerpetratorAgeGroup,
+    PerpetratorRelationship,
+    ReportingDelay,
+    RiskLevel,
+    TimeOfDay,
+)
+
+MAX_AGE = 120
+MAX_TEXT = 10_000
+SENSITIVE_FIELDS = ("name", "contact", "safe_contact", "location_detail", "narrative", "notes")
+
+
+class CaseError(ValueError):
+    """A change refused by a rule; ``field`` names the form field it concerns."""
+
+    def __init__(self, field: str, message: object) -> None:
+        super().__init__(field)
+        self.field = field
+        self.message = message  # lazy: rendered in the request's language
+
+
+class CaseConflictError(RuntimeError):
+    """Someone else changed the case first; nothing was changed."""
+
+
+# --- access ----------------------------------------------------------------------------
+
+
+def can_open(user: User, case: Case) -> bool:
+    """Caseworker: own or assigned cases; supervisor: every case of the own organisation.
+    Nobody else (admin, auditor, coordinators, PSEA, receivers) opens a case."""
+    if not has_permission(user, Permission.HANDLE_CASES):
+        return False
+    if user.organisation_id != case.organisation_id:
+        return False
+    if has_permission(user, Permission.SUPERVISE_CASES):
+        return True
+    return user.id == case.owner_id or user.id in case.assigned_user_ids()
+
+
+def authorize_case(user: User, case: Case | None, public_id: str) -> Case:
+    if case is None or not can_open(user, case):
+        deny("case not visible to user", status=404, obj_type="case", obj_id=public_id)
+    return case
+
+
+def load_case(public_id: str, *, for_update: bool = False) -> Case | None:
+    query = select(Case).where(Case.public_id == public_id)
+    if for_update:
+        query = query.with_for_update(of=Case).execution_options(populate_existing=True)
+    return db.session.scalar(query)
+
+
+def reveal(case: Case, actor: User, fields: Iterable[str] = SENSITIVE_FIELDS) -> dict[str, str]:
+    """R2: decrypt the named fields for display and record which ones were revealed."""
+    wanted = [f for f in fields if f in SENSITIVE_FIELDS]
+    values = {f: getattr(case, f) for f in wanted}
+    shown = [f for f, v in values.items() if v]
+    if shown:
+        trail.record(
+            "case.viewed",
+            actor=actor,
+            obj_type="case",
+            obj_id=case.public_id,
+            fields_revealed=shown,
+        )
+    return {f: v for f, v in values.items() if v}
+
+
+# --- intake (R1, R6) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Intake:
+    mandatory_reporting_explained: bool
+    sex: Sex
+    risk_level: RiskLevel
+    area: Area
+    age: int | None = None
+    age_group: AgeGroup | None = None
+    has_disability: bool = False
+    displacement_status: DisplacementStatus = DisplacementStatus.UNKNOWN
+    unaccompanied_or_separated: bool = False
+    referred_by: str = "self"
+    name: str = ""
+    contact: str = ""
+    safe_contact: str = ""
+    location_detail: str = ""
+    narrative: str = ""
+
+
+def _age_group(intake: Intake) -> AgeGroup:
+    if intake.age is not None:
+        if not 0 <= intake.age <= MAX_AGE:
+            raise CaseError("age", _l("Age must be between 0 and %(max)d.", max=MAX_AGE))
+        derived = age_group_of(intake.age)
+        if intake.age_group not in (None, derived):
+            raise CaseError("age_group", _l("The age group does not match the age."))
+        return derived
+    if intake.age_group is None:
+        raise CaseError("age_group", _l("Give the age, or the age group when it is unknown."))
+    return intake.age_group
+
+
+def _check_text(field: str, value: str) -> str:
+    if len(value) > MAX_TEXT:
+        raise CaseError(field, _l("This text is too long."))
+    return value.strip()
+
+
+def open_case(intake: Intake, *, actor: User) -> Case:
+    """R6 first, then R1: a case opens under a random survivor code, no name needed."""
+    if not has_permission(actor, Permission.HANDLE_CASES):
+        raise CaseError("mandatory_reporting_explained", _l("You may not open cases."))
+    if not intake.mandatory_reporting_explained:
+        raise CaseError(
+            "mandatory_reporting_explained",
+            _l("Confirm first that the survivor was told about any mandatory-reporting duty."),
+        )
+    age_group = _age_group(intake)
+    now = utcnow()
+    case = Case(
+        organisation_id=actor.organisation_id,
+        owner_id=actor.id,
+        stage=CaseStage.ENGAGEMENT,
+        risk_level=intake.risk_level,
+        opened_at=now,
+        age=intake.age,
+        age_group=age_group,
+        sex=intake.sex,
+        area_id=intake.area.id,
+        has_disability=intake.has_disability,
+        displacement_status=intake.displacement_status,
+        unaccompanied_or_separated=intake.unaccompanied_or_separated,
+        referred_by=intake.referred_by[:40],
+        mandatory_reporting_explained_at=now,
+        mandatory_reporting_explained_by_id=actor.id,
+    )
+    for field in ("name", "contact", "safe_contact", "location_detail", "narrative"):
+        value = _check_text(field, getattr(intake, field))
+        setattr(case, field, value or None)
+    case.assignments.append(CaseAssignment(user_id=actor.id, assigned_at=now))
+    db.session.add(case)
+    db.session.flush()
+    trail.record(
+        "case.opened",
+        actor=actor,
+        obj_type="case",
+        obj_id=case.public_id,
+        detail={"mandatory_reporting_explained": True},
+    )
+    return case
+
+
+def update_notes(case: Case, notes: str, *, actor: User) -> None:
+    case.notes = _check_text("notes", notes) or None
+    trail.record("case.notes_changed", actor=actor, obj_type="case", obj_id=case.public_id)
+
+
+def assign(case: Case, user: User, *, actor: User) -> None:
+    if not has_permission(actor, Permission.SUPERVISE_CASES):
+        raise CaseError("user", _l("Only a supervisor assigns caseworkers."))
+    if (
+        user.organisation_id != case.organisation_id
+        or not user.active
+        or not has_permission(user, Permission.HANDLE_CASES)
+    ):
+        raise CaseError("user", _l("Choose an active caseworker of this organisation."))
+    if user.id in case.assigned_user_ids():
+        return
+    case.assignments.append(CaseAssignment(user_id=user.id, assigned_at=utcnow()))
+    trail.record(
+        "case.assigned",
+        actor=actor,
+        obj_type="case",
+        obj_id=case.public_id,
+        detail={"user": user.public_id},
+    )
+
+
+# --- incident (R7, R8) --------------------------------------------------------------------
+
+DECISION_QUESTIONS: tuple[tuple[str, IncidentType], ...] = (
+    ("penetration", IncidentType.RAPE),
+    ("unwanted_sexual_contact", IncidentType.SEXUAL_ASSAULT),
+    ("physical_assault", IncidentType.PHYSICAL_ASSAULT),
+    ("forced_marriage", IncidentType.FORCED_MARRIAGE),
+    ("denial_of_resources", IncidentType.DENIAL_OF_RESOURCES),
+    ("psychological_abuse", IncidentType.PSYCHOLOGICAL_ABUSE),
+)
+
+
+def classify(answers: dict[str, bool]) -> IncidentType:
+    """R7: ask in order, stop at the first yes; otherwise non-GBV."""
+    for question, incident_type in DECISION_QUESTIONS:
+        if answers.get(question):
+            return incident_type
+    return IncidentType.NON_GBV
+
+
+@dataclass(frozen=True)
+class IncidentData:
+    answers: dict[str, bool]
+    incident_at: datetime
+    reported_on: date
+    time_of_day: TimeOfDay
+    location_type: LocationType
+    perpetrator_count: int
+    perpetrator_sex: Sex | None
+    perpetrator_age_group: PerpetratorAgeGroup
+    perpetrator_relationship: PerpetratorRelationship
+    incident_time_approximate: bool = False
+    goods_or_money_exchanged: bool = False
+    abduction: bool = False
+    reported_elsewhere: bool = False
+
+
+def record_incident(case: Case, data: IncidentData, *, actor: User) -> Incident:
+    now = utcnow()
+    if data.incident_at.tzinfo is None:
+        raise CaseError("incident_date", _l("The incident time needs a time zone."))
+    if data.incident_at > now:
+        raise CaseError("incident_date", _l("The incident cannot be in the future."))
+    if data.reported_on > now.date():
+        raise CaseError("reported_on", _l("The report date cannot be in the future."))
+    if data.reported_on < data.incident_at.date():
+        raise CaseError("reported_on", _l("The report date cannot be before the incident."))
+    if not 1 <= data.perpetrator_count <= 100:
+        raise CaseError("perpetrator_count", _l("Give a number of perpetrators from 1 to 100."))
+    unknown = set(data.answers) - {q for q, _ in DECISION_QUESTIONS}
+    if unknown:
+        raise CaseError("penetration", _l("Unknown decision question."))
+    incident_type = classify(data.answers)
+    incident = case.incident or Incident(case=case)
+    for question, _type in DECISION_QUESTIONS:
+        setattr(incident, question, bool(data.answers.get(question)))
+    incident.incident_type = incident_type
+    incident.incident_at = data.incident_at
+    incident.incident_time_approximate = data.incident_time_approximate
+    incident.time_of_day = data.time_of_day
+    incident.location_type = data.location_type
+    incident.reported_on = data.reported_on
+    incident.perpetrator_count = data.perpetrator_count
+    incident.perpetrator_sex = data.perpetrator_sex
+    incident.perpetrator_age_group = data.perpetrator_age_group
+    incident.perpetrator_relationship = data.perpetrator_relationship
+    incident.goods_or_money_exchanged = data.goods_or_money_exchanged
+    incident.abduction = data.abduction
+    incident.reported_elsewhere = data.reported_elsewhere
+    reported_at = datetime.combine(data.reported_on, data.incident_at.timetz())
+    incident.reporting_delay = ReportingDelay.between(
+        data.incident_at, max(reported_at, data.incident_at)
+    )
+    _derive_flags(case, incident)
+    db.session.add(incident)
+    db.session.flush()
+    trail.record(
+        "case.incident_recorded",
+        actor=actor,
+        obj_type="case",
+        obj_id=case.public_id,
+        detail={"incident_type": incident_type.value},
+    )
+    return incident
+
+
+def _derive_flags(case: Case, incident: Incident) -> None:
+    """R7: context flags follow from the answers and the survivor, never typed."""
+    sexual = incident.incident_type in (IncidentType.RAPE, IncidentType.SEXUAL_ASSAULT)
+    incident.child_sexual_abuse = sexual and case.is_child
+    incident.early_marriage = (
+        incident.incident_type is IncidentType.FORCED_MARRIAGE and case.is_child
+    )
+    incident.possible_sexual_exploitation = sexual and incident.goods_or_money_exchanged
+    incident.intimate_partner_violence = (
+        incident.perpetrator_relationship is PerpetratorRelationship.INTIMATE_PARTNER
+    )
+
+
+# --- stages (R9) ---------------------------------------------------------------------------
+
+
+def _commit_guard() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        raise CaseConflictError() from error
+
+
+def move_stage(case: Case, target: CaseStage, *, actor: User) -> None:
+    """Move along the six steps; closure goes through request/approve only."""
+    if target in (CaseStage.CLOSURE_REQUESTED, CaseStage.CLOSED):
+        raise CaseError("stage", _l("Closure needs a request with a reason and approval."))
+    CASE_WORKFLOW.check(case.stage, target)
+    previous = case.stage
+    case.stage = target
+    _commit_guard()
+    trail.record(
+        "case.stage_changed",
+        actor=actor,
+        obj_type="case",
+        obj_id=case.public_id,
+        detail={"from": previous.value, "to": target.value},
+    )
+
+
+def request_closure(case: Case, reason: ClosureReason | None, note: str, *, actor: User) -> None:
+    """R9: closure needs a reason; a supervisor approves it."""
+    if reason is None:
+        raise CaseError("reason", _l("Choose the reason for closing the case."))
+    if reason is ClosureReason.OTHER and not note.strip():
+        raise CaseError("note", _l("Explain the reason for closing."))
+    CASE_WORKFLOW.check(case.stage, CaseStage.CLOSURE_REQUESTED)
+    case.stage_before_closure = case.stage
+    case.stage = CaseStage.CLOSURE_REQUESTED
+    case.closure_reason = reason
+    case.closure_note = _check_text("note", note) or None
+    case.closure_requested_at = utcnow()
+    case.closure_requested_by_id = actor.id
+    _commit_guard()
+    trail.record(
+        "case.closure_requested",
+        actor=actor,
+        obj_type="case",
+        obj_id=case.public_id,
+        detail={"reason": reason.value},
+    )
+
+
+def decide_closure(case: Case, *, approve: bool, actor: User) -> None:
+    if not (
+        has_permission(actor, Permission.APPROVE_CLOSURE)
+        and actor.organisation_id == case.organisation_id
+    ):
+        raise CaseError("decision", _l("Only a supervisor of this organisation decides closure."))
+    target = CaseStage.CLOSED if approve else CaseStage.FOLLOW_UP
+    CASE_WORKFLOW.check(case.stage, target)
+    case.stage = target
+    if approve:
+        case.closed_at = utcnow()
+        case.closure_approved_by_id = actor.id
+    else:
+        case.closure_reason = None
+        case.closure_requested_at = None
+        case.closure_requested_by_id = None
+    _commit_guard()
+    trail.record(
+        "case.closed" if approve else "case.closure_refused",
+        actor=actor,
+        obj_type="case",
+        obj_id=case.public_id,
+    )
+
+
+# --- action plan and follow-up -------------------------------------------------------------
+
+
+def add_action_item(
+    case: Case, need: Need, goal: str, due_on: date | None, *, actor: User
+) -> ActionItem:
+    if not case.is_open:
+        raise CaseError("goal", _l("The case is closed."))
+    if not goal.strip():
+        raise CaseError("goal", _l("Describe the goal."))
+    item = ActionItem(case=case, need=need, due_on=due_on, status=ActionStatus.PLANNED)
+    item.goal = _check_text("goal", goal)
+    db.session.add(item)
+    db.session.flush()
+    trail.record(
+        "case.action_added",
+        actor=actor,
+        obj_type="case",
+        obj_id=case.public_id,
+        detail={"item": item.public_id, "need": need.value},
+    )
+    return item
+
+
+def set_action_status(item: ActionItem, status: ActionStatus, *, actor: User) -> None:
+    item.status = status
+    trail.record(
+        "case.action_status",
+        actor=actor,
+        obj_type="case",
+        obj_id=item.case.public_id,
+        detail={"item": item.public_id, "status": status.value},
+    )
+
+
+def add_follow_up(case: Case, note: str, *, actor: User) -> FollowUp:
+    if not note.strip():
+        raise CaseError("note", _l("Write the follow-up note."))
+    follow_up = FollowUp(case=case, author_id=actor.id, written_at=utcnow())
+    follow_up.note = _check_text("note", note)
+    db.session.add(follow_up)
+    db.session.flush()
+    trail.record("case.follow_up_added", actor=actor, obj_type="case", obj_id=case.public_id)
+    return follow_up
+
+
+# --- referrals from a case -----------------------------------------------------------------
+
+
+def refer(
+    case: Case,
+    request: engine.ReferralRequest,
+    *,
+    consent: Consent | None,
+    actor: User,
+    override_reason: str | None = None,
+) -> Referral:
+    """R4, R8, R10-R12 through the one engine; the case must be open."""
+    if not case.is_open:
+        raise engine.ReferralError("service", _l("The case is closed."))
+    return engine.create_referral(
+        case, request, consent=consent, actor=actor, override_reason=override_reason
+    )
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    stage: CaseStage | None = None
+    risk_level: RiskLevel | None = None
+    mine_only: bool = False
+
+
+@dataclass(frozen=True)
+class CasePage:
+    rows: Sequence[Case]
+    next_cursor: str | None
+
+
+def visible_cases(actor: User) -> Select[Case]:
+    query = select(Case).where(Case.organisation_id == actor.organisation_id)
+    if not has_permission(actor, Permission.HANDLE_CASES):
+        return query.where(Case.id.is_(None))
+    if not has_permission(actor, Permission.SUPERVISE_CASES):
+        assigned = select(CaseAssignment.case_id).where(CaseAssignment.user_id == actor.id)
+        query = query.where((Case.owner_id == actor.id) | Case.id.in_(assigned))
+    return query
+
+
+def list_cases(
+    actor: User, filters: CaseFilter, *, after: str | None = None, limit: int = 50
+) -> CasePage:
+    """Newest first, keyset-paged on (opened_at, id); filters on indexed clear columns."""
+    query = visible_cases(actor)
+    if filters.stage is not None:
+        query = query.where(Case.stage == filters.stage)
+    if filters.risk_level is not None:
+        query = query.where(Case.risk_level == filters.risk_level)
+    if filters.mine_only:
+        query = query.where(Case.owner_id == actor.id)
+    if after:
+        stamp, _, ident = after.rpartition("_")
+        try:
+            opened, last_id = datetime.fromisoformat(stamp), int(ident)
+        except ValueError:
+            opened, last_id = None, 0
+        if opened is not None and opened.tzinfo is not None:
+            query = query.where(
+                (Case.opened_at < opened) | ((Case.opened_at == opened) & (Case.id < last_id))
+            )
+    rows = list(
+        db.session.scalars(
+            query.options(selectinload(Case.incident))
+            .order_by(Case.opened_at.desc(), Case.id.desc())
+            .limit(limit + 1)
+        ).all()
+    )
+    cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        cursor = f"{rows[-1].opened_at.isoformat()}_{rows[-1].id}"
+    return CasePage(rows, cursor)
+
+
+__all__ = [
+    "CaseConflictError",
+    "CaseError",
+    "IllegalTransitionError",
+]

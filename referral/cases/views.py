@@ -1,0 +1,717 @@
+"""Case pages: load -> authorise -> act; every page is no-store (set for all pages)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from referral.cases import services
+from referral.cases.forms import (
+    ActionForm,
+    ActionStatusForm,
+    AssignForm,
+    ClosureForm,
+    ConsentForm,
+    DecisionForm,
+    FollowUpForm,
+    IncidentForm,
+    IntakeForm,
+    NotesForm,
+    ReferForm,
+    StageForm,
+    WithdrawForm,
+    WithdrawReferralForm,
+)
+from referral.cases.labels import (
+    ACTION_STATUS_LABELS,
+    CLOSURE_LABELS,
+    DISPLACEMENT_LABELS,
+    INCIDENT_TYPE_LABELS,
+    LOCATION_LABELS,
+    QUESTION_LABELS,
+    RELATIONSHIP_LABELS,
+    RISK_CLASSES,
+    RISK_LABELS,
+    STAGE_CLASSES,
+    STAGE_LABELS,
+)
+from referral.cases.models import (
+    CASE_WORKFLOW,
+    ActionItem,
+    ActionStatus,
+    Case,
+    CaseStage,
+    ClosureReason,
+    DisplacementStatus,
+    LocationType,
+    PerpetratorAgeGroup,
+    PerpetratorRelationship,
+    RiskLevel,
+    TimeOfDay,
+)
+from referral.clock import utcnow
+from referral.db import User
+from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
+from referral.directory.models import AgeGroup, Sex
+from referral.directory.services import area_by_public_id, area_choices, service_by_public_id
+from referral.extensions import db
+from referral.referrals import notify, trail
+from referral.referrals import services as engine
+from referral.referrals.labels import (
+    CAREGIVER_LABELS,
+    CONSENT_KIND_LABELS,
+    NEED_LABELS,
+    PRIORITY_SHORT,
+    SHARED_FIELD_LABELS,
+    STATE_CLASSES,
+    STATE_LABELS,
+    time_left,
+)
+from referral.referrals.models import (
+    PENDING_STATES,
+    CaregiverRelationship,
+    Consent,
+    ConsentKind,
+    Need,
+    Priority,
+    ReferralState,
+)
+from referral.security.policy import Permission, authorize, deny, has_permission, requires
+from referral.workflow import IllegalTransitionError
+
+blueprint = Blueprint("cases", __name__, url_prefix="/cases")
+
+Page = str | tuple[str, int] | Response
+
+LABELS: dict[str, Any] = {
+    "stage": STAGE_LABELS,
+    "stage_class": STAGE_CLASSES,
+    "risk": RISK_LABELS,
+    "risk_class": RISK_CLASSES,
+    "age_group": AGE_GROUP_LABELS,
+    "sex": SEX_LABELS,
+    "displacement": DISPLACEMENT_LABELS,
+    "incident_type": INCIDENT_TYPE_LABELS,
+    "relationship": RELATIONSHIP_LABELS,
+    "location": LOCATION_LABELS,
+    "question": QUESTION_LABELS,
+    "closure": CLOSURE_LABELS,
+    "action_status": ACTION_STATUS_LABELS,
+    "need": NEED_LABELS,
+    "consent_kind": CONSENT_KIND_LABELS,
+    "caregiver": CAREGIVER_LABELS,
+    "shared": SHARED_FIELD_LABELS,
+    "sector": SECTOR_LABELS,
+    "priority": PRIORITY_SHORT,
+    "state": STATE_LABELS,
+    "state_class": STATE_CLASSES,
+}
+
+
+@blueprint.context_processor
+def _labels() -> dict[str, Any]:
+    return {"labels": LABELS, "time_left": time_left}
+
+
+def _case(public_id: str, *, for_update: bool = False) -> Case:
+    """Load -> authorise: someone else's (or a missing) case is a 404 either way."""
+    return services.authorize_case(
+        current_user, services.load_case(public_id, for_update=for_update), public_id
+    )
+
+
+def _yes(value: str | None) -> bool | None:
+    return None if value in (None, "") else value == "yes"
+
+
+def _error_page(template: str, status: int = 400, /, **context: Any) -> tuple[str, int]:
+    return render_template(template, **context), status
+
+
+# --- list and intake ------------------------------------------------------------------------
+
+
+@blueprint.route("/")
+@requires(Permission.HANDLE_CASES)
+def index() -> Page:
+    stage = request.args.get("stage", "")
+    risk = request.args.get("risk", "")
+    filters = services.CaseFilter(
+        stage=CaseStage(stage) if stage in CaseStage.__members__.values() else None,
+        risk_level=RiskLevel(risk) if risk in RiskLevel.__members__.values() else None,
+        mine_only=request.args.get("mine") == "1",
+    )
+    page = services.list_cases(
+        current_user,
+        filters,
+        after=request.args.get("after"),
+        limit=int(current_app.config["PAGE_SIZE"]),
+    )
+    return render_template("cases/index.html", page=page, filters=filters, now=utcnow())
+
+
+@blueprint.route("/new", methods=["GET", "POST"])
+@requires(Permission.HANDLE_CASES)
+def new() -> Page:
+    form = IntakeForm()
+    form.area.choices = area_choices(blank=_("Choose"))
+    if request.method == "POST":
+        if form.validate():
+            area = area_by_public_id(form.area.data or "")
+            if area is None:
+                form.area.errors.append(_("Choose the area."))
+            else:
+                try:
+                    case = services.open_case(
+                        services.Intake(
+                            mandatory_reporting_explained=bool(
+                                form.mandatory_reporting_explained.data
+                            ),
+                            sex=Sex(form.sex.data),
+                            risk_level=RiskLevel(form.risk_level.data),
+                            area=area,
+                            age=form.age.data,
+                            age_group=AgeGroup(form.age_group.data)
+                            if form.age_group.data
+                            else None,
+                            has_disability=bool(form.has_disability.data),
+                            displacement_status=DisplacementStatus(form.displacement_status.data),
+                            unaccompanied_or_separated=bool(form.unaccompanied_or_separated.data),
+                            name=form.name.data or "",
+                            contact=form.contact.data or "",
+                            safe_contact=form.safe_contact.data or "",
+                            location_detail=form.location_detail.data or "",
+                            narrative=form.narrative.data or "",
+                        ),
+                        actor=current_user,
+                    )
+                except services.CaseError as error:
+                    db.session.rollback()
+                    getattr(form, error.field).errors.append(error.message)
+                else:
+                    db.session.commit()
+                    flash(_("Case %(code)s opened.", code=case.survivor_code), "success")
+                    return redirect(url_for("cases.show", public_id=case.public_id))
+        return _error_page("cases/new.html", form=form)
+    return render_template("cases/new.html", form=form)
+
+
+# --- the case -------------------------------------------------------------------------------
+
+
+def _show_context(case: Case) -> dict[str, Any]:
+    now = utcnow()
+    consents = engine.consents_of(case)
+    referrals = engine.referrals_of(case.source_kind, case.public_id)
+    goals = {item.id: item.goal for item in case.action_items}
+    revealed = ["action_goals"] if goals else []
+    if revealed:
+        trail.record(
+            "case.viewed",
+            actor=current_user,
+            obj_type="case",
+            obj_id=case.public_id,
+            fields_revealed=revealed,
+        )
+    stage_form = StageForm()
+    stage_form.stage.choices = [
+        (s.value, STAGE_LABELS[s])
+        for s in CaseStage
+        if CASE_WORKFLOW.can(case.stage, s)
+        and s not in (CaseStage.CLOSURE_REQUESTED, CaseStage.CLOSED)
+    ]
+    status_form = ActionStatusForm()
+    status_form.status.choices = [(s.value, ACTION_STATUS_LABELS[s]) for s in ActionStatus]
+    assign_form = AssignForm()
+    if has_permission(current_user, Permission.SUPERVISE_CASES):
+        assign_form.user.choices = _caseworker_choices(case)
+    return {
+        "case": case,
+        "now": now,
+        "windows": case.incident.clinical_windows() if case.incident else [],
+        "consents": consents,
+        "referrals": referrals,
+        "goals": goals,
+        "stage_form": stage_form,
+        "action_form": ActionForm(formdata=None, prefix="action"),
+        "status_form": status_form,
+        "follow_up_form": FollowUpForm(formdata=None, prefix="followup"),
+        "closure_form": ClosureForm(formdata=None, prefix="closure"),
+        "decision_form": DecisionForm(formdata=None),
+        "assign_form": assign_form,
+        "withdraw_form": WithdrawForm(formdata=None),
+        "withdraw_referral_form": WithdrawReferralForm(formdata=None),
+        "pending_states": PENDING_STATES,
+        "can_approve": has_permission(current_user, Permission.APPROVE_CLOSURE),
+        "can_assign": has_permission(current_user, Permission.SUPERVISE_CASES),
+    }
+
+
+def _caseworker_choices(case: Case) -> list[tuple[str, str]]:
+    users = db.session.scalars(
+        select(User)
+        .where(User.organisation_id == case.organisation_id, User.active)
+        .order_by(User.full_name)
+    ).all()
+    return [(u.public_id, u.full_name) for u in users if has_permission(u, Permission.HANDLE_CASES)]
+
+
+@blueprint.route("/<public_id>")
+@requires(Permission.HANDLE_CASES)
+def show(public_id: str) -> Page:
+    case = _case(public_id)
+    return render_template("cases/show.html", **_show_context(case))
+
+
+@blueprint.route("/<public_id>/details", methods=["GET", "POST"])
+@requires(Permission.HANDLE_CASES)
+def details(public_id: str) -> Page:
+    """The sensitive fields: shown only here, and every view is recorded (R2)."""
+    case = _case(public_id)
+    form = NotesForm()
+    if request.method == "POST":
+        if form.validate():
+            services.update_notes(case, form.notes.data or "", actor=current_user)
+            db.session.commit()
+            flash(_("Notes saved."), "success")
+            return redirect(url_for("cases.details", public_id=case.public_id))
+        values = services.reveal(case, current_user)
+        return _error_page("cases/details.html", case=case, values=values, form=form)
+    values = services.reveal(case, current_user)
+    follow_ups = [(f, f.note) for f in case.follow_ups]
+    if follow_ups:
+        trail.record(
+            "case.viewed",
+            actor=current_user,
+            obj_type="case",
+            obj_id=case.public_id,
+            fields_revealed=["follow_up_notes"],
+        )
+    form.notes.data = values.get("notes", "")
+    return render_template(
+        "cases/details.html", case=case, values=values, form=form, follow_ups=follow_ups
+    )
+
+
+# --- consent --------------------------------------------------------------------------------
+
+
+def _pathway_service_choices(case: Case) -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for option in engine.pathway_options(case):
+        service = option.service
+        seen.setdefault(
+            service.public_id,
+            f"{service.name} ({service.organisation.acronym}, {SECTOR_LABELS[service.sector]})",
+        )
+    return list(seen.items())
+
+
+@blueprint.route("/<public_id>/consent", methods=["GET", "POST"])
+@requires(Permission.HANDLE_CASES)
+def consent(public_id: str) -> Page:
+    case = _case(public_id)
+    form = ConsentForm()
+    form.service.choices = [("", _("Not a referral")), *_pathway_service_choices(case)]
+    if request.method == "POST":
+        if form.validate():
+            kind = ConsentKind(form.kind.data)
+            service = service_by_public_id(form.service.data) if form.service.data else None
+            child = None
+            if case.is_child:
+                child = engine.ChildConsent(
+                    caregiver_consented=_yes(form.caregiver_consented.data),
+                    caregiver_relationship=CaregiverRelationship(form.caregiver_relationship.data)
+                    if form.caregiver_relationship.data
+                    else None,
+                    caregiver_name=form.caregiver_name.data,
+                    caregiver_is_alleged_perpetrator=_yes(
+                        form.caregiver_is_alleged_perpetrator.data
+                    ),
+                    child_assented=_yes(form.child_assented.data),
+                    best_interest_note=form.best_interest_note.data,
+                )
+            try:
+                if kind is ConsentKind.REFERRAL and service is None:
+                    raise engine.ReferralError("service", _("Choose the receiving service."))
+                engine.record_consent(
+                    case,
+                    kind,
+                    actor=current_user,
+                    survivor_is_child=case.is_child,
+                    granted=form.granted.data == "yes",
+                    receiving_organisation=service.organisation if service else None,
+                    sector=service.sector if service else None,
+                    shared_fields=form.shared_fields.data or [],
+                    child=child,
+                )
+            except engine.ReferralError as error:
+                db.session.rollback()
+                field = (
+                    "service"
+                    if error.field in ("receiving_organisation", "sector")
+                    else error.field
+                )
+                getattr(form, field).errors.append(error.message)
+            else:
+                db.session.commit()
+                flash(_("Consent recorded."), "success")
+                return redirect(url_for("cases.show", public_id=case.public_id))
+        return _error_page("cases/consent.html", case=case, form=form)
+    return render_template("cases/consent.html", case=case, form=form)
+
+
+@blueprint.route("/<public_id>/consents/<consent_id>/withdraw", methods=["POST"])
+@requires(Permission.HANDLE_CASES)
+def withdraw_consent(public_id: str, consent_id: str) -> Page:
+    case = _case(public_id)
+    record = db.session.scalar(select(Consent).where(Consent.public_id == consent_id))
+    if (
+        record is None
+        or record.source_kind is not case.source_kind
+        or record.source_public_id != case.public_id
+    ):
+        deny("consent not of this case", status=404, obj_type="consent", obj_id=consent_id)
+    form = WithdrawForm()
+    if not form.validate():
+        flash(_("Say why consent is withdrawn."), "error")
+        return _error_page("cases/show.html", **_show_context(case))
+    try:
+        withdrawn = engine.withdraw_consent(
+            record, actor=current_user, reason=form.reason.data or ""
+        )
+    except (engine.ReferralError, IllegalTransitionError, engine.ConcurrentChangeError):
+        db.session.rollback()
+        flash(_("The consent could not be withdrawn; reload and try again."), "error")
+        return _error_page("cases/show.html", 409, **_show_context(case))
+    db.session.commit()
+    flash(_("Consent withdrawn. %(n)d pending referral(s) withdrawn.", n=len(withdrawn)), "success")
+    return redirect(url_for("cases.show", public_id=case.public_id))
+
+
+# --- incident -------------------------------------------------------------------------------
+
+
+def _parse_time(value: str | None) -> time | None:
+    if not value:
+        return time(12, 0)
+    try:
+        hours, minutes = value.split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        return None
+
+
+@blueprint.route("/<public_id>/incident", methods=["GET", "POST"])
+@requires(Permission.HANDLE_CASES)
+def incident(public_id: str) -> Page:
+    case = _case(public_id)
+    form = IncidentForm()
+    if request.method == "GET" and case.incident is not None:
+        existing = case.incident
+        for question in QUESTION_LABELS:
+            getattr(form, question).data = "yes" if getattr(existing, question) else "no"
+        form.incident_date.data = existing.incident_at.date()
+        form.incident_time.data = existing.incident_at.strftime("%H:%M")
+        form.reported_on.data = existing.reported_on
+    if request.method == "POST":
+        if form.validate():
+            at = _parse_time(form.incident_time.data)
+            if at is None:
+                form.incident_time.errors.append(_("Write the time as HH:MM, e.g. 21:30."))
+            elif form.incident_date.data is not None and form.reported_on.data is not None:
+                data = services.IncidentData(
+                    answers={q: getattr(form, q).data == "yes" for q in QUESTION_LABELS},
+                    incident_at=datetime.combine(form.incident_date.data, at, tzinfo=UTC),
+                    reported_on=form.reported_on.data,
+                    time_of_day=TimeOfDay(form.time_of_day.data),
+                    location_type=LocationType(form.location_type.data),
+                    perpetrator_count=form.perpetrator_count.data or 1,
+                    perpetrator_sex=Sex(form.perpetrator_sex.data)
+                    if form.perpetrator_sex.data
+                    else None,
+                    perpetrator_age_group=PerpetratorAgeGroup(form.perpetrator_age_group.data),
+                    perpetrator_relationship=PerpetratorRelationship(
+                        form.perpetrator_relationship.data
+                    ),
+                    incident_time_approximate=bool(form.incident_time_approximate.data),
+                    goods_or_money_exchanged=bool(form.goods_or_money_exchanged.data),
+                    abduction=bool(form.abduction.data),
+                    reported_elsewhere=bool(form.reported_elsewhere.data),
+                )
+                try:
+                    services.record_incident(case, data, actor=current_user)
+                except services.CaseError as error:
+                    db.session.rollback()
+                    getattr(form, error.field).errors.append(error.message)
+                else:
+                    db.session.commit()
+                    flash(_("Incident recorded."), "success")
+                    return redirect(url_for("cases.show", public_id=case.public_id))
+        return _error_page("cases/incident.html", case=case, form=form)
+    return render_template("cases/incident.html", case=case, form=form)
+
+
+# --- stages, plan, follow-up, closure ----------------------------------------------------------
+
+
+@blueprint.route("/<public_id>/stage", methods=["POST"])
+@requires(Permission.HANDLE_CASES)
+def stage(public_id: str) -> Page:
+    case = _case(public_id, for_update=True)
+    form = StageForm()
+    if not form.validate():
+        abort(400)
+    try:
+        services.move_stage(case, CaseStage(form.stage.data), actor=current_user)
+    except (services.CaseError, IllegalTransitionError, services.CaseConflictError):
+        db.session.rollback()
+        flash(_("The case cannot move to that step now."), "error")
+        return _error_page("cases/show.html", 409, **_show_context(_case(public_id)))
+    db.session.commit()
+    return redirect(url_for("cases.show", public_id=case.public_id))
+
+
+@blueprint.route("/<public_id>/actions", methods=["POST"])
+@requires(Permission.HANDLE_CASES)
+def add_action(public_id: str) -> Page:
+    case = _case(public_id)
+    form = ActionForm(prefix="action")
+    if form.validate():
+        try:
+            services.add_action_item(
+                case,
+                Need(form.need.data),
+                form.goal.data or "",
+                form.due_on.data,
+                actor=current_user,
+            )
+        except services.CaseError as error:
+            db.session.rollback()
+            form.goal.errors.append(error.message)
+        else:
+            db.session.commit()
+            return redirect(url_for("cases.show", public_id=case.public_id) + "#plan")
+    context = _show_context(case)
+    context["action_form"] = form
+    return _error_page("cases/show.html", **context)
+
+
+@blueprint.route("/<public_id>/actions/<item_id>", methods=["POST"])
+@requires(Permission.HANDLE_CASES)
+def action_status(public_id: str, item_id: str) -> Page:
+    case = _case(public_id)
+    item = db.session.scalar(select(ActionItem).where(ActionItem.public_id == item_id))
+    if item is None or item.case_id != case.id:
+        deny("action item not of this case", status=404, obj_type="action_item", obj_id=item_id)
+    form = ActionStatusForm()
+    form.status.choices = [(s.value, s.value) for s in ActionStatus]
+    if not form.validate():
+        abort(400)
+    services.set_action_status(item, ActionStatus(form.status.data), actor=current_user)
+    db.session.commit()
+    return redirect(url_for("cases.show", public_id=case.public_id) + "#plan")
+
+
+@blueprint.route("/<public_id>/follow-ups", methods=["POST"])
+@requires(Permission.HANDLE_CASES)
+def add_follow_up(public_id: str) -> Page:
+    case = _case(public_id)
+    form = FollowUpForm(prefix="followup")
+    if form.validate():
+        services.add_follow_up(case, form.note.data or "", actor=current_user)
+        db.session.commit()
+        flash(_("Follow-up note saved."), "success")
+        return redirect(url_for("cases.show", public_id=case.public_id))
+    context = _show_context(case)
+    context["follow_up_form"] = form
+    return _error_page("cases/show.html", **context)
+
+
+@blueprint.route("/<public_id>/closure", methods=["POST"])
+@requires(Permission.HANDLE_CASES)
+def request_closure(public_id: str) -> Page:
+    case = _case(public_id, for_update=True)
+    form = ClosureForm(prefix="closure")
+    if form.validate():
+        try:
+            services.request_closure(
+                case,
+                ClosureReason(form.reason.data) if form.reason.data else None,
+                form.note.data or "",
+                actor=current_user,
+            )
+        except services.CaseError as error:
+            db.session.rollback()
+            getattr(form, error.field).errors.append(error.message)
+        except (IllegalTransitionError, services.CaseConflictError):
+            db.session.rollback()
+            form.reason.errors.append(_("The case cannot be closed from this step."))
+        else:
+            db.session.commit()
+            flash(_("Closure requested; a supervisor approves it."), "success")
+            return redirect(url_for("cases.show", public_id=case.public_id))
+    context = _show_context(_case(public_id))
+    context["closure_form"] = form
+    return _error_page("cases/show.html", **context)
+
+
+@blueprint.route("/<public_id>/closure/decision", methods=["POST"])
+@requires(Permission.APPROVE_CLOSURE)
+def decide_closure(public_id: str) -> Page:
+    case = _case(public_id, for_update=True)
+    form = DecisionForm()
+    if not form.validate() or form.decision.data not in ("approve", "refuse"):
+        abort(400)
+    try:
+        services.decide_closure(case, approve=form.decision.data == "approve", actor=current_user)
+    except (services.CaseError, IllegalTransitionError, services.CaseConflictError):
+        db.session.rollback()
+        flash(_("This case is not awaiting closure approval."), "error")
+        return _error_page("cases/show.html", 409, **_show_context(_case(public_id)))
+    db.session.commit()
+    flash(
+        _("Case closed.") if form.decision.data == "approve" else _("Closure refused."), "success"
+    )
+    return redirect(url_for("cases.show", public_id=case.public_id))
+
+
+@blueprint.route("/<public_id>/assign", methods=["POST"])
+@requires(Permission.SUPERVISE_CASES)
+def assign(public_id: str) -> Page:
+    case = _case(public_id)
+    form = AssignForm()
+    form.user.choices = _caseworker_choices(case)
+    if not form.validate():
+        abort(400)
+    user = db.session.scalar(select(User).where(User.public_id == form.user.data))
+    if user is None:
+        abort(400)
+    try:
+        services.assign(case, user, actor=current_user)
+    except services.CaseError:
+        db.session.rollback()
+        abort(400)
+    db.session.commit()
+    flash(_("Caseworker assigned."), "success")
+    return redirect(url_for("cases.show", public_id=case.public_id))
+
+
+# --- referrals from the case ------------------------------------------------------------------
+
+
+@blueprint.route("/<public_id>/refer", methods=["GET", "POST"])
+@requires(Permission.HANDLE_CASES)
+def refer(public_id: str) -> Page:
+    case = _case(public_id)
+    options = engine.pathway_options(case)
+    consents = engine.usable_referral_consents(case)
+    form = ReferForm()
+    form.service.choices = list(
+        dict.fromkeys((o.service.public_id, o.service.name) for o in options)
+    )
+    form.consent.choices = [("", _("No consent recorded"))] + [
+        (
+            c.public_id,
+            f"{c.receiving_organisation.acronym if c.receiving_organisation else ''} · "
+            f"{SECTOR_LABELS[c.sector] if c.sector else ''}",
+        )
+        for c in consents
+    ]
+    can_override = has_permission(current_user, Permission.OVERRIDE_CONSENT)
+    context: dict[str, Any] = {
+        "case": case,
+        "form": form,
+        "options": options,
+        "can_override": can_override,
+        "now": utcnow(),
+    }
+    if request.method == "POST":
+        if form.validate():
+            service = service_by_public_id(form.service.data or "")
+            consent_record = next((c for c in consents if c.public_id == form.consent.data), None)
+            if service is None:
+                form.service.errors.append(_("Choose a service of the pathway."))
+            else:
+                try:
+                    referral = services.refer(
+                        case,
+                        engine.ReferralRequest(
+                            service=service,
+                            priority=Priority(form.priority.data),
+                            needs=[Need(n) for n in form.needs.data or []],
+                            note=form.note.data or "",
+                            shared_fields=form.shared_fields.data or [],
+                            off_pathway_reason=form.off_pathway_reason.data or "",
+                        ),
+                        consent=consent_record,
+                        actor=current_user,
+                        override_reason=form.override_reason.data if can_override else None,
+                    )
+                except engine.ReferralError as error:
+                    db.session.rollback()
+                    field = {"source": "service", "consent": "consent"}.get(
+                        error.field, error.field
+                    )
+                    getattr(form, field, form.service).errors.append(error.message)
+                else:
+                    db.session.commit()
+                    notify.new_referral(referral)
+                    flash(
+                        _(
+                            "Referral %(ref)s sent to %(org)s.",
+                            ref=referral.reference,
+                            org=service.organisation.acronym,
+                        ),
+                        "success",
+                    )
+                    return redirect(url_for("cases.show", public_id=case.public_id))
+        return _error_page("cases/refer.html", **context)
+    if request.method == "GET":
+        form.priority.data = Priority.ROUTINE.value
+    return render_template("cases/refer.html", **context)
+
+
+@blueprint.route("/<public_id>/referrals/<referral_id>/withdraw", methods=["POST"])
+@requires(Permission.HANDLE_CASES)
+def withdraw_referral(public_id: str, referral_id: str) -> Page:
+    case = _case(public_id)
+    referral = next(
+        (
+            r
+            for r in engine.referrals_of(case.source_kind, case.public_id)
+            if r.public_id == referral_id
+        ),
+        None,
+    )
+    authorize(
+        referral is not None,
+        reason="referral not of this case",
+        obj_type="referral",
+        obj_id=referral_id,
+    )
+    form = WithdrawReferralForm()
+    if not form.validate():
+        flash(_("Say why the referral is withdrawn."), "error")
+        return _error_page("cases/show.html", **_show_context(case))
+    try:
+        engine.transition(
+            referral_id,
+            ReferralState.WITHDRAWN,
+            actor=current_user,
+            reason=form.reason.data,
+            as_sender=True,
+        )
+    except (engine.ReferralError, IllegalTransitionError, engine.ConcurrentChangeError):
+        db.session.rollback()
+        flash(_("The referral can no longer be withdrawn."), "error")
+        return _error_page("cases/show.html", 409, **_show_context(_case(public_id)))
+    db.session.commit()
+    flash(_("Referral withdrawn."), "success")
+    return redirect(url_for("cases.show", public_id=case.public_id))

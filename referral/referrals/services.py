@@ -1,0 +1,642 @@
+"""Referral engine rules (R3-R5, R10-R13), as plain functions over the session.
+
+Callers authorise the user against the *source* (may this user act on this case?);
+the engine enforces what belongs to referrals themselves: the consent gate, the
+receiving organisation's side, the transition table and concurrency.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from referral.clock import utcnow
+from referral.db import Organisation, User
+from referral.directory.models import Sector, Service
+from referral.extensions import db
+from referral.pathways.services import Eligibility, PathwayOption, lookup_pathway
+from referral.referrals import trail
+from referral.referrals.models import (
+    AWAITING_RESPONSE,
+    OPTIONAL_SHARED_FIELDS,
+    PENDING_STATES,
+    REASON_REQUIRED,
+    REFERRAL_WORKFLOW,
+    CaregiverRelationship,
+    Consent,
+    ConsentKind,
+    Need,
+    Priority,
+    Referral,
+    ReferralState,
+    ReferralTransition,
+    SourceKind,
+)
+from referral.referrals.source import ReferralSource
+from referral.security.policy import Permission, has_permission
+
+MAX_REASON_LENGTH = 2000
+
+
+class ReferralError(ValueError):
+    """A request refused by a rule; ``field`` names the form field it concerns."""
+
+    def __init__(self, field: str, message: object) -> None:
+        super().__init__(field)
+        self.field = field
+        self.message = message  # lazy: rendered in the request's language
+
+
+class ConcurrentChangeError(RuntimeError):
+    """Someone else changed the referral first; nothing was changed."""
+
+
+# --- deadlines (R12) -------------------------------------------------------------------
+
+
+def response_hours(priority: Priority) -> int:
+    return int(current_app.config[f"REFERRAL_DEADLINE_HOURS_{priority.name}"])
+
+
+def deadline_for(priority: Priority, sent_at: datetime) -> datetime:
+    return sent_at + timedelta(hours=response_hours(priority))
+
+
+# --- consent (R3, R5) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChildConsent:
+    """R5: who consented for a child survivor and whether the child assented."""
+
+    caregiver_consented: bool | None
+    caregiver_relationship: CaregiverRelationship | None = None
+    caregiver_name: str | None = None
+    caregiver_is_alleged_perpetrator: bool | None = None
+    child_assented: bool | None = None
+    best_interest_note: str | None = None
+
+
+def _check_child_consent(child: ChildConsent | None) -> ChildConsent:
+    if child is None or child.caregiver_consented is None:
+        raise ReferralError(
+            "caregiver_consented",
+            _l("For a child survivor, say whether a caregiver gave consent."),
+        )
+    if child.caregiver_consented:
+        if child.caregiver_relationship is None:
+            raise ReferralError(
+                "caregiver_relationship", _l("Say who the consenting caregiver is.")
+            )
+        if child.caregiver_is_alleged_perpetrator is None:
+            raise ReferralError(
+                "caregiver_is_alleged_perpetrator",
+                _l("Say whether the caregiver is the alleged perpetrator."),
+            )
+        if child.caregiver_is_alleged_perpetrator:
+            raise ReferralError(
+                "caregiver_is_alleged_perpetrator",
+                _l(
+                    "The alleged perpetrator can never give consent for the child. Record "
+                    "consent from another caregiver, or no caregiver consent and a "
+                    "best-interest note."
+                ),
+            )
+    elif not (child.best_interest_note or "").strip():
+        raise ReferralError(
+            "best_interest_note",
+            _l("When no caregiver consents, write the best-interest decision."),
+        )
+    if child.child_assented is None:
+        raise ReferralError("child_assented", _l("Say whether the child assented."))
+    return child
+
+
+def record_consent(
+    source: ReferralSource,
+    kind: ConsentKind,
+    *,
+    actor: User,
+    survivor_is_child: bool,
+    granted: bool = True,
+    receiving_organisation: Organisation | None = None,
+    sector: Sector | None = None,
+    shared_fields: Iterable[str] = (),
+    child: ChildConsent | None = None,
+) -> Consent:
+    """Record one consent (R3). For a child survivor the R5 facts are required."""
+    fields = list(dict.fromkeys(shared_fields))
+    unknown = [f for f in fields if f not in OPTIONAL_SHARED_FIELDS]
+    if unknown:
+        raise ReferralError("shared_fields", _l("Unknown information to share."))
+    if kind is ConsentKind.REFERRAL:
+        if receiving_organisation is None or not receiving_organisation.provides_services:
+            raise ReferralError(
+                "receiving_organisation", _l("Choose an organisation that provides services.")
+            )
+        if not sector:
+            raise ReferralError("sector", _l("Choose the service sector."))
+    consent = Consent(
+        source_kind=source.source_kind,
+        source_public_id=source.public_id,
+        organisation_id=source.organisation_id,
+        kind=kind,
+        granted=granted,
+        receiving_organisation_id=receiving_organisation.id if receiving_organisation else None,
+        sector=sector if kind is ConsentKind.REFERRAL else None,
+        shared_fields=",".join(fields) if kind is ConsentKind.REFERRAL else "",
+        survivor_is_child=survivor_is_child,
+        recorded_by_id=actor.id,
+        recorded_at=utcnow(),
+    )
+    if survivor_is_child:
+        facts = _check_child_consent(child)
+        consent.caregiver_consented = facts.caregiver_consented
+        consent.child_assented = facts.child_assented
+        if facts.caregiver_consented:
+            consent.caregiver_relationship = facts.caregiver_relationship
+            consent.caregiver_is_alleged_perpetrator = False
+            consent.caregiver_name = (facts.caregiver_name or "").strip() or None
+        else:
+            consent.best_interest_note = (facts.best_interest_note or "").strip()
+    db.session.add(consent)
+    db.session.flush()
+    trail.record(
+        "consent.recorded",
+        actor=actor,
+        obj_type="consent",
+        obj_id=consent.public_id,
+        detail={
+            "source": f"{source.source_kind.value}:{source.public_id}",
+            "kind": kind.value,
+            "granted": granted,
+        },
+    )
+    return consent
+
+
+def consents_of(source: ReferralSource) -> Sequence[Consent]:
+    return db.session.scalars(
+        select(Consent)
+        .where(
+            Consent.source_kind == source.source_kind,
+            Consent.source_public_id == source.public_id,
+        )
+        .order_by(Consent.recorded_at.desc(), Consent.id.desc())
+    ).all()
+
+
+def withdraw_consent(consent: Consent, *, actor: User, reason: str) -> list[Referral]:
+    """R3: withdrawal stops further sharing at once. Withdrawing a referral consent
+    withdraws the pending referrals made under it; withdrawing consent to services
+    withdraws every pending referral of the source."""
+    reason = reason.strip()
+    if not reason:
+        raise ReferralError("reason", _l("Say why consent is withdrawn."))
+    if consent.withdrawn_at is not None:
+        raise ReferralError("reason", _l("This consent was already withdrawn."))
+    consent.withdrawn_at = utcnow()
+    consent.withdrawn_by_id = actor.id
+    trail.record("consent.withdrawn", actor=actor, obj_type="consent", obj_id=consent.public_id)
+    query = select(Referral.public_id).where(Referral.state.in_(PENDING_STATES))
+    if consent.kind is ConsentKind.REFERRAL:
+        query = query.where(Referral.consent_id == consent.id)
+    elif consent.kind is ConsentKind.SERVICES:
+        query = query.where(
+            Referral.source_kind == consent.source_kind,
+            Referral.source_public_id == consent.source_public_id,
+        )
+    else:
+        return []
+    withdrawn = []
+    for public_id in db.session.scalars(query).all():
+        withdrawn.append(
+            transition(
+                public_id,
+                ReferralState.WITHDRAWN,
+                actor=actor,
+                reason=f"Consent withdrawn: {reason}",
+                as_sender=True,
+            )
+        )
+    return withdrawn
+
+
+def usable_referral_consents(
+    source: ReferralSource, receiving_organisation_id: int | None = None
+) -> list[Consent]:
+    return [
+        c
+        for c in consents_of(source)
+        if c.kind is ConsentKind.REFERRAL
+        and c.active
+        and (
+            receiving_organisation_id is None
+            or c.receiving_organisation_id == receiving_organisation_id
+        )
+    ]
+
+
+# --- creating and sending (R4, R10, R11, R12, R8) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferralRequest:
+    service: Service
+    priority: Priority
+    needs: Sequence[Need]
+    note: str = ""
+    shared_fields: Sequence[str] = ()
+    # R14: required to pick a service that is suspended or does not accept the survivor
+    off_pathway_reason: str = ""
+
+
+def pathway_options(source: ReferralSource) -> list[PathwayOption]:
+    """R14: the services of the published pathway for the survivor's area, marked."""
+    area = source.survivor_area
+    if area is None:
+        return []
+    return lookup_pathway(
+        area,
+        source.incident_type_value,
+        source.survivor_age_group,
+        source.survivor_sex,
+        source.hours_since_incident(utcnow()),
+    )
+
+
+def _option_for(source: ReferralSource, service: Service) -> PathwayOption:
+    for option in pathway_options(source):
+        if option.service.id == service.id:
+            return option
+    raise ReferralError(
+        "service", _l("This service is not in the published pathway for the survivor's area.")
+    )
+
+
+def create_referral(
+    source: ReferralSource,
+    request: ReferralRequest,
+    *,
+    consent: Consent | None,
+    actor: User,
+    override_reason: str | None = None,
+    send: bool = True,
+) -> Referral:
+    """Create a referral from ``source`` (and send it to the receiving organisation's
+    queue unless ``send`` is False).
+
+    R4: needs an active referral consent for this source, receiving organisation and
+    sector that releases every shared field; without one, only a user holding
+    ``OVERRIDE_CONSENT`` may send, with a written reason, and the override is audited.
+    """
+    if actor.organisation_id != source.organisation_id:
+        raise ReferralError("source", _l("Only the organisation holding the record refers."))
+    service = request.service
+    receiver = service.organisation
+    if not receiver.active or not receiver.provides_services:
+        raise ReferralError("service", _l("This organisation does not receive referrals."))
+    option = _option_for(source, service)
+    off_pathway = request.off_pathway_reason.strip()
+    if option.needs_reason_to_pick and not off_pathway:
+        raise ReferralError(
+            "off_pathway_reason",
+            _l("This service is suspended or does not accept the survivor: give a reason."),
+        )
+    if not request.needs:
+        raise ReferralError("needs", _l("Choose at least one need."))
+    fields = list(dict.fromkeys(request.shared_fields))
+    if any(f not in OPTIONAL_SHARED_FIELDS for f in fields):
+        raise ReferralError("shared_fields", _l("Unknown information to share."))
+    if len(request.note) > MAX_REASON_LENGTH:
+        raise ReferralError("note", _l("The note is too long."))
+
+    override = (override_reason or "").strip()
+    if consent is not None:
+        _check_consent_covers(consent, source, receiver, service.sector, fields)
+        override = ""
+    else:
+        if not has_permission(actor, Permission.OVERRIDE_CONSENT):
+            raise ReferralError(
+                "consent", _l("No referral is sent without the survivor's recorded consent.")
+            )
+        if not override:
+            raise ReferralError(
+                "override_reason", _l("Write why the referral is sent without consent.")
+            )
+
+    now = utcnow()
+    priority = request.priority
+    time_critical = option.urgent
+    if time_critical:
+        priority = Priority.EMERGENCY  # R8: a health referral is urgent while a window is open
+
+    details = {name: source.shared_field_value(name) for name in fields}
+    referral = Referral(
+        source_kind=source.source_kind,
+        source_public_id=source.public_id,
+        survivor_code=source.survivor_code,
+        sending_organisation_id=source.organisation_id,
+        created_by_id=actor.id,
+        receiving_organisation_id=receiver.id,
+        service_id=service.id,
+        sector=service.sector,
+        pathway_eligibility=option.eligibility.value,
+        priority=priority,
+        state=ReferralState.DRAFT,
+        time_critical=time_critical,
+        age_group=source.survivor_age_group,
+        sex=source.survivor_sex,
+        needs=",".join(dict.fromkeys(n.value for n in request.needs)),
+        shared_fields=",".join(fields),
+        consent_id=consent.id if consent is not None else None,
+    )
+    referral.note = request.note.strip() or None
+    referral.shared_details = json.dumps(details, sort_keys=True) if fields else None
+    if option.eligibility is not Eligibility.ELIGIBLE:
+        referral.off_pathway_reason = off_pathway
+    if override:
+        referral.override_by_id = actor.id
+        referral.override_reason = override
+    db.session.add(referral)
+    db.session.flush()
+    db.session.add(
+        ReferralTransition(
+            referral_id=referral.id,
+            from_state=None,
+            to_state=ReferralState.DRAFT,
+            actor_id=actor.id,
+            occurred_at=now,
+        )
+    )
+    trail.record(
+        "referral.created",
+        actor=actor,
+        obj_type="referral",
+        obj_id=referral.public_id,
+        fields_revealed=fields,
+        detail={
+            "source": f"{source.source_kind.value}:{source.public_id}",
+            "service": service.public_id,
+            "pathway_eligibility": option.eligibility.value,
+        },
+    )
+    if override:
+        trail.record(
+            "referral.consent_override",
+            actor=actor,
+            obj_type="referral",
+            obj_id=referral.public_id,
+            detail={"source": f"{source.source_kind.value}:{source.public_id}"},
+        )
+    if send:
+        _apply(referral, ReferralState.SENT, actor=actor, reason=None)
+    return referral
+
+
+def _check_consent_covers(
+    consent: Consent,
+    source: ReferralSource,
+    receiver: Organisation,
+    sector: Sector,
+    fields: Sequence[str],
+) -> None:
+    if (
+        consent.kind is not ConsentKind.REFERRAL
+        or consent.source_kind is not source.source_kind
+        or consent.source_public_id != source.public_id
+    ):
+        raise ReferralError("consent", _l("This consent does not belong to this record."))
+    if not consent.active:
+        raise ReferralError("consent", _l("This consent was withdrawn or refused."))
+    if consent.receiving_organisation_id != receiver.id or consent.sector != sector:
+        raise ReferralError(
+            "consent",
+            _l("The consent names another receiving organisation or service sector."),
+        )
+    missing = [f for f in fields if f not in consent.shared_field_list]
+    if missing:
+        raise ReferralError(
+            "shared_fields", _l("The consent does not allow sharing all the chosen information.")
+        )
+
+
+# --- transitions (R13) ---------------------------------------------------------------------
+
+RECEIVER_TARGETS = frozenset(
+    {
+        ReferralState.ACCEPTED,
+        ReferralState.DECLINED,
+        ReferralState.COMPLETED,
+        ReferralState.CLOSED,
+    }
+)
+SENDER_TARGETS = frozenset({ReferralState.SENT, ReferralState.WITHDRAWN})
+
+
+def load_for_update(public_id: str) -> Referral | None:
+    """The referral, its row locked until the transaction ends (PostgreSQL)."""
+    return db.session.scalar(
+        select(Referral)
+        .where(Referral.public_id == public_id)
+        .with_for_update(of=Referral)
+        .execution_options(populate_existing=True)
+    )
+
+
+def transition(
+    public_id: str,
+    target: ReferralState,
+    *,
+    actor: User,
+    reason: str | None = None,
+    as_sender: bool = False,
+) -> Referral:
+    """Move a referral; lock the row, then check the table (R13).
+
+    Receiver moves (accept, decline, complete, close) need ``RECEIVE_REFERRALS`` in the
+    receiving organisation (R10). Sender moves (send, withdraw) need ``as_sender`` (the
+    caller authorised the actor on the source) and the sending organisation.
+    Raises IllegalTransitionError, ReferralError or ConcurrentChangeError; on error the
+    caller rolls back.
+    """
+    referral = load_for_update(public_id)
+    if referral is None:
+        raise ReferralError("referral", _l("No such referral."))
+    if target in RECEIVER_TARGETS:
+        if not (
+            has_permission(actor, Permission.RECEIVE_REFERRALS)
+            and actor.organisation_id == referral.receiving_organisation_id
+        ):
+            raise ReferralError("referral", _l("Only the receiving organisation does this."))
+    elif not (as_sender and actor.organisation_id == referral.sending_organisation_id):
+        raise ReferralError("referral", _l("Only the referring organisation does this."))
+    REFERRAL_WORKFLOW.check(referral.state, target)
+    _apply(referral, target, actor=actor, reason=reason)
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        raise ConcurrentChangeError(public_id) from error
+    return referral
+
+
+def _apply(referral: Referral, target: ReferralState, *, actor: User, reason: str | None) -> None:
+    REFERRAL_WORKFLOW.check(referral.state, target)
+    reason = (reason or "").strip()
+    if target in REASON_REQUIRED and not reason:
+        raise ReferralError("reason", _l("A reason is required."))
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ReferralError("reason", _l("The reason is too long."))
+    now = utcnow()
+    previous = referral.state
+    referral.state = target
+    if target is ReferralState.SENT:
+        referral.sent_at = now
+        referral.deadline_at = deadline_for(referral.priority, now)
+    elif target in (ReferralState.ACCEPTED, ReferralState.DECLINED):
+        referral.responded_at = now
+    if target in (
+        ReferralState.COMPLETED,
+        ReferralState.CLOSED,
+        ReferralState.DECLINED,
+        ReferralState.WITHDRAWN,
+    ):
+        referral.finished_at = now
+    step = ReferralTransition(
+        referral_id=referral.id,
+        from_state=previous,
+        to_state=target,
+        actor_id=actor.id,
+        occurred_at=now,
+    )
+    step.reason = reason or None
+    db.session.add(step)
+    trail.record(
+        f"referral.{target.value}",
+        actor=actor,
+        obj_type="referral",
+        obj_id=referral.public_id,
+        detail={"from": previous.value, "to": target.value},
+    )
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def referrals_of(source_kind: SourceKind, source_public_id: str) -> Sequence[Referral]:
+    return db.session.scalars(
+        select(Referral)
+        .where(Referral.source_kind == source_kind, Referral.source_public_id == source_public_id)
+        .order_by(Referral.created_at.desc(), Referral.id.desc())
+    ).all()
+
+
+def can_receive(actor: User, referral: Referral) -> bool:
+    """R10/R11: any authorised receiver of the receiving organisation, once sent."""
+    return (
+        has_permission(actor, Permission.RECEIVE_REFERRALS)
+        and actor.organisation_id == referral.receiving_organisation_id
+        and referral.state is not ReferralState.DRAFT
+    )
+
+
+@dataclass(frozen=True)
+class ReceiverView:
+    """Exactly what the receiver may see (R11)."""
+
+    referral: Referral
+    note: str | None
+    details: dict[str, Any]
+
+
+def reveal_for_receiver(referral: Referral, actor: User) -> ReceiverView:
+    """Decrypt the consented fields for the receiver and audit the reveal (R2, R11)."""
+    details: dict[str, Any] = json.loads(referral.shared_details) if referral.shared_details else {}
+    revealed = ["note", *details.keys()] if referral.note else list(details.keys())
+    if revealed:
+        trail.record(
+            "referral.viewed",
+            actor=actor,
+            obj_type="referral",
+            obj_id=referral.public_id,
+            fields_revealed=revealed,
+        )
+    return ReceiverView(referral, referral.note, details)
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[Referral]
+    next_cursor: str | None
+
+
+def queue(
+    organisation_id: int,
+    *,
+    states: Iterable[ReferralState] = (ReferralState.SENT, ReferralState.ACCEPTED),
+    after: str | None = None,
+    limit: int = 50,
+) -> QueuePage:
+    """The receiving organisation's queue (R10), earliest deadline first, keyset-paged
+    on (deadline_at, id). Drafts never appear."""
+    wanted = [s for s in states if s is not ReferralState.DRAFT]
+    query = select(Referral).where(
+        Referral.receiving_organisation_id == organisation_id,
+        Referral.state.in_(wanted),
+        Referral.deadline_at.is_not(None),
+    )
+    if after:
+        key = _parse_cursor(after)
+        if key is not None:
+            deadline, last_id = key
+            query = query.where(
+                (Referral.deadline_at > deadline)
+                | ((Referral.deadline_at == deadline) & (Referral.id > last_id))
+            )
+    rows = list(
+        db.session.scalars(query.order_by(Referral.deadline_at, Referral.id).limit(limit + 1)).all()
+    )
+    cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        cursor = f"{last.deadline_at.isoformat() if last.deadline_at else ''}_{last.id}"
+    return QueuePage(rows, cursor)
+
+
+def _parse_cursor(value: str) -> tuple[datetime, int] | None:
+    stamp, _, ident = value.rpartition("_")
+    try:
+        parsed = datetime.fromisoformat(stamp)
+        number = int(ident)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed, number
+
+
+def overdue_for_organisation(organisation_id: int, *, limit: int = 20) -> list[Referral]:
+    """R12: unanswered past deadline, for the receiving or the sending organisation."""
+    now = utcnow()
+    return list(
+        db.session.scalars(
+            select(Referral)
+            .where(
+                Referral.state.in_(AWAITING_RESPONSE),
+                Referral.deadline_at < now,
+                (Referral.receiving_organisation_id == organisation_id)
+                | (Referral.sending_organisation_id == organisation_id),
+            )
+            .order_by(Referral.deadline_at, Referral.id)
+            .limit(limit)
+        ).all()
+    )

@@ -1,0 +1,148 @@
+"""The receiving organisation's queue (R10) and what a receiver sees (R11)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms import HiddenField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from referral.clock import utcnow
+from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
+from referral.extensions import db
+from referral.forms import no_control_characters, strip_filter
+from referral.referrals import services
+from referral.referrals.labels import (
+    NEED_LABELS,
+    PRIORITY_SHORT,
+    SHARED_FIELD_LABELS,
+    STATE_CLASSES,
+    STATE_LABELS,
+    time_left,
+)
+from referral.referrals.models import REFERRAL_WORKFLOW, Referral, ReferralState
+from referral.security.policy import Permission, deny, requires
+from referral.workflow import IllegalTransitionError
+
+blueprint = Blueprint("referrals", __name__, url_prefix="/referrals")
+
+Page = str | tuple[str, int] | Response
+
+ACTIONS = {
+    "accept": ReferralState.ACCEPTED,
+    "decline": ReferralState.DECLINED,
+    "complete": ReferralState.COMPLETED,
+    "close": ReferralState.CLOSED,
+}
+
+
+class ActForm(FlaskForm):
+    action = HiddenField(validators=[DataRequired()])
+    reason = TextAreaField(
+        validators=[Optional(), Length(max=2000), no_control_characters], filters=[strip_filter]
+    )
+
+
+@blueprint.context_processor
+def _labels() -> dict[str, Any]:
+    return {
+        "labels": {
+            "state": STATE_LABELS,
+            "state_class": STATE_CLASSES,
+            "priority": PRIORITY_SHORT,
+            "need": NEED_LABELS,
+            "sector": SECTOR_LABELS,
+            "age_group": AGE_GROUP_LABELS,
+            "sex": SEX_LABELS,
+            "shared": SHARED_FIELD_LABELS,
+        },
+        "time_left": time_left,
+    }
+
+
+@blueprint.route("/")
+@requires(Permission.RECEIVE_REFERRALS)
+def queue() -> Page:
+    show = request.args.get("show", "open")
+    states = {
+        "open": (ReferralState.SENT, ReferralState.ACCEPTED),
+        "done": (
+            ReferralState.DECLINED,
+            ReferralState.COMPLETED,
+            ReferralState.CLOSED,
+            ReferralState.WITHDRAWN,
+        ),
+    }.get(show, (ReferralState.SENT, ReferralState.ACCEPTED))
+    page = services.queue(
+        current_user.organisation_id,
+        states=states,
+        after=request.args.get("after"),
+        limit=int(current_app.config["PAGE_SIZE"]),
+    )
+    return render_template("referrals/queue.html", page=page, show=show, now=utcnow())
+
+
+def _referral(public_id: str) -> Referral:
+    referral = db.session.scalar(select(Referral).where(Referral.public_id == public_id))
+    if referral is None or not services.can_receive(current_user, referral):
+        deny(
+            "referral not for the user's organisation",
+            status=404,
+            obj_type="referral",
+            obj_id=public_id,
+        )
+    return referral
+
+
+def _page(referral: Referral, form: ActForm | None = None, status: int = 200) -> Page:
+    view = services.reveal_for_receiver(referral, current_user)
+    actions = [
+        name for name, target in ACTIONS.items() if REFERRAL_WORKFLOW.can(referral.state, target)
+    ]
+    html = render_template(
+        "referrals/show.html",
+        view=view,
+        referral=referral,
+        actions=actions,
+        form=form or ActForm(formdata=None),
+        now=utcnow(),
+    )
+    return (html, status) if status != 200 else html
+
+
+@blueprint.route("/<public_id>")
+@requires(Permission.RECEIVE_REFERRALS)
+def show(public_id: str) -> Page:
+    return _page(_referral(public_id))
+
+
+@blueprint.route("/<public_id>/act", methods=["POST"])
+@requires(Permission.RECEIVE_REFERRALS)
+def act(public_id: str) -> Page:
+    referral = _referral(public_id)
+    form = ActForm()
+    if not form.validate() or form.action.data not in ACTIONS:
+        abort(400)
+    target = ACTIONS[form.action.data or ""]
+    try:
+        services.transition(public_id, target, actor=current_user, reason=form.reason.data)
+    except services.ReferralError as error:
+        db.session.rollback()
+        form.reason.errors.append(error.message)
+        return _page(_referral(public_id), form, 400)
+    except (IllegalTransitionError, services.ConcurrentChangeError):
+        db.session.rollback()
+        flash(_("Someone else answered this referral first. Here is where it stands now."), "error")
+        return _page(_referral(public_id), None, 409)
+    db.session.commit()
+    flash(
+        _("Referral %(ref)s: %(state)s.", ref=referral.reference, state=STATE_LABELS[target]),
+        "success",
+    )
+    return redirect(url_for("referrals.show", public_id=public_id))

@@ -1,0 +1,357 @@
+"""Case rules R1, R2, R5-R9 at the service level (no HTTP)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from referral import clock
+from referral.cases import services as cases
+from referral.cases.models import (
+    CASE_WORKFLOW,
+    CaseStage,
+    ClosureReason,
+    IncidentType,
+    PerpetratorRelationship,
+    ReportingDelay,
+    RiskLevel,
+)
+from referral.db import Organisation
+from referral.directory.models import AgeGroup, Sex
+from referral.extensions import db
+from referral.referrals import services as engine
+from referral.referrals.models import CaregiverRelationship, ConsentKind
+from referral.security.policy import Role
+from referral.workflow import IllegalTransitionError
+from tests.casehelpers import captured_events, incident, open_case, the_area
+from tests.conftest import make_organisation, make_person
+
+
+@pytest.fixture
+def caseworker(org: Organisation):  # type: ignore[no-untyped-def]
+    return make_person(Role.CASEWORKER, org).user
+
+
+@pytest.fixture
+def supervisor(org: Organisation):  # type: ignore[no-untyped-def]
+    return make_person(Role.SUPERVISOR, org).user
+
+
+def test_r1_case_opens_without_name_under_random_survivor_code(caseworker) -> None:  # type: ignore[no-untyped-def]
+    first = open_case(caseworker)
+    second = open_case(caseworker, name="Canary Person")
+    assert first.name is None
+    assert re.fullmatch(r"GBV-26-[0-9A-HJKMNP-TV-Z]{5}", first.survivor_code)
+    assert first.survivor_code != second.survivor_code
+    assert "CANARY" not in second.survivor_code.upper()
+
+
+def test_r6_intake_refused_without_mandatory_reporting_confirmation(caseworker) -> None:  # type: ignore[no-untyped-def]
+    intake = cases.Intake(
+        mandatory_reporting_explained=False,
+        sex=Sex.FEMALE,
+        risk_level=RiskLevel.LOW,
+        age=30,
+        area=the_area(),
+    )
+    with pytest.raises(cases.CaseError) as error:
+        cases.open_case(intake, actor=caseworker)
+    assert error.value.field == "mandatory_reporting_explained"
+    case = open_case(caseworker)
+    assert case.mandatory_reporting_explained_at == clock.utcnow()
+    assert case.mandatory_reporting_explained_by_id == caseworker.id
+
+
+@pytest.mark.parametrize("age", [-1, 121, 500])
+def test_age_out_of_range_refused(caseworker, age: int) -> None:  # type: ignore[no-untyped-def]
+    intake = cases.Intake(
+        mandatory_reporting_explained=True,
+        sex=Sex.FEMALE,
+        risk_level=RiskLevel.LOW,
+        age=age,
+        area=the_area(),
+    )
+    with pytest.raises(cases.CaseError) as error:
+        cases.open_case(intake, actor=caseworker)
+    assert error.value.field == "age"
+
+
+def test_age_group_used_when_age_unknown_and_must_match_age(caseworker) -> None:  # type: ignore[no-untyped-def]
+    case = open_case(caseworker, age=None, age_group=AgeGroup.ADOLESCENT)
+    assert case.is_child
+    with pytest.raises(cases.CaseError):
+        cases.open_case(
+            cases.Intake(
+                mandatory_reporting_explained=True,
+                sex=Sex.FEMALE,
+                risk_level=RiskLevel.LOW,
+                area=the_area(),
+                age=40,
+                age_group=AgeGroup.ADOLESCENT,
+            ),
+            actor=caseworker,
+        )
+
+
+def test_r2_sensitive_fields_encrypted_and_reveal_names_fields(caseworker) -> None:  # type: ignore[no-untyped-def]
+    case = open_case(caseworker, name="Zawadi Canary", narrative="NARRATIVE-CANARY")
+    raw = db.session.execute(
+        db.text("SELECT name, narrative FROM cases WHERE id = :id"), {"id": case.id}
+    ).one()
+    assert b"Canary" not in bytes(raw[0]) and b"CANARY" not in bytes(raw[1])
+    with captured_events() as seen:
+        values = cases.reveal(case, caseworker, ["name", "narrative", "contact"])
+    assert values == {"name": "Zawadi Canary", "narrative": "NARRATIVE-CANARY"}
+    assert seen[0]["action"] == "case.viewed"
+    assert seen[0]["fields_revealed"] == ["name", "narrative"]
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        ({"penetration": True, "physical_assault": True}, IncidentType.RAPE),
+        ({"unwanted_sexual_contact": True, "forced_marriage": True}, IncidentType.SEXUAL_ASSAULT),
+        ({"physical_assault": True, "psychological_abuse": True}, IncidentType.PHYSICAL_ASSAULT),
+        ({"forced_marriage": True, "denial_of_resources": True}, IncidentType.FORCED_MARRIAGE),
+        (
+            {"denial_of_resources": True, "psychological_abuse": True},
+            IncidentType.DENIAL_OF_RESOURCES,
+        ),
+        ({"psychological_abuse": True}, IncidentType.PSYCHOLOGICAL_ABUSE),
+        ({}, IncidentType.NON_GBV),
+    ],
+)
+def test_r7_ordered_decision_questions_choose_exactly_one_type(answers, expected) -> None:  # type: ignore[no-untyped-def]
+    assert cases.classify(answers) is expected
+
+
+def test_r7_context_flags_are_derived(caseworker) -> None:  # type: ignore[no-untyped-def]
+    child = open_case(caseworker, age=15)
+    incident(child, caseworker, penetration=True)
+    assert child.incident is not None
+    assert child.incident.child_sexual_abuse
+    assert not child.incident.possible_sexual_exploitation
+
+    adult = open_case(caseworker, age=25)
+    data = cases.IncidentData(
+        answers={"unwanted_sexual_contact": True},
+        incident_at=clock.utcnow() - timedelta(days=20),
+        reported_on=clock.utcnow().date(),
+        time_of_day=cases.TimeOfDay.MORNING,
+        location_type=cases.LocationType.HOME,
+        perpetrator_count=1,
+        perpetrator_sex=Sex.MALE,
+        perpetrator_age_group=cases.PerpetratorAgeGroup.ADULT,
+        perpetrator_relationship=PerpetratorRelationship.INTIMATE_PARTNER,
+        goods_or_money_exchanged=True,
+    )
+    found = cases.record_incident(adult, data, actor=caseworker)
+    assert found.possible_sexual_exploitation and found.intimate_partner_violence
+    assert not found.child_sexual_abuse
+    assert found.reporting_delay is ReportingDelay.WEEKS_2_TO_MONTH
+
+    married = open_case(caseworker, age=16)
+    incident(married, caseworker, forced_marriage=True)
+    assert married.incident is not None and married.incident.early_marriage
+
+
+def test_incident_in_future_or_report_before_incident_refused(caseworker) -> None:  # type: ignore[no-untyped-def]
+    case = open_case(caseworker)
+    base = dict(
+        answers={"physical_assault": True},
+        time_of_day=cases.TimeOfDay.MORNING,
+        location_type=cases.LocationType.HOME,
+        perpetrator_count=1,
+        perpetrator_sex=Sex.MALE,
+        perpetrator_age_group=cases.PerpetratorAgeGroup.ADULT,
+        perpetrator_relationship=PerpetratorRelationship.STRANGER,
+    )
+    with pytest.raises(cases.CaseError) as error:
+        cases.record_incident(
+            case,
+            cases.IncidentData(
+                incident_at=clock.utcnow() + timedelta(hours=2),
+                reported_on=clock.utcnow().date(),
+                **base,  # type: ignore[arg-type]
+            ),
+            actor=caseworker,
+        )
+    assert error.value.field == "incident_date"
+    with pytest.raises(cases.CaseError) as error:
+        cases.record_incident(
+            case,
+            cases.IncidentData(
+                incident_at=clock.utcnow() - timedelta(days=2),
+                reported_on=(clock.utcnow() - timedelta(days=5)).date(),
+                **base,  # type: ignore[arg-type]
+            ),
+            actor=caseworker,
+        )
+    assert error.value.field == "reported_on"
+    assert case.incident is None
+
+
+def test_r8_clinical_windows_from_incident_time_and_configurable(caseworker, app) -> None:  # type: ignore[no-untyped-def]
+    case = open_case(caseworker)
+    incident(case, caseworker, hours_ago=10, penetration=True)
+    assert case.incident is not None
+    windows = {w.key: w for w in case.incident.clinical_windows()}
+    now = clock.utcnow()
+    assert windows["pep"].time_left(now) == timedelta(hours=62)
+    assert windows["ec"].time_left(now) == timedelta(hours=110)
+    assert case.clinical_window_open(now)
+    later = now + timedelta(hours=111)
+    assert not case.clinical_window_open(later)
+    app.config["CLINICAL_WINDOW_PEP_HOURS"] = 12
+    try:
+        pep = case.incident.clinical_windows()[0]
+        assert pep.time_left(now) == timedelta(hours=2)
+    finally:
+        app.config["CLINICAL_WINDOW_PEP_HOURS"] = 72
+    physical = open_case(caseworker)
+    incident(physical, caseworker, physical_assault=True)
+    assert physical.incident is not None and physical.incident.clinical_windows() == []
+
+
+def test_r9_six_steps_as_transition_table_and_closure_needs_reason_and_approval(
+    caseworker,
+    supervisor,  # type: ignore[no-untyped-def]
+) -> None:
+    case = open_case(caseworker)
+    for stage in (
+        CaseStage.ASSESSMENT,
+        CaseStage.ACTION_PLAN,
+        CaseStage.IMPLEMENTATION,
+        CaseStage.FOLLOW_UP,
+    ):
+        cases.move_stage(case, stage, actor=caseworker)
+    with pytest.raises(IllegalTransitionError):
+        CASE_WORKFLOW.check(CaseStage.ENGAGEMENT, CaseStage.FOLLOW_UP)
+    with pytest.raises(cases.CaseError):
+        cases.move_stage(case, CaseStage.CLOSED, actor=caseworker)
+    with pytest.raises(cases.CaseError) as error:
+        cases.request_closure(case, None, "", actor=caseworker)
+    assert error.value.field == "reason"
+    cases.request_closure(case, ClosureReason.NEEDS_MET, "", actor=caseworker)
+    assert case.stage is CaseStage.CLOSURE_REQUESTED
+    with pytest.raises(cases.CaseError):
+        cases.decide_closure(case, approve=True, actor=caseworker)
+    cases.decide_closure(case, approve=True, actor=supervisor)
+    db.session.commit()
+    assert case.stage is CaseStage.CLOSED and case.closure_approved_by_id == supervisor.id
+    assert case.closed_at == clock.utcnow()
+
+
+def test_supervisor_of_other_org_cannot_approve_closure(caseworker) -> None:  # type: ignore[no-untyped-def]
+    other = make_person(Role.SUPERVISOR, make_organisation("OTH")).user
+    case = open_case(caseworker)
+    cases.request_closure(case, ClosureReason.LOST_CONTACT, "", actor=caseworker)
+    with pytest.raises(cases.CaseError):
+        cases.decide_closure(case, approve=True, actor=other)
+
+
+def _child_consent(case, actor, child: engine.ChildConsent | None):  # type: ignore[no-untyped-def]
+    return engine.record_consent(
+        case, ConsentKind.SERVICES, actor=actor, survivor_is_child=True, child=child
+    )
+
+
+def test_r5_child_consent_names_caregiver_and_assent(caseworker) -> None:  # type: ignore[no-untyped-def]
+    case = open_case(caseworker, age=13)
+    consent = _child_consent(
+        case,
+        caseworker,
+        engine.ChildConsent(
+            caregiver_consented=True,
+            caregiver_relationship=CaregiverRelationship.MOTHER,
+            caregiver_name="Mama Canary",
+            caregiver_is_alleged_perpetrator=False,
+            child_assented=True,
+        ),
+    )
+    assert consent.caregiver_relationship is CaregiverRelationship.MOTHER
+    assert consent.child_assented is True
+    with pytest.raises(engine.ReferralError) as error:
+        _child_consent(case, caseworker, None)
+    assert error.value.field == "caregiver_consented"
+    with pytest.raises(engine.ReferralError) as error:
+        _child_consent(
+            case,
+            caseworker,
+            engine.ChildConsent(
+                caregiver_consented=True,
+                caregiver_relationship=CaregiverRelationship.FATHER,
+                caregiver_is_alleged_perpetrator=False,
+                child_assented=None,
+            ),
+        )
+    assert error.value.field == "child_assented"
+
+
+def test_r5_alleged_perpetrator_never_the_consenting_caregiver(caseworker) -> None:  # type: ignore[no-untyped-def]
+    case = open_case(caseworker, age=9)
+    with pytest.raises(engine.ReferralError) as error:
+        _child_consent(
+            case,
+            caseworker,
+            engine.ChildConsent(
+                caregiver_consented=True,
+                caregiver_relationship=CaregiverRelationship.FATHER,
+                caregiver_is_alleged_perpetrator=True,
+                child_assented=True,
+            ),
+        )
+    assert error.value.field == "caregiver_is_alleged_perpetrator"
+
+
+def test_r5_best_interest_note_required_without_caregiver_consent(caseworker) -> None:  # type: ignore[no-untyped-def]
+    case = open_case(caseworker, age=16)
+    with pytest.raises(engine.ReferralError) as error:
+        _child_consent(
+            case, caseworker, engine.ChildConsent(caregiver_consented=False, child_assented=True)
+        )
+    assert error.value.field == "best_interest_note"
+    consent = _child_consent(
+        case,
+        caseworker,
+        engine.ChildConsent(
+            caregiver_consented=False,
+            child_assented=True,
+            best_interest_note="Caregiver unreachable; child at risk.",
+        ),
+    )
+    assert consent.best_interest_note == "Caregiver unreachable; child at risk."
+
+
+def test_case_list_caseworker_sees_own_and_assigned_supervisor_sees_org(
+    caseworker,
+    supervisor,  # type: ignore[no-untyped-def]
+) -> None:
+    org = caseworker.organisation
+    colleague = make_person(Role.CASEWORKER, org, email="colleague@example.org").user
+    mine = open_case(caseworker)
+    theirs = open_case(colleague)
+    shared = open_case(colleague)
+    cases.assign(shared, caseworker, actor=supervisor)
+    db.session.commit()
+    seen = {c.id for c in cases.list_cases(caseworker, cases.CaseFilter()).rows}
+    assert seen == {mine.id, shared.id}
+    assert theirs.id not in seen
+    everything = {c.id for c in cases.list_cases(supervisor, cases.CaseFilter()).rows}
+    assert everything == {mine.id, theirs.id, shared.id}
+
+
+def test_case_list_keyset_pages_and_filters(caseworker) -> None:  # type: ignore[no-untyped-def]
+    made = []
+    for i in range(7):
+        clock.advance(timedelta(minutes=1))
+        made.append(open_case(caseworker, risk_level=RiskLevel.HIGH if i % 2 else RiskLevel.LOW))
+    first = cases.list_cases(caseworker, cases.CaseFilter(), limit=3)
+    assert [c.id for c in first.rows] == [c.id for c in reversed(made)][:3]
+    second = cases.list_cases(caseworker, cases.CaseFilter(), after=first.next_cursor, limit=3)
+    assert [c.id for c in second.rows] == [c.id for c in reversed(made)][3:6]
+    high = cases.list_cases(caseworker, cases.CaseFilter(risk_level=RiskLevel.HIGH))
+    assert len(high.rows) == 3
+    assert cases.list_cases(caseworker, cases.CaseFilter(), after="garbage").rows
