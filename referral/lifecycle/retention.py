@@ -36,7 +36,7 @@ from referral.clock import utcnow
 from referral.extensions import Base
 from referral.lifecycle.keys import new_key_id
 from referral.lifecycle.models import LegalHold, RecordKey, Retention
-from referral.security.crypto import EncryptedBlob, data_key_owners
+from referral.security.crypto import DataKeyOwner, EncryptedBlob, data_key_owners
 from referral.security.policy import has_permission
 
 # --------------------------------------------------------------------------- declarations
@@ -94,22 +94,38 @@ def owned_columns(owner_type: str) -> list[OwnedColumns]:
         for decl in data_key_owners(cls):
             if decl.owner_type != owner_type:
                 continue
-            condition = (
-                table.c[mapper.get_property(decl.when[0]).columns[0].name] == decl.when[1]
-                if decl.when
-                else None
-            )
-            where: Callable[[int, str], Any]
-            if decl.public_id_attr is not None:
-                col = mapper.get_property(decl.public_id_attr).columns[0]
-                where = _public_id_where(col, condition)
-            elif decl.via is not None:
-                (local,) = mapper.relationships[decl.via].local_columns
-                where = _pk_where(table.c[local.name], condition)
-            else:
-                where = _pk_where(list(table.primary_key.columns)[0], condition)
-            out.append(OwnedColumns(table, cols, where))
+            out.append(OwnedColumns(table, cols, _where(mapper, table, decl)))
     return out
+
+
+def _where(mapper: Any, table: Table, decl: DataKeyOwner) -> Callable[[int, str], Any]:
+    """SQL condition selecting the rows of ``table`` under one owner's key."""
+    if decl.via is not None:
+        relationship = mapper.relationships[decl.via]
+        (local,) = relationship.local_columns
+        if decl.public_id_attr is None:
+            return _pk_where(table.c[local.name], None)
+        target = cast(Table, relationship.mapper.class_.__table__)
+        target_pk = list(target.primary_key.columns)[0]
+        tmapper = relationship.mapper
+        pid_col = target.c[tmapper.get_property(decl.public_id_attr).columns[0].name]
+        cond = (
+            target.c[tmapper.get_property(decl.when[0]).columns[0].name] == decl.when[1]
+            if decl.when
+            else None
+        )
+        return lambda _pk, public_id: table.c[local.name].in_(
+            select(target_pk).where(pid_col == public_id, *([cond] if cond is not None else []))
+        )
+    condition = (
+        table.c[mapper.get_property(decl.when[0]).columns[0].name] == decl.when[1]
+        if decl.when
+        else None
+    )
+    if decl.public_id_attr is not None:
+        col = table.c[mapper.get_property(decl.public_id_attr).columns[0].name]
+        return _public_id_where(col, condition)
+    return _pk_where(list(table.primary_key.columns)[0], condition)
 
 
 def _public_id_where(col: Any, condition: Any) -> Callable[[int, str], Any]:

@@ -304,7 +304,9 @@ class DataKeyOwner:
     - ``DataKeyOwner("case", via="case")``: the owner is the row's ``case`` relationship;
     - ``DataKeyOwner("case", public_id_attr="source_public_id", when=("source_kind",
       "case"))``: the owner's public id is stored on the row, for rows whose
-      ``source_kind`` is ``"case"``.
+      ``source_kind`` is ``"case"``;
+    - ``via`` and ``public_id_attr`` together: the owner's public id is stored on the
+      related row (``when`` is then tested on the related row too).
     """
 
     owner_type: str
@@ -312,23 +314,19 @@ class DataKeyOwner:
     public_id_attr: str | None = None
     when: tuple[str, str] | None = None
 
-    def applies_to(self, instance: object) -> bool:
+    def applies_to(self, instance: object, session: Session) -> bool:
         if self.when is None:
             return True
-        value = getattr(instance, self.when[0], None)
+        holder = self._target(instance, session) if self.via and self.public_id_attr else instance
+        value = getattr(holder, self.when[0], None) if holder is not None else None
         return value is not None and str(value) == self.when[1]
 
-    def owner_public_id(self, instance: object, session: Session) -> str | None:
-        if self.public_id_attr is not None:
-            value = getattr(instance, self.public_id_attr, None)
-            return str(value) if value else None
-        if self.via is None:
-            _ensure_public_id(instance)
-            return str(instance.public_id)  # type: ignore[attr-defined]
+    def _target(self, instance: object, session: Session) -> Any:
+        assert self.via is not None
         target = getattr(instance, self.via, None)
         if target is None:  # a pending row with only the foreign key set
-            relationship = object_mapper(instance).relationships[self.via]
             mapper = object_mapper(instance)
+            relationship = mapper.relationships[self.via]
             keys = [
                 getattr(instance, mapper.get_property_by_column(c).key)
                 for c in relationship.local_columns
@@ -336,11 +334,22 @@ class DataKeyOwner:
             if any(k is None for k in keys):
                 return None
             with session.no_autoflush:
-                target = session.get(relationship.mapper.class_, keys[0] if len(keys) == 1 else keys)
-        if target is None:
+                ident = keys[0] if len(keys) == 1 else tuple(keys)
+                target = session.get(relationship.mapper.class_, ident)
+        return target
+
+    def owner_public_id(self, instance: object, session: Session) -> str | None:
+        if self.via is None and self.public_id_attr is None:
+            _ensure_public_id(instance)
+            return str(instance.public_id)  # type: ignore[attr-defined]
+        holder = self._target(instance, session) if self.via is not None else instance
+        if holder is None:
             return None
-        _ensure_public_id(target)
-        return str(target.public_id)
+        if self.public_id_attr is not None:
+            value = getattr(holder, self.public_id_attr, None)
+            return str(value) if value else None
+        _ensure_public_id(holder)
+        return str(holder.public_id)
 
 
 def data_key_owners(cls: type) -> tuple[DataKeyOwner, ...]:
@@ -353,7 +362,7 @@ def data_key_owner_of(instance: object, session: Session) -> tuple[str, str] | N
     if not owners:
         return None
     for decl in owners:
-        if decl.applies_to(instance):
+        if decl.applies_to(instance, session):
             public_id = decl.owner_public_id(instance, session)
             if public_id:
                 return decl.owner_type, public_id
