@@ -83,15 +83,18 @@ def register_security(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from referral.admin.views import blueprint as admin
+    from referral.assistance.views import blueprint as assistance
     from referral.audit.views import blueprint as audit
     from referral.auth.views import blueprint as auth
     from referral.cases.views import blueprint as cases
     from referral.directory.views import blueprint as directory
     from referral.home.views import blueprint as home
     from referral.pathways.views import blueprint as pathways
+    from referral.psea.views import blueprint as psea
     from referral.referrals.views import blueprint as referrals
 
-    for blueprint in (auth, admin, audit, home, directory, pathways, referrals, cases):
+    blueprints = (auth, admin, audit, home, directory, pathways, referrals, cases, psea, assistance)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import ValidationError
+from wtforms import IntegerField, ValidationError
 from wtforms.fields import Field
 from wtforms.validators import Regexp
 
@@ -24,3 +24,20 @@ def strip_filter(value: Any) -> Any:
 
 # A plain shape check; whether the address works is for the person who reads it.
 email_address = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an e-mail address."))
+
+
+class SmallIntegerField(IntegerField):
+    """An integer field that refuses absurdly long numbers before converting them (a
+    400-digit number would otherwise overflow range checks that compare as floats)."""
+
+    MAX_DIGITS = 9
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if (
+            valuelist
+            and isinstance(valuelist[0], str)
+            and len(valuelist[0].strip()) > self.MAX_DIGITS
+        ):
+            self.data = None
+            raise ValueError(_l("This number is too large."))
+        super().process_formdata(valuelist)

@@ -309,6 +309,111 @@ def _case_pages(world: World, role: Role) -> list[Scenario]:
     ]
 
 
+# --- PSEA allegations, interim delegation, victim assistance (issue 6) -----------------
+
+
+def _psea(world: World) -> dict[str, Any]:
+    """Allegation "own" (received by own org, consents to assistance), "other" (received by
+    the other org) and "routed" (received by the other org, routed to own org); an active
+    delegation; assistance records of each organisation."""
+
+    def build() -> dict[str, Any]:
+        from referral.assistance import services as assistance
+        from referral.assistance.models import AssistanceNeed
+        from referral.clock import utcnow
+        from referral.directory.models import AgeGroup, Sex
+        from referral.extensions import db
+        from referral.psea import delegation, services
+        from referral.psea.models import (
+            Category,
+            Channel,
+            EntityType,
+            PersonnelCategory,
+            SurvivorAgeGroup,
+            SurvivorSex,
+        )
+
+        def allegation(by: Person, consents: bool) -> Any:
+            return services.record_allegation(
+                services.AllegationData(
+                    received_at=utcnow(),
+                    channel=Channel.HOTLINE,
+                    incident_from=None,
+                    incident_to=None,
+                    area=None,
+                    category=Category.SEXUAL_EXPLOITATION,
+                    entity_type=EntityType.UNKNOWN,
+                    entity_organisation=None,
+                    personnel_category=PersonnelCategory.STAFF,
+                    survivors={(SurvivorAgeGroup.ADULT, SurvivorSex.FEMALE): 1},
+                    consents_to_assistance=consents,
+                ),
+                actor=by.user,
+            )
+
+        own = allegation(world.people[Role.PSEA_FOCAL_POINT], True)
+        other = allegation(world.others[Role.PSEA_FOCAL_POINT], False)
+        routed = allegation(world.others[Role.PSEA_FOCAL_POINT], False)
+        services.route(routed, world.own, actor=world.others[Role.PSEA_FOCAL_POINT].user)
+        granted = delegation.grant(
+            world.people[Role.GBV_COORDINATOR].user,
+            utcnow().date(),
+            "Cover",
+            actor=world.people[Role.ADMIN].user,
+        )
+        areas = _directory(world)["areas"]
+
+        def record(by: Person) -> Any:
+            return assistance.open_record(
+                assistance.AssistanceData(
+                    age_group=AgeGroup.ADULT,
+                    sex=Sex.FEMALE,
+                    area=areas.kesa,
+                    needs=[AssistanceNeed.MEDICAL],
+                    consents_to_assistance=True,
+                ),
+                actor=by.user,
+            )
+
+        own_record = record(world.people[Role.VA_FOCAL_POINT])
+        other_record = record(world.others[Role.VA_FOCAL_POINT])
+        db.session.commit()
+        return {
+            "own": own.public_id,
+            "other": other.public_id,
+            "routed": routed.public_id,
+            "delegation": granted.public_id,
+            "own_record": own_record.public_id,
+            "other_record": other_record.public_id,
+        }
+
+    return dict(world.once("psea", build))
+
+
+def _sees(role: Role, which: str) -> int:
+    """Coordinator: all; focal point: received by or routed to own org; VA: consenting.
+    The world's GBV coordinator holds an interim delegation (R22): coordinator rights."""
+    if role in (Role.PSEA_COORDINATOR, Role.GBV_COORDINATOR):
+        return 200
+    if role is Role.PSEA_FOCAL_POINT:
+        return 200 if which in ("own", "routed") else 404
+    if role is Role.VA_FOCAL_POINT:
+        return 200 if which == "own" else 404
+    return 404
+
+
+@scenarios_for("psea.show", "psea.narrative", "psea.route", "psea.acknowledge", "psea.outcome")
+def _allegations(world: World, role: Role) -> list[Scenario]:
+    records = _psea(world)
+    return [
+        *(
+            Scenario(f"allegation {which}", {"public_id": records[which]}, _sees(role, which))
+            for which in ("own", "other", "routed")
+        ),
+        Scenario("unknown", {"public_id": UNKNOWN}, 404),
+    ]
+
+
 @scenarios_for("cases.withdraw_consent")
 def _case_consents(world: World, role: Role) -> list[Scenario]:
     records = _cases(world)
@@ -365,5 +470,24 @@ def _received_referrals(world: World, role: Role) -> list[Scenario]:
     return [
         Scenario("referral to own org", {"public_id": records["incoming"].public_id}, 200),
         Scenario("referral to other org", {"public_id": records["outgoing"].public_id}, 404),
+        Scenario("unknown", {"public_id": UNKNOWN}, 404),
+    ]
+
+
+@scenarios_for("psea.end_delegation")
+def _delegations(world: World, role: Role) -> list[Scenario]:
+    records = _psea(world)
+    return [
+        Scenario("active delegation", {"public_id": records["delegation"]}, 302),
+        Scenario("unknown", {"public_id": UNKNOWN}, 404),
+    ]
+
+
+@scenarios_for("assistance.show", "assistance.refer", "assistance.close")
+def _assistance(world: World, role: Role) -> list[Scenario]:
+    records = _psea(world)
+    return [
+        Scenario("record of own org", {"public_id": records["own_record"]}, 200),
+        Scenario("record of other org", {"public_id": records["other_record"]}, 404),
         Scenario("unknown", {"public_id": UNKNOWN}, 404),
     ]

@@ -253,3 +253,25 @@ def test_only_gbv_coordinators_edit_the_directory(
         assert client.get(url).status_code == 403, url
         assert client.post(url, data={}).status_code in (400, 403), url
     assert client.post(f"/pathways/areas/{areas.kesa.public_id}/new").status_code in (400, 403)
+
+
+def test_search_loads_a_page_in_a_fixed_number_of_queries(areas: Areas, org: Organisation) -> None:
+    """No query per row: services, their organisations and areas come in two queries."""
+    from sqlalchemy import event
+
+    for i in range(12):
+        make_service(org, Sector.OTHER, f"Service {i:02d}", [areas.kesa, areas.dalo])
+    db.session.expire_all()
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        page = services.search_services(services.ServiceFilter(sector=Sector.OTHER), limit=10)
+        shown = [(s.organisation.acronym, [a.name for a in s.areas]) for s in page.services]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(shown) == 10 and shown[0] == ("HBI", ["Dalo", "Kesa"])
+    assert len(statements) == 2, statements

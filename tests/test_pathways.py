@@ -200,7 +200,12 @@ def _race(app: Flask, jobs: list[tuple[str, int, str]]) -> list[str]:
 
 
 def test_r15_two_coordinators_publishing_at_once_exactly_one_wins(
-    app: Flask, areas: Areas, org: Organisation, coordinator: Person, other_coordinator: Person
+    app: Flask,
+    engine_name: str,
+    areas: Areas,
+    org: Organisation,
+    coordinator: Person,
+    other_coordinator: Person,
 ) -> None:
     """Two coordinators publish two versions of one area at the same moment (real
     connections, one per thread): exactly one wins, one version is published."""
@@ -219,12 +224,20 @@ def test_r15_two_coordinators_publishing_at_once_exactly_one_wins(
         ],
     )
     assert sorted(o.split(":")[0] for o in outcomes) == ["refused", "won"], outcomes
+    if engine_name == "postgresql":
+        # The area lock serialised them: the loser saw the winner's publication.
+        assert any("published meanwhile" in o for o in outcomes), outcomes
     db.session.expire_all()
     assert published_count(areas.kesa.id) == 1
 
 
 def test_r15_same_version_published_twice_at_once_exactly_one_wins(
-    app: Flask, areas: Areas, org: Organisation, coordinator: Person, other_coordinator: Person
+    app: Flask,
+    engine_name: str,
+    areas: Areas,
+    org: Organisation,
+    coordinator: Person,
+    other_coordinator: Person,
 ) -> None:
     clinic = make_service(org, Sector.HEALTH, "Clinic", [areas.kesa])
     a = make_pathway(
@@ -238,6 +251,8 @@ def test_r15_same_version_published_twice_at_once_exactly_one_wins(
         ],
     )
     assert sorted(o.split(":")[0] for o in outcomes) == ["refused", "won"], outcomes
+    if engine_name == "postgresql":
+        assert any("published -> published is not allowed" in o for o in outcomes), outcomes
     db.session.expire_all()
     assert published_count(areas.kesa.id) == 1
 
@@ -538,3 +553,96 @@ def test_coordinator_drafts_reviews_and_publishes_over_http(
     assert version.status is PathwayStatus.PUBLISHED
     sheet = client.get(area_url).get_data(as_text=True)
     assert "Health first" in sheet and "Clinic" in sheet
+
+
+def test_every_change_is_audited(areas: Areas, org: Organisation, coordinator: Person) -> None:
+    from referral.audit.models import AuditEvent
+
+    clinic = make_service(org, Sector.HEALTH, "Clinic", [areas.kesa])
+    version = make_pathway(areas.kesa, coordinator.user, [(Sector.HEALTH, [clinic])])
+    rows = db.session.execute(
+        select(AuditEvent.action, AuditEvent.obj_id, AuditEvent.actor_id).order_by(AuditEvent.id)
+    ).all()
+    actions = [action for action, _, _ in rows]
+    assert actions.count("directory.area_created") == 5
+    assert "directory.service_created" in actions
+    for action in (
+        "pathways.version_created",
+        "pathways.version_updated",
+        "pathways.step_saved",
+        "pathways.version_in_review",
+        "pathways.version_published",
+    ):
+        assert (action, version.public_id, coordinator.user.id) in rows, action
+
+
+def test_coordinator_inbox_lists_versions_in_review(
+    client: FlaskClient, areas: Areas, org: Organisation, coordinator: Person
+) -> None:
+    clinic = make_service(org, Sector.HEALTH, "Clinic", [areas.kesa])
+    version = make_pathway(
+        areas.kesa, coordinator.user, [(Sector.HEALTH, [clinic])], status=PathwayStatus.IN_REVIEW
+    )
+    sign_in(client, coordinator)
+    html = client.get("/").get_data(as_text=True)
+    assert "Pathway versions waiting for review (1)" in html
+    assert f"/pathways/versions/{version.public_id}" in html
+
+
+def test_demo_pathways_load_twice_and_serve_the_lookup(app: Flask) -> None:
+    """The demo gives Kesa and Dalo (Lomara province) a published pathway; idempotent."""
+    from referral.demo import load_demo
+    from referral.directory.models import Area, Service
+
+    load_demo()
+    load_demo()
+    assert db.session.scalar(select(func.count()).select_from(PathwayVersion)) == 2
+    assert db.session.scalar(select(func.count()).select_from(Service)) == 10
+    camp = db.session.scalar(select(Area).where(Area.code == "AR-LOM-KES-C1"))
+    assert camp is not None
+    options = lookup_pathway(camp, "rape", AgeGroup.ADOLESCENT, Sex.FEMALE, 30)
+    assert options[0].sector is Sector.HEALTH and options[0].urgent
+    dalo = db.session.scalar(select(Area).where(Area.code == "AR-LOM-DAL"))
+    assert dalo is not None
+    suspended = [
+        o
+        for o in lookup_pathway(dalo, None, AgeGroup.ADULT, Sex.FEMALE, None)
+        if o.eligibility is Eligibility.SUSPENDED
+    ]
+    assert [o.service.name for o in suspended] == ["Women's economic empowerment, Dalo"]
+
+
+def test_r15_an_edit_based_on_a_stale_read_is_refused(
+    app: Flask, areas: Areas, org: Organisation, coordinator: Person
+) -> None:
+    """A coordinator edits a draft that another sent for review meanwhile: refused."""
+    clinic = make_service(org, Sector.HEALTH, "Clinic", [areas.kesa])
+    version = make_pathway(
+        areas.kesa, coordinator.user, [(Sector.HEALTH, [clinic])], status=PathwayStatus.DRAFT
+    )
+    public_id, user_id = version.public_id, coordinator.user.id
+
+    def submit_elsewhere() -> None:
+        with app.test_request_context():
+            other = services.version_by_public_id(public_id)
+            actor = db.session.get(User, user_id)
+            assert other is not None and actor is not None
+            services.transition(other, PathwayStatus.IN_REVIEW, actor=actor)
+            db.session.commit()
+            db.session.remove()
+
+    thread = threading.Thread(target=submit_elsewhere)
+    thread.start()
+    thread.join(timeout=30)
+    assert version.status is PathwayStatus.DRAFT  # what this session read earlier
+    with pytest.raises(services.PathwayRuleError, match="changed this version meanwhile"):
+        services.update_version(
+            version,
+            title="Overwrite",
+            sop_markdown="",
+            sea_reporting_procedure="",
+            change_note="",
+            actor=coordinator.user,
+        )
+    db.session.rollback()
+    assert version.status is PathwayStatus.IN_REVIEW and version.title == "Pathway"

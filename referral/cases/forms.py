@@ -8,7 +8,6 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -30,7 +29,7 @@ from referral.cases.labels import (
 )
 from referral.cases.models import CaseStage
 from referral.directory.labels import AGE_GROUP_LABELS, SEX_LABELS
-from referral.forms import no_control_characters, strip_filter
+from referral.forms import SmallIntegerField, no_control_characters, strip_filter
 from referral.referrals.labels import (
     CAREGIVER_LABELS,
     CONSENT_KIND_LABELS,
@@ -80,7 +79,7 @@ class IntakeForm(FlaskForm):
             "asking about the incident."
         )
     )
-    age = IntegerField(
+    age = SmallIntegerField(
         _l("Age in years"),
         description=_l("Leave empty when unknown and choose the age group instead."),
         validators=[Optional(), NumberRange(min=0, max=120, message=_l("Age must be 0 to 120."))],
@@ -181,7 +180,7 @@ class IncidentForm(FlaskForm):
     time_of_day = SelectField(_l("Time of day"), choices=_choices(TIME_OF_DAY_LABELS))
     location_type = SelectField(_l("Type of location"), choices=_choices(LOCATION_LABELS))
     reported_on = DateField(_l("Date reported"), validators=[InputRequired()])
-    perpetrator_count = IntegerField(
+    perpetrator_count = SmallIntegerField(
         _l("Number of alleged perpetrators"),
         default=1,
         validators=[InputRequired(), NumberRange(min=1, max=100)],

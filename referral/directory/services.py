@@ -10,7 +10,9 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import selectinload
 
+from referral.audit import record
 from referral.clock import utcnow
 from referral.db import Organisation, User
 from referral.directory.models import (
@@ -27,7 +29,6 @@ from referral.directory.models import (
     service_areas,
 )
 from referral.extensions import db
-from referral.security import events
 
 # Safety bound on walking up the hierarchy (the four levels need at most four steps).
 MAX_DEPTH = len(AreaLevel)
@@ -137,7 +138,7 @@ def create_area(data: AreaData, *, actor: User | None) -> Area:
     area = Area(code=data.code, name=data.name, level=data.level, parent=data.parent)
     db.session.add(area)
     db.session.flush()
-    events.emit("directory.area_created", user=actor, obj_type="area", obj_id=area.public_id)
+    record("directory.area_created", actor=actor, obj_type="area", obj_id=area.public_id)
     return area
 
 
@@ -161,9 +162,9 @@ def update_area(area: Area, data: AreaData, *, actor: User) -> None:
         if getattr(area, key) != value
     ]
     area.code, area.name, area.level, area.parent = data.code, data.name, data.level, data.parent
-    events.emit(
+    record(
         "directory.area_updated",
-        user=actor,
+        actor=actor,
         obj_type="area",
         obj_id=area.public_id,
         detail={"changed": changed},
@@ -298,9 +299,9 @@ def import_areas_csv(content: str, *, actor: User) -> ImportResult:
         for _line, code, _name, _level, parent_code in rows.values():
             by_code[code.lower()].parent = by_code[parent_code.lower()] if parent_code else None
         db.session.flush()
-    events.emit(
+    record(
         "directory.areas_imported",
-        user=actor,
+        actor=actor,
         obj_type="area",
         detail={"created": result.created, "updated": result.updated},
     )
@@ -395,9 +396,9 @@ def create_service(data: ServiceData, *, actor: User | None) -> Service:
     _apply(service, data)
     db.session.add(service)
     db.session.flush()
-    events.emit(
+    record(
         "directory.service_created",
-        user=actor,
+        actor=actor,
         obj_type="service",
         obj_id=service.public_id,
         detail={"sector": data.sector.value, "organisation": data.organisation.public_id},
@@ -409,9 +410,9 @@ def update_service(service: Service, data: ServiceData, *, actor: User) -> list[
     _check_service(data)
     changed = _apply(service, data)
     if changed:
-        events.emit(
+        record(
             "directory.service_updated",
-            user=actor,
+            actor=actor,
             obj_type="service",
             obj_id=service.public_id,
             detail={"changed": sorted(changed), "status": service.status.value},
@@ -477,6 +478,7 @@ def search_services(
         query = query.where(
             or_(Service.name > name, and_(Service.name == name, Service.public_id > public_id))
         )
+    query = query.options(selectinload(Service.areas).joinedload(Area.parent))
     rows = list(
         db.session.scalars(query.order_by(Service.name, Service.public_id).limit(limit + 1))
         .unique()
@@ -484,21 +486,8 @@ def search_services(
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    _load_areas(rows)
     next_after = (rows[-1].name, rows[-1].public_id) if more and rows else None
     return ServicePage(rows, next_after)
-
-
-def _load_areas(services: list[Service]) -> None:
-    """Load the areas of a page of services in one query (no query per row)."""
-    from sqlalchemy.orm import selectinload
-
-    if services:
-        db.session.scalars(
-            select(Service)
-            .where(Service.id.in_([s.id for s in services]))
-            .options(selectinload(Service.areas).joinedload(Area.parent))
-        ).unique().all()
 
 
 def service_by_public_id(public_id: str) -> Service | None:

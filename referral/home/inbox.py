@@ -13,13 +13,17 @@ from typing import Any
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
+from referral.assistance.models import AssistanceRecord
 from referral.cases import services as case_services
 from referral.cases.models import OPEN_STAGES, Case, CaseStage, Incident, IncidentType
 from referral.clock import utcnow
 from referral.db import User
 from referral.extensions import db
+from referral.psea import services as psea_services
+from referral.psea.labels import STATE_LABELS as PSEA_STATE_LABELS
+from referral.psea.models import Allegation, AllegationState
 from referral.referrals import services as referral_services
 from referral.referrals.labels import PRIORITY_SHORT, time_left
 from referral.referrals.models import Priority, ReferralState, SourceKind
@@ -61,6 +65,120 @@ def _accounts_to_finish(user: User) -> InboxSection | None:
         title=_l("Users who have not finished their first sign-in (%(n)d)", n=total or 0),
         items=items,
         empty_text=_l("Every active user has set up two-factor sign-in."),
+    )
+
+
+def _allegation_item(allegation: Allegation, now: datetime) -> InboxItem:
+    deadline = psea_services.pending_deadline(allegation, now)
+    detail = str(PSEA_STATE_LABELS[allegation.state])
+    if deadline is not None:
+        detail += " · " + psea_services.describe_due(deadline.due_at, now)
+    return InboxItem(
+        title=allegation.reference,
+        url=url_for("psea.show", public_id=allegation.public_id),
+        detail=detail,
+        urgent=deadline is not None and deadline.overdue,
+    )
+
+
+def _allegations_for_coordinator(user: User) -> InboxSection | None:
+    """R19: overdue allegations and those waiting for manual routing, oldest deadline first."""
+    if not has_permission(user, Permission.COORDINATE_PSEA):
+        return None
+    now = utcnow()
+    wanted = or_(psea_services.overdue(now), Allegation.state == AllegationState.MANUAL_ROUTING)
+    rows = db.session.scalars(
+        select(Allegation).where(wanted).order_by(Allegation.received_at, Allegation.id).limit(20)
+    ).all()
+    total = db.session.scalar(select(func.count()).select_from(Allegation).where(wanted)) or 0
+    return InboxSection(
+        title=_l("Allegations overdue or waiting for manual routing (%(n)d)", n=total),
+        items=[_allegation_item(a, now) for a in rows],
+        empty_text=_l("Every allegation is routed and acknowledged on time."),
+    )
+
+
+def _allegations_for_focal_point(user: User) -> InboxSection | None:
+    """Allegations the organisation must route or acknowledge."""
+    if has_permission(user, Permission.COORDINATE_PSEA) or not has_permission(
+        user, Permission.RESPOND_TO_ALLEGATIONS
+    ):
+        return None
+    now = utcnow()
+    wanted = or_(
+        and_(
+            Allegation.routed_to_organisation_id == user.organisation_id,
+            Allegation.state == AllegationState.ROUTED,
+        ),
+        and_(
+            Allegation.received_by_organisation_id == user.organisation_id,
+            Allegation.state == AllegationState.RECEIVED,
+        ),
+    )
+    rows = db.session.scalars(
+        select(Allegation).where(wanted).order_by(Allegation.received_at, Allegation.id).limit(20)
+    ).all()
+    return InboxSection(
+        title=_l("Allegations to route or acknowledge"),
+        items=[_allegation_item(a, now) for a in rows],
+        empty_text=_l("No allegation waits for your organisation."),
+    )
+
+
+def _survivors_waiting_for_assistance(user: User) -> InboxSection | None:
+    """R21: allegations whose survivor consents to assistance and has no record yet."""
+    if not has_permission(user, Permission.ASSIST_VICTIMS):
+        return None
+    has_record = (
+        select(AssistanceRecord.id)
+        .where(AssistanceRecord.allegation_public_id == Allegation.public_id)
+        .exists()
+    )
+    rows = db.session.execute(
+        select(Allegation.public_id, Allegation.reference, Allegation.received_at)
+        .where(Allegation.consents_to_assistance.is_(True), ~has_record)
+        .order_by(Allegation.received_at, Allegation.id)
+        .limit(20)
+    ).all()
+    return InboxSection(
+        title=_l("Survivors who consent to assistance and have no assistance record"),
+        items=[
+            InboxItem(
+                title=reference,
+                url=url_for("assistance.new", allegation=public_id),
+                detail=str(_l("open an assistance record")),
+            )
+            for public_id, reference, _received in rows
+        ],
+        empty_text=_l("Every consenting survivor has an assistance record."),
+    )
+
+
+def _pathways_to_review(user: User) -> InboxSection | None:
+    """GBV coordinators: pathway versions waiting for review and publication."""
+    if not has_permission(user, Permission.PUBLISH_PATHWAYS):
+        return None
+    from referral.pathways.services import versions_awaiting_review
+
+    rows, total = versions_awaiting_review()
+    items = [
+        InboxItem(
+            title=str(_l("%(area)s, version %(n)d", area=v.area.name, n=v.number)),
+            url=url_for("pathways.version", public_id=v.public_id),
+            detail=str(
+                _l(
+                    "sent for review %(date)s by %(name)s",
+                    date=v.submitted_at.date().isoformat() if v.submitted_at else "",
+                    name=v.submitted_by.full_name if v.submitted_by else "",
+                )
+            ),
+        )
+        for v in rows
+    ]
+    return InboxSection(
+        title=_l("Pathway versions waiting for review (%(n)d)", n=total),
+        items=items,
+        empty_text=_l("No pathway version is waiting for review."),
     )
 
 
@@ -184,10 +302,14 @@ def _closures_awaiting_approval(user: User) -> InboxSection | None:
 
 SECTIONS: list[Callable[[User], InboxSection | None]] = [
     _accounts_to_finish,
+    _pathways_to_review,
     _referrals_awaiting_answer,
     _overdue_referrals,
     _clinical_windows_closing,
     _closures_awaiting_approval,
+    _allegations_for_coordinator,
+    _allegations_for_focal_point,
+    _survivors_waiting_for_assistance,
 ]
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from referral.audit import record
 from referral.clock import utcnow
 from referral.db import User
 from referral.directory.models import AgeGroup, Area, Sector, Service, ServiceStatus, Sex
@@ -31,7 +32,6 @@ from referral.pathways.models import (
     PathwayStep,
     PathwayVersion,
 )
-from referral.security import events
 
 
 class PathwayRuleError(ValueError):
@@ -60,6 +60,7 @@ def versions_of(area: Area) -> list[PathwayVersion]:
             select(PathwayVersion)
             .where(PathwayVersion.area_id == area.id)
             .order_by(PathwayVersion.number.desc())
+            .options(selectinload(PathwayVersion.published_by))
         )
     )
 
@@ -123,14 +124,25 @@ def create_version(area: Area, *, actor: User, title: str = "") -> PathwayVersio
         raise PathwayRuleError(
             "", _l("Someone else started a version at the same time. Try again.")
         ) from error
-    events.emit(
+    record(
         "pathways.version_created",
-        user=actor,
+        actor=actor,
         obj_type="pathway_version",
         obj_id=version.public_id,
         detail={"area": area.public_id, "number": number},
     )
     return version
+
+
+def _flush() -> None:
+    """Write now; a version changed by someone else since it was read is refused
+    (optimistic lock on ``row_version``), never overwritten."""
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        raise PathwayRuleError(
+            "", _l("Someone else changed this version meanwhile. Open it again.")
+        ) from error
 
 
 def _require_draft(version: PathwayVersion) -> None:
@@ -153,9 +165,10 @@ def update_version(
     version.sea_reporting_procedure = sea_reporting_procedure
     version.change_note = change_note
     version.updated_at = utcnow()
-    events.emit(
+    _flush()
+    record(
         "pathways.version_updated",
-        user=actor,
+        actor=actor,
         obj_type="pathway_version",
         obj_id=version.public_id,
     )
@@ -202,10 +215,10 @@ def save_step(
     step.guidance = guidance
     step.services = list(services)
     version.updated_at = utcnow()
-    db.session.flush()
-    events.emit(
+    _flush()
+    record(
         "pathways.step_saved",
-        user=actor,
+        actor=actor,
         obj_type="pathway_version",
         obj_id=version.public_id,
         detail={"position": step.position, "sector": sector.value},
@@ -231,9 +244,10 @@ def delete_step(version: PathwayVersion, step: PathwayStep, *, actor: User) -> N
     db.session.flush()
     _renumber(version, remaining)
     version.updated_at = utcnow()
-    events.emit(
+    _flush()
+    record(
         "pathways.step_deleted",
-        user=actor,
+        actor=actor,
         obj_type="pathway_version",
         obj_id=version.public_id,
     )
@@ -249,9 +263,10 @@ def move_step(version: PathwayVersion, step: PathwayStep, offset: int, *, actor:
     ordered[index], ordered[target] = ordered[target], ordered[index]
     _renumber(version, ordered)
     version.updated_at = utcnow()
-    events.emit(
+    _flush()
+    record(
         "pathways.step_moved",
-        user=actor,
+        actor=actor,
         obj_type="pathway_version",
         obj_id=version.public_id,
     )
@@ -373,9 +388,9 @@ def transition(
         raise PathwayRuleError(
             "", _l("Another version of this pathway was published at the same time.")
         ) from error
-    events.emit(
+    record(
         f"pathways.version_{target.value}",
-        user=actor,
+        actor=actor,
         obj_type="pathway_version",
         obj_id=version.public_id,
         detail={
@@ -598,12 +613,19 @@ def lookup_pathway(
     return options
 
 
-def count_versions_awaiting_review() -> int:
-    return int(
-        db.session.scalar(
-            select(func.count())
-            .select_from(PathwayVersion)
+def versions_awaiting_review(limit: int = 20) -> tuple[list[PathwayVersion], int]:
+    """Versions in review, oldest submission first, and how many there are in all."""
+    rows = list(
+        db.session.scalars(
+            select(PathwayVersion)
             .where(PathwayVersion.status == PathwayStatus.IN_REVIEW)
+            .order_by(PathwayVersion.submitted_at, PathwayVersion.id)
+            .limit(limit)
         )
-        or 0
     )
+    total = db.session.scalar(
+        select(func.count())
+        .select_from(PathwayVersion)
+        .where(PathwayVersion.status == PathwayStatus.IN_REVIEW)
+    )
+    return rows, int(total or 0)

@@ -252,9 +252,9 @@ def step_action(public_id: str, step_id: str, action: str) -> Page:
 
 
 _SIMPLE_TRANSITIONS = {
-    "submit": (PathwayStatus.IN_REVIEW, "Sent for review."),
-    "return": (PathwayStatus.DRAFT, "Returned to draft."),
-    "archive": (PathwayStatus.ARCHIVED, "Version archived."),
+    "submit": (PathwayStatus.IN_REVIEW, _l("Sent for review.")),
+    "return": (PathwayStatus.DRAFT, _l("Returned to draft.")),
+    "archive": (PathwayStatus.ARCHIVED, _l("Version archived.")),
 }
 
 
@@ -277,7 +277,7 @@ def move(public_id: str, action: str) -> Page:
         )
         return redirect(url_for("pathways.version", public_id=public_id))
     db.session.commit()
-    flash(_(message), "success")
+    flash(str(message), "success")
     return redirect(url_for("pathways.version", public_id=public_id))
 
 

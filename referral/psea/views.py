@@ -1,0 +1,524 @@
+"""PSEA allegations: list and coordinator dashboard, intake, routing, acknowledgement,
+outcome; and the administrator's page for interim delegations (R22)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select, tuple_
+from werkzeug.wrappers import Response
+
+from referral.clock import utcnow
+from referral.db import Organisation, User
+from referral.directory.services import all_areas, area_by_public_id
+from referral.extensions import db
+from referral.psea import delegation as delegations
+from referral.psea import services
+from referral.psea.forms import (
+    ActionForm,
+    AllegationForm,
+    DelegationForm,
+    OutcomeForm,
+    RouteForm,
+    survivor_field_name,
+)
+from referral.psea.labels import (
+    CATEGORY_LABELS,
+    CHANNEL_LABELS,
+    ENTITY_TYPE_LABELS,
+    OUTCOME_LABELS,
+    PERSONNEL_LABELS,
+    STATE_LABELS,
+    STATE_STATUS,
+    SURVIVOR_AGE_LABELS,
+    SURVIVOR_SEX_LABELS,
+)
+from referral.psea.models import (
+    Allegation,
+    AllegationState,
+    Category,
+    Channel,
+    EntityType,
+    Outcome,
+    PersonnelCategory,
+    PseaDelegation,
+    SurvivorAgeGroup,
+    SurvivorSex,
+)
+from referral.security.policy import (
+    Permission,
+    authorize,
+    has_permission,
+    register_extra_permissions,
+    requires,
+)
+from referral.workflow import IllegalTransitionError
+
+blueprint = Blueprint("psea", __name__)
+
+Page = str | tuple[str, int] | Response
+
+SEE_ALLEGATIONS = (
+    Permission.RECORD_ALLEGATIONS,
+    Permission.RESPOND_TO_ALLEGATIONS,
+    Permission.COORDINATE_PSEA,
+    Permission.ASSIST_VICTIMS,
+)
+
+_registered = False
+
+
+@blueprint.record_once
+def _register_delegation(state: BlueprintSetupState) -> None:
+    global _registered
+    if not _registered:
+        register_extra_permissions(delegations.delegated_permissions)
+        _registered = True
+
+
+@blueprint.before_app_request
+def _record_lapsed_delegations() -> None:
+    """R22: a delegation lapses by itself; the first request after its end records it."""
+    if request.endpoint in (None, "static"):
+        return
+    if delegations.record_lapses():
+        db.session.commit()
+
+
+@blueprint.before_request
+def _record_delegated_use() -> None:
+    """R22: each use of delegated rights is recorded."""
+    if (
+        current_user.is_authenticated
+        and request.endpoint
+        and delegations.current_delegation(current_user) is not None
+    ):
+        delegations.record_use(_me(), request.endpoint)
+        db.session.commit()
+
+
+@blueprint.app_context_processor
+def _delegation_banner() -> dict[str, Any]:
+    held = None
+    if current_user.is_authenticated:
+        held = delegations.current_delegation(current_user)
+    return {"interim_delegation": held}
+
+
+def _me() -> User:
+    """The signed-in user itself (not the proxy), for services and audit events."""
+    user: User = current_user._get_current_object()
+    return user
+
+
+def _template_context() -> dict[str, Any]:
+    return {
+        "state_labels": STATE_LABELS,
+        "state_status": STATE_STATUS,
+        "category_labels": CATEGORY_LABELS,
+        "channel_labels": CHANNEL_LABELS,
+        "entity_type_labels": ENTITY_TYPE_LABELS,
+        "personnel_labels": PERSONNEL_LABELS,
+        "outcome_labels": OUTCOME_LABELS,
+        "age_labels": SURVIVOR_AGE_LABELS,
+        "sex_labels": SURVIVOR_SEX_LABELS,
+        "pending_deadline": services.pending_deadline,
+        "describe_due": services.describe_due,
+        "now": utcnow(),
+    }
+
+
+def _local(instant: datetime, time_zone: str) -> datetime:
+    return instant.astimezone(ZoneInfo(time_zone)).replace(tzinfo=None)
+
+
+def _utc(naive: datetime, time_zone: str) -> datetime:
+    return naive.replace(tzinfo=ZoneInfo(time_zone)).astimezone(UTC)
+
+
+# --- list and dashboard ----------------------------------------------------------------
+
+
+@blueprint.route("/allegations/")
+@requires(*SEE_ALLEGATIONS)
+def index() -> Page:
+    visible = services.visible_to(current_user)
+    query = select(Allegation).where(visible)
+    state_filter = request.args.get("state", "")
+    if state_filter:
+        try:
+            query = query.where(Allegation.state == AllegationState(state_filter))
+        except ValueError:
+            abort(400)
+    overdue_only = request.args.get("overdue") == "1"
+    if overdue_only:
+        query = query.where(services.overdue())
+    after = request.args.get("after", "")
+    if after:
+        anchor = db.session.execute(
+            select(Allegation.received_at, Allegation.id).where(
+                Allegation.public_id == after, visible
+            )
+        ).first()
+        if anchor is None:
+            abort(400)
+        query = query.where(
+            tuple_(Allegation.received_at, Allegation.id) < tuple_(anchor[0], anchor[1])
+        )
+    page_size = int(current_app.config["PAGE_SIZE"])
+    rows = list(
+        db.session.scalars(
+            query.order_by(Allegation.received_at.desc(), Allegation.id.desc()).limit(page_size + 1)
+        )
+    )
+    next_after = rows[page_size - 1].public_id if len(rows) > page_size else None
+    rows = rows[:page_size]
+    dashboard = None
+    if has_permission(current_user, Permission.COORDINATE_PSEA):
+        counts = dict(
+            db.session.execute(
+                select(Allegation.state, func.count()).group_by(Allegation.state)
+            ).all()
+        )
+        dashboard = {
+            "counts": counts,
+            "overdue": db.session.scalar(
+                select(func.count()).select_from(Allegation).where(services.overdue())
+            )
+            or 0,
+        }
+    return render_template(
+        "psea/index.html",
+        allegations=rows,
+        next_after=next_after,
+        state_filter=state_filter,
+        overdue_only=overdue_only,
+        dashboard=dashboard,
+        states=list(AllegationState),
+        can_record=has_permission(current_user, Permission.RECORD_ALLEGATIONS),
+        **_template_context(),
+    )
+
+
+# --- intake ------------------------------------------------------------------------------
+
+
+def _intake_form() -> AllegationForm:
+    form = AllegationForm()
+    form.entity.choices = [("", _("Unknown or not listed"))] + [
+        (o.public_id, f"{o.acronym} ({o.name})")
+        for o in db.session.scalars(
+            select(Organisation).where(Organisation.active).order_by(Organisation.acronym)
+        )
+    ]
+    form.area.choices = [("", _("Not known"))] + [
+        (area.public_id, ("\u2003" * area.level.rank) + area.name)
+        for area in all_areas()
+        if area.level in services.ADMIN_LEVELS
+    ]
+    if request.method == "GET":
+        form.received_at.data = _local(utcnow(), current_user.organisation.time_zone).replace(
+            second=0, microsecond=0
+        )
+    return form
+
+
+def _organisation_by_public_id(public_id: str) -> Organisation | None:
+    if not public_id:
+        return None
+    return db.session.scalar(select(Organisation).where(Organisation.public_id == public_id))
+
+
+def _intake_data(form: AllegationForm) -> services.AllegationData:
+    survivors = {
+        (age, sex): int(getattr(form, survivor_field_name(age, sex)).data or 0)
+        for age in SurvivorAgeGroup
+        for sex in SurvivorSex
+    }
+    received_at: datetime = form.received_at.data  # DataRequired: never None here
+    return services.AllegationData(
+        received_at=_utc(received_at, current_user.organisation.time_zone),
+        channel=Channel(form.channel.data),
+        incident_from=form.incident_from.data,
+        incident_to=form.incident_to.data,
+        area=area_by_public_id(form.area.data) if form.area.data else None,
+        category=Category(form.category.data),
+        entity_type=EntityType(form.entity_type.data),
+        entity_organisation=_organisation_by_public_id(form.entity.data or ""),
+        personnel_category=PersonnelCategory(form.personnel_category.data),
+        survivors=survivors,
+        consents_to_assistance=bool(form.consents_to_assistance.data),
+        narrative=form.narrative.data or None,
+    )
+
+
+@blueprint.route("/allegations/new", methods=["GET", "POST"])
+@requires(Permission.RECORD_ALLEGATIONS)
+def new() -> Page:
+    form = _intake_form()
+    survivor_error = None
+    if request.method == "POST":
+        if form.validate():
+            try:
+                allegation = services.record_allegation(_intake_data(form), actor=_me())
+            except services.AllegationRuleError as error:
+                db.session.rollback()
+                if error.field == "survivors":
+                    survivor_error = error.message
+                else:
+                    getattr(form, error.field).errors.append(error.message)
+            else:
+                db.session.commit()
+                flash(_("Allegation %(ref)s recorded.", ref=allegation.reference), "success")
+                return redirect(url_for("psea.show", public_id=allegation.public_id))
+        return render_template(
+            "psea/new.html", form=form, survivor_error=survivor_error, **_survivor_grid(form)
+        ), 400
+    return render_template("psea/new.html", form=form, survivor_error=None, **_survivor_grid(form))
+
+
+def _survivor_grid(form: AllegationForm) -> dict[str, Any]:
+    return {
+        "survivor_rows": [
+            (
+                SURVIVOR_AGE_LABELS[age],
+                [getattr(form, survivor_field_name(age, sex)) for sex in SurvivorSex],
+            )
+            for age in SurvivorAgeGroup
+        ],
+        "survivor_sexes": [SURVIVOR_SEX_LABELS[sex] for sex in SurvivorSex],
+    }
+
+
+# --- one allegation ----------------------------------------------------------------------
+
+
+def _load_visible(public_id: str, *, for_update: bool = False) -> Allegation:
+    allegation = (
+        services.load_for_update(public_id)
+        if for_update
+        else db.session.scalar(select(Allegation).where(Allegation.public_id == public_id))
+    )
+    if allegation is None:
+        abort(404)
+    authorize(
+        services.can_view(current_user, allegation),
+        reason="allegation not visible to this user",
+        obj_type=services.OBJ_TYPE,
+        obj_id=public_id,
+    )
+    return allegation
+
+
+def _route_form(allegation: Allegation) -> RouteForm:
+    form = RouteForm()
+    choices = [(o.public_id, f"{o.acronym} ({o.name})") for o in services.member_organisations()]
+    if not has_permission(current_user, Permission.COORDINATE_PSEA):
+        choices.append(("", _("Unknown or not a member: send to the coordinator")))
+    form.organisation.choices = choices
+    if request.method == "GET" and allegation.entity_organisation is not None:
+        form.organisation.data = allegation.entity_organisation.public_id
+    return form
+
+
+def _render_show(allegation: Allegation, status: int = 200, **forms: Any) -> Page:
+    can_route = services.can_route(current_user, allegation)
+    can_respond = services.can_respond(current_user, allegation)
+    return render_template(
+        "psea/show.html",
+        allegation=allegation,
+        can_read_narrative=services.can_read_narrative(current_user, allegation),
+        can_open_assistance=allegation.consents_to_assistance
+        and has_permission(current_user, Permission.ASSIST_VICTIMS),
+        route_form=forms.get("route_form") or (_route_form(allegation) if can_route else None),
+        acknowledge_form=(
+            ActionForm() if can_respond and allegation.state is AllegationState.ROUTED else None
+        ),
+        outcome_form=forms.get("outcome_form")
+        or (
+            OutcomeForm()
+            if can_respond
+            and allegation.state in (AllegationState.ACKNOWLEDGED, AllegationState.IN_PROGRESS)
+            else None
+        ),
+        **_template_context(),
+    ), status
+
+
+@blueprint.route("/allegations/<public_id>")
+@requires(*SEE_ALLEGATIONS)
+def show(public_id: str) -> Page:
+    return _render_show(_load_visible(public_id))
+
+
+@blueprint.route("/allegations/<public_id>/narrative")
+@requires(
+    Permission.RECORD_ALLEGATIONS, Permission.RESPOND_TO_ALLEGATIONS, Permission.COORDINATE_PSEA
+)
+def narrative(public_id: str) -> Page:
+    allegation = _load_visible(public_id)
+    authorize(
+        services.can_read_narrative(current_user, allegation),
+        reason="narrative not readable by this user",
+        obj_type=services.OBJ_TYPE,
+        obj_id=public_id,
+    )
+    text = services.reveal_narrative(allegation, actor=_me())
+    db.session.commit()
+    return render_template("psea/narrative.html", allegation=allegation, narrative=text)
+
+
+def _conflict(allegation_id: str) -> Page:
+    db.session.rollback()
+    flash(
+        _("Someone else changed this allegation at the same time. Here is its current state."),
+        "error",
+    )
+    allegation = _load_visible(allegation_id)
+    return _render_show(allegation, status=409)
+
+
+@blueprint.route("/allegations/<public_id>/route", methods=["POST"])
+@requires(Permission.ROUTE_ALLEGATIONS)
+def route(public_id: str) -> Page:
+    allegation = _load_visible(public_id, for_update=True)
+    if allegation.state not in services.AWAITING_ROUTING:
+        return _conflict(public_id)  # someone routed it first
+    authorize(
+        services.can_route(current_user, allegation),
+        reason="may not route this allegation",
+        obj_type=services.OBJ_TYPE,
+        obj_id=public_id,
+    )
+    form = _route_form(allegation)
+    if not form.validate():
+        db.session.rollback()
+        return _render_show(_load_visible(public_id), 400, route_form=form)
+    target = _organisation_by_public_id(form.organisation.data or "")
+    try:
+        state = services.route(allegation, target, actor=_me())
+    except services.AllegationRuleError as error:
+        db.session.rollback()
+        form.organisation.errors = [error.message]
+        return _render_show(_load_visible(public_id), 400, route_form=form)
+    except (IllegalTransitionError, services.AllegationConflictError):
+        return _conflict(public_id)
+    db.session.commit()
+    if state is AllegationState.MANUAL_ROUTING:
+        flash(_("Sent to the network coordinator for manual routing."), "success")
+    else:
+        flash(_("Allegation routed."), "success")
+    return redirect(url_for("psea.show", public_id=public_id))
+
+
+@blueprint.route("/allegations/<public_id>/acknowledge", methods=["POST"])
+@requires(Permission.RESPOND_TO_ALLEGATIONS)
+def acknowledge(public_id: str) -> Page:
+    allegation = _load_visible(public_id, for_update=True)
+    authorize(
+        services.can_respond(current_user, allegation),
+        reason="not the concerned entity",
+        obj_type=services.OBJ_TYPE,
+        obj_id=public_id,
+    )
+    if not ActionForm().validate():
+        abort(400)
+    try:
+        services.acknowledge(allegation, actor=_me())
+    except (IllegalTransitionError, services.AllegationConflictError):
+        return _conflict(public_id)
+    db.session.commit()
+    flash(_("Receipt acknowledged."), "success")
+    return redirect(url_for("psea.show", public_id=public_id))
+
+
+@blueprint.route("/allegations/<public_id>/outcome", methods=["POST"])
+@requires(Permission.RESPOND_TO_ALLEGATIONS)
+def outcome(public_id: str) -> Page:
+    allegation = _load_visible(public_id, for_update=True)
+    authorize(
+        services.can_respond(current_user, allegation),
+        reason="not the concerned entity",
+        obj_type=services.OBJ_TYPE,
+        obj_id=public_id,
+    )
+    form = OutcomeForm()
+    if not form.validate():
+        db.session.rollback()
+        return _render_show(_load_visible(public_id), 400, outcome_form=form)
+    try:
+        services.report_outcome(allegation, Outcome(form.outcome.data), actor=_me())
+    except (IllegalTransitionError, services.AllegationConflictError):
+        return _conflict(public_id)
+    db.session.commit()
+    flash(_("Outcome reported."), "success")
+    return redirect(url_for("psea.show", public_id=public_id))
+
+
+# --- interim delegation (R22), administrator -------------------------------------------
+
+
+def _delegation_form() -> DelegationForm:
+    form = DelegationForm()
+    form.holder.choices = [
+        (u.public_id, f"{u.full_name} ({u.organisation.acronym})")
+        for u in delegations.gbv_coordinators()
+    ]
+    return form
+
+
+@blueprint.route("/admin/psea-delegations", methods=["GET", "POST"])
+@requires(Permission.GRANT_DELEGATION)
+def delegations_page() -> Page:
+    form = _delegation_form()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate():
+            holder = db.session.scalar(select(User).where(User.public_id == form.holder.data))
+            ends_on: date = form.ends_on.data  # DataRequired: never None here
+            if holder is None:
+                abort(400)
+            try:
+                delegations.grant(holder, ends_on, form.reason.data or "", actor=_me())
+            except delegations.DelegationRuleError as error:
+                db.session.rollback()
+                getattr(form, error.field).errors.append(error.message)
+            else:
+                db.session.commit()
+                flash(_("Interim PSEA delegation granted."), "success")
+                return redirect(url_for("psea.delegations_page"))
+    return render_template(
+        "psea/delegations.html",
+        form=form,
+        delegations=delegations.listing(),
+        action=ActionForm(),
+        now=utcnow(),
+        max_days=current_app.config["PSEA_DELEGATION_MAX_DAYS"],
+    ), status
+
+
+@blueprint.route("/admin/psea-delegations/<public_id>/end", methods=["POST"])
+@requires(Permission.GRANT_DELEGATION)
+def end_delegation(public_id: str) -> Page:
+    delegation = db.session.scalar(
+        select(PseaDelegation).where(PseaDelegation.public_id == public_id)
+    )
+    if delegation is None:
+        abort(404)
+    if not ActionForm().validate():
+        abort(400)
+    try:
+        delegations.revoke(delegation, actor=_me())
+    except delegations.DelegationRuleError as error:
+        flash(str(error.message), "error")
+        return redirect(url_for("psea.delegations_page"))
+    db.session.commit()
+    flash(_("Delegation ended."), "success")
+    return redirect(url_for("psea.delegations_page"))
