@@ -37,7 +37,7 @@ from referral.security.crypto import (
 )
 from referral.security.policy import Role
 from tests.casehelpers import open_case
-from tests.conftest import START, make_app, make_organisation, make_person
+from tests.conftest import make_app, make_person
 
 RETENTION = 1825
 
@@ -58,12 +58,16 @@ def keyring(app: Flask, ring: KeyRing) -> Iterator[KeyRing]:
 
 
 def new_first(app: Flask, key_id: str) -> KeyRing:
-    return KeyRing([*KeyRing.from_entries([generate_key_entry(key_id)]).entries, *_ring(app).entries])
+    return KeyRing(
+        [*KeyRing.from_entries([generate_key_entry(key_id)]).entries, *_ring(app).entries]
+    )
 
 
 def closed_case(org: Organisation, caseworker: Any, *, days_ago: int, name: str) -> Case:
     case = open_case(caseworker, name=name, narrative=f"narrative of {name}")
-    case.follow_ups.append(FollowUp(author_id=caseworker.id, note=f"note on {name}", written_at=utcnow()))
+    case.follow_ups.append(
+        FollowUp(author_id=caseworker.id, note=f"note on {name}", written_at=utcnow())
+    )
     case.stage = CaseStage.CLOSED
     case.closed_at = utcnow() - timedelta(days=days_ago)
     db.session.commit()
@@ -79,7 +83,7 @@ def staff(org: Organisation) -> dict[str, Any]:
 
 
 def raw(table: str, column: str, public_id: str, bind: Any = None) -> Sealed:
-    stmt = sa.text(f"SELECT {column} FROM {table} WHERE public_id = :p")  # noqa: S608
+    stmt = sa.text(f"SELECT {column} FROM {table} WHERE public_id = :p")
     value = (bind or db.session).execute(stmt, {"p": public_id}).scalar_one()
     return Sealed(bytes(value))
 
@@ -98,7 +102,9 @@ def scratch_url(database_url: str, engine_name: str, tmp_path: Path) -> Iterator
         yield f"sqlite:///{tmp_path / 'restored.sqlite'}"
         return
     name = f"referral_restore_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(sa.make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(
+        sa.make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
@@ -112,10 +118,14 @@ def scratch_url(database_url: str, engine_name: str, tmp_path: Path) -> Iterator
 # --- data keys ----------------------------------------------------------------------------
 
 
-def test_r26_case_fields_and_children_use_the_case_data_key(org: Organisation, staff: dict[str, Any]) -> None:
+def test_r26_case_fields_and_children_use_the_case_data_key(
+    org: Organisation, staff: dict[str, Any]
+) -> None:
     case = closed_case(org, staff["caseworker"], days_ago=1, name="Amina")
     key = db.session.scalars(
-        select(RecordKey).where(RecordKey.owner_type == "case", RecordKey.owner_public_id == case.public_id)
+        select(RecordKey).where(
+            RecordKey.owner_type == "case", RecordKey.owner_public_id == case.public_id
+        )
     ).one()
     name = raw("cases", "name", case.public_id)
     note = raw("case_follow_ups", "note", case.follow_ups[0].public_id)
@@ -185,7 +195,9 @@ def test_r26_purge_shreds_the_case_in_a_backup_taken_before(
     binding = Binding("cases", "name", old.public_id)
     # ... which the current keys cannot open, and the live database no longer has the key.
     with pytest.raises(DecryptionError):
-        current.unwrap_data_key(Sealed(bytes(row.wrapped)), wrap_binding("case", old.public_id, row.key_id))
+        current.unwrap_data_key(
+            Sealed(bytes(row.wrapped)), wrap_binding("case", old.public_id, row.key_id)
+        )
     with keyring(app, current), pytest.raises(DecryptionError):
         current.open(sealed, binding, data_keys=lambda k: keys.resolve_in(db.session(), current, k))
 
@@ -206,7 +218,9 @@ def test_r26_held_case_is_not_purged(app: Flask, org: Organisation, staff: dict[
     assert db.session.get(Case, case.id).name == "Held"  # type: ignore[union-attr]
     retention.release_hold(db.session(), case, "Case concluded", supervisor)
     db.session.commit()
-    assert [e.public_id for e in retention.purge(db.session(), app.config).purged] == [case.public_id]
+    assert [e.public_id for e in retention.purge(db.session(), app.config).purged] == [
+        case.public_id
+    ]
     assert [e.obj_id for e in events("legal_hold.placed")] == [case.public_id]
     assert [e.obj_id for e in events("legal_hold.released")] == [case.public_id]
     hold = db.session.scalars(select(LegalHold)).one()
@@ -227,7 +241,10 @@ def test_r26_only_a_supervisor_of_the_case_organisation_may_hold(
 def test_r26_purge_resumes_after_a_crash(
     app: Flask, org: Organisation, staff: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cases = [closed_case(org, staff["caseworker"], days_ago=RETENTION + i + 1, name=f"S{i}") for i in range(5)]
+    cases = [
+        closed_case(org, staff["caseworker"], days_ago=RETENTION + i + 1, name=f"S{i}")
+        for i in range(5)
+    ]
     calls = 0
     real_record = retention.record
 
@@ -247,8 +264,12 @@ def test_r26_purge_resumes_after_a_crash(
     report = retention.purge(db.session(), app.config)
     assert len(report.purged) == 3
     assert retention.purge(db.session(), app.config).purged == []  # idempotent
-    assert sorted(e.obj_id for e in events("retention.purged")) == sorted(c.public_id for c in cases)
-    destroyed = db.session.scalars(select(RecordKey).where(RecordKey.destroyed_at.is_not(None))).all()
+    assert sorted(e.obj_id for e in events("retention.purged")) == sorted(
+        c.public_id for c in cases
+    )
+    destroyed = db.session.scalars(
+        select(RecordKey).where(RecordKey.destroyed_at.is_not(None))
+    ).all()
     assert len(destroyed) == 5 and all(k.wrapped is None for k in destroyed)
     assert verify_chain(db.session()).ok
 
@@ -306,7 +327,9 @@ def test_r26_full_rotation_resumes_after_a_crash(
 
     with keyring(app, rotated):
         with pytest.raises(RuntimeError):
-            keys.reencrypt_everything(db.session(), rotated, db.metadata, batch_size=2, progress=crash)
+            keys.reencrypt_everything(
+                db.session(), rotated, db.metadata, batch_size=2, progress=crash
+            )
         db.session.rollback()
         # mid-way: some values under new keys, some under previous ones; all readable
         _all_values_open(app, rotated)
@@ -322,7 +345,10 @@ def test_r26_full_rotation_resumes_after_a_crash(
             new = raw("cases", "name", case.public_id)
             assert new.kind == KIND_DATA_KEY and new.key_id != old_ids[case.public_id]
             assert db.session.get(Case, case.id).name == case.name  # type: ignore[union-attr]
-        assert db.session.scalar(select(sa.func.count()).where(RecordKey.previous_key_id.is_not(None))) == 0
+        assert (
+            db.session.scalar(select(sa.func.count()).where(RecordKey.previous_key_id.is_not(None)))
+            == 0
+        )
 
 
 def test_keys_check_reports_a_value_that_does_not_decrypt(
@@ -335,7 +361,10 @@ def test_keys_check_reports_a_value_that_does_not_decrypt(
     assert ok.exit_code == 0, ok.output
     # Copy A's ciphertext into B's row: the binding refuses it.
     db.session.execute(
-        sa.text("UPDATE cases SET name = (SELECT name FROM cases WHERE public_id = :a) WHERE public_id = :b"),
+        sa.text(
+            "UPDATE cases SET name = (SELECT name FROM cases WHERE public_id = :a) "
+            "WHERE public_id = :b"
+        ),
         {"a": a.public_id, "b": b.public_id},
     )
     db.session.commit()
@@ -348,15 +377,22 @@ def test_keys_check_reports_a_value_that_does_not_decrypt(
 
 def _counts(bind: Any) -> dict[str, int]:
     names = [t.name for t in db.metadata.sorted_tables]
-    return {n: bind.execute(sa.text(f'SELECT count(*) FROM "{n}"')).scalar_one() for n in names}  # noqa: S608
+    return {n: bind.execute(sa.text(f'SELECT count(*) FROM "{n}"')).scalar_one() for n in names}
 
 
 def test_r26_backup_and_restore_round_trip(
-    app: Flask, database_url: str, org: Organisation, staff: dict[str, Any], tmp_path: Path, scratch_url: str
+    app: Flask,
+    database_url: str,
+    org: Organisation,
+    staff: dict[str, Any],
+    tmp_path: Path,
+    scratch_url: str,
 ) -> None:
     for i in range(4):
         closed_case(org, staff["caseworker"], days_ago=i, name=f"Round {i}")
-    retention.place_hold(db.session(), db.session.scalars(select(Case)).first(), "audit request", staff["supervisor"])
+    retention.place_hold(
+        db.session(), db.session.scalars(select(Case)).first(), "audit request", staff["supervisor"]
+    )
     db.session.commit()
     before = _counts(db.session)
     path = tmp_path / "backup.bin"

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from typing import IO
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from referral.audit import services
-from referral.audit.models import Outcome
 from referral.extensions import db
 from referral.security.crypto import generate_key_entry
 

@@ -13,8 +13,8 @@ from referral.db import Organisation, User
 from referral.db.base import PublicIdMixin, TimestampMixin, UTCDateTime, enum_type, random_code
 from referral.directory.models import AgeGroup, Area, Sex
 from referral.extensions import Base
-from referral.referrals.models import Need, SourceKind
 from referral.lifecycle.models import Retention
+from referral.referrals.models import Need, SourceKind
 from referral.security.crypto import DataKeyOwner, encrypted_column
 from referral.security.policy import Permission
 from referral.workflow import TransitionTable
@@ -171,7 +171,9 @@ class Case(PublicIdMixin, TimestampMixin, Base):
     # Envelope encryption: the case's own data key seals its fields and those of its
     # incident, plan, follow-ups, consents and referrals; purging destroys it (R26).
     __data_key_owners__ = (DataKeyOwner("case"),)
-    __retention__ = Retention("case", "CASE_RETENTION_DAYS", closed_at="closed_at")
+    __retention__ = Retention(
+        "case", "CASE_RETENTION_DAYS", closed_at="closed_at", closed_when=("stage", "closed")
+    )
     __hold_permission__ = Permission.HOLD_CASES
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -79,8 +79,14 @@ def backup(engine: Engine, path: str | os.PathLike[str]) -> Path:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.close(fd)
         result = subprocess.run(  # noqa: S603 - fixed tool, no shell
-            [_pg_command("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-             f"--file={target}", *args],
+            [
+                _pg_command("pg_dump"),
+                "--format=custom",
+                "--no-owner",
+                "--no-privileges",
+                f"--file={target}",
+                *args,
+            ],
             env=env,
             capture_output=True,
             text=True,
@@ -131,8 +137,15 @@ def restore(engine: Engine, path: str | os.PathLike[str]) -> None:
         args, env = _pg_args(url)
         engine.dispose()
         result = subprocess.run(  # noqa: S603 - fixed tool, no shell
-            [_pg_command("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
-             "--single-transaction", *args, str(source)],
+            [
+                _pg_command("pg_restore"),
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+                "--single-transaction",
+                *args,
+                str(source),
+            ],
             env=env,
             capture_output=True,
             text=True,

@@ -57,7 +57,9 @@ def rotate(batch_size: int, full: bool) -> None:
     session = db.session()
     click.echo(f"Current key: {keyring.current_key_id}.")
     total_keys = keys.count_record_keys(session)
-    with click.progressbar(length=total_keys, label="Re-wrapping data keys", file=sys.stderr) as bar:
+    with click.progressbar(
+        length=total_keys, label="Re-wrapping data keys", file=sys.stderr
+    ) as bar:
         rewrap = keys.rewrap_data_keys(session, keyring, batch_size=batch_size, progress=bar.update)
     for key_id, count in sorted(rewrap.rewrapped.items()):
         click.echo(f"  data keys re-wrapped from {key_id}: {count}")
@@ -150,7 +152,9 @@ def purge(dry_run: bool) -> None:
         session.rollback()
         click.echo(f"{count} records would be purged (dry run: nothing changed).")
         return
-    report = retention.purge(session, config, progress=lambda e: click.echo(f"  purged {e.owner_type} {e.public_id}"))
+    report = retention.purge(
+        session, config, progress=lambda e: click.echo(f"  purged {e.owner_type} {e.public_id}")
+    )
     click.echo(f"{len(report.purged)} records purged.")
     if report.skipped:
         click.echo(f"{len(report.skipped)} skipped (held or changed meanwhile).")

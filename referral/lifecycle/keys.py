@@ -287,6 +287,10 @@ def _previous_to_current(session: Session, keyring: KeyRing, key_ids: set[str]) 
     return out
 
 
+def _constant(key: bytes) -> Callable[[str], bytes]:
+    return lambda _key_id: key
+
+
 def reseal_values(
     session: Session,
     keyring: KeyRing,
@@ -323,7 +327,7 @@ def reseal_values(
                     if renewal is None:
                         continue  # already under a current data key (or purged)
                     new_id, new_key, old_key = renewal
-                    plaintext = keyring.open(sealed, binding, data_keys=lambda _k: old_key)
+                    plaintext = keyring.open(sealed, binding, data_keys=_constant(old_key))
                     new = keyring.seal_with_data_key(plaintext, binding, new_id, new_key)
                     report.values_moved += 1
                 elif keyring.needs_rotation(sealed):
@@ -427,7 +431,7 @@ def check_values(
             )
             if last is not None:
                 stmt = stmt.where(ref.primary_key > last)
-            rows = session.execute(stmt).all()
+            rows = list(session.execute(stmt).all())
             if not rows:
                 break
             last = rows[-1][0]
@@ -447,4 +451,3 @@ def check_values(
                 progress(len(rows))
     session.rollback()
     return report
-

@@ -84,12 +84,14 @@ class Retention:
     """Declares on an owner model how long it is kept after closure (R26).
 
     ``__retention__ = Retention("case", "CASE_RETENTION_DAYS", closed_at="closed_at")``:
-    purged ``config[days_setting]`` days after ``closed_at``. ``organisation`` names the
-    column holding the organisation that may place a legal hold on the record.
+    purged ``config[days_setting]`` days after ``closed_at``, and only while the
+    attribute named in ``closed_when`` has that value (a reopened record is never
+    purged). ``organisation`` names the column holding the organisation whose holders
+    of the hold permission may place a legal hold (None: any holder of it).
     """
 
     owner_type: str
     days_setting: str
     closed_at: str = "closed_at"
+    closed_when: tuple[str, str] | None = None
     organisation: str | None = "organisation_id"
-    label: str = ""

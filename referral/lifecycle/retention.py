@@ -37,7 +37,7 @@ from referral.extensions import Base
 from referral.lifecycle.keys import new_key_id
 from referral.lifecycle.models import LegalHold, RecordKey, Retention
 from referral.security.crypto import DataKeyOwner, EncryptedBlob, data_key_owners
-from referral.security.policy import has_permission
+from referral.security.policy import Permission, has_permission
 
 # --------------------------------------------------------------------------- declarations
 
@@ -46,7 +46,7 @@ from referral.security.policy import has_permission
 class RetainedModel:
     model: type[Any]
     rule: Retention
-    hold_permission: str | None
+    hold_permission: Permission | None
 
     @property
     def table(self) -> Table:
@@ -86,9 +86,7 @@ def owned_columns(owner_type: str) -> list[OwnedColumns]:
     for mapper in Base.registry.mappers:
         cls = mapper.class_
         table = cast(Table, cls.__table__)
-        cols = tuple(
-            c for c in table.columns if isinstance(c.type, EncryptedBlob) and c.nullable
-        )
+        cols = tuple(c for c in table.columns if isinstance(c.type, EncryptedBlob) and c.nullable)
         if not cols:
             continue
         for decl in data_key_owners(cls):
@@ -106,7 +104,7 @@ def _where(mapper: Any, table: Table, decl: DataKeyOwner) -> Callable[[int, str]
         if decl.public_id_attr is None:
             return _pk_where(table.c[local.name], None)
         target = cast(Table, relationship.mapper.class_.__table__)
-        target_pk = list(target.primary_key.columns)[0]
+        target_pk = next(iter(target.primary_key.columns))
         tmapper = relationship.mapper
         pid_col = target.c[tmapper.get_property(decl.public_id_attr).columns[0].name]
         cond = (
@@ -125,11 +123,13 @@ def _where(mapper: Any, table: Table, decl: DataKeyOwner) -> Callable[[int, str]
     if decl.public_id_attr is not None:
         col = table.c[mapper.get_property(decl.public_id_attr).columns[0].name]
         return _public_id_where(col, condition)
-    return _pk_where(list(table.primary_key.columns)[0], condition)
+    return _pk_where(next(iter(table.primary_key.columns)), condition)
 
 
 def _public_id_where(col: Any, condition: Any) -> Callable[[int, str], Any]:
-    return lambda _pk, public_id: and_(col == public_id, *([condition] if condition is not None else []))
+    return lambda _pk, public_id: and_(
+        col == public_id, *([condition] if condition is not None else [])
+    )
 
 
 def _pk_where(col: Any, condition: Any) -> Callable[[int, str], Any]:
@@ -274,7 +274,12 @@ def _eligible(item: RetainedModel, cutoff: datetime) -> list[Any]:
         RecordKey.owner_public_id == table.c.public_id,
         RecordKey.destroyed_at.is_not(None),
     )
-    return [closed.is_not(None), closed <= cutoff, ~held, ~purged]
+    conditions = [closed.is_not(None), closed <= cutoff, ~held, ~purged]
+    if item.rule.closed_when is not None:
+        attr, value = item.rule.closed_when
+        column = table.c[item.model.__mapper__.get_property(attr).columns[0].name]
+        conditions.append(column == value)
+    return conditions
 
 
 def find_expired(
@@ -287,7 +292,7 @@ def find_expired(
         if days == 0:
             continue
         table = item.table
-        pk = list(table.primary_key.columns)[0]
+        pk = next(iter(table.primary_key.columns))
         closed = table.c[item.model.__mapper__.get_property(item.rule.closed_at).columns[0].name]
         cutoff = now - timedelta(days=days)
         last = 0
@@ -312,7 +317,7 @@ def purge_one(
     now = now or utcnow()
     item = retained_model_for(expired.owner_type)
     table = item.table
-    pk = list(table.primary_key.columns)[0]
+    pk = next(iter(table.primary_key.columns))
     cutoff = now - timedelta(days=retention_days(config, item.rule))
     # Lock the record, then check again: a hold or a reopening may have landed meanwhile.
     still = session.execute(

@@ -262,7 +262,10 @@ class ReferralTransition(PublicIdMixin, Base):
     __tablename__ = "referral_transitions"
     __data_key_owners__ = (
         DataKeyOwner(
-            "case", via="referral", public_id_attr="source_public_id", when=("source_kind", "gbv_case")
+            "case",
+            via="referral",
+            public_id_attr="source_public_id",
+            when=("source_kind", "gbv_case"),
         ),
         DataKeyOwner(
             "assistance",

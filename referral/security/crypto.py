@@ -322,7 +322,8 @@ class DataKeyOwner:
         return value is not None and str(value) == self.when[1]
 
     def _target(self, instance: object, session: Session) -> Any:
-        assert self.via is not None
+        if self.via is None:
+            return instance
         target = getattr(instance, self.via, None)
         if target is None:  # a pending row with only the foreign key set
             mapper = object_mapper(instance)
@@ -342,7 +343,7 @@ class DataKeyOwner:
         if self.via is None and self.public_id_attr is None:
             _ensure_public_id(instance)
             return str(instance.public_id)  # type: ignore[attr-defined]
-        holder = self._target(instance, session) if self.via is not None else instance
+        holder: Any = self._target(instance, session)
         if holder is None:
             return None
         if self.public_id_attr is not None:
