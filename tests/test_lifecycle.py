@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask, current_app
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from referral.audit.models import AuditEvent
@@ -37,7 +38,7 @@ from referral.security.crypto import (
 )
 from referral.security.policy import Role
 from tests.casehelpers import open_case
-from tests.conftest import make_app, make_person
+from tests.conftest import csrf_from, form_post, make_app, make_person, sign_in
 
 RETENTION = 1825
 
@@ -428,3 +429,59 @@ def test_restore_refuses_a_file_that_is_not_a_backup(
     junk.write_bytes(b"not a database at all" * 100)
     with pytest.raises(backups.BackupError):
         backups.restore(sa.create_engine(scratch_url), junk)
+
+
+# --- legal hold pages --------------------------------------------------------------------
+
+
+def _hold(client: Any, case: Case, action: str, reason: str) -> Any:
+    return form_post(
+        client,
+        f"/cases/{case.public_id}/legal-hold",
+        {"hold-action": action, "hold-reason": reason},
+        page=f"/cases/{case.public_id}",
+    )
+
+
+def test_r26_supervisor_places_and_releases_a_hold_on_the_case_page(
+    client: FlaskClient, org: Organisation, staff: dict[str, Any]
+) -> None:
+    case = closed_case(org, staff["caseworker"], days_ago=3, name="Page")
+    supervisor = make_person(Role.SUPERVISOR, org, email="sup2@example.org")
+    sign_in(client, supervisor)
+    page = client.get(f"/cases/{case.public_id}").get_data(as_text=True)
+    assert "Place a legal hold" in page
+    empty = _hold(client, case, "place", "   ")
+    assert empty.status_code == 400 and "This field is required" in empty.get_data(as_text=True)
+    assert _hold(client, case, "place", "Tribunal request 7").status_code == 302
+    page = client.get(f"/cases/{case.public_id}").get_data(as_text=True)
+    assert "Legal hold" in page and "Release the legal hold" in page
+    again = _hold(client, case, "place", "twice")
+    assert again.status_code == 400 and "already under a legal hold" in again.get_data(as_text=True)
+    assert _hold(client, case, "release", "Tribunal closed").status_code == 302
+    assert retention.active_hold(db.session(), "case", case.public_id) is None
+    assert [e.action for e in events("legal_hold.placed") + events("legal_hold.released")] == [
+        "legal_hold.placed",
+        "legal_hold.released",
+    ]
+
+
+@pytest.mark.parametrize("who", ["caseworker", "other_supervisor"])
+def test_r26_hold_refused_to_the_wrong_people(
+    client: FlaskClient, org: Organisation, other_org: Organisation, staff: dict[str, Any], who: str
+) -> None:
+    case = closed_case(org, staff["caseworker"], days_ago=3, name="Nope")
+    if who == "caseworker":
+        person = make_person(Role.CASEWORKER, org, email="cw2@example.org")
+        expected = 403
+    else:
+        person = make_person(Role.SUPERVISOR, other_org)
+        expected = 404
+    sign_in(client, person)
+    html = client.get("/").get_data(as_text=True)
+    response = client.post(
+        f"/cases/{case.public_id}/legal-hold",
+        data={"hold-action": "place", "hold-reason": "x", "csrf_token": csrf_from(html)},
+    )
+    assert response.status_code == expected
+    assert retention.active_hold(db.session(), "case", case.public_id) is None
