@@ -8,6 +8,7 @@ in some process's memory.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -130,6 +131,26 @@ def resolve_in(session: Session, keyring: KeyRing, key_id: str) -> bytes:
     return key
 
 
+def prefetch_keys(session: Session, keyring: KeyRing, key_ids: set[str]) -> None:
+    """Unwrap the given data keys into the session cache with one query (batch work)."""
+    cache = _cache(session)
+    wanted = [k for k in key_ids if k not in cache]
+    if not wanted:
+        return
+    table = cast(Table, RecordKey.__table__)
+    rows = session.execute(
+        select(table).where(or_(table.c.key_id.in_(wanted), table.c.previous_key_id.in_(wanted)))
+    )
+    for row in rows:
+        for previous in (False, True):
+            key_id = row.previous_key_id if previous else row.key_id
+            wrapped = row.previous_wrapped if previous else row.wrapped
+            if key_id in key_ids and wrapped is not None:
+                # a key that fails is left out: resolve_in reports it for each value
+                with contextlib.suppress(DecryptionError):
+                    cache[key_id] = _unwrap(keyring, row, previous=previous)
+
+
 def init_record_keys(app: Flask) -> None:
     """Install the data key store as the app's data key provider."""
     install_data_key_provider(app, RecordKeyStore())
@@ -179,30 +200,45 @@ def rewrap_data_keys(
     table = cast(Table, RecordKey.__table__)
     report = RewrapReport()
     for rows in _key_batches(session, batch_size, table.c.wrapped.is_not(None)):
+        params: list[dict[str, Any]] = []
         for row in rows:
             if row.master_key_id == keyring.current_key_id:
                 report.already_current += 1
                 continue
             try:
-                values: dict[str, Any] = {"master_key_id": keyring.current_key_id}
                 key = _unwrap(keyring, row)
                 binding = wrap_binding(row.owner_type, row.owner_public_id, row.key_id)
-                values["wrapped"] = keyring.wrap_data_key(key, binding).raw
-                if row.previous_wrapped is not None:
+                previous = row.previous_wrapped
+                if previous is not None:
                     old = _unwrap(keyring, row, previous=True)
                     pb = wrap_binding(row.owner_type, row.owner_public_id, row.previous_key_id)
-                    values["previous_wrapped"] = keyring.wrap_data_key(old, pb).raw
+                    previous = keyring.wrap_data_key(old, pb).raw
             except DecryptionError as exc:
                 report.failures.append(f"record key {row.key_id}: {exc}")
                 continue
-            result = session.execute(
-                update(table)
-                .where(table.c.id == row.id, table.c.master_key_id == row.master_key_id)
-                .values(values)
+            params.append(
+                {
+                    "b_id": row.id,
+                    "b_old_master": row.master_key_id,
+                    "b_wrapped": keyring.wrap_data_key(key, binding).raw,
+                    "b_previous_wrapped": previous,
+                }
             )
-            if cast(Any, result).rowcount == 1:
-                old_id = str(row.master_key_id)
-                report.rewrapped[old_id] = report.rewrapped.get(old_id, 0) + 1
+            old_id = str(row.master_key_id)
+            report.rewrapped[old_id] = report.rewrapped.get(old_id, 0) + 1
+        if params:  # compare-and-set on the master key id that was read
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .where(table.c.master_key_id == bindparam("b_old_master"))
+                .values(
+                    master_key_id=keyring.current_key_id,
+                    wrapped=bindparam("b_wrapped"),
+                    previous_wrapped=bindparam("b_previous_wrapped"),
+                )
+                .execution_options(synchronize_session=False),
+                params,
+            )
         session.commit()
         if progress is not None:
             progress(len(rows))
@@ -435,6 +471,7 @@ def check_values(
             if not rows:
                 break
             last = rows[-1][0]
+            prefetch_keys(session, keyring, {s.key_id for *_, s in rows if s.kind == KIND_DATA_KEY})
             for _pk, public_id, sealed in rows:
                 binding = Binding(ref.table.name, ref.column.name, public_id)
                 try:
