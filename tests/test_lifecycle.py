@@ -485,3 +485,24 @@ def test_r26_hold_refused_to_the_wrong_people(
     )
     assert response.status_code == expected
     assert retention.active_hold(db.session(), "case", case.public_id) is None
+
+
+def test_r26_keys_rotate_cli_rewraps_then_full_renews_every_data_key(
+    app: Flask, org: Organisation, staff: dict[str, Any]
+) -> None:
+    made = [closed_case(org, staff["caseworker"], days_ago=1, name=f"C{i}") for i in range(3)]
+    runner = app.test_cli_runner()
+    rotated = new_first(app, "cli")
+    with keyring(app, rotated):
+        result = runner.invoke(args=["keys", "rotate"])
+        assert result.exit_code == 0, result.output
+        assert "data keys re-wrapped from" in result.output
+        before = {c.public_id: raw("cases", "name", c.public_id).key_id for c in made}
+        result = runner.invoke(args=["keys", "rotate", "--full"])
+        assert result.exit_code == 0, result.output
+        assert "new data keys: 3" in result.output
+        after = {c.public_id: raw("cases", "name", c.public_id).key_id for c in made}
+        assert all(before[p] != after[p] for p in before)
+    with keyring(app, KeyRing(rotated.entries[:1])):
+        assert runner.invoke(args=["keys", "check"]).exit_code == 0
+    assert [e.detail["full"] for e in events("keys.rotate")] == [False, True]
