@@ -5,7 +5,7 @@ row in ``record_keys``: a random 256-bit key wrapped by the key ring's current m
 key with AES-GCM, the associated data binding it to the owner's type, public id and
 key id. Destroying the wrapped key (retention purge) makes every value sealed under it
 unreadable, in this database and in every backup once the master keys that wrapped it
-in those backups are retired (see ``docs`` in :mod:`referral.lifecycle.retention`).
+in those backups are retired (see :mod:`referral.lifecycle.retention`).
 
 During a full re-encryption (``keys rotate --full``) a row briefly holds two keys: the
 new one (``key_id``/``wrapped``) and the one being replaced (``previous_*``), so values

@@ -21,8 +21,9 @@ copied to another column or another row does not decrypt.
 Per-record data keys (envelope encryption): a model that declares
 ``__data_key_owners__`` (see :class:`DataKeyOwner`) has its values sealed under the
 data key of its owner record (kind 0x02, the data key id in the header). The key
-ring does not store data keys: a :class:`DataKeyProvider` installed by the database
-layer (``referral.db.lifecycle``) finds or creates them, wrapped by the master key.
+ring does not store data keys: a :class:`DataKeyProvider` (``referral.lifecycle.keys``,
+installed per app with :func:`install_data_key_provider`) finds or creates them in the
+database, wrapped by the master key.
 Values encrypted directly under a master key (kind 0x01) keep working.
 
 Row binding: a ``TypeDecorator`` does not see its row, so encrypted attributes are
