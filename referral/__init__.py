@@ -92,8 +92,21 @@ def register_blueprints(app: Flask) -> None:
     from referral.pathways.views import blueprint as pathways
     from referral.psea.views import blueprint as psea
     from referral.referrals.views import blueprint as referrals
+    from referral.reports.views import blueprint as reports
 
-    blueprints = (auth, admin, audit, home, directory, pathways, referrals, cases, psea, assistance)
+    blueprints = (
+        auth,
+        admin,
+        audit,
+        home,
+        directory,
+        pathways,
+        referrals,
+        cases,
+        psea,
+        assistance,
+        reports,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 

@@ -1,7 +1,7 @@
 """record keys legal holds
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-21 05:39:18.933739
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -72,6 +72,10 @@ class Permission(StrEnum):
     ASSIST_VICTIMS = "assist_victims"
     # statistics
     GBV_STATISTICS = "gbv_statistics"
+    # the shared (inter-agency) GBV statistics, all organisations, agency identifiers hidden
+    GBV_STATISTICS_ALL_ORGANISATIONS = "gbv_statistics_all_organisations"
+    # the anonymised incident-level export of the own organisation (R25)
+    EXPORT_INCIDENT_DATA = "export_incident_data"
     PSEA_STATISTICS = "psea_statistics"
 
 
@@ -96,6 +100,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_PATHWAYS,
             Permission.PUBLISH_PATHWAYS,
             Permission.GBV_STATISTICS,
+            Permission.GBV_STATISTICS_ALL_ORGANISATIONS,
         }
     ),
     Role.SUPERVISOR: frozenset(
@@ -107,6 +112,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.APPROVE_CLOSURE,
             Permission.HOLD_CASES,
             Permission.GBV_STATISTICS,
+            Permission.EXPORT_INCIDENT_DATA,
         }
     ),
     Role.CASEWORKER: frozenset({*_DIRECTORY_READER, Permission.HANDLE_CASES}),

@@ -1,0 +1,52 @@
+"""The statistics filter (GET, no CSRF: it changes nothing) and the export form (POST)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, SelectField, ValidationError
+from wtforms.validators import DataRequired, InputRequired
+
+from referral.reports.labels import GRANULARITY_LABELS
+
+# Longest period one request may cover (keeps every query bounded).
+MAX_DAYS = 366 * 5
+
+
+class StatisticsFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("From"), validators=[DataRequired()])
+    end = DateField(_l("To (inclusive)"), validators=[DataRequired()])
+    granularity = SelectField(
+        _l("Count by"), choices=list(GRANULARITY_LABELS.items()), default="month"
+    )
+    # Choices (area public ids) are set by the view; "" means every area.
+    area = SelectField(_l("Area"), choices=[], default="", validate_choice=True)
+
+    def validate_end(self, field: Any) -> None:
+        start: date | None = self.start.data
+        end: date | None = field.data
+        if start is None or end is None:
+            return
+        if end < start:
+            raise ValidationError(_l("The end comes before the start."))
+        if (end - start).days > MAX_DAYS:
+            raise ValidationError(_l("Choose a period of at most five years."))
+
+
+class ExportForm(StatisticsFilterForm):
+    """The same filter, posted with a CSRF token: an export is an audited event (R25)."""
+
+    class Meta:
+        csrf = True
+
+    file_format = HiddenField(validators=[InputRequired()])
+
+    def validate_file_format(self, field: Any) -> None:
+        if field.data not in ("csv", "xlsx"):
+            raise ValidationError(_l("Unknown file format."))
