@@ -74,12 +74,14 @@ def load_demo() -> list[str]:
         created.append((email, role, acronym))
     db.session.commit()
     load_directory(by_acronym)
-    load_demo_allegations()
-    load_demo_assistance()
 
     from referral.cases.demo import load_case_demo
 
+    # The case demo recognises itself by the demo caseworker's cases, so it runs before
+    # the assistance demo opens a case of its own.
     case_lines = load_case_demo(by_acronym)
+    load_demo_allegations()
+    load_demo_assistance()
     if not created:
         return [
             "Demo data is already loaded; sign-ins were printed when it was first loaded.",
