@@ -73,9 +73,11 @@ def register_security(app: Flask) -> None:
     from referral.compression import init_compression
     from referral.errors import init_error_pages
     from referral.security.headers import init_headers
+    from referral.security.input import init_input_guards
 
     init_audit(app)
     init_sessions(app)
+    init_input_guards(app)
     init_headers(app)
     init_compression(app)
     init_error_pages(app)
