@@ -80,7 +80,7 @@ class Client:
         status, text = self.request(
             "/auth/sign-in", {"csrf_token": token, "email": email, "password": password}
         )
-        if status != 200 or "/auth/verify" not in text and 'name="code"' not in text:
+        if status != 200 or ("/auth/verify" not in text and 'name="code"' not in text):
             raise RuntimeError(f"sign-in of {email} failed with status {status}")
         token = self.csrf("/auth/verify")
         code = pyotp.TOTP(totp_secret).now()
@@ -157,7 +157,7 @@ def mixed(
     weights = [3 if p.role is None else 1 for p in pages]
 
     def work(seed: int) -> None:
-        rng = random.Random(seed)  # noqa: S311 - load pattern, not security
+        rng = random.Random(seed)
         n = 0
         while time.perf_counter() < deadline and n < 100_000:
             page = rng.choices(pages, weights)[0]
@@ -220,7 +220,8 @@ def report(pages: list[Page]) -> list[dict[str, Any]]:
     floor = percentile(pages[0].samples, 95)
     rows = []
     print(
-        f"{'page':<22}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>8}{'p95/floor':>11}{'errors':>8}"
+        f"{'page':<22}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>8}"
+        f"{'p95/floor':>11}{'errors':>8}"
     )
     for page in pages:
         p50, p95, p99 = (percentile(page.samples, q) for q in (50, 95, 99))

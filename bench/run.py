@@ -1,6 +1,6 @@
 """The whole benchmark in one command: fresh database, migrate, seed, gunicorn, load, stop.
 
-    .venv/bin/python bench/run.py                         # PostgreSQL at 10k and 100k, SQLite at 10k
+    .venv/bin/python bench/run.py           # PostgreSQL at 10k and 100k, SQLite at 10k
     .venv/bin/python bench/run.py --sizes 2000 --sqlite-cases 2000 --mixed-seconds 10  # quick
 
 For each size on PostgreSQL (database ``--db-name``, dropped and created again; never

@@ -1,6 +1,7 @@
 """Seed a migrated, empty database with realistic synthetic data, fast.
 
-    .venv/bin/python bench/seed.py --url postgresql+psycopg://postgres@127.0.0.1:5432/referral_bench \\
+    .venv/bin/python bench/seed.py \\
+        --url postgresql+psycopg://postgres@127.0.0.1:5432/referral_bench \\
         --keys "$REFERRAL_ENCRYPTION_KEYS" --cases 100000 --credentials /tmp/bench-users.json
 
 Defaults: 100,000 cases (each with an incident and consents), 3 referrals per case,
@@ -126,7 +127,7 @@ class Seeder:
         self.ring = ring
         self.n_cases = cases
         self.n_events = events
-        self.rng = random.Random(20261121)  # noqa: S311 - synthetic data, not security
+        self.rng = random.Random(20261121)
         self.now = datetime.now(UTC).replace(microsecond=0)
         self.meta = sa.MetaData()
         self.meta.reflect(connection)
@@ -590,7 +591,7 @@ class Seeder:
             received = self.now - timedelta(seconds=rng.randrange(span))
             state = rng.choice(ALLEGATION_STATES)
             routed = state not in ("received", "manual_routing")
-            target = rng.choice(self.case_org_ids + [self.mission_org])
+            target = rng.choice([*self.case_org_ids, self.mission_org])
             pid = public_id()
             child = rng.random() < 0.2
             rows.append(
