@@ -1,0 +1,47 @@
+"""indexes found by the benchmark (issue 11): referral queue pages in index order
+
+Revision ID: 0008
+Revises: 0005
+Create Date: 2026-11-21 06:20:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = "0008"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+OPEN = "state IN ('sent', 'accepted')"
+DONE = "state IN ('declined', 'completed', 'closed', 'withdrawn')"
+
+
+def upgrade():
+    with op.batch_alter_table("referrals", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_referrals_queue_open",
+            ["receiving_organisation_id", "deadline_at", "id"],
+            unique=False,
+            sqlite_where=sa.text(OPEN),
+            postgresql_where=sa.text(OPEN),
+        )
+        batch_op.create_index(
+            "ix_referrals_queue_done",
+            ["receiving_organisation_id", "deadline_at", "id"],
+            unique=False,
+            sqlite_where=sa.text(DONE),
+            postgresql_where=sa.text(DONE),
+        )
+
+
+def downgrade():
+    with op.batch_alter_table("referrals", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_referrals_queue_done", sqlite_where=sa.text(DONE), postgresql_where=sa.text(DONE)
+        )
+        batch_op.drop_index(
+            "ix_referrals_queue_open", sqlite_where=sa.text(OPEN), postgresql_where=sa.text(OPEN)
+        )
