@@ -37,7 +37,7 @@ import pyotp
 ALLOWED_HOSTS = {"127.0.0.1", "localhost"}
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 CASE_LINK_RE = re.compile(r'href="/cases/([0-9A-Z]{16})"')
-TIMEOUT = 30.0
+TIMEOUT = 60.0
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -120,14 +120,18 @@ def run_threads(threads: int, work: Callable[[int], None]) -> float:
     return time.perf_counter() - started
 
 
-def measure(page: Page, client: Client, requests: int, threads: int, warmup: int = 5) -> None:
+def measure(
+    page: Page, client: Client, requests: int, threads: int, seconds: float, warmup: int = 3
+) -> None:
+    """``requests`` timed requests, or as many as start within ``seconds``."""
     for i in range(warmup):
         client.request(page.path(i))
     counter = iter(range(requests))
     lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
 
     def work(_: int) -> None:
-        while True:
+        while time.perf_counter() < deadline:
             with lock:
                 i = next(counter, None)
             if i is None:
@@ -221,7 +225,7 @@ def report(pages: list[Page]) -> list[dict[str, Any]]:
     rows = []
     print(
         f"{'page':<22}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>8}"
-        f"{'p95/floor':>11}{'errors':>8}"
+        f"{'p95/floor':>11}{'errors':>8}{'n':>6}"
     )
     for page in pages:
         p50, p95, p99 = (percentile(page.samples, q) for q in (50, 95, 99))
@@ -229,7 +233,7 @@ def report(pages: list[Page]) -> list[dict[str, Any]]:
         ratio = p95 / floor if floor else float("nan")
         print(
             f"{page.name:<22}{p50 * 1000:9.1f}{p95 * 1000:9.1f}{p99 * 1000:9.1f}"
-            f"{rps:8.1f}{ratio:11.1f}{page.errors:8d}"
+            f"{rps:8.1f}{ratio:11.1f}{page.errors:8d}{len(page.samples):6d}"
         )
         rows.append(
             {
@@ -240,6 +244,7 @@ def report(pages: list[Page]) -> list[dict[str, Any]]:
                 "rps": rps,
                 "p95_over_floor": ratio,
                 "errors": page.errors,
+                "n": len(page.samples),
                 "median_ms": statistics.median(page.samples) * 1000 if page.samples else None,
             }
         )
@@ -254,6 +259,9 @@ def main() -> None:
     parser.add_argument("--credentials", type=Path, default=Path("bench-users.json"))
     parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--page-seconds", type=float, default=40.0, help="time bound per page (seconds)"
+    )
     parser.add_argument("--mixed-seconds", type=float, default=60.0)
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
@@ -265,7 +273,7 @@ def main() -> None:
     clients = sign_in_roles(args.base, credentials, roles)
     pages = build_pages(credentials, clients)
     for page in pages:
-        measure(page, clients[page.role], args.requests, args.threads)
+        measure(page, clients[page.role], args.requests, args.threads, args.page_seconds)
     rows = report(pages)
     result: dict[str, Any] = {"pages": rows}
     if args.mixed_seconds:
