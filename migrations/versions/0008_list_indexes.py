@@ -1,4 +1,5 @@
-"""indexes found by the benchmark (issue 11): referral queue pages in index order
+"""indexes found by the benchmark (issue 11): referral queue in index order,
+consents to statistics
 
 Revision ID: 0008
 Revises: 0005
@@ -17,9 +18,21 @@ depends_on = None
 
 OPEN = "state IN ('sent', 'accepted')"
 DONE = "state IN ('declined', 'completed', 'closed', 'withdrawn')"
+STATISTICS = (
+    "source_kind = 'gbv_case' AND kind = 'statistics' AND granted IS true "
+    "AND withdrawn_at IS NULL"
+)
 
 
 def upgrade():
+    with op.batch_alter_table("consents", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_consents_statistics",
+            ["source_public_id"],
+            unique=False,
+            sqlite_where=sa.text(STATISTICS),
+            postgresql_where=sa.text(STATISTICS),
+        )
     with op.batch_alter_table("referrals", schema=None) as batch_op:
         batch_op.create_index(
             "ix_referrals_queue_open",
@@ -38,6 +51,12 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table("consents", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_consents_statistics",
+            sqlite_where=sa.text(STATISTICS),
+            postgresql_where=sa.text(STATISTICS),
+        )
     with op.batch_alter_table("referrals", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_referrals_queue_done", sqlite_where=sa.text(DONE), postgresql_where=sa.text(DONE)
