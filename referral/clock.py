@@ -32,6 +32,11 @@ def advance(delta: timedelta) -> None:
     _frozen_at += delta
 
 
+def frozen_at() -> datetime | None:
+    """The frozen instant, or None when the clock runs."""
+    return _frozen_at
+
+
 def unfreeze() -> None:
     global _frozen_at
     _frozen_at = None

@@ -74,17 +74,25 @@ def load_demo() -> list[str]:
         created.append((email, role, acronym))
     db.session.commit()
     load_directory(by_acronym)
+
+    from referral.cases.demo import load_case_demo
+
+    # The case demo recognises itself by the demo caseworker's cases, so it runs before
+    # the assistance demo opens a case of its own.
+    case_lines = load_case_demo(by_acronym)
     load_demo_allegations()
     load_demo_assistance()
-
     if not created:
-        return ["Demo data is already loaded; sign-ins were printed when it was first loaded."]
+        return [
+            "Demo data is already loaded; sign-ins were printed when it was first loaded.",
+            *case_lines,
+        ]
     lines = [
         "Demo sign-ins (fictional data). Each account enrols an authenticator app",
         f"(TOTP) at its first sign-in. Password for every demo account: {password}",
     ]
     lines += [f"  {email:<38} {role.value:<20} {acronym}" for email, role, acronym in created]
-    return lines
+    return lines + case_lines
 
 
 # --- directory and pathways ------------------------------------------------------------
@@ -521,6 +529,8 @@ def load_demo_assistance() -> None:
     accepted. Once; nothing when the directory demo has no such service."""
     from referral.assistance import services as assistance
     from referral.assistance.models import AssistanceNeed, AssistanceRecord
+    from referral.cases import services as cases
+    from referral.cases.models import RiskLevel
     from referral.directory.models import AgeGroup, Sector, Sex
     from referral.pathways.services import Eligibility, lookup_pathway
     from referral.psea.models import Allegation
@@ -577,6 +587,29 @@ def load_demo_assistance() -> None:
     )
     if receiver is not None:
         engine.transition(referral.public_id, ReferralState.ACCEPTED, actor=receiver)
+        caseworker = db.session.scalar(
+            select(User)
+            .where(
+                User.organisation_id == service.organisation_id,
+                User.role == Role.CASEWORKER,
+                User.active.is_(True),
+            )
+            .order_by(User.id)
+            .limit(1)
+        )
+        if caseworker is not None:  # the case opens with the SEA context (R21)
+            cases.open_case(
+                cases.Intake(
+                    mandatory_reporting_explained=True,
+                    sex=Sex.FEMALE,
+                    risk_level=RiskLevel.MEDIUM,
+                    area=area,
+                    age_group=AgeGroup.ADULT,
+                    referred_by="victim_assistance",
+                    from_referral=referral,
+                ),
+                actor=caseworker,
+            )
     db.session.commit()
 
 

@@ -246,6 +246,7 @@ def _cases(world: World) -> dict[str, Any]:
             request,
         )
 
+        _directory(world)  # its areas first: the case helpers reuse the province
         with current_app.test_request_context():
             own_worker = world.people[Role.CASEWORKER].user
             other_worker = world.others[Role.CASEWORKER].user

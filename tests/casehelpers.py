@@ -40,9 +40,9 @@ from referral.referrals.models import (
 
 
 def the_area() -> Area:
-    area = db.session.scalar(db.select(Area).where(Area.code == "T-CASES"))
+    area = db.session.scalar(db.select(Area).where(Area.code == "AR-LOM"))
     if area is None:
-        area = Area(code="T-CASES", name="Test province", level=AreaLevel.PROVINCE)
+        area = Area(code="AR-LOM", name="Lomara", level=AreaLevel.PROVINCE)
         db.session.add(area)
         db.session.commit()
     return area

@@ -415,3 +415,36 @@ def test_canary_absent_from_raw_database(
     for canary in (CANARY_NAME, "NARRATIVE-CANARY-7f3a"):
         assert canary.encode() not in raw
         assert canary.encode("utf-16-le") not in raw
+
+
+def test_tampered_hidden_fields_are_refused_and_change_nothing(
+    app: Flask, caseworker: Person, supervisor: Person, receiver: Person, health: Service
+) -> None:
+    from referral.cases import services as cases
+    from referral.cases.models import ClosureReason
+    from tests.casehelpers import request
+
+    case = open_case(caseworker.user)
+    consent = referral_consent(case, caseworker.user, health)
+    with app.test_request_context():
+        referral = cases.refer(case, request(health), consent=consent, actor=caseworker.user)
+        cases.request_closure(case, ClosureReason.NEEDS_MET, "", actor=caseworker.user)
+    db.session.commit()
+    boss = app.test_client()
+    sign_in(boss, supervisor)
+    case_url = f"/cases/{case.public_id}"
+    response = form_post(
+        boss, f"{case_url}/closure/decision", {"decision": "obliterate"}, page=case_url
+    )
+    assert response.status_code == 400
+    response = form_post(boss, f"{case_url}/stage", {"stage": "closed"}, page=case_url)
+    assert response.status_code == 400
+    clinic = app.test_client()
+    sign_in(clinic, receiver)
+    url = f"/referrals/{referral.public_id}"
+    assert form_post(clinic, f"{url}/act", {"action": "complete"}, page=url).status_code == 409
+    assert form_post(clinic, f"{url}/act", {"action": "explode"}, page=url).status_code == 400
+    assert form_post(clinic, f"{url}/act", {"action": "decline"}, page=url).status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).stage is CaseStage.CLOSURE_REQUESTED  # type: ignore[union-attr]
+    assert db.session.get(Referral, referral.id).state is ReferralState.SENT  # type: ignore[union-attr]

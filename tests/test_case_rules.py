@@ -26,7 +26,7 @@ from referral.referrals.models import CaregiverRelationship, ConsentKind
 from referral.security.policy import Role
 from referral.workflow import IllegalTransitionError
 from tests.casehelpers import captured_events, incident, open_case, the_area
-from tests.conftest import make_organisation, make_person
+from tests.conftest import START, make_organisation, make_person
 
 
 @pytest.fixture
@@ -355,3 +355,31 @@ def test_case_list_keyset_pages_and_filters(caseworker) -> None:  # type: ignore
     high = cases.list_cases(caseworker, cases.CaseFilter(risk_level=RiskLevel.HIGH))
     assert len(high.rows) == 3
     assert cases.list_cases(caseworker, cases.CaseFilter(), after="garbage").rows
+
+
+def test_demo_cases_cover_every_stage_and_referral_state_and_load_once(app) -> None:  # type: ignore[no-untyped-def]
+    from referral.cases.models import Case
+    from referral.demo import load_demo
+    from referral.referrals.models import Referral, ReferralState
+
+    lines = load_demo()
+    assert any(line.startswith("Demo cases: 32") for line in lines)
+    stages = set(db.session.scalars(db.select(Case.stage)).all())
+    states = set(db.session.scalars(db.select(Referral.state)).all())
+    assert states == set(ReferralState)
+    assert {CaseStage.ENGAGEMENT, CaseStage.FOLLOW_UP, CaseStage.CLOSED} <= stages
+    count = db.session.scalar(db.select(db.func.count()).select_from(Case))
+    load_demo()
+    assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == count
+    assert clock.utcnow() == START  # the demo put the frozen clock back
+
+
+def test_r1_survivor_code_collision_picks_another(caseworker, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Codes are short and random: a collision with an existing code picks again."""
+    from referral.referrals import services as engine_services
+
+    first = open_case(caseworker)
+    codes = iter([first.survivor_code, first.survivor_code, "GBV-26-NEW00"])
+    monkeypatch.setattr(engine_services, "random_code", lambda prefix, length=5: next(codes))
+    second = open_case(caseworker)
+    assert second.survivor_code == "GBV-26-NEW00"

@@ -553,6 +553,13 @@ def test_coordinator_drafts_reviews_and_publishes_over_http(
     assert version.status is PathwayStatus.PUBLISHED
     sheet = client.get(area_url).get_data(as_text=True)
     assert "Health first" in sheet and "Clinic" in sheet
+    # Withdrawing the published version asks for confirmation first.
+    assert form_post(client, f"{base}/archive", {}, page=base).status_code == 302
+    db.session.expire_all()
+    assert version.status is PathwayStatus.PUBLISHED
+    assert form_post(client, f"{base}/archive", {"confirm": "y"}, page=base).status_code == 302
+    db.session.expire_all()
+    assert version.status is PathwayStatus.ARCHIVED
 
 
 def test_every_change_is_audited(areas: Areas, org: Organisation, coordinator: Person) -> None:

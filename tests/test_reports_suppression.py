@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Sequence
 
 import pytest
+from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,7 @@ from referral.reports.suppression import (
     CountTable,
     Mark,
     SafeTable,
+    configured_threshold,
     suppress,
     unprotected_cells,
 )
@@ -267,3 +269,12 @@ def test_r24_property_no_suppressed_value_can_be_recovered_from_the_margins(
         return
     for position, values in admissible_alternatives(counts, safe, threshold).items():
         assert len(values) >= 2, (position, counts, [[c.text for c in r] for r in grid_of(safe)])
+
+
+def test_r24_the_configured_threshold_never_switches_suppression_off(app: Flask) -> None:
+    for configured, used in ((5, 5), (10, 10), (1, 2), (0, 2)):
+        app.config["STATS_SUPPRESSION_THRESHOLD"] = configured
+        try:
+            assert configured_threshold() == used
+        finally:
+            app.config["STATS_SUPPRESSION_THRESHOLD"] = 5

@@ -172,6 +172,11 @@ class Case(PublicIdMixin, TimestampMixin, Base):
         String(20), unique=True, default=lambda: random_code("GBV")
     )
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    # The accepted referral this case was opened for, if any: one case per referral.
+    origin_referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id"), unique=True)
+    # Case context, derived and never typed (R7, R21): the case came through victim
+    # assistance, i.e. SEA by aid or peacekeeping personnel.
+    sea_by_aid_personnel: Mapped[bool] = mapped_column(Boolean, default=False)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     stage: Mapped[CaseStage] = mapped_column(enum_type(CaseStage), default=CaseStage.ENGAGEMENT)
     stage_before_closure: Mapped[CaseStage | None] = mapped_column(enum_type(CaseStage))

@@ -17,11 +17,18 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from referral.clock import utcnow
 from referral.db import User
-from referral.directory.models import AgeGroup, Area, Sex
+from referral.directory.models import AgeGroup, Area, Sector, Sex
 from referral.extensions import db
 from referral.referrals import services as engine
 from referral.referrals import trail
-from referral.referrals.models import Consent, Need, Referral, age_group_of
+from referral.referrals.models import (
+    Consent,
+    Need,
+    Referral,
+    ReferralState,
+    SourceKind,
+    age_group_of,
+)
 from referral.security.policy import Permission, deny, has_permission
 from referral.workflow import IllegalTransitionError
 
@@ -127,6 +134,8 @@ class Intake:
     safe_contact: str = ""
     location_detail: str = ""
     narrative: str = ""
+    # The accepted referral the case is opened for (R21: from victim assistance).
+    from_referral: Referral | None = None
 
 
 def _age_group(intake: Intake) -> AgeGroup:
@@ -158,8 +167,12 @@ def open_case(intake: Intake, *, actor: User) -> Case:
             _l("Confirm first that the survivor was told about any mandatory-reporting duty."),
         )
     age_group = _age_group(intake)
+    origin = intake.from_referral
+    if origin is not None:
+        check_origin_referral(origin, actor)
     now = utcnow()
     case = Case(
+        survivor_code=engine.unique_code("GBV", Case.survivor_code),
         organisation_id=actor.organisation_id,
         owner_id=actor.id,
         stage=CaseStage.ENGAGEMENT,
@@ -175,6 +188,8 @@ def open_case(intake: Intake, *, actor: User) -> Case:
         referred_by=intake.referred_by[:40],
         mandatory_reporting_explained_at=now,
         mandatory_reporting_explained_by_id=actor.id,
+        origin_referral_id=origin.id if origin is not None else None,
+        sea_by_aid_personnel=origin is not None and origin.source_kind is SourceKind.ASSISTANCE,
     )
     for field in ("name", "contact", "safe_contact", "location_detail", "narrative"):
         value = _check_text(field, getattr(intake, field))
@@ -187,9 +202,45 @@ def open_case(intake: Intake, *, actor: User) -> Case:
         actor=actor,
         obj_type="case",
         obj_id=case.public_id,
-        detail={"mandatory_reporting_explained": True},
+        detail={
+            "mandatory_reporting_explained": True,
+            "from_referral": origin.public_id if origin is not None else None,
+        },
     )
     return case
+
+
+def check_origin_referral(referral: Referral, actor: User) -> None:
+    """A case may be opened for a referral accepted by the actor's organisation, once."""
+    if (
+        referral.receiving_organisation_id != actor.organisation_id
+        or referral.state is not ReferralState.ACCEPTED
+    ):
+        raise CaseError(
+            "mandatory_reporting_explained",
+            _l("A case can be opened only for a referral your organisation accepted."),
+        )
+    taken = db.session.scalar(select(Case.id).where(Case.origin_referral_id == referral.id))
+    if taken is not None:
+        raise CaseError(
+            "mandatory_reporting_explained", _l("A case was already opened for this referral.")
+        )
+
+
+def accepted_referrals_without_case(actor: User, limit: int = 20) -> Sequence[Referral]:
+    """Referrals the actor's organisation accepted and no case was opened for yet."""
+    has_case = select(Case.id).where(Case.origin_referral_id == Referral.id).exists()
+    return db.session.scalars(
+        select(Referral)
+        .where(
+            Referral.receiving_organisation_id == actor.organisation_id,
+            Referral.state == ReferralState.ACCEPTED,
+            Referral.sector == Sector.GBV_CASE_MANAGEMENT,
+            ~has_case,
+        )
+        .order_by(Referral.responded_at, Referral.id)
+        .limit(limit)
+    ).all()
 
 
 def update_notes(case: Case, notes: str, *, actor: User) -> None:

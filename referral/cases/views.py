@@ -80,6 +80,7 @@ from referral.referrals.models import (
     ConsentKind,
     Need,
     Priority,
+    Referral,
     ReferralState,
 )
 from referral.security.policy import Permission, authorize, deny, has_permission, requires
@@ -161,6 +162,10 @@ def index() -> Page:
 def new() -> Page:
     form = IntakeForm()
     form.area.choices = area_choices(blank=_("Choose"))
+    origin = _origin_referral()
+    if origin is not None and request.method == "GET":
+        form.sex.data = origin.sex.value
+        form.age_group.data = origin.age_group.value
     if request.method == "POST":
         if form.validate():
             area = area_by_public_id(form.area.data or "")
@@ -188,6 +193,7 @@ def new() -> Page:
                             safe_contact=form.safe_contact.data or "",
                             location_detail=form.location_detail.data or "",
                             narrative=form.narrative.data or "",
+                            from_referral=origin,
                         ),
                         actor=current_user,
                     )
@@ -198,8 +204,28 @@ def new() -> Page:
                     db.session.commit()
                     flash(_("Case %(code)s opened.", code=case.survivor_code), "success")
                     return redirect(url_for("cases.show", public_id=case.public_id))
-        return _error_page("cases/new.html", form=form)
-    return render_template("cases/new.html", form=form)
+        return _error_page("cases/new.html", form=form, origin=origin)
+    return render_template("cases/new.html", form=form, origin=origin)
+
+
+def _origin_referral() -> Referral | None:
+    """The accepted referral named by ``?referral=``: the case is opened for it (R21)."""
+    public_id = request.args.get("referral", "")
+    if not public_id:
+        return None
+    referral = db.session.scalar(select(Referral).where(Referral.public_id == public_id))
+    if referral is None:
+        abort(404)
+    try:
+        services.check_origin_referral(referral, current_user)
+    except services.CaseError:
+        deny(
+            "referral not accepted by this organisation or already has a case",
+            status=404,
+            obj_type="referral",
+            obj_id=public_id,
+        )
+    return referral
 
 
 # --- the case -------------------------------------------------------------------------------
@@ -470,10 +496,11 @@ def stage(public_id: str) -> Page:
         abort(400)
     try:
         services.move_stage(case, CaseStage(form.stage.data), actor=current_user)
-    except (services.CaseError, IllegalTransitionError, services.CaseConflictError):
+    except (services.CaseError, IllegalTransitionError, services.CaseConflictError) as error:
         db.session.rollback()
         flash(_("The case cannot move to that step now."), "error")
-        return _error_page("cases/show.html", 409, **_show_context(_case(public_id)))
+        status = 400 if isinstance(error, services.CaseError) else 409
+        return _error_page("cases/show.html", status, **_show_context(_case(public_id)))
     db.session.commit()
     return redirect(url_for("cases.show", public_id=case.public_id))
 

@@ -74,7 +74,7 @@ class ServiceForm(FlaskForm):
     organisation = SelectField(_l("Organisation"), validators=[DataRequired()])
     sector = SelectField(_l("Sector"), choices=[(k.value, v) for k, v in SECTOR_LABELS.items()])
     name = _text(_l("Service name"), 160, required=True)
-    areas = SelectMultipleField(
+    areas = CheckboxesField(
         _l("Areas covered"),
         description=_l("A service covering a province also serves its districts and sites."),
         validators=[DataRequired(message=_l("Choose at least one area."))],

@@ -300,6 +300,26 @@ def _closures_awaiting_approval(user: User) -> InboxSection | None:
     return InboxSection(title=_l("Case closures awaiting your approval"), items=items)
 
 
+def _accepted_referrals_to_open(user: User) -> InboxSection | None:
+    """R21: referrals the organisation accepted for case management, waiting for a case."""
+    if not has_permission(user, Permission.HANDLE_CASES):
+        return None
+    rows = case_services.accepted_referrals_without_case(user)
+    return InboxSection(
+        title=_l("Accepted referrals waiting for a case to be opened"),
+        items=[
+            InboxItem(
+                title=referral.survivor_code,
+                url=url_for("cases.new", referral=referral.public_id),
+                detail=str(_l("open a case")),
+                urgent=referral.priority is Priority.EMERGENCY,
+            )
+            for referral in rows
+        ],
+        empty_text=_l("Every accepted referral has a case."),
+    )
+
+
 SECTIONS: list[Callable[[User], InboxSection | None]] = [
     _accounts_to_finish,
     _pathways_to_review,
@@ -310,6 +330,7 @@ SECTIONS: list[Callable[[User], InboxSection | None]] = [
     _allegations_for_coordinator,
     _allegations_for_focal_point,
     _survivors_waiting_for_assistance,
+    _accepted_referrals_to_open,
 ]
 
 

@@ -8,13 +8,13 @@ from wtforms import (
     BooleanField,
     HiddenField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from referral.directory.forms import CheckboxesField
 from referral.directory.labels import SECTOR_LABELS
 from referral.forms import no_control_characters, strip_filter
 
@@ -54,7 +54,7 @@ class VersionForm(FlaskForm):
 
 class StepForm(FlaskForm):
     sector = SelectField(_l("Sector"), choices=[(k.value, v) for k, v in SECTOR_LABELS.items()])
-    services = SelectMultipleField(
+    services = CheckboxesField(
         _l("Services"),
         description=_l("Services covering this area, an area above it or an area inside it."),
         validators=[DataRequired(message=_l("Choose at least one service."))],

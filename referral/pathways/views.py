@@ -265,6 +265,10 @@ def move(public_id: str, action: str) -> Page:
     if action not in _SIMPLE_TRANSITIONS or not ActionForm().validate():
         abort(400)
     target, message = _SIMPLE_TRANSITIONS[action]
+    if target is PathwayStatus.ARCHIVED and request.form.get("confirm") != "y":
+        # Archiving cannot be undone (a published version stops applying at once).
+        flash(_("Tick the box to confirm that this version is to be archived."), "error")
+        return redirect(url_for("pathways.version", public_id=public_id))
     try:
         services.transition(version, target, actor=current_user)
     except (services.PathwayRuleError, IllegalTransitionError) as error:

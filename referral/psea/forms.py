@@ -12,8 +12,10 @@ from wtforms import (
     StringField,
     SubmitField,
     TextAreaField,
+    ValidationError,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.fields import Field
+from wtforms.validators import DataRequired, Length, Optional
 
 from referral.forms import SmallIntegerField, no_control_characters, strip_filter
 from referral.psea.labels import (
@@ -27,6 +29,14 @@ from referral.psea.labels import (
 )
 from referral.psea.models import SurvivorAgeGroup, SurvivorSex
 from referral.psea.services import NARRATIVE_MAX_LENGTH
+
+MAX_SURVIVORS_PER_GROUP = 999
+
+
+def survivor_count(form: object, field: Field) -> None:
+    """0 to 999 (compares Python ints, so a hostile 300-digit number is refused cleanly)."""
+    if field.data is not None and not 0 <= int(field.data) <= MAX_SURVIVORS_PER_GROUP:
+        raise ValidationError(_l("Enter a number from 0 to 999."))
 
 
 def survivor_field_name(age: SurvivorAgeGroup, sex: SurvivorSex) -> str:
@@ -100,7 +110,7 @@ for _age in SurvivorAgeGroup:
                     sex=SURVIVOR_SEX_LABELS[_sex],
                 ),
                 default=0,
-                validators=[Optional(), NumberRange(min=0, max=999)],
+                validators=[Optional(), survivor_count],
             ),
         )
 

@@ -184,6 +184,8 @@ class Referral(PublicIdMixin, TimestampMixin, Base):
     __tablename__ = "referrals"
     __table_args__ = (
         Index("ix_referrals_queue", "receiving_organisation_id", "state", "deadline_at"),
+        # the queue's order: earliest deadline first, keyset on (deadline_at, id)
+        Index("ix_referrals_queue_order", "receiving_organisation_id", "deadline_at", "id"),
         Index("ix_referrals_source", "source_kind", "source_public_id"),
         Index("ix_referrals_sender", "sending_organisation_id", "state", "deadline_at"),
         # The receiving queue pages on (deadline_at, id) within open or finished states:

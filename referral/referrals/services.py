@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from referral.clock import utcnow
 from referral.db import Organisation, User
+from referral.db.base import random_code
 from referral.directory.models import Sector, Service
 from referral.extensions import db
 from referral.pathways.services import Eligibility, PathwayOption, lookup_pathway
@@ -57,6 +58,22 @@ class ReferralError(ValueError):
 
 class ConcurrentChangeError(RuntimeError):
     """Someone else changed the referral first; nothing was changed."""
+
+
+# --- codes ---------------------------------------------------------------------------------
+
+
+def unique_code(prefix: str, column: Any, *, attempts: int = 20) -> str:
+    """A random code (``random_code``) not yet used in ``column`` (a unique column).
+
+    Five random characters give 32^5 codes a year, so collisions do happen at a few
+    thousand records; pick again instead of failing on the unique constraint.
+    """
+    for _ in range(attempts):
+        code = random_code(prefix)
+        if db.session.scalar(select(column).where(column == code)) is None:
+            return code
+    return random_code(prefix, length=8)
 
 
 # --- deadlines (R12) -------------------------------------------------------------------
@@ -341,6 +358,7 @@ def create_referral(
 
     details = {name: source.shared_field_value(name) for name in fields}
     referral = Referral(
+        reference=unique_code("REF", Referral.reference),
         source_kind=source.source_kind,
         source_public_id=source.public_id,
         survivor_code=source.survivor_code,

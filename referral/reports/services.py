@@ -294,6 +294,72 @@ def period_label(key: tuple[int, int], granularity: Granularity) -> str:
     return str(year)
 
 
+# --- the incident cube ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CubeCell:
+    """One group of counted incidents sharing every dimension the tables cut by."""
+
+    year: int
+    month: int
+    incident_type: IncidentType
+    sex: Sex
+    age_group: AgeGroup
+    reporting_delay: ReportingDelay
+    count: int
+    flags: dict[str, int]
+
+
+def _incident_cube(scope: StatsScope) -> list[CubeCell]:
+    """One GROUP BY over the counted incidents by month, type, sex, age group and delay,
+    with the context flags summed: at most 6 x 3 x 4 x 5 groups per month, whatever the
+    number of incidents. The tables are sums over these groups."""
+    year = cast(extract("year", Incident.reported_on), Integer)
+    month = cast(extract("month", Incident.reported_on), Integer)
+    dimensions = (
+        year,
+        month,
+        Incident.incident_type,
+        Case.sex,
+        Case.age_group,
+        Incident.reporting_delay,
+    )
+    flags = list(CONTEXT_LABELS)
+    statement = (
+        select(
+            *dimensions,
+            func.count(Incident.id),
+            *[func.sum(cast(getattr(Incident, flag), Integer)) for flag in flags],
+        )
+        .select_from(Incident)
+        .join(Case, Case.id == Incident.case_id)
+        .where(*counted_incident_conditions(scope))
+        .group_by(*dimensions)
+    )
+    return [
+        CubeCell(
+            int(row[0]),
+            int(row[1]),
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            int(row[6]),
+            {flag: int(value or 0) for flag, value in zip(flags, row[7:], strict=True)},
+        )
+        for row in db.session.execute(statement)
+    ]
+
+
+def _sum_by(cube: list[CubeCell], key: Any) -> dict[tuple[Any, ...], int]:
+    totals: dict[tuple[Any, ...], int] = {}
+    for cell in cube:
+        k = key(cell)
+        totals[k] = totals.get(k, 0) + cell.count
+    return totals
+
+
 # --- the report -------------------------------------------------------------------------
 
 
@@ -340,55 +406,49 @@ def gbv_report(scope: StatsScope) -> StatsReport:
     sexes = [(s, str(SEX_LABELS[s])) for s in Sex]
     incidents = [(None, _("Incidents"))]
 
-    # Incidents by period and type.
-    year = cast(extract("year", Incident.reported_on), Integer)
-    month = cast(extract("month", Incident.reported_on), Integer)
-    by_month = _incident_counts(scope, year, month, Incident.incident_type)
+    cube = _incident_cube(scope)
+
     by_period: dict[tuple[Any, ...], int] = {}
-    for (y, m, kind), count in by_month.items():
-        key = (period_key(int(y), int(m), scope.granularity), kind)
-        by_period[key] = by_period.get(key, 0) + count
+    for cell in cube:
+        key = (period_key(cell.year, cell.month, scope.granularity), cell.incident_type)
+        by_period[key] = by_period.get(key, 0) + cell.count
     periods = [(p, period_label(p, scope.granularity)) for p in periods_of(scope)]
     report.tables.append(
         build_table(
             _("Incidents by period and type"), _("Period"), periods, types, by_period, threshold
         )
     )
-
-    by_type_sex = _incident_counts(scope, Incident.incident_type, Case.sex)
     report.tables.append(
         build_table(
-            _("Incidents by type and survivor sex"), _("Type"), types, sexes, by_type_sex, threshold
+            _("Incidents by type and survivor sex"),
+            _("Type"),
+            types,
+            sexes,
+            _sum_by(cube, lambda c: (c.incident_type, c.sex)),
+            threshold,
         )
     )
-
     ages = [(a, str(AGE_GROUP_LABELS[a])) for a in AgeGroup]
-    by_age_sex = _incident_counts(scope, Case.age_group, Case.sex)
     report.tables.append(
         build_table(
             _("Incidents by survivor age group and sex"),
             _("Age group"),
             ages,
             sexes,
-            by_age_sex,
+            _sum_by(cube, lambda c: (c.age_group, c.sex)),
             threshold,
         )
     )
-
     report.tables.append(_area_table(scope, types, threshold))
-    report.tables.append(_context_table(scope, threshold))
-
+    report.tables.append(_context_table(cube, threshold))
     delays = [(d, str(DELAY_LABELS[d])) for d in ReportingDelay]
-    by_delay = {
-        (d, None): n for (d,), n in _incident_counts(scope, Incident.reporting_delay).items()
-    }
     report.tables.append(
         build_table(
             _("Incidents by reporting delay"),
             _("Reported after"),
             delays,
             incidents,
-            by_delay,
+            _sum_by(cube, lambda c: (c.reporting_delay, None)),
             threshold,
         )
     )
@@ -422,21 +482,16 @@ def _area_table(scope: StatsScope, types: list[tuple[Any, str]], threshold: int)
     return build_table(_("Incidents by area and type"), _("Area"), rows, types, counts, threshold)
 
 
-def _context_table(scope: StatsScope, threshold: int) -> SafeTable:
+def _context_table(cube: list[CubeCell], threshold: int) -> SafeTable:
     """Case context flags overlap (one incident may carry several): no totals."""
-    flags = list(CONTEXT_LABELS)
-    statement = (
-        select(*[func.sum(cast(getattr(Incident, flag), Integer)) for flag in flags])
-        .select_from(Incident)
-        .join(Case, Case.id == Incident.case_id)
-        .where(*counted_incident_conditions(scope))
-    )
-    row = db.session.execute(statement).one()
-    counts = {(flag, None): int(value or 0) for flag, value in zip(flags, row, strict=True)}
+    counts: dict[tuple[Any, ...], int] = {}
+    for cell in cube:
+        for flag, value in cell.flags.items():
+            counts[(flag, None)] = counts.get((flag, None), 0) + value
     return build_table(
         _("Incidents by case context (one incident can have several)"),
         _("Context"),
-        [(flag, str(CONTEXT_LABELS[flag])) for flag in flags],
+        [(flag, str(CONTEXT_LABELS[flag])) for flag in CONTEXT_LABELS],
         [(None, _("Incidents"))],
         counts,
         threshold,

@@ -376,10 +376,12 @@ def suppress(table: CountTable, threshold: int = DEFAULT_THRESHOLD) -> SafeTable
 
 
 def configured_threshold() -> int:
-    """STATS_SUPPRESSION_THRESHOLD from the configuration (default 5)."""
+    """STATS_SUPPRESSION_THRESHOLD from the configuration (default 5), never below 2: a
+    mistaken 0 or 1 must not switch suppression off."""
     from flask import current_app
 
-    return int(current_app.config.get("STATS_SUPPRESSION_THRESHOLD", DEFAULT_THRESHOLD))
+    value = int(current_app.config.get("STATS_SUPPRESSION_THRESHOLD", DEFAULT_THRESHOLD))
+    return max(value, 2)
 
 
 # --- figures derived from counts ----------------------------------------------------------

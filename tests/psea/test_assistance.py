@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from referral.assistance import services as assistance
 from referral.assistance.models import AssistanceNeed, AssistanceRecord
+from referral.cases.models import Case
 from referral.db import User
 from referral.directory.models import AgeGroup, Sector, Service, Sex
 from referral.extensions import db
@@ -28,6 +29,7 @@ from referral.referrals.models import (
     SourceKind,
 )
 from referral.security.policy import Permission, Role, has_permission
+from tests.casehelpers import open_case as open_gbv_case
 from tests.casehelpers import the_area
 from tests.conftest import form_post, make_person, sign_in
 from tests.psea.conftest import Network, Services, actions, record
@@ -247,3 +249,63 @@ def test_r21_inbox_lists_consenting_survivors_without_a_record(
     assert served.reference not in inbox
     assert hidden.reference not in inbox
     assert f"/assistance/new?allegation={waiting.public_id}" in inbox
+
+
+def test_r21_receiving_organisation_opens_a_case_with_sea_context(
+    app: Flask, network: Network, gbv_services: Services
+) -> None:
+    """On acceptance the receiving organisation opens the case; its context says SEA by aid
+    or peacekeeping personnel (derived from the referral's source, never typed); the VA
+    focal point sees the referral status and never the case."""
+    with app.test_request_context():
+        found = open_record(network.va.user)
+        referral = refer(network.va.user, found, gbv_services.case_management)
+        receiver = db.session.get(User, gbv_services.receiver.user.id)
+        assert receiver is not None
+        engine.transition(referral.public_id, ReferralState.ACCEPTED, actor=receiver)
+        db.session.commit()
+    caseworker = make_person(Role.CASEWORKER, gbv_services.provider)
+    client = app.test_client()
+    sign_in(client, caseworker)
+    new_url = f"/cases/new?referral={referral.public_id}"
+    assert new_url in client.get("/").get_data(as_text=True).replace("&amp;", "&")
+    page = client.get(new_url).get_data(as_text=True)
+    assert "SEA by aid or peacekeeping personnel" in page
+    intake = {
+        "mandatory_reporting_explained": "y",
+        "age": "",
+        "age_group": AgeGroup.ADULT.value,
+        "sex": Sex.FEMALE.value,
+        "area": the_area().public_id,
+        "risk_level": "medium",
+        "displacement_status": "idp",
+    }
+    response = form_post(client, new_url, intake)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    case = db.session.scalar(sa.select(Case))
+    assert case is not None
+    assert case.sea_by_aid_personnel is True
+    assert case.origin_referral_id == referral.id
+    case_page = client.get(f"/cases/{case.public_id}").get_data(as_text=True)
+    assert "SEA by aid or peacekeeping personnel" in case_page
+    assert client.get(new_url).status_code == 404  # one case per referral
+    assert new_url not in client.get("/").get_data(as_text=True).replace("&amp;", "&")
+
+    other = app.test_client()
+    sign_in(other, make_person(Role.CASEWORKER, network.ngo, email="cw2@example.org"))
+    assert other.get(new_url).status_code == 404
+
+    va = app.test_client()
+    sign_in(va, network.va)
+    assert va.get(f"/cases/{case.public_id}").status_code == 403
+    status_page = va.get(f"/assistance/{found.public_id}").get_data(as_text=True)
+    assert "Accepted" in status_page and case.survivor_code not in status_page
+
+
+def test_a_case_opened_without_referral_has_no_sea_context(
+    app: Flask, network: Network, gbv_services: Services
+) -> None:
+    caseworker = make_person(Role.CASEWORKER, gbv_services.provider)
+    with app.test_request_context():
+        case = open_gbv_case(caseworker.user)
+    assert case.sea_by_aid_personnel is False and case.origin_referral_id is None

@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from referral.db import User
+from referral.cases.models import Case
 from referral.directory.models import AgeGroup, Sex
 from referral.extensions import db
 from referral.psea.models import Allegation, AllegationState, Outcome
-from referral.referrals import services as engine
-from referral.referrals.models import Referral, ReferralState, SourceKind
+from referral.referrals.models import Referral, SourceKind
+from referral.security.policy import Role
 from tests.casehelpers import the_area
-from tests.conftest import browser_sign_in, output_dir
+from tests.conftest import browser_sign_in, make_person, output_dir
 from tests.psea.conftest import Network, Services, record
 
 pytestmark = pytest.mark.browser
@@ -81,8 +81,10 @@ def test_allegation_logged_routed_acknowledged_and_outcome_reported(
 def test_va_refers_survivor_to_gbv_case_management_and_sees_acceptance(
     page: Any, network: Network, gbv_services: Services
 ) -> None:
-    """R21 in the browser: from the allegation to a referral the service accepts."""
+    """R21 in the browser: from the allegation to a referral the GBV case-management
+    service accepts, and a case opened with the SEA context."""
     shots = output_dir("browser-psea")
+    caseworker = make_person(Role.CASEWORKER, gbv_services.provider)
     allegation = record(network.ngo_focal, consents_to_assistance=True)
 
     browser_sign_in(page, network.va)
@@ -110,12 +112,35 @@ def test_va_refers_survivor_to_gbv_case_management_and_sees_acceptance(
 
     referral = db.session.scalar(sa.select(Referral))
     assert referral is not None and referral.source_kind is SourceKind.ASSISTANCE
-    receiver = db.session.get(User, gbv_services.receiver.user.id)
-    assert receiver is not None
-    engine.transition(referral.public_id, ReferralState.ACCEPTED, actor=receiver)
-    db.session.commit()
+    sign_out(page)
 
-    page.reload()
+    # The GBV case-management service accepts from its queue...
+    browser_sign_in(page, gbv_services.receiver)
+    page.goto(f"/referrals/{referral.public_id}")
+    page.get_by_role("button", name="Accept").click()
+    assert page.locator("#referral-state").inner_text() == "Accepted"
+    sign_out(page)
+
+    # ...and a caseworker of that organisation opens the case from the inbox (R21).
+    browser_sign_in(page, caseworker)
+    page.locator(f"a[href*='referral={referral.public_id}']").click()
+    assert page.get_by_text("SEA by aid or peacekeeping personnel").first.is_visible()
+    page.check("#mandatory_reporting_explained")
+    page.select_option("#area", the_area().public_id)
+    page.select_option("#risk_level", "medium")
+    page.get_by_role("button", name="Open the case").click()
+    page.wait_for_url("**/cases/*")
+    assert page.get_by_text("SEA by aid or peacekeeping personnel").first.is_visible()
+    page.screenshot(path=str(shots / "6-case-with-sea-context.png"), full_page=True)
+    case = db.session.scalar(sa.select(Case))
+    assert case is not None and case.sea_by_aid_personnel
+    sign_out(page)
+
+    # The VA focal point sees the referral accepted, and nothing of the case.
+    browser_sign_in(page, network.va)
+    page.goto("/assistance/")
+    page.get_by_role("link", name=page.locator("td a").first.inner_text()).click()
     assert page.get_by_text("Accepted", exact=True).is_visible()
+    assert case.survivor_code not in page.content()
     assert page.locator("a[href*='/cases/']").count() == 0
     page.screenshot(path=str(shots / "5-assistance-accepted.png"), full_page=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from referral.assistance.models import AssistanceRecord
+from referral.cases.models import Case
 from referral.demo import load_demo
 from referral.directory.models import Sector
 from referral.extensions import db
@@ -37,3 +38,5 @@ def test_demo_has_an_assistance_referral_accepted_by_gbv_case_management() -> No
     assert referrals[0].state is ReferralState.ACCEPTED
     assert referrals[0].sector is Sector.GBV_CASE_MANAGEMENT
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AssistanceRecord)) == 1
+    case = db.session.scalar(sa.select(Case).where(Case.origin_referral_id == referrals[0].id))
+    assert case is not None and case.sea_by_aid_personnel
