@@ -2,7 +2,7 @@
 consents to statistics
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-21 06:20:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0008"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
