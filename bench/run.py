@@ -179,14 +179,21 @@ def one_run(
 
 
 def growth(small: dict[str, Any], large: dict[str, Any]) -> None:
+    """p95 growth per page; also relative to each run's floor, since a shared machine's
+    load can differ between the two runs (the floor moves with it)."""
     print(f"\n=== growth {small['cases']:,} -> {large['cases']:,} cases (PostgreSQL, p95) ===")
     before = {row["page"]: row for row in small["pages"]}
-    print(f"{'page':<22}{'small ms':>10}{'large ms':>10}{'growth':>8}{'large/floor':>13}")
+    print(
+        f"{'page':<22}{'small ms':>10}{'large ms':>10}{'growth':>8}"
+        f"{'growth/floor':>14}{'large/floor':>13}"
+    )
     for row in large["pages"]:
         old = before[row["page"]]
         print(
             f"{row['page']:<22}{old['p95_ms']:10.1f}{row['p95_ms']:10.1f}"
-            f"{row['p95_ms'] / old['p95_ms']:8.2f}{row['p95_over_floor']:13.1f}"
+            f"{row['p95_ms'] / old['p95_ms']:8.2f}"
+            f"{row['p95_over_floor'] / old['p95_over_floor']:14.2f}"
+            f"{row['p95_over_floor']:13.1f}"
         )
 
 
@@ -212,6 +219,10 @@ def verify_only() -> None:
 def main() -> None:
     if sys.argv[1:] == ["--verify"]:
         verify_only()
+        return
+    if sys.argv[1:2] == ["--report"]:  # print the growth table of a saved --out file
+        saved = [r for r in json.loads(Path(sys.argv[2]).read_text()) if "postgresql" in r["label"]]
+        growth(saved[0], saved[-1])
         return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter

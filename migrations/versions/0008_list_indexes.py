@@ -1,5 +1,5 @@
 """indexes found by the benchmark (issue 11): referral queue in index order,
-consents to statistics
+case list stage filter in list order, consents to statistics
 
 Revision ID: 0008
 Revises: 0006
@@ -25,6 +25,13 @@ STATISTICS = (
 
 
 def upgrade():
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_index("ix_cases_org_stage")
+        batch_op.create_index(
+            "ix_cases_org_stage_opened",
+            ["organisation_id", "stage", "opened_at", "id"],
+            unique=False,
+        )
     with op.batch_alter_table("consents", schema=None) as batch_op:
         batch_op.create_index(
             "ix_consents_statistics",
@@ -51,6 +58,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_index("ix_cases_org_stage_opened")
+        batch_op.create_index("ix_cases_org_stage", ["organisation_id", "stage"], unique=False)
     with op.batch_alter_table("consents", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_consents_statistics",
