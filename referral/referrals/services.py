@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.clock import utcnow
@@ -606,9 +606,13 @@ def queue(
     """The receiving organisation's queue (R10), earliest deadline first, keyset-paged
     on (deadline_at, id). Drafts never appear."""
     wanted = [s for s in states if s is not ReferralState.DRAFT]
+    # The states are rendered as literals so that both engines can match the partial
+    # queue indexes (ix_referrals_queue_open/_done) against the query.
     query = select(Referral).where(
         Referral.receiving_organisation_id == organisation_id,
-        Referral.state.in_(wanted),
+        Referral.state.in_(
+            bindparam("queue_states", [s.value for s in wanted], literal_execute=True)
+        ),
         Referral.deadline_at.is_not(None),
     )
     if after:
