@@ -327,3 +327,19 @@ def browser_sign_in(page: Any, person: Person) -> None:
     )
     page.get_by_role("button", name="Verify").click()
     page.wait_for_url("**/")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how much the access matrix and the hostile-input fuzzing covered."""
+    import sys
+
+    matrix = sys.modules.get("tests.test_access_matrix")
+    hostile = sys.modules.get("tests.test_hostile_input")
+    if matrix is not None and getattr(matrix, "CHECKED", None):
+        terminalreporter.write_line(
+            f"access matrix: {sum(matrix.CHECKED)} endpoint x role x record answers checked"
+        )
+    if hostile is not None and getattr(hostile, "TRIED", None):
+        terminalreporter.write_line(
+            f"hostile input: {sum(hostile.TRIED)} hostile form submissions tried"
+        )
