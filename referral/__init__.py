@@ -30,11 +30,13 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, testing: bool = Fa
 def register_extensions(app: Flask) -> None:
     from referral.extensions import babel, csrf, db, limiter, login_manager, migrate
     from referral.i18n import select_locale, select_timezone
+    from referral.lifecycle.keys import init_record_keys
     from referral.security import passwords
     from referral.security.crypto import init_crypto
 
     os.makedirs(app.instance_path, exist_ok=True)
     init_crypto(app)
+    init_record_keys(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
@@ -71,9 +73,11 @@ def register_security(app: Flask) -> None:
     from referral.compression import init_compression
     from referral.errors import init_error_pages
     from referral.security.headers import init_headers
+    from referral.security.input import init_input_guards
 
     init_audit(app)
     init_sessions(app)
+    init_input_guards(app)
     init_headers(app)
     init_compression(app)
     init_error_pages(app)

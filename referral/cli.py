@@ -11,6 +11,7 @@ from referral.admin import services as admin_services
 from referral.audit.cli import audit_group, keys_group
 from referral.db import Organisation, OrganisationType, User
 from referral.extensions import db
+from referral.lifecycle.cli import backup_command, restore_command, retention_group
 from referral.security.policy import Role
 
 
@@ -101,6 +102,9 @@ def init_commands(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(keys_group)
     app.cli.add_command(audit_group)
+    app.cli.add_command(retention_group)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def _create_app() -> Flask:

@@ -296,6 +296,7 @@ def _cases(world: World) -> dict[str, Any]:
     "cases.request_closure",
     "cases.decide_closure",
     "cases.assign",
+    "cases.legal_hold",
 )
 def _case_pages(world: World, role: Role) -> list[Scenario]:
     records = _cases(world)
@@ -403,7 +404,14 @@ def _sees(role: Role, which: str) -> int:
     return 404
 
 
-@scenarios_for("psea.show", "psea.narrative", "psea.route", "psea.acknowledge", "psea.outcome")
+@scenarios_for(
+    "psea.show",
+    "psea.narrative",
+    "psea.route",
+    "psea.acknowledge",
+    "psea.outcome",
+    "psea.legal_hold",
+)
 def _allegations(world: World, role: Role) -> list[Scenario]:
     records = _psea(world)
     return [

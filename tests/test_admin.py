@@ -51,7 +51,7 @@ BAD_ORGANISATIONS = [
     {**VALID_ORG, "acronym": "<script>"},
     {**VALID_ORG, "org_type": "secret_service"},
     {**VALID_ORG, "time_zone": "Mars/Olympus"},
-    {**VALID_ORG, "name": "bad\x00name"},
+    {**VALID_ORG, "name": "bad\x01name"},
     {k: v for k, v in VALID_ORG.items() if k != "org_type"},
 ]
 

@@ -20,7 +20,9 @@ from referral.db import Organisation
 from referral.db.base import PublicIdMixin, TimestampMixin, UTCDateTime, enum_type
 from referral.directory.models import AgeGroup, Area, Sex
 from referral.extensions import Base
+from referral.lifecycle.models import Retention
 from referral.referrals.models import Need, SourceKind
+from referral.security.crypto import DataKeyOwner
 from referral.workflow import TransitionTable
 
 
@@ -61,6 +63,14 @@ ASSISTANCE_WORKFLOW = TransitionTable.build(
 
 class AssistanceRecord(PublicIdMixin, TimestampMixin, Base):
     __tablename__ = "assistance_records"
+    # Owns the data key of its consents and referrals; purged after closure (R26).
+    __data_key_owners__ = (DataKeyOwner("assistance"),)
+    __retention__ = Retention(
+        "assistance",
+        "ASSISTANCE_RETENTION_DAYS",
+        closed_at="closed_at",
+        closed_when=("state", "closed"),
+    )
     __table_args__ = (
         Index("ix_assistance_records_org_created", "organisation_id", "created_at", "id"),
     )

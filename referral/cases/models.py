@@ -13,8 +13,10 @@ from referral.db import Organisation, User
 from referral.db.base import PublicIdMixin, TimestampMixin, UTCDateTime, enum_type, random_code
 from referral.directory.models import AgeGroup, Area, Sex
 from referral.extensions import Base
+from referral.lifecycle.models import Retention
 from referral.referrals.models import Need, SourceKind
-from referral.security.crypto import encrypted_column
+from referral.security.crypto import DataKeyOwner, encrypted_column
+from referral.security.policy import Permission
 from referral.workflow import TransitionTable
 
 
@@ -168,6 +170,13 @@ class Case(PublicIdMixin, TimestampMixin, Base):
     )
 
     source_kind = SourceKind.GBV_CASE
+    # Envelope encryption: the case's own data key seals its fields and those of its
+    # incident, plan, follow-ups, consents and referrals; purging destroys it (R26).
+    __data_key_owners__ = (DataKeyOwner("case"),)
+    __retention__ = Retention(
+        "case", "CASE_RETENTION_DAYS", closed_at="closed_at", closed_when=("stage", "closed")
+    )
+    __hold_permission__ = Permission.HOLD_CASES
 
     id: Mapped[int] = mapped_column(primary_key=True)
     survivor_code: Mapped[str] = mapped_column(
@@ -318,6 +327,7 @@ class Incident(PublicIdMixin, TimestampMixin, Base):
     """R7: the type follows from the ordered GBVIMS questions; flags are derived."""
 
     __tablename__ = "incidents"
+    __data_key_owners__ = (DataKeyOwner("case", via="case"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
@@ -385,6 +395,7 @@ class ActionStatus(StrEnum):
 
 class ActionItem(PublicIdMixin, TimestampMixin, Base):
     __tablename__ = "case_action_items"
+    __data_key_owners__ = (DataKeyOwner("case", via="case"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -400,6 +411,7 @@ class ActionItem(PublicIdMixin, TimestampMixin, Base):
 
 class FollowUp(PublicIdMixin, Base):
     __tablename__ = "case_follow_ups"
+    __data_key_owners__ = (DataKeyOwner("case", via="case"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)

@@ -61,6 +61,8 @@ from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABEL
 from referral.directory.models import AgeGroup, Sex
 from referral.directory.services import area_by_public_id, area_choices, service_by_public_id
 from referral.extensions import db
+from referral.lifecycle import retention
+from referral.lifecycle.forms import LegalHoldForm
 from referral.referrals import notify, trail
 from referral.referrals import services as engine
 from referral.referrals.labels import (
@@ -276,6 +278,9 @@ def _show_context(case: Case) -> dict[str, Any]:
         "pending_states": PENDING_STATES,
         "can_approve": has_permission(current_user, Permission.APPROVE_CLOSURE),
         "can_assign": has_permission(current_user, Permission.SUPERVISE_CASES),
+        "hold": retention.active_hold(db.session(), "case", case.public_id),
+        "can_hold": retention.may_hold(current_user, case),
+        "hold_form": LegalHoldForm(formdata=None, prefix="hold"),
     }
 
 
@@ -586,6 +591,43 @@ def request_closure(public_id: str) -> Page:
             return redirect(url_for("cases.show", public_id=case.public_id))
     context = _show_context(_case(public_id))
     context["closure_form"] = form
+    return _error_page("cases/show.html", **context)
+
+
+@blueprint.route("/<public_id>/legal-hold", methods=["POST"])
+@requires(Permission.HOLD_CASES)
+def legal_hold(public_id: str) -> Page:
+    """R26: a supervisor of the case's organisation places or releases a legal hold."""
+    case = _case(public_id, for_update=True)
+    authorize(
+        retention.may_hold(current_user, case),
+        reason="legal hold on another organisation's case",
+        obj_type="case",
+        obj_id=public_id,
+    )
+    form = LegalHoldForm(prefix="hold")
+    if form.action.data not in ("place", "release"):
+        abort(400)
+    if form.validate():
+        try:
+            if form.action.data == "place":
+                retention.place_hold(db.session(), case, form.reason.data or "", current_user)
+            else:
+                retention.release_hold(db.session(), case, form.reason.data or "", current_user)
+        except retention.HoldError as error:
+            db.session.rollback()
+            form.reason.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(
+                _("Legal hold placed: this case will not be purged.")
+                if form.action.data == "place"
+                else _("Legal hold released."),
+                "success",
+            )
+            return redirect(url_for("cases.show", public_id=case.public_id))
+    context = _show_context(_case(public_id))
+    context["hold_form"] = form
     return _error_page("cases/show.html", **context)
 
 

@@ -24,7 +24,9 @@ from referral.db import Organisation, User
 from referral.db.base import PublicIdMixin, TimestampMixin, UTCDateTime, enum_type
 from referral.directory.models import Area
 from referral.extensions import Base
-from referral.security.crypto import encrypted_column
+from referral.lifecycle.models import Retention
+from referral.security.crypto import DataKeyOwner, encrypted_column
+from referral.security.policy import Permission
 from referral.workflow import TransitionTable
 
 
@@ -117,6 +119,16 @@ FINAL_OUTCOMES = frozenset({Outcome.SUBSTANTIATED, Outcome.UNSUBSTANTIATED, Outc
 
 class Allegation(PublicIdMixin, TimestampMixin, Base):
     __tablename__ = "allegations"
+    # Its own data key seals the narrative; purged after closure (final outcome), R26.
+    __data_key_owners__ = (DataKeyOwner("allegation"),)
+    __retention__ = Retention(
+        "allegation",
+        "ALLEGATION_RETENTION_DAYS",
+        closed_at="outcome_reported_at",
+        closed_when=("state", "closed"),
+        organisation=None,
+    )
+    __hold_permission__ = Permission.HOLD_ALLEGATIONS
     __table_args__ = (
         Index("ix_allegations_received_at_id", "received_at", "id"),
         CheckConstraint("survivor_count >= 1", name="survivor_count_positive"),

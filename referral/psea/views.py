@@ -18,6 +18,8 @@ from referral.clock import utcnow
 from referral.db import Organisation, User
 from referral.directory.services import all_areas, area_by_public_id
 from referral.extensions import db
+from referral.lifecycle import retention
+from referral.lifecycle.forms import LegalHoldForm
 from referral.psea import delegation as delegations
 from referral.psea import services
 from referral.psea.forms import (
@@ -347,6 +349,13 @@ def _render_show(allegation: Allegation, status: int = 200, **forms: Any) -> Pag
             and allegation.state in (AllegationState.ACKNOWLEDGED, AllegationState.IN_PROGRESS)
             else None
         ),
+        hold=retention.active_hold(db.session(), "allegation", allegation.public_id),
+        hold_form=forms.get("hold_form")
+        or (
+            LegalHoldForm(formdata=None, prefix="hold")
+            if retention.may_hold(current_user, allegation)
+            else None
+        ),
         **_template_context(),
     ), status
 
@@ -415,6 +424,41 @@ def route(public_id: str) -> Page:
     else:
         flash(_("Allegation routed."), "success")
     return redirect(url_for("psea.show", public_id=public_id))
+
+
+@blueprint.route("/allegations/<public_id>/legal-hold", methods=["POST"])
+@requires(Permission.HOLD_ALLEGATIONS)
+def legal_hold(public_id: str) -> Page:
+    """R26: the PSEA coordinator places or releases a legal hold on an allegation."""
+    allegation = _load_visible(public_id, for_update=True)
+    authorize(
+        retention.may_hold(current_user, allegation),
+        reason="may not hold this allegation",
+        obj_type=services.OBJ_TYPE,
+        obj_id=public_id,
+    )
+    form = LegalHoldForm(prefix="hold")
+    if form.action.data not in ("place", "release"):
+        abort(400)
+    if form.validate():
+        try:
+            if form.action.data == "place":
+                retention.place_hold(db.session(), allegation, form.reason.data or "", _me())
+            else:
+                retention.release_hold(db.session(), allegation, form.reason.data or "", _me())
+        except retention.HoldError as error:
+            db.session.rollback()
+            form.reason.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(
+                _("Legal hold placed: this allegation will not be purged.")
+                if form.action.data == "place"
+                else _("Legal hold released."),
+                "success",
+            )
+            return redirect(url_for("psea.show", public_id=public_id))
+    return _render_show(_load_visible(public_id), 400, hold_form=form)
 
 
 @blueprint.route("/allegations/<public_id>/acknowledge", methods=["POST"])

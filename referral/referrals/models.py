@@ -17,7 +17,7 @@ from referral.db import Organisation, User
 from referral.db.base import PublicIdMixin, TimestampMixin, UTCDateTime, enum_type, random_code
 from referral.directory.models import AgeGroup, Sector, Service, Sex
 from referral.extensions import Base
-from referral.security.crypto import encrypted_column
+from referral.security.crypto import DataKeyOwner, encrypted_column
 from referral.workflow import TransitionTable
 
 
@@ -127,6 +127,13 @@ class Consent(PublicIdMixin, TimestampMixin, Base):
     child. Withdrawing sets ``withdrawn_at``; the record itself stays."""
 
     __tablename__ = "consents"
+    # Sealed under the data key of the case or assistance record it belongs to.
+    __data_key_owners__ = (
+        DataKeyOwner("case", public_id_attr="source_public_id", when=("source_kind", "gbv_case")),
+        DataKeyOwner(
+            "assistance", public_id_attr="source_public_id", when=("source_kind", "assistance")
+        ),
+    )
     __table_args__ = (
         Index("ix_consents_source", "source_kind", "source_public_id"),
         # R24 statistics count incidents whose case has an active consent to statistics:
@@ -182,6 +189,13 @@ class Consent(PublicIdMixin, TimestampMixin, Base):
 
 class Referral(PublicIdMixin, TimestampMixin, Base):
     __tablename__ = "referrals"
+    # Sealed under the data key of the case or assistance record it belongs to.
+    __data_key_owners__ = (
+        DataKeyOwner("case", public_id_attr="source_public_id", when=("source_kind", "gbv_case")),
+        DataKeyOwner(
+            "assistance", public_id_attr="source_public_id", when=("source_kind", "assistance")
+        ),
+    )
     __table_args__ = (
         Index("ix_referrals_queue", "receiving_organisation_id", "state", "deadline_at"),
         # the queue's order: earliest deadline first, keyset on (deadline_at, id)
@@ -283,6 +297,20 @@ class ReferralTransition(PublicIdMixin, Base):
     """One move of a referral's state, who made it and why (reason encrypted)."""
 
     __tablename__ = "referral_transitions"
+    __data_key_owners__ = (
+        DataKeyOwner(
+            "case",
+            via="referral",
+            public_id_attr="source_public_id",
+            when=("source_kind", "gbv_case"),
+        ),
+        DataKeyOwner(
+            "assistance",
+            via="referral",
+            public_id_attr="source_public_id",
+            when=("source_kind", "assistance"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(

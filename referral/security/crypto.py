@@ -18,10 +18,13 @@ The associated data authenticates the whole header (so a value cannot be relabel
 and binds the value to ``table``, ``column`` and the row's ``public_id``: a ciphertext
 copied to another column or another row does not decrypt.
 
-Per-record data keys (a later issue) fit without rewriting existing values: values
-encrypted directly under a master key say so in their header (kind 0x01) and keep
-working; new values can be written with kind 0x02 and the data key id, and the key
-ring opens them through a data-key resolver installed by that later feature.
+Per-record data keys (envelope encryption): a model that declares
+``__data_key_owners__`` (see :class:`DataKeyOwner`) has its values sealed under the
+data key of its owner record (kind 0x02, the data key id in the header). The key
+ring does not store data keys: a :class:`DataKeyProvider` (``referral.lifecycle.keys``,
+installed per app with :func:`install_data_key_provider`) finds or creates them in the
+database, wrapped by the master key.
+Values encrypted directly under a master key (kind 0x01) keep working.
 
 Row binding: a ``TypeDecorator`` does not see its row, so encrypted attributes are
 plain Python descriptors (:class:`EncryptedField`, declared with
@@ -48,7 +51,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -72,6 +75,7 @@ TAG_SIZE: Final = 16
 KEY_SIZE: Final = 32
 MAX_KEY_ID_LENGTH: Final = 64
 KEYRING_EXTENSION: Final = "referral_keyring"
+DATA_KEYS_EXTENSION: Final = "referral_data_key_provider"
 DEV_KEY_FILENAME: Final = "dev-encryption.keys"
 _AD_PREFIX: Final = b"referral-field-v1"
 _KEY_ID_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -96,6 +100,14 @@ class DecryptionError(CryptoError):
     """A stored value could not be decrypted: wrong key, wrong binding or tampering.
 
     Never swallowed into an empty value; callers see it and it is logged.
+    """
+
+
+class ShreddedError(DecryptionError):
+    """The value's record data key was destroyed on purpose (retention purge, R26).
+
+    The one decryption failure an encrypted attribute reads as ``None``: the record
+    was purged and its sensitive fields no longer exist.
     """
 
 
@@ -266,7 +278,99 @@ def _header(kind: int, key_id: str) -> bytes:
 
 
 DataKeyResolver = Callable[[str], bytes]
-"""Returns the 32-byte record data key for a data key id (envelope encryption, later)."""
+"""Returns the 32-byte record data key for a data key id; raises :class:`ShreddedError`
+for a destroyed key and ``LookupError`` for an unknown one."""
+
+
+class DataKeyProvider(Protocol):
+    """Finds (or creates) the data key of an owner record, inside a session."""
+
+    def key_for(self, session: Session, owner_type: str, owner_public_id: str) -> tuple[str, bytes]:
+        """Return (data key id, 32-byte key); raise :class:`EncryptionError` if destroyed."""
+        ...
+
+    def resolve(self, key_id: str) -> bytes:
+        """Return the data key with this id (see :data:`DataKeyResolver`)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DataKeyOwner:
+    """Names the record whose data key encrypts a model's fields.
+
+    Declare on the model as ``__data_key_owners__ = (DataKeyOwner(...), ...)``; the
+    first declaration whose ``when`` matches the row applies:
+
+    - ``DataKeyOwner("case")``: the row itself owns a key (owner id: its public id);
+    - ``DataKeyOwner("case", via="case")``: the owner is the row's ``case`` relationship;
+    - ``DataKeyOwner("case", public_id_attr="source_public_id", when=("source_kind",
+      "case"))``: the owner's public id is stored on the row, for rows whose
+      ``source_kind`` is ``"case"``;
+    - ``via`` and ``public_id_attr`` together: the owner's public id is stored on the
+      related row (``when`` is then tested on the related row too).
+    """
+
+    owner_type: str
+    via: str | None = None
+    public_id_attr: str | None = None
+    when: tuple[str, str] | None = None
+
+    def applies_to(self, instance: object, session: Session) -> bool:
+        if self.when is None:
+            return True
+        holder = self._target(instance, session) if self.via and self.public_id_attr else instance
+        value = getattr(holder, self.when[0], None) if holder is not None else None
+        return value is not None and str(value) == self.when[1]
+
+    def _target(self, instance: object, session: Session) -> Any:
+        if self.via is None:
+            return instance
+        target = getattr(instance, self.via, None)
+        if target is None:  # a pending row with only the foreign key set
+            mapper = object_mapper(instance)
+            relationship = mapper.relationships[self.via]
+            keys = [
+                getattr(instance, mapper.get_property_by_column(c).key)
+                for c in relationship.local_columns
+            ]
+            if any(k is None for k in keys):
+                return None
+            with session.no_autoflush:
+                ident = keys[0] if len(keys) == 1 else tuple(keys)
+                target = session.get(relationship.mapper.class_, ident)
+        return target
+
+    def owner_public_id(self, instance: object, session: Session) -> str | None:
+        if self.via is None and self.public_id_attr is None:
+            _ensure_public_id(instance)
+            return str(instance.public_id)  # type: ignore[attr-defined]
+        holder: Any = self._target(instance, session)
+        if holder is None:
+            return None
+        if self.public_id_attr is not None:
+            value = getattr(holder, self.public_id_attr, None)
+            return str(value) if value else None
+        _ensure_public_id(holder)
+        return str(holder.public_id)
+
+
+def data_key_owners(cls: type) -> tuple[DataKeyOwner, ...]:
+    return tuple(getattr(cls, "__data_key_owners__", ()))
+
+
+def data_key_owner_of(instance: object, session: Session) -> tuple[str, str] | None:
+    """(owner type, owner public id) whose data key encrypts this row; None: master key."""
+    owners = data_key_owners(type(instance))
+    if not owners:
+        return None
+    for decl in owners:
+        if decl.applies_to(instance, session):
+            public_id = decl.owner_public_id(instance, session)
+            if public_id:
+                return decl.owner_type, public_id
+    raise EncryptionError(
+        f"{type(instance).__name__}: no data key owner for this row (set its owner first)"
+    )
 
 
 class KeyRing:
@@ -283,6 +387,7 @@ class KeyRing:
         self._entries = tuple(entries)
         self._ciphers = {e.key_id: AESGCM(e.key) for e in entries}
         self.data_key_resolver: DataKeyResolver | None = None
+        self.data_key_provider: DataKeyProvider | None = None
 
     def __repr__(self) -> str:
         return f"<KeyRing current={self.current_key_id!r} keys={list(self.key_ids)!r}>"
@@ -344,8 +449,18 @@ class KeyRing:
         ct = AESGCM(data_key).encrypt(nonce, plaintext, binding.associated_data(header))
         return Sealed(header + nonce + ct)
 
-    def open(self, sealed: Sealed, binding: Binding) -> bytes:
-        """Decrypt, or raise :class:`DecryptionError` (which is also logged)."""
+    def open(
+        self,
+        sealed: Sealed,
+        binding: Binding,
+        *,
+        data_keys: DataKeyResolver | None = None,
+    ) -> bytes:
+        """Decrypt, or raise :class:`DecryptionError` (which is also logged).
+
+        Data-key values are opened with ``data_keys`` if given, else the installed
+        resolver. A destroyed data key raises :class:`ShreddedError`.
+        """
         try:
             header, nonce, ct = sealed.parts()
             kind, key_id = sealed.kind, sealed.key_id
@@ -354,10 +469,15 @@ class KeyRing:
                 if cipher is None:
                     raise DecryptionError(f"no key {key_id!r} in the key ring")
             else:
-                if self.data_key_resolver is None:
+                resolver = data_keys or self.data_key_resolver
+                if resolver is None and (provider := current_data_key_provider()) is not None:
+                    resolver = provider.resolve
+                if resolver is None:
                     raise DecryptionError(f"record data key {key_id!r} is not available")
                 try:
-                    cipher = AESGCM(self.data_key_resolver(key_id))
+                    cipher = AESGCM(resolver(key_id))
+                except ShreddedError:
+                    raise
                 except (KeyError, LookupError, ValueError) as exc:
                     raise DecryptionError(
                         f"record data key {key_id!r} is not available (destroyed?)"
@@ -369,6 +489,8 @@ class KeyRing:
                     f"authentication failed for key {key_id!r} (wrong key, value "
                     "moved to another row or column, or tampered)"
                 ) from None
+        except ShreddedError:
+            raise
         except DecryptionError as exc:
             log.error(
                 "decryption failed for %s.%s of %s: %s",
@@ -385,6 +507,20 @@ class KeyRing:
     def reseal(self, sealed: Sealed, binding: Binding) -> Sealed:
         """Re-encrypt a master-key value under the current key."""
         return self.seal(self.open(sealed, binding), binding)
+
+    def wrap_data_key(self, data_key: bytes, binding: Binding) -> Sealed:
+        """Wrap a record data key under the current master key (AES-GCM, bound)."""
+        if len(data_key) != KEY_SIZE:
+            raise EncryptionError("a data key must be 32 bytes")
+        return self.seal(data_key, binding)
+
+    def unwrap_data_key(self, wrapped: Sealed, binding: Binding) -> bytes:
+        if wrapped.kind != KIND_MASTER_KEY:
+            raise DecryptionError("a wrapped data key must be sealed under a master key")
+        key = self.open(wrapped, binding)
+        if len(key) != KEY_SIZE:
+            raise DecryptionError("unwrapped data key has the wrong size")
+        return key
 
 
 # --------------------------------------------------------------------------- column type
@@ -432,6 +568,18 @@ def current_keyring() -> KeyRing:
     if not isinstance(ring, KeyRing):
         raise EncryptionError("no key ring installed: call init_crypto(app) in create_app")
     return ring
+
+
+def install_data_key_provider(app: Flask, provider: DataKeyProvider) -> None:
+    """Make ``provider`` the app's source of record data keys (any key ring it uses)."""
+    app.extensions[DATA_KEYS_EXTENSION] = provider
+
+
+def current_data_key_provider() -> DataKeyProvider | None:
+    if not has_app_context():
+        return None
+    provider = current_app.extensions.get(DATA_KEYS_EXTENSION)
+    return cast("DataKeyProvider | None", provider)
 
 
 class EncryptedField:
@@ -486,7 +634,10 @@ class EncryptedField:
         cached = state.get(_CACHE + self.attr)
         if cached is not None and cached[0] is sealed:
             return cached[1]
-        plaintext = current_keyring().open(sealed, self.binding(instance)).decode("utf-8")
+        try:
+            plaintext = current_keyring().open(sealed, self.binding(instance)).decode("utf-8")
+        except ShreddedError:
+            return None  # purged (R26): the value no longer exists
         state[_CACHE + self.attr] = (sealed, plaintext)
         return plaintext
 
@@ -499,15 +650,26 @@ class EncryptedField:
         with contextlib.suppress(UnmappedInstanceError):  # unmapped: nothing to flag
             attributes.flag_dirty(instance)
 
-    def seal_pending(self, instance: object, keyring: KeyRing) -> bool:
-        """Seal a pending plaintext into the storage column; return True if one was sealed."""
+    def seal_pending(
+        self, instance: object, keyring: KeyRing, data_key: tuple[str, bytes] | None = None
+    ) -> bool:
+        """Seal a pending plaintext into the storage column; return True if one was sealed.
+
+        With ``data_key`` (id, key) the value is sealed under that record data key.
+        """
         pending = instance.__dict__.pop(_PENDING + self.attr, _NOTHING)
         if pending is _NOTHING:
             return False
         if pending is None:
             setattr(instance, self.storage_attr, None)
             return True
-        sealed = keyring.seal(str(pending).encode("utf-8"), self.binding(instance))
+        plaintext = str(pending).encode("utf-8")
+        if data_key is not None:
+            sealed = keyring.seal_with_data_key(
+                plaintext, self.binding(instance), data_key[0], data_key[1]
+            )
+        else:
+            sealed = keyring.seal(plaintext, self.binding(instance))
         setattr(instance, self.storage_attr, sealed)
         instance.__dict__[_CACHE + self.attr] = (sealed, pending)
         return True
@@ -552,8 +714,16 @@ def _seal_pending_values(session: Session, flush_context: Any, instances: Any) -
             continue
         keyring = current_keyring()
         _ensure_public_id(instance)
+        data_key: tuple[str, bytes] | None = None
+        if any(p is not None for p in (instance.__dict__[_PENDING + f.attr] for f in pending)):
+            owner = data_key_owner_of(instance, session)
+            if owner is not None:
+                provider = keyring.data_key_provider or current_data_key_provider()
+                if provider is None:
+                    raise EncryptionError("no data key provider installed for record data keys")
+                data_key = provider.key_for(session, *owner)
         for f in pending:
-            f.seal_pending(instance, keyring)
+            f.seal_pending(instance, keyring, data_key)
 
 
 # --------------------------------------------------------------------------- app wiring
@@ -685,8 +855,8 @@ def rotate_keys(
     already under the current key are skipped. An update only lands if the stored
     value is still the one that was read (compare-and-set), so a concurrent edit is
     never overwritten. ``progress`` receives the number of values examined per batch.
-    Values under record data keys are left alone (their data keys are re-wrapped
-    instead, once envelope encryption exists).
+    Values under record data keys are left alone: their data keys are re-wrapped
+    instead (``referral.lifecycle.keys``).
     """
     report = RotationReport()
     for ref in encrypted_columns(metadata):

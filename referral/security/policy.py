@@ -59,6 +59,7 @@ class Permission(StrEnum):
     SUPERVISE_CASES = "supervise_cases"
     OVERRIDE_CONSENT = "override_consent"
     APPROVE_CLOSURE = "approve_closure"
+    HOLD_CASES = "hold_cases"  # R26: place or release a legal hold on own org's cases
     # referrals
     RECEIVE_REFERRALS = "receive_referrals"
     # PSEA
@@ -66,6 +67,7 @@ class Permission(StrEnum):
     ROUTE_ALLEGATIONS = "route_allegations"
     RESPOND_TO_ALLEGATIONS = "respond_to_allegations"
     COORDINATE_PSEA = "coordinate_psea"
+    HOLD_ALLEGATIONS = "hold_allegations"  # R26: legal hold on an allegation
     # victim assistance
     ASSIST_VICTIMS = "assist_victims"
     # statistics
@@ -108,6 +110,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SUPERVISE_CASES,
             Permission.OVERRIDE_CONSENT,
             Permission.APPROVE_CLOSURE,
+            Permission.HOLD_CASES,
             Permission.GBV_STATISTICS,
             Permission.EXPORT_INCIDENT_DATA,
         }
@@ -128,6 +131,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.RECORD_ALLEGATIONS,
             Permission.ROUTE_ALLEGATIONS,
             Permission.COORDINATE_PSEA,
+            Permission.HOLD_ALLEGATIONS,
             Permission.PSEA_STATISTICS,
         }
     ),

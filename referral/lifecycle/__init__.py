@@ -1,0 +1,1 @@
+"""Data lifecycle: record data keys, retention and legal holds, backup and restore."""
