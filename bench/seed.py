@@ -9,7 +9,8 @@ one allegation per 10 cases, one assistance record per 100 cases, and 1,000,000 
 events forming a valid hash chain (``audit verify`` passes). Rows go in through
 SQLAlchemy Core ``insert()`` in executemany batches with explicit ids (the sequences are
 moved past them at the end); encrypted fields are sealed in Python with the same key
-ring and row binding as the application, so the app decrypts them.
+ring and row binding as the application, so the app decrypts them (a case's fields under
+its own data key, wrapped by the master key, as the application does).
 
 Every user of every role gets one known password and an enrolled TOTP secret; both are
 written to the credentials file (JSON) for the load driver. Synthetic data only: every
@@ -31,10 +32,12 @@ from typing import Any
 
 import pyotp
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.engine import Connection
 
 from referral.audit.models import CHAIN_FIELDS, GENESIS_HASH, chain_hash
 from referral.db.base import CODE_ALPHABET
+from referral.lifecycle.models import wrap_binding
 from referral.security import passwords
 from referral.security.crypto import Binding, KeyRing, Sealed
 
@@ -389,6 +392,7 @@ class Seeder:
         states, state_w = _weighted(REFERRAL_STATES)
         span = 2 * 365 * 86400
         cases: list[dict[str, Any]] = []
+        record_keys: list[dict[str, Any]] = []
         incidents: list[dict[str, Any]] = []
         consents: list[dict[str, Any]] = []
         referrals: list[dict[str, Any]] = []
@@ -405,6 +409,31 @@ class Seeder:
             stage = rng.choices(stages, stage_w)[0]
             pid = public_id()
             survivor_code = code("GBV", i)
+            # As the application does (R26): the case's own data key, wrapped by the master
+            # key; its sensitive fields are sealed under the data key.
+            key_id = f"rk-bench{i:012d}"
+            data_key = AESGCM.generate_key(bit_length=256)
+            record_keys.append(
+                {
+                    "id": i,
+                    "owner_type": "case",
+                    "owner_public_id": pid,
+                    "key_id": key_id,
+                    "wrapped": self.ring.wrap_data_key(
+                        data_key, wrap_binding("case", pid, key_id)
+                    ).raw,
+                    "master_key_id": self.ring.current_key_id,
+                    "created_at": opened,
+                }
+            )
+
+            def sealed(
+                column: str, text: str, pid: str = pid, key_id: str = key_id, key: bytes = data_key
+            ) -> Sealed:
+                return self.ring.seal_with_data_key(
+                    text.encode("utf-8"), Binding("cases", column, pid), key_id, key
+                )
+
             cases.append(
                 {
                     "id": i,
@@ -425,11 +454,9 @@ class Seeder:
                     "referred_by": "self",
                     "mandatory_reporting_explained_at": opened,
                     "mandatory_reporting_explained_by_id": owner,
-                    "name": self.seal("cases", "name", pid, f"Survivor {i}"),
-                    "contact": self.seal("cases", "contact", pid, f"+236 70 {i:06d}"),
-                    "narrative": self.seal(
-                        "cases", "narrative", pid, "Synthetic narrative for load testing. " * 4
-                    ),
+                    "name": sealed("name", f"Survivor {i}"),
+                    "contact": sealed("contact", f"+236 70 {i:06d}"),
+                    "narrative": sealed("narrative", "Synthetic narrative for load testing. " * 4),
                     "closure_reason": "needs_met" if stage == "closed" else None,
                     "closed_at": opened + timedelta(days=30) if stage == "closed" else None,
                     "version": 1,
@@ -538,11 +565,13 @@ class Seeder:
                     }
                 )
             if i % BATCH == 0 or i == self.n_cases:
+                self.insert("record_keys", record_keys)
                 self.insert("cases", cases)
                 self.insert("incidents", incidents)
                 self.insert("consents", consents)
                 self.insert("referrals", referrals)
                 cases, incidents, consents, referrals = [], [], [], []
+                record_keys = []
 
     def _consent(
         self,
