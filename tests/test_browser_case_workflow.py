@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from referral import clock
 from referral.cases.models import Case, CaseStage
@@ -61,7 +62,7 @@ def test_case_workflow_in_a_real_browser(browser: Any, live_server: str, org: Or
     worker.check("input[name=shared_fields][value=name]")
     worker.get_by_role("button", name="Record consent").click()
     worker.wait_for_url("**/cases/*")
-    assert worker.get_by_text("Consent recorded.").is_visible()
+    expect(worker.get_by_text("Consent recorded.")).to_be_visible()
 
     worker.get_by_role("link", name="Record the incident").click()
     for question in (
@@ -84,7 +85,7 @@ def test_case_workflow_in_a_real_browser(browser: Any, live_server: str, org: Or
     worker.get_by_role("button", name="Save the incident").click()
     worker.wait_for_url("**/cases/*")
     assert worker.locator("#incident-type").inner_text() == "Rape"
-    assert worker.get_by_role("heading", name="Clinical windows").is_visible()
+    expect(worker.get_by_role("heading", name="Clinical windows")).to_be_visible()
     worker.screenshot(path=str(shots / "2-case.png"), full_page=True)
 
     worker.get_by_role("link", name="Refer to a service").click()
@@ -102,10 +103,10 @@ def test_case_workflow_in_a_real_browser(browser: Any, live_server: str, org: Or
 
     clinic_tab = _tab(browser, live_server)
     browser_sign_in(clinic_tab, receiver)
-    assert clinic_tab.get_by_role("link", name=f"{reference} · {code}").is_visible()
+    expect(clinic_tab.get_by_role("link", name=f"{reference} · {code}")).to_be_visible()
     clinic_tab.goto("/referrals/")
     clinic_tab.get_by_role("link", name=reference).click()
-    assert clinic_tab.get_by_text("Browser Canary").is_visible()  # consented
+    expect(clinic_tab.get_by_text("Browser Canary")).to_be_visible()  # consented
     assert "Story told once" not in clinic_tab.content()  # never the narrative
     clinic_tab.get_by_role("button", name="Accept").click()
     assert clinic_tab.locator("#referral-state").inner_text() == "Accepted"
@@ -114,7 +115,7 @@ def test_case_workflow_in_a_real_browser(browser: Any, live_server: str, org: Or
     clinic_tab.screenshot(path=str(shots / "4-received.png"), full_page=True)
 
     worker.reload()
-    assert worker.get_by_text("Service provided").is_visible()
+    expect(worker.get_by_text("Service provided")).to_be_visible()
     worker.get_by_text("Request closure").first.click()
     worker.select_option("#closure-reason", "needs_met")
     worker.get_by_role("button", name="Request closure").click()

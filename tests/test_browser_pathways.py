@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from referral.db import Organisation
 from referral.security.policy import Role
@@ -35,7 +36,7 @@ def test_coordinator_publishes_and_caseworker_reads_and_prints(
     page.get_by_label("Focal point phone").fill("+236 70 10 20 30")
     page.screenshot(path=str(shots / "1-new-service.png"), full_page=True)
     page.get_by_role("button", name="Save").click()
-    assert page.get_by_text("Service created.").is_visible()
+    expect(page.get_by_text("Service created.")).to_be_visible()
 
     page.goto(f"/pathways/areas/{areas.kesa.public_id}")
     page.get_by_role("button", name="Start a new version").click()
@@ -56,7 +57,7 @@ def test_coordinator_publishes_and_caseworker_reads_and_prints(
     page.get_by_label(re.compile("I have checked this version")).check()
     page.screenshot(path=str(shots / "2-publish.png"), full_page=True)
     page.get_by_role("button", name="Publish").click()
-    assert page.get_by_text("Version 1 is published.").is_visible()
+    expect(page.get_by_text("Version 1 is published.")).to_be_visible()
 
     context = browser.new_context(base_url=live_server, viewport={"width": 390, "height": 844})
     phone = context.new_page()

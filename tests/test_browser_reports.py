@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from referral.db import Organisation
 from referral.security.policy import Role
@@ -25,17 +26,17 @@ def test_statistics_page_shows_a_chart_and_its_table(page: Any, org: Organisatio
 
     page.get_by_role("link", name="Statistics").click()
     page.wait_for_url("**/reports/")
-    assert page.get_by_role("heading", name="GBV statistics", level=1).is_visible()
+    expect(page.get_by_role("heading", name="GBV statistics", level=1)).to_be_visible()
 
     chart = page.get_by_role("img", name="Incidents by type and survivor sex")
-    assert chart.is_visible()
+    expect(chart).to_be_visible()
     assert "Bar chart" in (chart.locator("desc").text_content() or "")
     table = page.locator(
         "table", has=page.locator("caption", has_text="Incidents by type and survivor sex")
     )
-    assert table.is_visible()
+    expect(table).to_be_visible()
     rape = table.get_by_role("row", name="Rape")
-    assert rape.is_visible()
+    expect(rape).to_be_visible()
     physical = table.get_by_role("row", name="Physical assault")
     assert "<5" in physical.inner_text()
     page.screenshot(path=str(output_dir("browser-reports") / "statistics.png"), full_page=True)

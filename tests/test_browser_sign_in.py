@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from referral import clock
 from referral.db import Organisation, User
@@ -48,11 +49,11 @@ def test_first_sign_in_with_enrolment_then_sign_out(page: Any, org: Organisation
     page.screenshot(path=str(shots / "4-recovery-codes.png"))
     page.get_by_role("link", name="I have kept them, continue").click()
     page.wait_for_url("**/")
-    assert page.get_by_role("heading", name="What needs you now").is_visible()
+    expect(page.get_by_role("heading", name="What needs you now")).to_be_visible()
 
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/auth/sign-in")
-    assert page.get_by_text("You are signed out.").is_visible()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
     page.screenshot(path=str(shots / "5-signed-out.png"))
 
     page.goto("/")

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from referral.cases.models import Case
 from referral.directory.models import AgeGroup, Sex
@@ -34,7 +35,7 @@ def test_allegation_logged_routed_acknowledged_and_outcome_reported(
     browser_sign_in(page, network.ngo_focal)
     page.get_by_role("link", name="Allegations").click()
     page.get_by_role("link", name="Record an allegation").click()
-    assert page.get_by_text("Do not write the name of anyone").first.is_visible()
+    expect(page.get_by_text("Do not write the name of anyone").first).to_be_visible()
     page.get_by_label("Channel").select_option(label="Hotline or phone")
     page.get_by_label("Category", exact=True).select_option(label="Sexual exploitation")
     page.get_by_label("Entity of the alleged perpetrator").select_option(network.mission.public_id)
@@ -48,7 +49,7 @@ def test_allegation_logged_routed_acknowledged_and_outcome_reported(
     heading = page.get_by_role("heading", level=1).inner_text()
     assert heading.startswith("Allegation SEA-26-")
     reference = heading.removeprefix("Allegation ").strip()
-    assert page.get_by_text("Received, to route").first.is_visible()
+    expect(page.get_by_text("Received, to route").first).to_be_visible()
     sign_out(page)
 
     browser_sign_in(page, network.coordinator)
@@ -57,17 +58,17 @@ def test_allegation_logged_routed_acknowledged_and_outcome_reported(
     page.get_by_label("Route to the PSEA focal points of").select_option(network.mission.public_id)
     page.screenshot(path=str(shots / "2-route.png"), full_page=True)
     page.get_by_role("button", name="Route allegation").click()
-    assert page.get_by_text("Allegation routed.").is_visible()
-    assert page.get_by_text("Routed, awaiting acknowledgement").first.is_visible()
+    expect(page.get_by_text("Allegation routed.")).to_be_visible()
+    expect(page.get_by_text("Routed, awaiting acknowledgement").first).to_be_visible()
     sign_out(page)
 
     browser_sign_in(page, network.mission_focal)
     page.get_by_role("link", name=reference).click()  # from the inbox
     page.get_by_role("button", name="Acknowledge receipt").click()
-    assert page.get_by_text("Receipt acknowledged.").is_visible()
+    expect(page.get_by_text("Receipt acknowledged.")).to_be_visible()
     page.get_by_label("Outcome category").select_option(label="Referred for investigation")
     page.get_by_role("button", name="Report outcome").click()
-    assert page.get_by_text("Outcome reported.").is_visible()
+    expect(page.get_by_text("Outcome reported.")).to_be_visible()
     page.screenshot(path=str(shots / "3-outcome.png"), full_page=True)
 
     db.session.expire_all()
@@ -101,14 +102,14 @@ def test_va_refers_survivor_to_gbv_case_management_and_sees_acceptance(
     page.get_by_label("Psychosocial support").check()
     page.screenshot(path=str(shots / "4-assistance.png"), full_page=True)
     page.get_by_role("button", name="Open assistance record").click()
-    assert page.get_by_text("Not referred yet.").is_visible()
+    expect(page.get_by_text("Not referred yet.")).to_be_visible()
     page.get_by_label("GBV case-management service").select_option(
         gbv_services.case_management.public_id
     )
     page.get_by_label("The survivor consents to this referral to the chosen organisation").check()
     page.get_by_role("button", name="Send referral").click()
-    assert page.get_by_text("Referral sent to KCSS.").is_visible()
-    assert page.get_by_text("Sent, awaiting answer").is_visible()
+    expect(page.get_by_text("Referral sent to KCSS.")).to_be_visible()
+    expect(page.get_by_text("Sent, awaiting answer")).to_be_visible()
 
     referral = db.session.scalar(sa.select(Referral))
     assert referral is not None and referral.source_kind is SourceKind.ASSISTANCE
@@ -124,13 +125,13 @@ def test_va_refers_survivor_to_gbv_case_management_and_sees_acceptance(
     # ...and a caseworker of that organisation opens the case from the inbox (R21).
     browser_sign_in(page, caseworker)
     page.locator(f"a[href*='referral={referral.public_id}']").click()
-    assert page.get_by_text("SEA by aid or peacekeeping personnel").first.is_visible()
+    expect(page.get_by_text("SEA by aid or peacekeeping personnel").first).to_be_visible()
     page.check("#mandatory_reporting_explained")
     page.select_option("#area", the_area().public_id)
     page.select_option("#risk_level", "medium")
     page.get_by_role("button", name="Open the case").click()
     page.wait_for_url("**/cases/*")
-    assert page.get_by_text("SEA by aid or peacekeeping personnel").first.is_visible()
+    expect(page.get_by_text("SEA by aid or peacekeeping personnel").first).to_be_visible()
     page.screenshot(path=str(shots / "6-case-with-sea-context.png"), full_page=True)
     case = db.session.scalar(sa.select(Case))
     assert case is not None and case.sea_by_aid_personnel
@@ -140,7 +141,7 @@ def test_va_refers_survivor_to_gbv_case_management_and_sees_acceptance(
     browser_sign_in(page, network.va)
     page.goto("/assistance/")
     page.get_by_role("link", name=page.locator("td a").first.inner_text()).click()
-    assert page.get_by_text("Accepted", exact=True).is_visible()
+    expect(page.get_by_text("Accepted", exact=True)).to_be_visible()
     assert case.survivor_code not in page.content()
     assert page.locator("a[href*='/cases/']").count() == 0
     page.screenshot(path=str(shots / "5-assistance-accepted.png"), full_page=True)
