@@ -35,6 +35,7 @@ from referral.security.crypto import (
     current_keyring,
     encrypted_columns,
     install_data_key_provider,
+    value_batches,
 )
 
 _KEYS = "referral_data_keys"  # key id -> key bytes
@@ -372,20 +373,7 @@ def reseal_values(
 ) -> None:
     """Phase 2, one column: move data-key values from previous keys to the new keys,
     and master-key values to the current master key. Bounded memory: keyset batches."""
-    last: Any = None
-    while True:
-        stmt = (
-            select(ref.primary_key, ref.public_id, ref.column)
-            .where(ref.column.is_not(None))
-            .order_by(ref.primary_key)
-            .limit(batch_size)
-        )
-        if last is not None:
-            stmt = stmt.where(ref.primary_key > last)
-        rows = [(r[0], r[1], r[2]) for r in session.execute(stmt)]
-        if not rows:
-            return
-        last = rows[-1][0]
+    for rows in value_batches(session, ref, batch_size):
         wanted = {s.key_id for _, _, s in rows if s.kind == KIND_DATA_KEY}
         renewals = _previous_to_current(session, keyring, wanted)
         updates: list[tuple[Any, Sealed, Sealed]] = []

@@ -820,9 +820,11 @@ def count_encrypted_values(session: Session, metadata: MetaData) -> int:
     return total
 
 
-def _batches(
+def value_batches(
     session: Session, ref: EncryptedColumnRef, batch_size: int
 ) -> Iterator[list[tuple[Any, str, Sealed]]]:
+    """The column's non-empty values as (primary key, public id, sealed value), in keyset
+    batches over the primary key: bounded memory, and safe to commit between batches."""
     last: Any = None
     while True:
         stmt = (
@@ -860,7 +862,7 @@ def rotate_keys(
     """
     report = RotationReport()
     for ref in encrypted_columns(metadata):
-        for rows in _batches(session, ref, batch_size):
+        for rows in value_batches(session, ref, batch_size):
             for pk, public_id, sealed in rows:
                 try:
                     if sealed.kind == KIND_DATA_KEY:
