@@ -70,6 +70,16 @@ def _failed(response: Response) -> bool:
     return response.status_code == 401
 
 
+# Wrong codes per pending sign-in, shared by enrolment and verification.
+second_factor_limit = limiter.limit(
+    lambda: current_app.config["TOTP_LIMIT_PER_ACCOUNT"],
+    key_func=_pending_key,
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="totp",
+)
+
+
 @blueprint.route("/sign-in", methods=["GET", "POST"])
 @public
 @limiter.limit(
@@ -136,13 +146,7 @@ def first_password() -> Page:
 
 @blueprint.route("/enrol", methods=["GET", "POST"])
 @partially_signed_in
-@limiter.limit(
-    lambda: current_app.config["TOTP_LIMIT_PER_ACCOUNT"],
-    key_func=_pending_key,
-    methods=["POST"],
-    deduct_when=_failed,
-    scope="totp",
-)
+@second_factor_limit
 def enrol() -> Page:
     user = _pending_or_restart()
     if isinstance(user, Response):
@@ -172,13 +176,7 @@ def enrol() -> Page:
 
 @blueprint.route("/verify", methods=["GET", "POST"])
 @partially_signed_in
-@limiter.limit(
-    lambda: current_app.config["TOTP_LIMIT_PER_ACCOUNT"],
-    key_func=_pending_key,
-    methods=["POST"],
-    deduct_when=_failed,
-    scope="totp",
-)
+@second_factor_limit
 def second_factor() -> Page:
     user = _pending_or_restart()
     if isinstance(user, Response):
