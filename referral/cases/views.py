@@ -62,7 +62,7 @@ from referral.directory.models import AgeGroup, Sex
 from referral.directory.services import area_by_public_id, area_choices, service_by_public_id
 from referral.extensions import db
 from referral.lifecycle import retention
-from referral.lifecycle.forms import LegalHoldForm
+from referral.lifecycle.forms import LegalHoldForm, apply_hold_form
 from referral.referrals import notify, trail
 from referral.referrals import services as engine
 from referral.referrals.labels import (
@@ -606,26 +606,15 @@ def legal_hold(public_id: str) -> Page:
         obj_id=public_id,
     )
     form = LegalHoldForm(prefix="hold")
-    if form.action.data not in ("place", "release"):
-        abort(400)
-    if form.validate():
-        try:
-            if form.action.data == "place":
-                retention.place_hold(db.session(), case, form.reason.data or "", current_user)
-            else:
-                retention.release_hold(db.session(), case, form.reason.data or "", current_user)
-        except retention.HoldError as error:
-            db.session.rollback()
-            form.reason.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(
-                _("Legal hold placed: this case will not be purged.")
-                if form.action.data == "place"
-                else _("Legal hold released."),
-                "success",
-            )
-            return redirect(url_for("cases.show", public_id=case.public_id))
+    done = apply_hold_form(form, case, current_user)
+    if done is not None:
+        flash(
+            _("Legal hold placed: this case will not be purged.")
+            if done == "place"
+            else _("Legal hold released."),
+            "success",
+        )
+        return redirect(url_for("cases.show", public_id=case.public_id))
     context = _show_context(_case(public_id))
     context["hold_form"] = form
     return _error_page("cases/show.html", **context)

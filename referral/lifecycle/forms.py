@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length
 
+from referral.extensions import db
 from referral.forms import no_control_characters, strip_filter
+from referral.lifecycle import retention
 
 
 class LegalHoldForm(FlaskForm):
@@ -20,3 +25,24 @@ class LegalHoldForm(FlaskForm):
         validators=[DataRequired(), Length(max=500), no_control_characters],
         filters=[strip_filter],
     )
+
+
+def apply_hold_form(form: LegalHoldForm, record: Any, actor: Any) -> str | None:
+    """Carry out a posted hold form on an authorised record, in one transaction.
+
+    Returns the action done ("place" or "release"), or None with the refusal added to the
+    form's errors (nothing changed). An action other than the two is a tampered form: 400.
+    """
+    if form.action.data not in ("place", "release"):
+        abort(400)
+    if not form.validate():
+        return None
+    change = retention.place_hold if form.action.data == "place" else retention.release_hold
+    try:
+        change(db.session(), record, form.reason.data or "", actor)
+    except retention.HoldError as error:
+        db.session.rollback()
+        form.reason.errors.append(str(error))
+        return None
+    db.session.commit()
+    return str(form.action.data)

@@ -19,7 +19,7 @@ from referral.db import Organisation, User
 from referral.directory.services import all_areas, area_by_public_id
 from referral.extensions import db
 from referral.lifecycle import retention
-from referral.lifecycle.forms import LegalHoldForm
+from referral.lifecycle.forms import LegalHoldForm, apply_hold_form
 from referral.psea import delegation as delegations
 from referral.psea import services
 from referral.psea.forms import (
@@ -438,26 +438,15 @@ def legal_hold(public_id: str) -> Page:
         obj_id=public_id,
     )
     form = LegalHoldForm(prefix="hold")
-    if form.action.data not in ("place", "release"):
-        abort(400)
-    if form.validate():
-        try:
-            if form.action.data == "place":
-                retention.place_hold(db.session(), allegation, form.reason.data or "", _me())
-            else:
-                retention.release_hold(db.session(), allegation, form.reason.data or "", _me())
-        except retention.HoldError as error:
-            db.session.rollback()
-            form.reason.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(
-                _("Legal hold placed: this allegation will not be purged.")
-                if form.action.data == "place"
-                else _("Legal hold released."),
-                "success",
-            )
-            return redirect(url_for("psea.show", public_id=public_id))
+    done = apply_hold_form(form, allegation, _me())
+    if done is not None:
+        flash(
+            _("Legal hold placed: this allegation will not be purged.")
+            if done == "place"
+            else _("Legal hold released."),
+            "success",
+        )
+        return redirect(url_for("psea.show", public_id=public_id))
     return _render_show(_load_visible(public_id), 400, hold_form=form)
 
 
