@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -422,7 +423,14 @@ def withdraw_consent(public_id: str, consent_id: str) -> Page:
         flash(_("The consent could not be withdrawn; reload and try again."), "error")
         return _error_page("cases/show.html", 409, **_show_context(case))
     db.session.commit()
-    flash(_("Consent withdrawn. %(n)d pending referral(s) withdrawn.", n=len(withdrawn)), "success")
+    flash(
+        ngettext(
+            "Consent withdrawn. %(num)d pending referral withdrawn.",
+            "Consent withdrawn. %(num)d pending referrals withdrawn.",
+            len(withdrawn),
+        ),
+        "success",
+    )
     return redirect(url_for("cases.show", public_id=case.public_id))
 
 
