@@ -27,7 +27,7 @@ referral/translations/%/LC_MESSAGES/messages.mo: referral/translations/%/LC_MESS
 ## Extract the strings and update every catalogue (run after changing user-facing text).
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o referral/translations/messages.pot .
-	$(BIN)/pybabel update -i referral/translations/messages.pot -d referral/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i referral/translations/messages.pot -d referral/translations --no-fuzzy-matching --ignore-obsolete
 
 ## Create the environment, migrate the SQLite database, load demo data once, serve.
 run: $(STAMP) translations
