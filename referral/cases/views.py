@@ -275,6 +275,8 @@ def _show_context(case: Case) -> dict[str, Any]:
         "assign_form": assign_form,
         "withdraw_form": WithdrawForm(formdata=None),
         "withdraw_referral_form": WithdrawReferralForm(formdata=None),
+        # A withdrawal that came back with errors, by the consent or referral it was for.
+        "failed_withdrawals": {},
         "pending_states": PENDING_STATES,
         "can_approve": has_permission(current_user, Permission.APPROVE_CLOSURE),
         "can_assign": has_permission(current_user, Permission.SUPERVISE_CASES),
@@ -282,6 +284,14 @@ def _show_context(case: Case) -> dict[str, Any]:
         "can_hold": retention.may_hold(current_user, case),
         "hold_form": LegalHoldForm(formdata=None, prefix="hold"),
     }
+
+
+def _form_error_page(case: Case, **forms: Any) -> tuple[str, int]:
+    """The case page again with a form that came back with errors: nothing was changed."""
+    flash(_("Nothing was changed: see the message in the form below."), "error")
+    context = _show_context(case)
+    context.update(forms)
+    return _error_page("cases/show.html", **context)
 
 
 def _caseworker_choices(case: Case) -> list[tuple[str, str]]:
@@ -411,8 +421,7 @@ def withdraw_consent(public_id: str, consent_id: str) -> Page:
         deny("consent not of this case", status=404, obj_type="consent", obj_id=consent_id)
     form = WithdrawForm()
     if not form.validate():
-        flash(_("Say why consent is withdrawn."), "error")
-        return _error_page("cases/show.html", **_show_context(case))
+        return _form_error_page(case, failed_withdrawals={consent_id: form})
     try:
         withdrawn = engine.withdraw_consent(
             record, actor=current_user, reason=form.reason.data or ""
@@ -589,9 +598,7 @@ def request_closure(public_id: str) -> Page:
             db.session.commit()
             flash(_("Closure requested; a supervisor approves it."), "success")
             return redirect(url_for("cases.show", public_id=case.public_id))
-    context = _show_context(_case(public_id))
-    context["closure_form"] = form
-    return _error_page("cases/show.html", **context)
+    return _form_error_page(_case(public_id), closure_form=form)
 
 
 @blueprint.route("/<public_id>/legal-hold", methods=["POST"])
@@ -615,9 +622,7 @@ def legal_hold(public_id: str) -> Page:
             "success",
         )
         return redirect(url_for("cases.show", public_id=case.public_id))
-    context = _show_context(_case(public_id))
-    context["hold_form"] = form
-    return _error_page("cases/show.html", **context)
+    return _form_error_page(_case(public_id), hold_form=form)
 
 
 @blueprint.route("/<public_id>/closure/decision", methods=["POST"])
@@ -625,8 +630,10 @@ def legal_hold(public_id: str) -> Page:
 def decide_closure(public_id: str) -> Page:
     case = _case(public_id, for_update=True)
     form = DecisionForm()
-    if not form.validate() or form.decision.data not in ("approve", "refuse"):
+    if form.decision.data not in ("approve", "refuse"):
         abort(400)
+    if not form.validate():
+        return _form_error_page(_case(public_id), decision_form=form)
     try:
         services.decide_closure(case, approve=form.decision.data == "approve", actor=current_user)
     except (services.CaseError, IllegalTransitionError, services.CaseConflictError):
@@ -756,8 +763,7 @@ def withdraw_referral(public_id: str, referral_id: str) -> Page:
     )
     form = WithdrawReferralForm()
     if not form.validate():
-        flash(_("Say why the referral is withdrawn."), "error")
-        return _error_page("cases/show.html", **_show_context(case))
+        return _form_error_page(case, failed_withdrawals={referral_id: form})
     try:
         engine.transition(
             referral_id,
