@@ -141,8 +141,8 @@ class OutcomeForm(FlaskForm):
     )
     confirm = confirmation_field(
         _l(
-            "Substantiated, unsubstantiated and closed (other reason) are final: they close "
-            "the allegation, which cannot be reopened or given another outcome."
+            "A final outcome (substantiated, unsubstantiated, closed for another reason) "
+            "cannot be undone: it closes the allegation, which can never be reopened."
         ),
         when=lambda form: form.outcome.data in {o.value for o in FINAL_OUTCOMES},
     )
