@@ -206,7 +206,11 @@ def _referrals_awaiting_answer(user: User) -> InboxSection | None:
         )
         for r in page.rows
     ]
-    return InboxSection(title=_l("Referrals awaiting your organisation's answer"), items=items)
+    return InboxSection(
+        title=_l("Referrals awaiting your organisation's answer"),
+        items=items,
+        empty_text=_l("No referrals are waiting for your organisation."),
+    )
 
 
 def _overdue_referrals(user: User) -> InboxSection | None:
@@ -241,7 +245,11 @@ def _overdue_referrals(user: User) -> InboxSection | None:
                 urgent=True,
             )
         )
-    return InboxSection(title=_l("Overdue referrals"), items=items[:20])
+    return InboxSection(
+        title=_l("Overdue referrals"),
+        items=items[:20],
+        empty_text=_l("No referral is past its answer deadline."),
+    )
 
 
 def _clinical_windows_closing(user: User) -> InboxSection | None:
@@ -281,7 +289,11 @@ def _clinical_windows_closing(user: User) -> InboxSection | None:
                 urgent=True,
             )
         )
-    return InboxSection(title=_l("Clinical windows closing"), items=items)
+    return InboxSection(
+        title=_l("Clinical windows closing"),
+        items=items,
+        empty_text=_l("No case of yours has a clinical window open."),
+    )
 
 
 def _closures_awaiting_approval(user: User) -> InboxSection | None:
@@ -297,7 +309,11 @@ def _closures_awaiting_approval(user: User) -> InboxSection | None:
         InboxItem(title=c.survivor_code, url=url_for("cases.show", public_id=c.public_id))
         for c in cases
     ]
-    return InboxSection(title=_l("Case closures awaiting your approval"), items=items)
+    return InboxSection(
+        title=_l("Case closures awaiting your approval"),
+        items=items,
+        empty_text=_l("No case closure is waiting for your approval."),
+    )
 
 
 def _accepted_referrals_to_open(user: User) -> InboxSection | None:
