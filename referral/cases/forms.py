@@ -184,6 +184,7 @@ class IncidentForm(FlaskForm):
     incident_date = DateField(_l("Date of the incident"), validators=[InputRequired()])
     incident_time = StringField(
         _l("Time of the incident (HH:MM, optional)"),
+        description=_l("Local time, in your organisation's time zone."),
         validators=[Optional(), Length(max=5)],
         filters=[strip_filter],
     )

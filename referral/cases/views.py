@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -36,6 +37,7 @@ from referral.cases.labels import (
     LOCATION_LABELS,
     QUESTION_LABELS,
     RELATIONSHIP_LABELS,
+    REPORTING_DELAY_LABELS,
     RISK_CLASSES,
     RISK_LABELS,
     STAGE_CLASSES,
@@ -73,7 +75,6 @@ from referral.referrals.labels import (
     SHARED_FIELD_LABELS,
     STATE_CLASSES,
     STATE_LABELS,
-    time_left,
 )
 from referral.referrals.models import (
     PENDING_STATES,
@@ -102,6 +103,7 @@ LABELS: dict[str, Any] = {
     "displacement": DISPLACEMENT_LABELS,
     "incident_type": INCIDENT_TYPE_LABELS,
     "relationship": RELATIONSHIP_LABELS,
+    "reporting_delay": REPORTING_DELAY_LABELS,
     "location": LOCATION_LABELS,
     "question": QUESTION_LABELS,
     "closure": CLOSURE_LABELS,
@@ -119,7 +121,7 @@ LABELS: dict[str, Any] = {
 
 @blueprint.context_processor
 def _labels() -> dict[str, Any]:
-    return {"labels": LABELS, "time_left": time_left}
+    return {"labels": LABELS}
 
 
 def _case(public_id: str, *, for_update: bool = False) -> Case:
@@ -438,6 +440,10 @@ def withdraw_consent(public_id: str, consent_id: str) -> Page:
 # --- incident -------------------------------------------------------------------------------
 
 
+def _organisation_zone() -> ZoneInfo:
+    return ZoneInfo(current_user.organisation.time_zone)
+
+
 def _parse_time(value: str | None) -> time | None:
     if not value:
         return time(12, 0)
@@ -457,8 +463,9 @@ def incident(public_id: str) -> Page:
         existing = case.incident
         for question in QUESTION_LABELS:
             getattr(form, question).data = "yes" if getattr(existing, question) else "no"
-        form.incident_date.data = existing.incident_at.date()
-        form.incident_time.data = existing.incident_at.strftime("%H:%M")
+        local = existing.incident_at.astimezone(_organisation_zone())
+        form.incident_date.data = local.date()
+        form.incident_time.data = local.strftime("%H:%M")
         form.reported_on.data = existing.reported_on
     if request.method == "POST":
         if form.validate():
@@ -468,7 +475,10 @@ def incident(public_id: str) -> Page:
             elif form.incident_date.data is not None and form.reported_on.data is not None:
                 data = services.IncidentData(
                     answers={q: getattr(form, q).data == "yes" for q in QUESTION_LABELS},
-                    incident_at=datetime.combine(form.incident_date.data, at, tzinfo=UTC),
+                    # Typed in the organisation's time zone, as every page shows times.
+                    incident_at=datetime.combine(
+                        form.incident_date.data, at, tzinfo=_organisation_zone()
+                    ).astimezone(UTC),
                     reported_on=form.reported_on.data,
                     time_of_day=TimeOfDay(form.time_of_day.data),
                     location_type=LocationType(form.location_type.data),

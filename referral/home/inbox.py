@@ -21,11 +21,12 @@ from referral.cases.models import OPEN_STAGES, Case, CaseStage, Incident, Incide
 from referral.clock import utcnow
 from referral.db import User
 from referral.extensions import db
+from referral.formatting import day_text, time_left
 from referral.psea import services as psea_services
 from referral.psea.labels import STATE_LABELS as PSEA_STATE_LABELS
 from referral.psea.models import Allegation, AllegationState
 from referral.referrals import services as referral_services
-from referral.referrals.labels import PRIORITY_SHORT, time_left
+from referral.referrals.labels import PRIORITY_SHORT
 from referral.referrals.models import Priority, ReferralState, SourceKind
 from referral.security.policy import Permission, has_permission
 
@@ -168,7 +169,7 @@ def _pathways_to_review(user: User) -> InboxSection | None:
             detail=str(
                 _l(
                     "sent for review %(date)s by %(name)s",
-                    date=v.submitted_at.date().isoformat() if v.submitted_at else "",
+                    date=day_text(v.submitted_at) if v.submitted_at else "",
                     name=v.submitted_by.full_name if v.submitted_by else "",
                 )
             ),

@@ -25,7 +25,6 @@ from referral.referrals.labels import (
     SHARED_FIELD_LABELS,
     STATE_CLASSES,
     STATE_LABELS,
-    time_left,
 )
 from referral.referrals.models import REFERRAL_WORKFLOW, Referral, ReferralState
 from referral.security.policy import Permission, deny, requires
@@ -71,7 +70,6 @@ def _labels() -> dict[str, Any]:
             "sex": SEX_LABELS,
             "shared": SHARED_FIELD_LABELS,
         },
-        "time_left": time_left,
     }
 
 

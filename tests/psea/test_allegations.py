@@ -352,12 +352,12 @@ def test_r19_deadlines_computed_with_frozen_clock(app: Flask, network: Network) 
     deadline = services.pending_deadline(allegation)
     assert deadline is not None and deadline.step == "route" and not deadline.overdue
     with app.test_request_context():
-        assert services.describe_due(deadline.due_at) == "in 21 h"
+        assert services.describe_due(deadline.due_at) == "in 21 hours"
     clock.advance(timedelta(hours=22))
     deadline = services.pending_deadline(allegation)
     assert deadline is not None and deadline.overdue
     with app.test_request_context():
-        assert services.describe_due(deadline.due_at) == "1 h overdue"
+        assert services.describe_due(deadline.due_at) == "1 hour overdue"
     routed_at = clock.utcnow()
     services.route(allegation, network.agency, actor=network.ngo_focal.user)
     assert allegation.acknowledge_due_at == routed_at + timedelta(hours=48)
