@@ -114,9 +114,11 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_templating(app: Flask) -> None:
+    from referral.formatting import init_formatting
     from referral.templating import init_templating
 
     init_templating(app)
+    init_formatting(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -144,9 +144,13 @@ def test_admin_resets_password_and_two_factor(
 ) -> None:
     worker = make_person(Role.CASEWORKER, org)
     page = f"/admin/users/{worker.user.public_id}"
-    response = form_post(signed_in_admin, f"{page}/reset-password", {}, page=page)
+    response = form_post(
+        signed_in_admin, f"{page}/reset-password", {"reset-password-confirm": "y"}, page=page
+    )
     assert response.status_code == 200
-    response = form_post(signed_in_admin, f"{page}/reset-2fa", {}, page=page)
+    response = form_post(
+        signed_in_admin, f"{page}/reset-2fa", {"reset-2fa-confirm": "y"}, page=page
+    )
     assert response.status_code == 302
     db.session.expire_all()
     stored = db.session.get(User, worker.user.id)

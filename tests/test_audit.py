@@ -446,7 +446,9 @@ def test_second_factor_failure_recorded(client: FlaskClient, caseworker: Person)
 def test_session_revocation_recorded(client: FlaskClient, caseworker: Person) -> None:
     sign_in(client, caseworker)
     html = client.get("/auth/account").get_data(as_text=True)
-    client.post("/auth/sign-out-everywhere", data={"csrf_token": csrf_from(html)})
+    client.post(
+        "/auth/sign-out-everywhere", data={"everywhere-confirm": "y", "csrf_token": csrf_from(html)}
+    )
     revoked = events("auth.sessions_revoked")
     assert revoked and revoked[0].obj_id == caseworker.user.public_id
 
@@ -607,7 +609,7 @@ def test_admin_two_factor_reset_clears_encrypted_secret(
     html = signed_in_admin.get(f"/admin/users/{caseworker.user.public_id}").get_data(as_text=True)
     response = signed_in_admin.post(
         f"/admin/users/{caseworker.user.public_id}/reset-2fa",
-        data={"csrf_token": csrf_from(html)},
+        data={"reset-2fa-confirm": "y", "csrf_token": csrf_from(html)},
     )
     assert response.status_code == 302
     reset = events("admin.two_factor_reset")

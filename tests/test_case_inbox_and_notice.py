@@ -102,7 +102,7 @@ def test_r8_clinical_windows_closing_in_caseworker_inbox(
     incident(case, people["caseworker"].user, hours_ago=60, penetration=True)
     items = _sections(people["caseworker"])["Clinical windows closing"]
     assert [i.title for i in items] == [case.survivor_code]
-    assert "12 h" in items[0].detail
+    assert "in 12 hours" in items[0].detail
     clock.advance(timedelta(hours=61))
     assert _sections(people["caseworker"])["Clinical windows closing"] == []
 

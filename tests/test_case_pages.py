@@ -175,14 +175,14 @@ def test_web_workflow_intake_to_referral_acceptance_and_closure(
     response = form_post(
         client,
         f"{case_url}/closure",
-        {"closure-reason": "needs_met", "closure-note": ""},
+        {"closure-reason": "needs_met", "closure-note": "", "closure-confirm": "y"},
         page=case_url,
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     boss = app.test_client()
     sign_in(boss, supervisor)
     response = form_post(
-        boss, f"{case_url}/closure/decision", {"decision": "approve"}, page=case_url
+        boss, f"{case_url}/closure/decision", {"decision": "approve", "confirm": "y"}, page=case_url
     )
     assert response.status_code == 302
     db.session.expire_all()
@@ -434,7 +434,10 @@ def test_tampered_hidden_fields_are_refused_and_change_nothing(
     sign_in(boss, supervisor)
     case_url = f"/cases/{case.public_id}"
     response = form_post(
-        boss, f"{case_url}/closure/decision", {"decision": "obliterate"}, page=case_url
+        boss,
+        f"{case_url}/closure/decision",
+        {"decision": "obliterate", "confirm": "y"},
+        page=case_url,
     )
     assert response.status_code == 400
     response = form_post(boss, f"{case_url}/stage", {"stage": "closed"}, page=case_url)
@@ -444,7 +447,8 @@ def test_tampered_hidden_fields_are_refused_and_change_nothing(
     url = f"/referrals/{referral.public_id}"
     assert form_post(clinic, f"{url}/act", {"action": "complete"}, page=url).status_code == 409
     assert form_post(clinic, f"{url}/act", {"action": "explode"}, page=url).status_code == 400
-    assert form_post(clinic, f"{url}/act", {"action": "decline"}, page=url).status_code == 400
+    declined = {"action": "decline", "confirm": "y"}  # confirmed, but no reason
+    assert form_post(clinic, f"{url}/act", declined, page=url).status_code == 400
     db.session.expire_all()
     assert db.session.get(Case, case.id).stage is CaseStage.CLOSURE_REQUESTED  # type: ignore[union-attr]
     assert db.session.get(Referral, referral.id).state is ReferralState.SENT  # type: ignore[union-attr]

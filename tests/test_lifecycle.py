@@ -434,12 +434,12 @@ def test_restore_refuses_a_file_that_is_not_a_backup(
 # --- legal hold pages --------------------------------------------------------------------
 
 
-def _hold(client: Any, case: Case, action: str, reason: str) -> Any:
+def _hold(client: Any, case: Case, action: str, reason: str, *, confirm: bool = True) -> Any:
+    data = {"hold-action": action, "hold-reason": reason}
+    if confirm:
+        data["hold-confirm"] = "y"
     return form_post(
-        client,
-        f"/cases/{case.public_id}/legal-hold",
-        {"hold-action": action, "hold-reason": reason},
-        page=f"/cases/{case.public_id}",
+        client, f"/cases/{case.public_id}/legal-hold", data, page=f"/cases/{case.public_id}"
     )
 
 
@@ -458,6 +458,9 @@ def test_r26_supervisor_places_and_releases_a_hold_on_the_case_page(
     assert "Legal hold" in page and "Release the legal hold" in page
     again = _hold(client, case, "place", "twice")
     assert again.status_code == 400 and "already under a legal hold" in again.get_data(as_text=True)
+    unconfirmed = _hold(client, case, "release", "Tribunal closed", confirm=False)
+    assert unconfirmed.status_code == 400
+    assert retention.active_hold(db.session(), "case", case.public_id) is not None
     assert _hold(client, case, "release", "Tribunal closed").status_code == 302
     assert retention.active_hold(db.session(), "case", case.public_id) is None
     assert [e.action for e in events("legal_hold.placed") + events("legal_hold.released")] == [

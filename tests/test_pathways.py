@@ -554,7 +554,10 @@ def test_coordinator_drafts_reviews_and_publishes_over_http(
     sheet = client.get(area_url).get_data(as_text=True)
     assert "Health first" in sheet and "Clinic" in sheet
     # Withdrawing the published version asks for confirmation first.
-    assert form_post(client, f"{base}/archive", {}, page=base).status_code == 302
+    refused = form_post(client, f"{base}/archive", {}, page=base)
+    assert refused.status_code == 400 and "Tick this box to confirm" in refused.get_data(
+        as_text=True
+    )
     db.session.expire_all()
     assert version.status is PathwayStatus.PUBLISHED
     assert form_post(client, f"{base}/archive", {"confirm": "y"}, page=base).status_code == 302

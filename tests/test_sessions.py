@@ -92,7 +92,9 @@ def _two_sessions(app: Flask, person: Person) -> tuple[FlaskClient, FlaskClient]
 
 def test_sign_out_everywhere_ends_every_session(app: Flask, admin: Person) -> None:
     first, second = _two_sessions(app, admin)
-    form_post(first, "/auth/sign-out-everywhere", {}, page="/auth/account")
+    refused = form_post(first, "/auth/sign-out-everywhere", {}, page="/auth/account")
+    assert refused.status_code == 400 and is_signed_in(first) and is_signed_in(second)
+    form_post(first, "/auth/sign-out-everywhere", {"everywhere-confirm": "y"}, page="/auth/account")
     assert not is_signed_in(first)
     assert not is_signed_in(second)
 

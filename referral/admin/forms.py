@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
@@ -9,7 +10,12 @@ from wtforms.fields import Field
 from wtforms.validators import DataRequired, Length, Regexp
 
 from referral.db import OrganisationType
-from referral.forms import email_address, no_control_characters, strip_filter
+from referral.forms import (
+    confirmation_field,
+    email_address,
+    no_control_characters,
+    strip_filter,
+)
 from referral.labels import ORGANISATION_TYPE_LABELS, ROLE_LABELS
 from referral.security.policy import Role
 
@@ -19,6 +25,10 @@ _TIME_ZONES = frozenset(available_timezones()) | {"UTC"}
 def known_time_zone(form: object, field: Field) -> None:
     if field.data not in _TIME_ZONES:
         raise ValidationError(_l("Unknown time zone."))
+
+
+def _deactivating(form: Any) -> bool:
+    return bool(form.currently_active) and not form.active.data
 
 
 class OrganisationForm(FlaskForm):
@@ -50,7 +60,17 @@ class OrganisationForm(FlaskForm):
         filters=[strip_filter],
     )
     active = BooleanField(_l("Active"), default=True)
+    confirm = confirmation_field(
+        _l(
+            "When unticking Active: every user of this organisation is signed out at once, "
+            "which cannot be undone, and no one of it can sign in until it is active again."
+        ),
+        when=_deactivating,
+    )
     submit = SubmitField(_l("Save"))
+
+    # Set by the view from the stored organisation: only unticking "Active" asks to confirm.
+    currently_active = False
 
 
 class UserForm(FlaskForm):
@@ -76,13 +96,42 @@ class UserForm(FlaskForm):
     )
     organisation = SelectField(_l("Organisation"), validators=[DataRequired()])
     active = BooleanField(_l("Active"), default=True)
+    confirm = confirmation_field(
+        _l(
+            "When unticking Active: the user is signed out everywhere at once, which cannot "
+            "be undone, and cannot sign in until the account is active again."
+        ),
+        when=_deactivating,
+    )
     submit = SubmitField(_l("Save"))
 
-
-class ActionForm(FlaskForm):
-    """A confirmed POST action (reset password, reset 2FA)."""
-
-    submit = SubmitField(_l("Confirm"))
+    # Set by the view from the stored user: only unticking "Active" asks to confirm.
+    currently_active = False
 
 
-__all__ = ["ActionForm", "OrganisationForm", "OrganisationType", "Role", "UserForm"]
+class ResetPasswordForm(FlaskForm):
+    confirm = confirmation_field(
+        _l(
+            "This cannot be undone: the current password stops working at once and the user "
+            "is signed out everywhere."
+        )
+    )
+
+
+class ResetTwoFactorForm(FlaskForm):
+    confirm = confirmation_field(
+        _l(
+            "This cannot be undone: the authenticator and recovery codes stop working at once; "
+            "the user sets up a new authenticator at the next sign-in."
+        )
+    )
+
+
+__all__ = [
+    "OrganisationForm",
+    "OrganisationType",
+    "ResetPasswordForm",
+    "ResetTwoFactorForm",
+    "Role",
+    "UserForm",
+]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from referral.admin import services
-from referral.admin.forms import ActionForm, OrganisationForm, UserForm
+from referral.admin.forms import OrganisationForm, ResetPasswordForm, ResetTwoFactorForm, UserForm
 from referral.db import Organisation, OrganisationType, User
 from referral.extensions import db
 from referral.security.policy import Permission, Role, requires
@@ -76,6 +76,7 @@ def new_organisation() -> Page:
 def edit_organisation(public_id: str) -> Page:
     organisation = _organisation_or_404(public_id)
     form = OrganisationForm(obj=organisation)
+    form.currently_active = organisation.active
     if request.method == "POST":
         if form.validate():
             try:
@@ -104,18 +105,41 @@ def users() -> Page:
     return render_template("admin/users.html", users=rows)
 
 
-def _user_form(user: User | None = None) -> UserForm:
-    form = UserForm(obj=user)
+def _user_form(user: User | None = None, *, posted: bool = True) -> UserForm:
+    """The user form; ``posted=False`` shows the stored user even on a POST (another form of
+    the page was sent)."""
+    form = UserForm(obj=user) if posted else UserForm(formdata=None, obj=user)
     form.organisation.choices = [
         (o.public_id, f"{o.acronym} ({o.name})")
         for o in db.session.scalars(
             select(Organisation).where(Organisation.active).order_by(Organisation.acronym)
         )
     ]
-    if user is not None and request.method == "GET":
-        form.organisation.data = user.organisation.public_id
-        form.role.data = user.role.value
+    if user is not None:
+        form.currently_active = user.active
+        if request.method == "GET" or not posted:
+            form.organisation.data = user.organisation.public_id
+            form.role.data = user.role.value
     return form
+
+
+def _user_page(
+    user: User,
+    form: UserForm,
+    status: int = 200,
+    *,
+    reset_password_form: ResetPasswordForm | None = None,
+    reset_two_factor_form: ResetTwoFactorForm | None = None,
+) -> Page:
+    return render_template(
+        "admin/user_form.html",
+        form=form,
+        user=user,
+        reset_password_form=reset_password_form
+        or ResetPasswordForm(formdata=None, prefix="reset-password"),
+        reset_two_factor_form=reset_two_factor_form
+        or ResetTwoFactorForm(formdata=None, prefix="reset-2fa"),
+    ), status
 
 
 def _user_data(form: UserForm) -> services.UserData:
@@ -163,18 +187,17 @@ def edit_user(public_id: str) -> Page:
                 db.session.commit()
                 flash(_("User saved."), "success")
                 return redirect(url_for("admin.users"))
-        return render_template(
-            "admin/user_form.html", form=form, user=user, action=ActionForm()
-        ), 400
-    return render_template("admin/user_form.html", form=form, user=user, action=ActionForm())
+        return _user_page(user, form, 400)
+    return _user_page(user, form)
 
 
 @blueprint.route("/users/<public_id>/reset-password", methods=["POST"])
 @requires(Permission.MANAGE_USERS)
 def reset_password(public_id: str) -> Page:
     user = _user_or_404(public_id)
-    if not ActionForm().validate():
-        abort(400)
+    form = ResetPasswordForm(prefix="reset-password")
+    if not form.validate():
+        return _user_page(user, _user_form(user, posted=False), 400, reset_password_form=form)
     one_time_password = services.reset_password(user, actor=current_user)
     db.session.commit()
     return render_template("admin/one_time_password.html", user=user, password=one_time_password)
@@ -184,8 +207,9 @@ def reset_password(public_id: str) -> Page:
 @requires(Permission.MANAGE_USERS)
 def reset_two_factor(public_id: str) -> Page:
     user = _user_or_404(public_id)
-    if not ActionForm().validate():
-        abort(400)
+    form = ResetTwoFactorForm(prefix="reset-2fa")
+    if not form.validate():
+        return _user_page(user, _user_form(user, posted=False), 400, reset_two_factor_form=form)
     services.reset_two_factor(user, actor=current_user)
     db.session.commit()
     flash(_("Two-factor sign-in was reset. The user enrols again at the next sign-in."), "success")

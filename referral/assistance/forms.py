@@ -18,7 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from referral.assistance.labels import NEED_LABELS, PRIORITY_LABELS, RELATIONSHIP_LABELS
 from referral.directory.labels import AGE_GROUP_LABELS, SEX_LABELS
-from referral.forms import no_control_characters, strip_filter
+from referral.forms import confirmation_field, no_control_characters, strip_filter
 
 YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
 
@@ -104,5 +104,10 @@ class ReferForm(ChildConsentFields):
     submit = SubmitField(_l("Send referral"))
 
 
-class ActionForm(FlaskForm):
-    submit = SubmitField(_l("Confirm"))
+class CloseForm(FlaskForm):
+    confirm = confirmation_field(
+        _l(
+            "Closing cannot be undone: the record cannot be reopened and is purged after the "
+            "retention period."
+        )
+    )

@@ -12,7 +12,7 @@ from sqlalchemy import select, tuple_
 from werkzeug.wrappers import Response
 
 from referral.assistance import services
-from referral.assistance.forms import ActionForm, AssistanceForm, ChildConsentFields, ReferForm
+from referral.assistance.forms import AssistanceForm, ChildConsentFields, CloseForm, ReferForm
 from referral.assistance.labels import (
     NEED_LABELS,
     PRIORITY_LABELS,
@@ -201,14 +201,19 @@ def _refer_form(record: AssistanceRecord) -> tuple[ReferForm, dict[str, Any]]:
     return form, {o.service.public_id: o for o in options}
 
 
-def _render(record: AssistanceRecord, status: int = 200, form: ReferForm | None = None) -> Page:
+def _render(
+    record: AssistanceRecord,
+    status: int = 200,
+    form: ReferForm | None = None,
+    close_form: CloseForm | None = None,
+) -> Page:
     refer_form = form or _refer_form(record)[0]
     return render_template(
         "assistance/show.html",
         record=record,
         referrals=services.referrals(record),
         refer_form=refer_form,
-        close_form=ActionForm(),
+        close_form=close_form or CloseForm(formdata=None, prefix="close"),
         allegation_reference=(
             services.allegation_references([record.allegation_public_id]).get(
                 record.allegation_public_id
@@ -262,8 +267,9 @@ def refer(public_id: str) -> Page:
 @requires(Permission.ASSIST_VICTIMS)
 def close(public_id: str) -> Page:
     record = _load(public_id)
-    if not ActionForm().validate():
-        abort(400)
+    form = CloseForm(prefix="close")
+    if not form.validate():
+        return _render(record, 400, close_form=form)
     try:
         services.close(record, actor=_me())
     except (IllegalTransitionError, services.AssistanceConflictError):

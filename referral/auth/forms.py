@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from referral.forms import no_control_characters, strip_filter
+from referral.forms import confirmation_field, no_control_characters, strip_filter
 from referral.security.passwords import MAX_LENGTH
 
 
@@ -71,6 +71,24 @@ class ConfirmForm(FlaskForm):
     """A POST-only action with nothing to fill in (CSRF token only)."""
 
     submit = SubmitField(_l("Confirm"))
+
+
+class NewRecoveryCodesForm(FlaskForm):
+    confirm = confirmation_field(
+        _l(
+            "This cannot be undone: your current recovery codes stop working at once, "
+            "including any you have written down."
+        )
+    )
+
+
+class SignOutEverywhereForm(FlaskForm):
+    confirm = confirmation_field(
+        _l(
+            "This cannot be undone: every session of your account ends at once, this one "
+            "included; you sign in again with your password and authenticator."
+        )
+    )
 
 
 # Each language named in itself, so anyone can find their own.

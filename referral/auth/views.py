@@ -25,8 +25,10 @@ from referral.auth.forms import (
     EnrolForm,
     LanguageForm,
     NewPasswordForm,
+    NewRecoveryCodesForm,
     SecondFactorForm,
     SignInForm,
+    SignOutEverywhereForm,
 )
 from referral.auth.sessions import (
     PENDING_KEY,
@@ -216,8 +218,11 @@ def sign_out() -> Response:
 
 @blueprint.route("/sign-out-everywhere", methods=["POST"])
 @signed_in
-def sign_out_everywhere() -> Response:
+def sign_out_everywhere() -> Page:
     user: User = current_user._get_current_object()
+    form = SignOutEverywhereForm(prefix="everywhere")
+    if not form.validate():
+        return _account_page(user, ChangePasswordForm(formdata=None), 400, everywhere=form)
     end_all_sessions(user, reason="sign_out_everywhere")
     db.session.commit()
     end_session(SessionEnd.REVOKED)
@@ -232,11 +237,19 @@ def account() -> Page:
     return _account_page(user, ChangePasswordForm())
 
 
-def _account_page(user: User, form: ChangePasswordForm, status: int = 200) -> tuple[str, int]:
+def _account_page(
+    user: User,
+    form: ChangePasswordForm,
+    status: int = 200,
+    *,
+    codes: NewRecoveryCodesForm | None = None,
+    everywhere: SignOutEverywhereForm | None = None,
+) -> tuple[str, int]:
     return render_template(
         "auth/account.html",
         form=form,
-        confirm=ConfirmForm(),
+        codes_form=codes or NewRecoveryCodesForm(formdata=None, prefix="codes"),
+        everywhere_form=everywhere or SignOutEverywhereForm(formdata=None, prefix="everywhere"),
         language=LanguageForm(locale=user.locale or ""),
         remaining_codes=services.remaining_recovery_codes(user),
     ), status
@@ -266,8 +279,9 @@ def change_password() -> Page:
 @signed_in
 def new_recovery_codes() -> Page:
     user: User = current_user._get_current_object()
-    if not ConfirmForm().validate_on_submit():
-        return redirect(url_for("auth.account"))
+    form = NewRecoveryCodesForm(prefix="codes")
+    if not form.validate():
+        return _account_page(user, ChangePasswordForm(formdata=None), 400, codes=form)
     codes = services.replace_recovery_codes(user)
     events.emit("auth.recovery_codes_replaced", user=user)
     db.session.commit()

@@ -29,7 +29,12 @@ from referral.cases.labels import (
 )
 from referral.cases.models import CaseStage
 from referral.directory.labels import AGE_GROUP_LABELS, SEX_LABELS
-from referral.forms import SmallIntegerField, no_control_characters, strip_filter
+from referral.forms import (
+    SmallIntegerField,
+    confirmation_field,
+    no_control_characters,
+    strip_filter,
+)
 from referral.referrals.labels import (
     CAREGIVER_LABELS,
     CONSENT_KIND_LABELS,
@@ -146,6 +151,12 @@ class ConsentForm(FlaskForm):
 
 class WithdrawForm(FlaskForm):
     reason = _long(_l("Why is it withdrawn?"), 2000, required=True)
+    confirm = confirmation_field(
+        _l(
+            "Withdrawal cannot be undone: sharing under this consent stops at once and its "
+            "pending referrals are withdrawn. Sharing again needs a new consent."
+        )
+    )
 
 
 class IncidentForm(FlaskForm):
@@ -173,6 +184,7 @@ class IncidentForm(FlaskForm):
     incident_date = DateField(_l("Date of the incident"), validators=[InputRequired()])
     incident_time = StringField(
         _l("Time of the incident (HH:MM, optional)"),
+        description=_l("Local time, in your organisation's time zone."),
         validators=[Optional(), Length(max=5)],
         filters=[strip_filter],
     )
@@ -224,10 +236,23 @@ class NotesForm(FlaskForm):
 class ClosureForm(FlaskForm):
     reason = SelectField(_l("Reason for closing"), choices=_choices(CLOSURE_LABELS, _l("Choose")))
     note = _long(_l("Explanation"), 2000)
+    confirm = confirmation_field(
+        _l(
+            "Closure cannot be undone: once a supervisor approves it, the case cannot be "
+            "reopened and is purged after the retention period."
+        )
+    )
 
 
 class DecisionForm(FlaskForm):
     decision = HiddenField(validators=[DataRequired()])
+    confirm = confirmation_field(
+        _l(
+            "Closing cannot be undone: the case cannot be reopened and is purged after the "
+            "retention period."
+        ),
+        when=lambda form: form.decision.data == "approve",
+    )
 
 
 class AssignForm(FlaskForm):
@@ -258,3 +283,9 @@ class ReferForm(FlaskForm):
 
 class WithdrawReferralForm(FlaskForm):
     reason = _long(_l("Why is the referral withdrawn?"), 2000, required=True)
+    confirm = confirmation_field(
+        _l(
+            "Withdrawal cannot be undone: the receiving organisation is told at once; "
+            "referring again means sending a new referral."
+        )
+    )

@@ -13,6 +13,7 @@ from referral.cases.models import (
     LocationType,
     PerpetratorAgeGroup,
     PerpetratorRelationship,
+    ReportingDelay,
     RiskLevel,
     TimeOfDay,
 )
@@ -124,4 +125,13 @@ ACTION_STATUS_LABELS = {
     ActionStatus.IN_PROGRESS: _l("In progress"),
     ActionStatus.DONE: _l("Done"),
     ActionStatus.CANCELLED: _l("Cancelled"),
+}
+
+# How long after the incident it was reported (GBVIMS bands), as the case page says it.
+REPORTING_DELAY_LABELS = {
+    ReportingDelay.DAYS_0_3: _l("reported within 3 days"),
+    ReportingDelay.DAYS_4_5: _l("reported after 4 to 5 days"),
+    ReportingDelay.DAYS_6_14: _l("reported after 6 to 14 days"),
+    ReportingDelay.WEEKS_2_TO_MONTH: _l("reported after 2 weeks to 1 month"),
+    ReportingDelay.OVER_MONTH: _l("reported after more than 1 month"),
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -37,6 +38,7 @@ from referral.cases.labels import (
     LOCATION_LABELS,
     QUESTION_LABELS,
     RELATIONSHIP_LABELS,
+    REPORTING_DELAY_LABELS,
     RISK_CLASSES,
     RISK_LABELS,
     STAGE_CLASSES,
@@ -74,7 +76,6 @@ from referral.referrals.labels import (
     SHARED_FIELD_LABELS,
     STATE_CLASSES,
     STATE_LABELS,
-    time_left,
 )
 from referral.referrals.models import (
     PENDING_STATES,
@@ -103,6 +104,7 @@ LABELS: dict[str, Any] = {
     "displacement": DISPLACEMENT_LABELS,
     "incident_type": INCIDENT_TYPE_LABELS,
     "relationship": RELATIONSHIP_LABELS,
+    "reporting_delay": REPORTING_DELAY_LABELS,
     "location": LOCATION_LABELS,
     "question": QUESTION_LABELS,
     "closure": CLOSURE_LABELS,
@@ -120,7 +122,7 @@ LABELS: dict[str, Any] = {
 
 @blueprint.context_processor
 def _labels() -> dict[str, Any]:
-    return {"labels": LABELS, "time_left": time_left}
+    return {"labels": LABELS}
 
 
 def _case(public_id: str, *, for_update: bool = False) -> Case:
@@ -276,6 +278,8 @@ def _show_context(case: Case) -> dict[str, Any]:
         "assign_form": assign_form,
         "withdraw_form": WithdrawForm(formdata=None),
         "withdraw_referral_form": WithdrawReferralForm(formdata=None),
+        # A withdrawal that came back with errors, by the consent or referral it was for.
+        "failed_withdrawals": {},
         "pending_states": PENDING_STATES,
         "can_approve": has_permission(current_user, Permission.APPROVE_CLOSURE),
         "can_assign": has_permission(current_user, Permission.SUPERVISE_CASES),
@@ -283,6 +287,14 @@ def _show_context(case: Case) -> dict[str, Any]:
         "can_hold": retention.may_hold(current_user, case),
         "hold_form": LegalHoldForm(formdata=None, prefix="hold"),
     }
+
+
+def _form_error_page(case: Case, **forms: Any) -> tuple[str, int]:
+    """The case page again with a form that came back with errors: nothing was changed."""
+    flash(_("Nothing was changed: see the message in the form below."), "error")
+    context = _show_context(case)
+    context.update(forms)
+    return _error_page("cases/show.html", **context)
 
 
 def _caseworker_choices(case: Case) -> list[tuple[str, str]]:
@@ -412,8 +424,7 @@ def withdraw_consent(public_id: str, consent_id: str) -> Page:
         deny("consent not of this case", status=404, obj_type="consent", obj_id=consent_id)
     form = WithdrawForm()
     if not form.validate():
-        flash(_("Say why consent is withdrawn."), "error")
-        return _error_page("cases/show.html", **_show_context(case))
+        return _form_error_page(case, failed_withdrawals={consent_id: form})
     try:
         withdrawn = engine.withdraw_consent(
             record, actor=current_user, reason=form.reason.data or ""
@@ -437,6 +448,10 @@ def withdraw_consent(public_id: str, consent_id: str) -> Page:
 # --- incident -------------------------------------------------------------------------------
 
 
+def _organisation_zone() -> ZoneInfo:
+    return ZoneInfo(current_user.organisation.time_zone)
+
+
 def _parse_time(value: str | None) -> time | None:
     if not value:
         return time(12, 0)
@@ -456,8 +471,9 @@ def incident(public_id: str) -> Page:
         existing = case.incident
         for question in QUESTION_LABELS:
             getattr(form, question).data = "yes" if getattr(existing, question) else "no"
-        form.incident_date.data = existing.incident_at.date()
-        form.incident_time.data = existing.incident_at.strftime("%H:%M")
+        local = existing.incident_at.astimezone(_organisation_zone())
+        form.incident_date.data = local.date()
+        form.incident_time.data = local.strftime("%H:%M")
         form.reported_on.data = existing.reported_on
     if request.method == "POST":
         if form.validate():
@@ -467,7 +483,10 @@ def incident(public_id: str) -> Page:
             elif form.incident_date.data is not None and form.reported_on.data is not None:
                 data = services.IncidentData(
                     answers={q: getattr(form, q).data == "yes" for q in QUESTION_LABELS},
-                    incident_at=datetime.combine(form.incident_date.data, at, tzinfo=UTC),
+                    # Typed in the organisation's time zone, as every page shows times.
+                    incident_at=datetime.combine(
+                        form.incident_date.data, at, tzinfo=_organisation_zone()
+                    ).astimezone(UTC),
                     reported_on=form.reported_on.data,
                     time_of_day=TimeOfDay(form.time_of_day.data),
                     location_type=LocationType(form.location_type.data),
@@ -597,9 +616,7 @@ def request_closure(public_id: str) -> Page:
             db.session.commit()
             flash(_("Closure requested; a supervisor approves it."), "success")
             return redirect(url_for("cases.show", public_id=case.public_id))
-    context = _show_context(_case(public_id))
-    context["closure_form"] = form
-    return _error_page("cases/show.html", **context)
+    return _form_error_page(_case(public_id), closure_form=form)
 
 
 @blueprint.route("/<public_id>/legal-hold", methods=["POST"])
@@ -623,9 +640,7 @@ def legal_hold(public_id: str) -> Page:
             "success",
         )
         return redirect(url_for("cases.show", public_id=case.public_id))
-    context = _show_context(_case(public_id))
-    context["hold_form"] = form
-    return _error_page("cases/show.html", **context)
+    return _form_error_page(_case(public_id), hold_form=form)
 
 
 @blueprint.route("/<public_id>/closure/decision", methods=["POST"])
@@ -633,8 +648,10 @@ def legal_hold(public_id: str) -> Page:
 def decide_closure(public_id: str) -> Page:
     case = _case(public_id, for_update=True)
     form = DecisionForm()
-    if not form.validate() or form.decision.data not in ("approve", "refuse"):
+    if form.decision.data not in ("approve", "refuse"):
         abort(400)
+    if not form.validate():
+        return _form_error_page(_case(public_id), decision_form=form)
     try:
         services.decide_closure(case, approve=form.decision.data == "approve", actor=current_user)
     except (services.CaseError, IllegalTransitionError, services.CaseConflictError):
@@ -764,8 +781,7 @@ def withdraw_referral(public_id: str, referral_id: str) -> Page:
     )
     form = WithdrawReferralForm()
     if not form.validate():
-        flash(_("Say why the referral is withdrawn."), "error")
-        return _error_page("cases/show.html", **_show_context(case))
+        return _form_error_page(case, failed_withdrawals={referral_id: form})
     try:
         engine.transition(
             referral_id,

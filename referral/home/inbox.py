@@ -21,11 +21,12 @@ from referral.cases.models import OPEN_STAGES, Case, CaseStage, Incident, Incide
 from referral.clock import utcnow
 from referral.db import User
 from referral.extensions import db
+from referral.formatting import day_text, time_left
 from referral.psea import services as psea_services
 from referral.psea.labels import STATE_LABELS as PSEA_STATE_LABELS
 from referral.psea.models import Allegation, AllegationState
 from referral.referrals import services as referral_services
-from referral.referrals.labels import PRIORITY_SHORT, time_left
+from referral.referrals.labels import PRIORITY_SHORT
 from referral.referrals.models import Priority, ReferralState, SourceKind
 from referral.security.policy import Permission, has_permission
 
@@ -168,7 +169,7 @@ def _pathways_to_review(user: User) -> InboxSection | None:
             detail=str(
                 _l(
                     "sent for review %(date)s by %(name)s",
-                    date=v.submitted_at.date().isoformat() if v.submitted_at else "",
+                    date=day_text(v.submitted_at) if v.submitted_at else "",
                     name=v.submitted_by.full_name if v.submitted_by else "",
                 )
             ),
@@ -206,7 +207,11 @@ def _referrals_awaiting_answer(user: User) -> InboxSection | None:
         )
         for r in page.rows
     ]
-    return InboxSection(title=_l("Referrals awaiting your organisation's answer"), items=items)
+    return InboxSection(
+        title=_l("Referrals awaiting your organisation's answer"),
+        items=items,
+        empty_text=_l("No referrals are waiting for your organisation."),
+    )
 
 
 def _overdue_referrals(user: User) -> InboxSection | None:
@@ -241,7 +246,11 @@ def _overdue_referrals(user: User) -> InboxSection | None:
                 urgent=True,
             )
         )
-    return InboxSection(title=_l("Overdue referrals"), items=items[:20])
+    return InboxSection(
+        title=_l("Overdue referrals"),
+        items=items[:20],
+        empty_text=_l("No referral is past its answer deadline."),
+    )
 
 
 def _clinical_windows_closing(user: User) -> InboxSection | None:
@@ -281,7 +290,11 @@ def _clinical_windows_closing(user: User) -> InboxSection | None:
                 urgent=True,
             )
         )
-    return InboxSection(title=_l("Clinical windows closing"), items=items)
+    return InboxSection(
+        title=_l("Clinical windows closing"),
+        items=items,
+        empty_text=_l("No case of yours has a clinical window open."),
+    )
 
 
 def _closures_awaiting_approval(user: User) -> InboxSection | None:
@@ -297,7 +310,11 @@ def _closures_awaiting_approval(user: User) -> InboxSection | None:
         InboxItem(title=c.survivor_code, url=url_for("cases.show", public_id=c.public_id))
         for c in cases
     ]
-    return InboxSection(title=_l("Case closures awaiting your approval"), items=items)
+    return InboxSection(
+        title=_l("Case closures awaiting your approval"),
+        items=items,
+        empty_text=_l("No case closure is waiting for your approval."),
+    )
 
 
 def _accepted_referrals_to_open(user: User) -> InboxSection | None:

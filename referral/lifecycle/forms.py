@@ -11,7 +11,7 @@ from wtforms import HiddenField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length
 
 from referral.extensions import db
-from referral.forms import no_control_characters, strip_filter
+from referral.forms import confirmation_field, no_control_characters, strip_filter
 from referral.lifecycle import retention
 
 
@@ -24,6 +24,14 @@ class LegalHoldForm(FlaskForm):
         description=_l("For example the court order or the request. No names of survivors."),
         validators=[DataRequired(), Length(max=500), no_control_characters],
         filters=[strip_filter],
+    )
+    # Shown only when releasing: placing a hold can itself be undone.
+    confirm = confirmation_field(
+        _l(
+            "Releasing cannot be undone: once its retention period is over, the record is "
+            "purged at the next run and can never be read again."
+        ),
+        when=lambda form: form.action.data == "release",
     )
 
 

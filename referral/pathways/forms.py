@@ -5,18 +5,17 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField,
     HiddenField,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from referral.directory.forms import CheckboxesField
 from referral.directory.labels import SECTOR_LABELS
-from referral.forms import no_control_characters, strip_filter
+from referral.forms import confirmation_field, no_control_characters, strip_filter
 
 
 class VersionForm(FlaskForm):
@@ -75,11 +74,18 @@ class ActionForm(FlaskForm):
     submit = SubmitField(_l("Confirm"))
 
 
+class ArchiveForm(FlaskForm):
+    """Discard a draft or withdraw a published version: it can never apply again."""
+
+    confirm = confirmation_field(
+        _l("Archiving cannot be undone: this version can never be edited or published again.")
+    )
+
+
 class PublishForm(FlaskForm):
     # The published version the coordinator saw ("" for none): refuses a stale publish.
     replaces = HiddenField()
-    confirm = BooleanField(
-        _l("I have checked this version; it replaces the published one for every caseworker."),
-        validators=[InputRequired(message=_l("Tick the box to confirm."))],
+    confirm = confirmation_field(
+        _l("I have checked this version; it replaces the published one for every caseworker.")
     )
     submit = SubmitField(_l("Publish"))

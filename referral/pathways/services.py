@@ -26,6 +26,7 @@ from referral.db import User
 from referral.directory.models import AgeGroup, Area, Sector, Service, ServiceStatus, Sex
 from referral.directory.services import area_chain
 from referral.extensions import db
+from referral.formatting import day_text
 from referral.pathways.models import (
     PATHWAY_TRANSITIONS,
     PathwayStatus,
@@ -580,7 +581,7 @@ def lookup_pathway(
                     str(
                         _l(
                             "suspended since %(date)s",
-                            date=service.status_changed_at.date().isoformat(),
+                            date=day_text(service.status_changed_at),
                         )
                     )
                     + note

@@ -15,7 +15,7 @@ from referral.directory.models import Area, Sector, Service
 from referral.directory.services import all_areas, area_by_public_id, area_chain
 from referral.extensions import db
 from referral.pathways import services
-from referral.pathways.forms import ActionForm, PublishForm, StepForm, VersionForm
+from referral.pathways.forms import ActionForm, ArchiveForm, PublishForm, StepForm, VersionForm
 from referral.pathways.models import PathwayStatus, PathwayStep, PathwayVersion
 from referral.security.policy import Permission, authorize, has_permission, requires
 from referral.workflow import IllegalTransitionError
@@ -141,7 +141,12 @@ def new_version(public_id: str) -> Page:
 @blueprint.route("/versions/<public_id>")
 @requires(Permission.READ_PATHWAYS)
 def version(public_id: str) -> Page:
-    version = _version(public_id)
+    return _version_page(_version(public_id))
+
+
+def _version_page(
+    version: PathwayVersion, status: int = 200, archive_form: ArchiveForm | None = None
+) -> Page:
     others = [v for v in services.versions_of(version.area) if v.id != version.id]
     if not has_permission(current_user, Permission.MANAGE_PATHWAYS):
         others = [v for v in others if v.status in _PUBLIC_STATES]
@@ -149,9 +154,10 @@ def version(public_id: str) -> Page:
         "pathways/version.html",
         version=version,
         others=others,
-        action=ActionForm(),
+        action=ActionForm(formdata=None),
+        archive_form=archive_form or ArchiveForm(formdata=None),
         sea_problem=services.sea_procedure_problem(version.sea_reporting_procedure),
-    )
+    ), status
 
 
 @blueprint.route("/versions/<public_id>/edit", methods=["GET", "POST"])
@@ -262,13 +268,16 @@ _SIMPLE_TRANSITIONS = {
 @requires(Permission.MANAGE_PATHWAYS)
 def move(public_id: str, action: str) -> Page:
     version = _version(public_id)
-    if action not in _SIMPLE_TRANSITIONS or not ActionForm().validate():
+    if action not in _SIMPLE_TRANSITIONS:
         abort(400)
     target, message = _SIMPLE_TRANSITIONS[action]
-    if target is PathwayStatus.ARCHIVED and request.form.get("confirm") != "y":
+    if target is PathwayStatus.ARCHIVED:
         # Archiving cannot be undone (a published version stops applying at once).
-        flash(_("Tick the box to confirm that this version is to be archived."), "error")
-        return redirect(url_for("pathways.version", public_id=public_id))
+        archive_form = ArchiveForm()
+        if not archive_form.validate():
+            return _version_page(version, 400, archive_form)
+    elif not ActionForm().validate():
+        abort(400)
     try:
         services.transition(version, target, actor=current_user)
     except (services.PathwayRuleError, IllegalTransitionError) as error:

@@ -17,7 +17,12 @@ from wtforms import (
 from wtforms.fields import Field
 from wtforms.validators import DataRequired, Length, Optional
 
-from referral.forms import SmallIntegerField, no_control_characters, strip_filter
+from referral.forms import (
+    SmallIntegerField,
+    confirmation_field,
+    no_control_characters,
+    strip_filter,
+)
 from referral.psea.labels import (
     CHANNEL_LABELS,
     ENTITY_TYPE_LABELS,
@@ -27,7 +32,7 @@ from referral.psea.labels import (
     SURVIVOR_AGE_LABELS,
     SURVIVOR_SEX_LABELS,
 )
-from referral.psea.models import SurvivorAgeGroup, SurvivorSex
+from referral.psea.models import FINAL_OUTCOMES, SurvivorAgeGroup, SurvivorSex
 from referral.psea.services import NARRATIVE_MAX_LENGTH
 
 MAX_SURVIVORS_PER_GROUP = 999
@@ -117,6 +122,14 @@ for _age in SurvivorAgeGroup:
 
 class RouteForm(FlaskForm):
     organisation = SelectField(_l("Route to the PSEA focal points of"))
+    # Sending it to the coordinator for manual routing ("") can still be corrected.
+    confirm = confirmation_field(
+        _l(
+            "Routing cannot be undone: the PSEA focal points of the chosen organisation see "
+            "this allegation at once."
+        ),
+        when=lambda form: bool(form.organisation.data),
+    )
     submit = SubmitField(_l("Route allegation"))
 
 
@@ -125,6 +138,13 @@ class OutcomeForm(FlaskForm):
         _l("Outcome category"),
         choices=[(o.value, label) for o, label in OUTCOME_LABELS.items()],
         description=_l("Report the category only: no investigation details are stored here."),
+    )
+    confirm = confirmation_field(
+        _l(
+            "A final outcome (substantiated, unsubstantiated, closed for another reason) "
+            "cannot be undone: it closes the allegation, which can never be reopened."
+        ),
+        when=lambda form: form.outcome.data in {o.value for o in FINAL_OUTCOMES},
     )
     submit = SubmitField(_l("Report outcome"))
 

@@ -22,6 +22,7 @@ from referral.db import Organisation, User
 from referral.db.base import random_code
 from referral.directory.models import Area, AreaLevel
 from referral.extensions import db
+from referral.formatting import time_left
 from referral.psea.models import (
     ALLEGATION_WORKFLOW,
     AWAITING_ROUTING,
@@ -445,23 +446,8 @@ def overdue(now: datetime | None = None) -> ColumnElement[bool]:
 
 
 def describe_due(due_at: datetime, now: datetime | None = None) -> str:
-    """Time left as words: "in 5 h", "in 2 days", "3 h overdue", "2 days overdue"."""
-    now = now or utcnow()
-    delta = due_at - now
-    late = delta.total_seconds() <= 0
-    seconds = abs(delta.total_seconds())
-    hours = int(seconds // 3600)
-    if hours >= 48:
-        amount = str(_l("%(n)d days", n=hours // 24))
-    elif hours >= 1:
-        amount = str(_l("%(n)d h", n=hours))
-    else:
-        amount = str(_l("%(n)d min", n=max(1, int(seconds // 60))))
-    return (
-        str(_l("%(amount)s overdue", amount=amount))
-        if late
-        else str(_l("in %(amount)s", amount=amount))
-    )
+    """Time left as words: "in 5 hours", "in 2 days", "3 hours overdue"."""
+    return time_left((due_at - (now or utcnow())).total_seconds())
 
 
 __all__ = [

@@ -70,17 +70,3 @@ SHARED_FIELD_LABELS = {
     "disability": _l("Disability"),
     "displacement_status": _l("Displacement status"),
 }
-
-
-def time_left(seconds: float) -> str:
-    """'in 5 h', '3 days overdue': the date is shown next to it."""
-    from flask_babel import gettext as _
-
-    amount = abs(seconds)
-    if amount < 3600 * 48:
-        text = _("%(n)d h", n=max(int(amount // 3600), 0 if amount < 3600 else 1))
-        if amount < 3600:
-            text = _("%(n)d min", n=int(amount // 60))
-    else:
-        text = _("%(n)d days", n=int(amount // 86400))
-    return str(_("in %(t)s", t=text) if seconds >= 0 else _("%(t)s overdue", t=text))

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from referral.clock import utcnow
 from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
 from referral.extensions import db
-from referral.forms import no_control_characters, strip_filter
+from referral.forms import confirmation_field, no_control_characters, strip_filter
 from referral.referrals import services
 from referral.referrals.labels import (
     NEED_LABELS,
@@ -24,7 +25,6 @@ from referral.referrals.labels import (
     SHARED_FIELD_LABELS,
     STATE_CLASSES,
     STATE_LABELS,
-    time_left,
 )
 from referral.referrals.models import REFERRAL_WORKFLOW, Referral, ReferralState
 from referral.security.policy import Permission, deny, requires
@@ -42,10 +42,18 @@ ACTIONS = {
 }
 
 
+# Answers that end the referral for good: the receiver ticks a box first.
+FINAL_ACTIONS = ("decline", "close")
+
+
 class ActForm(FlaskForm):
     action = HiddenField(validators=[DataRequired()])
     reason = TextAreaField(
         validators=[Optional(), Length(max=2000), no_control_characters], filters=[strip_filter]
+    )
+    confirm = confirmation_field(
+        _l("This cannot be undone: the sender is told at once and must refer elsewhere."),
+        when=lambda form: form.action.data in FINAL_ACTIONS,
     )
 
 
@@ -62,7 +70,6 @@ def _labels() -> dict[str, Any]:
             "sex": SEX_LABELS,
             "shared": SHARED_FIELD_LABELS,
         },
-        "time_left": time_left,
     }
 
 
@@ -111,6 +118,7 @@ def _page(referral: Referral, form: ActForm | None = None, status: int = 200) ->
         referral=referral,
         actions=actions,
         form=form or ActForm(formdata=None),
+        blank=ActForm(formdata=None),
         now=utcnow(),
     )
     return (html, status) if status != 200 else html
@@ -127,8 +135,10 @@ def show(public_id: str) -> Page:
 def act(public_id: str) -> Page:
     referral = _referral(public_id)
     form = ActForm()
-    if not form.validate() or form.action.data not in ACTIONS:
+    if form.action.data not in ACTIONS:
         abort(400)
+    if not form.validate():
+        return _page(referral, form, 400)
     target = ACTIONS[form.action.data or ""]
     try:
         services.transition(public_id, target, actor=current_user, reason=form.reason.data)

@@ -18,6 +18,7 @@ from flask import render_template
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from referral.formatting import number_text
 from referral.reports.suppression import Cell, Mark, SafeTable
 
 WIDTH = 640
@@ -88,7 +89,7 @@ def _spoken(cell: Cell) -> str:
         return str(_("fewer than %(n)d", n=cell.threshold))
     if cell.mark is Mark.HIDDEN:
         return str(_("hidden to protect a small number"))
-    return str(cell.value)
+    return number_text(cell.value or 0)
 
 
 def bar_chart(table: SafeTable, column: int | None = None, title: str | None = None) -> BarChart:
@@ -118,7 +119,7 @@ def bar_chart(table: SafeTable, column: int | None = None, title: str | None = N
             Bar(
                 label=label,
                 short_label=_shorten(label),
-                text=cell.text,
+                text=number_text(cell.value or 0) if cell.shown else cell.text,
                 y=TOP + index * (BAR_HEIGHT + BAR_GAP),
                 width=width,
                 mark=cell.mark,

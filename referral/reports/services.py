@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext
+from flask_babel import format_decimal, gettext
 from sqlalchemy import (
     ColumnElement,
     Float,
@@ -35,6 +35,7 @@ from sqlalchemy import (
     select,
 )
 
+from referral import formatting
 from referral.cases.models import Case, Incident, IncidentType, ReportingDelay
 from referral.clock import utcnow
 from referral.db import Organisation, User
@@ -653,7 +654,7 @@ def _durations(
 def percent_text(share: float | None) -> str:
     if share is None:
         return _("not published (too few to be safe)")
-    return f"{share * 100:.0f}%"
+    return formatting.percent_text(share)
 
 
 def duration_text(seconds: float | None) -> str:
@@ -661,8 +662,8 @@ def duration_text(seconds: float | None) -> str:
         return _("not published (too few to be safe)")
     hours = seconds / 3600
     if hours < 48:
-        return _("%(n).1f hours", n=hours)
-    return _("%(n).1f days", n=hours / 24)
+        return _("%(n)s hours", n=format_decimal(hours, "#,##0.0"))
+    return _("%(n)s days", n=format_decimal(hours / 24, "#,##0.0"))
 
 
 def _cell(value: int, threshold: int) -> str:

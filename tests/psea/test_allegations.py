@@ -254,8 +254,9 @@ def test_r18_entity_acknowledges_and_reports_outcome_category_only(network: Netw
     assert allegation.state is AllegationState.CLOSED
     assert allegation.outcome is Outcome.SUBSTANTIATED
     assert actions().count("psea.allegation_outcome_reported") == 2
-    # No investigation content: the outcome form has one choice field, the table no text.
-    assert {f.name for f in OutcomeForm(meta={"csrf": False})} == {"outcome", "submit"}
+    # No investigation content: the outcome form has one choice field (and the tick box that
+    # confirms a final outcome), the table no text.
+    assert {f.name for f in OutcomeForm(meta={"csrf": False})} == {"outcome", "confirm", "submit"}
     text_columns = {
         c.name for c in Allegation.__table__.columns if isinstance(c.type, (sa.String, sa.Text))
     }
@@ -284,7 +285,10 @@ def test_r18_http_flow_and_second_acknowledgement_is_a_conflict(
     sign_in(focal, network.ngo_focal)
     page = f"/allegations/{allegation.public_id}"
     response = form_post(
-        focal, f"{page}/route", {"organisation": network.agency.public_id}, page=page
+        focal,
+        f"{page}/route",
+        {"organisation": network.agency.public_id, "confirm": "y"},
+        page=page,
     )
     assert response.status_code == 302
     entity = app.test_client()
@@ -293,10 +297,14 @@ def test_r18_http_flow_and_second_acknowledgement_is_a_conflict(
     assert entity.post(f"{page}/acknowledge", data={"csrf_token": token}).status_code == 302
     second = entity.post(f"{page}/acknowledge", data={"csrf_token": token})
     assert second.status_code == 409
-    response = form_post(entity, f"{page}/outcome", {"outcome": "unsubstantiated"}, page=page)
+    response = form_post(
+        entity, f"{page}/outcome", {"outcome": "unsubstantiated", "confirm": "y"}, page=page
+    )
     assert response.status_code == 302
     assert load(allegation.public_id).state is AllegationState.CLOSED
-    bad = form_post(entity, f"{page}/outcome", {"outcome": "substantiated"}, page=page)
+    bad = form_post(
+        entity, f"{page}/outcome", {"outcome": "substantiated", "confirm": "y"}, page=page
+    )
     assert bad.status_code == 409
 
 
@@ -327,7 +335,8 @@ def test_focal_point_cannot_route_another_organisations_allegation(
     assert client.get(page).status_code == 404
     token = csrf_from(client.get("/allegations/").get_data(as_text=True) or "")
     response = client.post(
-        f"{page}/route", data={"organisation": network.agency.public_id, "csrf_token": token}
+        f"{page}/route",
+        data={"organisation": network.agency.public_id, "confirm": "y", "csrf_token": token},
     )
     assert response.status_code == 404
     assert load(allegation.public_id).state is AllegationState.RECEIVED
@@ -343,12 +352,12 @@ def test_r19_deadlines_computed_with_frozen_clock(app: Flask, network: Network) 
     deadline = services.pending_deadline(allegation)
     assert deadline is not None and deadline.step == "route" and not deadline.overdue
     with app.test_request_context():
-        assert services.describe_due(deadline.due_at) == "in 21 h"
+        assert services.describe_due(deadline.due_at) == "in 21 hours"
     clock.advance(timedelta(hours=22))
     deadline = services.pending_deadline(allegation)
     assert deadline is not None and deadline.overdue
     with app.test_request_context():
-        assert services.describe_due(deadline.due_at) == "1 h overdue"
+        assert services.describe_due(deadline.due_at) == "1 hour overdue"
     routed_at = clock.utcnow()
     services.route(allegation, network.agency, actor=network.ngo_focal.user)
     assert allegation.acknowledge_due_at == routed_at + timedelta(hours=48)

@@ -3,6 +3,7 @@ concerned entity acknowledges it and reports an outcome category."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -57,6 +58,7 @@ def test_allegation_logged_routed_acknowledged_and_outcome_reported(
     page.get_by_role("link", name=reference).click()
     page.get_by_label("Route to the PSEA focal points of").select_option(network.mission.public_id)
     page.screenshot(path=str(shots / "2-route.png"), full_page=True)
+    page.get_by_label(re.compile("Routing cannot be undone")).check()
     page.get_by_role("button", name="Route allegation").click()
     expect(page.get_by_text("Allegation routed.")).to_be_visible()
     expect(page.get_by_text("Routed, awaiting acknowledgement").first).to_be_visible()

@@ -1,0 +1,114 @@
+"""Dates, times, numbers and time left as people read them: in the user's language (Flask-Babel's
+locale) and in the time zone of the user's organisation (Flask-Babel's time zone).
+
+Templates use the filters registered by :func:`init_formatting` (``|when``, ``|day``,
+``|number``, ``|percent``); Python code that builds text uses the functions. A time is always
+shown with its zone, and the machine-readable instant stays in ``<time datetime="...">``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_time as babel_format_time
+from flask import Flask
+from flask_babel import (
+    format_date,
+    format_decimal,
+    format_percent,
+    get_locale,
+    get_timezone,
+    ngettext,
+    to_user_timezone,
+)
+from markupsafe import Markup, escape
+
+
+def _local(value: datetime) -> datetime:
+    """The instant in the user's time zone (a naive value is taken to be UTC)."""
+    local: datetime = to_user_timezone(value if value.tzinfo else value.replace(tzinfo=UTC))
+    return local
+
+
+def when_text(value: datetime, *, seconds: bool = False) -> str:
+    """Date, time and zone, e.g. "Mar 12, 2026, 2:05 PM GMT+01:00", "12 mars 2026, 14:05
+    UTC+01:00": the locale's medium date and short time (medium, with seconds, on request),
+    joined as the locale joins them."""
+    locale = get_locale()
+    local = _local(value)
+    day = babel_format_date(local.date(), "medium", locale=locale)
+    # The locale's time pattern, with the zone as a localized GMT offset ("OOOO").
+    time_pattern = f"{locale.time_formats['medium' if seconds else 'short'].pattern} OOOO"
+    time = babel_format_time(local, time_pattern, tzinfo=get_timezone(), locale=locale)
+    joined = str(locale.datetime_formats["medium"]).replace("'", "")
+    return joined.replace("{1}", day).replace("{0}", time)
+
+
+def day_text(value: date | datetime) -> str:
+    """A calendar day, e.g. "Mar 12, 2026"; an instant gives its day in the user's zone."""
+    if isinstance(value, datetime):
+        return str(format_date(_local(value), "medium"))
+    return str(format_date(value, "medium"))
+
+
+def number_text(value: float | int) -> str:
+    return str(format_decimal(value))
+
+
+def percent_text(share: float) -> str:
+    """A share between 0 and 1 as a whole percentage, e.g. "12%", "12 %" in French."""
+    return str(format_percent(share))
+
+
+def time_left(seconds: float) -> str:
+    """Time to a deadline in words, e.g. "in 5 hours", "3 days overdue" (the date is shown
+    next to it). Minutes under an hour, hours under two days, days beyond."""
+    amount = abs(seconds)
+    if amount < 3600:
+        num = int(amount // 60)
+        if seconds >= 0:
+            return str(ngettext("in %(num)d minute", "in %(num)d minutes", num))
+        return str(ngettext("%(num)d minute overdue", "%(num)d minutes overdue", num))
+    if amount < 48 * 3600:
+        num = int(amount // 3600)
+        if seconds >= 0:
+            return str(ngettext("in %(num)d hour", "in %(num)d hours", num))
+        return str(ngettext("%(num)d hour overdue", "%(num)d hours overdue", num))
+    num = int(amount // 86400)
+    if seconds >= 0:
+        return str(ngettext("in %(num)d day", "in %(num)d days", num))
+    return str(ngettext("%(num)d day overdue", "%(num)d days overdue", num))
+
+
+def _time_tag(machine: str, human: str) -> Markup:
+    return Markup('<time datetime="{}">{}</time>').format(machine, escape(human))
+
+
+def when_filter(value: datetime | None, seconds: bool = False) -> Markup | str:
+    if value is None:
+        return ""
+    instant = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return _time_tag(
+        instant.astimezone(UTC).isoformat(timespec="seconds"),
+        when_text(instant, seconds=seconds),
+    )
+
+
+def day_filter(value: date | datetime | None) -> Markup | str:
+    if value is None:
+        return ""
+    local = _local(value).date() if isinstance(value, datetime) else value
+    return _time_tag(local.isoformat(), day_text(value))
+
+
+def init_formatting(app: Flask) -> None:
+    filters: dict[str, Any] = {
+        "when": when_filter,
+        "day": day_filter,
+        "number": number_text,
+        "percent": percent_text,
+    }
+    app.jinja_env.filters.update(filters)
+    app.jinja_env.globals["time_left"] = time_left

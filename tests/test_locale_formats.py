@@ -1,0 +1,205 @@
+"""Dates, times and numbers in the user's language and organisation time zone (issue 9), and
+the time left to a deadline in words that translate (ngettext)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask_babel import force_locale
+
+from referral import formatting
+from referral.cases.models import Case, Incident
+from referral.db import Organisation
+from referral.extensions import db
+from referral.security.policy import Role
+from tests.casehelpers import incident, open_case
+from tests.conftest import form_post, make_person, sign_in
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+INSTANT = datetime(2026, 3, 1, 22, 0, 5, tzinfo=UTC)
+RLM = "\u200f"  # Babel's Arabic dates carry right-to-left marks around the slashes
+
+
+@pytest.mark.parametrize(
+    ("locale", "when", "when_seconds", "day", "number", "percent"),
+    [
+        (
+            "en",
+            "Mar 1, 2026, 10:00\u202fPM GMT+00:00",
+            "Mar 1, 2026, 10:00:05\u202fPM GMT+00:00",
+            "Mar 12, 2026",
+            "1,234.5",
+            "12%",
+        ),
+        (
+            "fr",
+            "1 mars 2026, 22:00 UTC+00:00",
+            "1 mars 2026, 22:00:05 UTC+00:00",
+            "12 mars 2026",
+            "1\u202f234,5",
+            "12\xa0%",
+        ),
+        (
+            "ar",
+            f"01{RLM}/03{RLM}/2026، 10:00 م غرينتش+00:00",
+            f"01{RLM}/03{RLM}/2026، 10:00:05 م غرينتش+00:00",
+            f"12{RLM}/03{RLM}/2026",
+            "1,234.5",
+            "12%",
+        ),
+    ],
+)
+def test_helpers_follow_the_locale(
+    app: Flask, locale: str, when: str, when_seconds: str, day: str, number: str, percent: str
+) -> None:
+    with app.test_request_context(), force_locale(locale):
+        assert formatting.when_text(INSTANT) == when
+        assert formatting.when_text(INSTANT, seconds=True) == when_seconds
+        assert formatting.day_text(date(2026, 3, 12)) == day
+        assert formatting.number_text(1234.5) == number
+        assert formatting.percent_text(0.125) == percent
+
+
+def test_filters_keep_the_machine_readable_instant(app: Flask) -> None:
+    with app.test_request_context(), force_locale("fr"):
+        assert str(formatting.when_filter(INSTANT)) == (
+            '<time datetime="2026-03-01T22:00:05+00:00">1 mars 2026, 22:00 UTC+00:00</time>'
+        )
+        assert str(formatting.day_filter(date(2026, 3, 12))) == (
+            '<time datetime="2026-03-12">12 mars 2026</time>'
+        )
+        assert formatting.when_filter(None) == "" and formatting.day_filter(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (30, "in 0 minutes"),
+        (60, "in 1 minute"),
+        (59 * 60, "in 59 minutes"),
+        (-60, "1 minute overdue"),
+        (-25 * 60, "25 minutes overdue"),
+        (3600, "in 1 hour"),
+        (5 * 3600 + 59 * 60, "in 5 hours"),
+        (47 * 3600, "in 47 hours"),
+        (-3600, "1 hour overdue"),
+        (-47 * 3600, "47 hours overdue"),
+        (48 * 3600, "in 2 days"),
+        (14 * 86400, "in 14 days"),
+        (-2 * 86400, "2 days overdue"),
+        (-3 * 86400 - 3600, "3 days overdue"),
+    ],
+)
+def test_time_left_in_words_both_ways(app: Flask, seconds: float, words: str) -> None:
+    with app.test_request_context():
+        assert formatting.time_left(seconds) == words
+
+
+def test_time_left_goes_through_plural_forms(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One and many are separate messages, so a catalogue can say them its own way."""
+    asked: list[tuple[str, str, int]] = []
+
+    def fake_ngettext(singular: str, plural: str, num: int, **_: object) -> str:
+        asked.append((singular, plural, num))
+        return (singular if num == 1 else plural) % {"num": num}
+
+    monkeypatch.setattr(formatting, "ngettext", fake_ngettext)
+    with app.test_request_context():
+        formatting.time_left(3600)
+        formatting.time_left(-3 * 86400)
+    assert asked == [
+        ("in %(num)d hour", "in %(num)d hours", 1),
+        ("%(num)d day overdue", "%(num)d days overdue", 3),
+    ]
+
+
+def _case_in_bangui(org: Organisation, locale: str) -> tuple[object, Case]:
+    org.time_zone = "Africa/Bangui"  # UTC+1 all year
+    db.session.commit()
+    caseworker = make_person(Role.CASEWORKER, org)
+    caseworker.user.locale = locale
+    db.session.commit()
+    case = open_case(caseworker.user)
+    incident(case, caseworker.user, hours_ago=10)  # the frozen clock stands at 08:00 UTC
+    return caseworker, case
+
+
+@pytest.mark.parametrize(
+    ("locale", "shown"),
+    [
+        ("en", "Mar 1, 2026, 11:00\u202fPM GMT+01:00"),
+        ("fr", "1 mars 2026, 23:00 UTC+01:00"),
+        ("ar", f"01{RLM}/03{RLM}/2026، 11:00 م غرينتش+01:00"),
+    ],
+)
+def test_case_page_shows_times_in_the_organisation_zone_and_language(
+    app: Flask, org: Organisation, locale: str, shown: str
+) -> None:
+    caseworker, case = _case_in_bangui(org, locale)
+    client = app.test_client()
+    sign_in(client, caseworker)  # type: ignore[arg-type]
+    html = client.get(f"/cases/{case.public_id}").get_data(as_text=True)
+    stored = db.session.scalar(sa.select(Incident.incident_at).where(Incident.case_id == case.id))
+    assert stored is not None
+    machine = stored.astimezone(UTC).isoformat(timespec="seconds")
+    assert f'<time datetime="{machine}">{shown}</time>' in html
+
+
+def test_incident_time_is_typed_in_the_organisation_zone(app: Flask, org: Organisation) -> None:
+    caseworker, case = _case_in_bangui(org, "en")
+    client = app.test_client()
+    sign_in(client, caseworker)  # type: ignore[arg-type]
+    url = f"/cases/{case.public_id}/incident"
+    form = client.get(url).get_data(as_text=True)
+    assert 'value="23:00"' in form  # 22:00 UTC, shown as Bangui time
+    answers = dict.fromkeys(
+        (
+            "penetration",
+            "unwanted_sexual_contact",
+            "physical_assault",
+            "forced_marriage",
+            "denial_of_resources",
+            "psychological_abuse",
+        ),
+        "no",
+    )
+    response = form_post(
+        client,
+        url,
+        {
+            **answers,
+            "penetration": "yes",
+            "incident_date": "2026-03-01",
+            "incident_time": "21:30",
+            "time_of_day": "evening_night",
+            "location_type": "road",
+            "reported_on": "2026-03-02",
+            "perpetrator_count": "1",
+            "perpetrator_sex": "male",
+            "perpetrator_age_group": "adult",
+            "perpetrator_relationship": "stranger",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    stored = db.session.scalar(sa.select(Incident.incident_at).where(Incident.case_id == case.id))
+    assert stored == datetime(2026, 3, 1, 20, 30, tzinfo=UTC)
+
+
+def test_no_template_formats_a_date_by_hand() -> None:
+    """Every date and time on a page goes through the locale-aware filters; ISO values stay
+    only where a form sends them back."""
+    by_hand = re.compile(r"strftime|datetimeformat|dateformat|timeformat|\.isoformat\(\)")
+    found = []
+    for path in TEMPLATES.rglob("*.html"):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for match in by_hand.finditer(line):
+                before = line[: match.start()]
+                if match.group() == ".isoformat()" and re.search(r'value="[^"]*$', before):
+                    continue  # a hidden form value, read by the server
+                found.append(f"{path.relative_to(TEMPLATES)}:{number}")
+    assert found == []
