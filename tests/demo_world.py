@@ -4,8 +4,8 @@ with a known password and an enrolled authenticator.
 
 A module that uses it imports both fixtures below (``demo_world_fixture`` and
 ``keep_module_data``); the second, named ``_fresh_state``, replaces the conftest fixture
-that empties the tables after every test. The tables are emptied once,
-when the module ends. Tests of such a module must not depend on each other's changes:
+that empties the tables after every test. The tables are emptied once, when the module
+ends. Tests of such a module must not depend on each other's changes:
 each one makes what it needs (a new case, a new referral...).
 """
 
@@ -44,7 +44,8 @@ DEMO_EMAILS = {
     Role.PSEA_COORDINATOR: "psea.coordinator@demo.example.org",
     Role.VA_FOCAL_POINT: "va.focal@demo.example.org",
 }
-CLINIC = "Kesa Women's Clinic: clinical management of rape"  # LWHA, the demo clinic's
+# The health service of LWHA in Kesa, whose focal point plays the service focal point.
+CLINIC = "Kesa Women's Clinic: clinical management of rape"
 # A second caseworker of the demo caseworker's organisation, who reads in Arabic: the
 # language is a setting of the user, so it gets a user of its own.
 ARABIC_READER = "arabic.reader@demo.example.org"
@@ -57,8 +58,8 @@ class Account:
     totp_secret: str
 
     def next_code(self) -> str:
-        """A fresh code: moves the frozen clock to the next 30-second step first (a code
-        already used is refused, R: replay protection)."""
+        """A fresh code: moves the frozen clock to the next 30-second step first, since a
+        code already used is refused."""
         clock.advance(timedelta(seconds=totp.STEP_SECONDS))
         return totp.code_at(self.totp_secret, clock.utcnow())
 

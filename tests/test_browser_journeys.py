@@ -197,7 +197,8 @@ def test_service_focal_point_accepts_completes_and_declines(
     walk = journey("service_focal_point")
     page = walk.page
     walk.sign_in(demo_world.account(Role.SERVICE_FOCAL_POINT))
-    expect(page.get_by_role("link", name=f"{to_accept.reference} · {to_accept.survivor_code}"))
+    waiting = f"{to_accept.reference} · {to_accept.survivor_code}"  # R10: the org's queue
+    expect(page.get_by_role("link", name=waiting)).to_be_visible()
 
     walk.go("Referrals")
     walk.step("queue")
