@@ -11,7 +11,6 @@ readable on a black-and-white printout.
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import dataclass
 
 from flask import render_template
@@ -74,10 +73,6 @@ class BarChart:
         return any(bar.mark is not Mark.SHOWN for bar in self.bars)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "chart"
-
-
 def _shorten(label: str) -> str:
     if len(label) <= MAX_LABEL_CHARACTERS:
         return label
@@ -105,7 +100,7 @@ def bar_chart(table: SafeTable, column: int | None = None, title: str | None = N
     chart_title = title or (
         table.title if column is None or table.single_column else f"{table.title}: {series}"
     )
-    chart_id = f"chart-{_slug(chart_title)}-{next(_counter)}"
+    chart_id = f"chart-{next(_counter)}"  # short: the id is repeated in the markup
     plot_width = WIDTH - LABEL_WIDTH - VALUE_WIDTH
     labels = [] if table.withheld else list(table.row_labels)
     if table.withheld:
