@@ -218,6 +218,7 @@ def test_service_focal_point_accepts_completes_and_declines(
     expect(page.locator(".has-error")).to_be_visible()  # R13: a reason is required
     walk.step("decline-needs-a-reason")
     page.get_by_label("Reason (required)").first.fill("No female doctor this week.")
+    page.locator("#confirm-decline").check()  # declining cannot be undone
     page.get_by_role("button", name="Decline").click()
     expect(page.locator("#referral-state")).to_have_text("Declined")
     walk.step("declined")
@@ -296,6 +297,7 @@ def test_psea_focal_point_logs_and_routes_an_allegation(
     page.get_by_role("button", name="Record allegation").click()
     expect(page.get_by_text(re.compile(r"Allegation \S+ recorded."))).to_be_visible()
     walk.step("allegation-recorded")
+    page.get_by_label(re.compile("Routing cannot be undone")).check()
     page.get_by_role("button", name="Route allegation").click()
     expect(page.get_by_text("Allegation routed.")).to_be_visible()
     walk.step("allegation-routed")
@@ -377,6 +379,7 @@ def test_supervisor_approves_a_closure(
     page.get_by_role("link", name=case.survivor_code, exact=True).click()
     expect(page.locator("#case-stage")).to_have_text("6. Closure awaiting approval")
     walk.step("closure-requested")
+    page.locator(".confirm input[type=checkbox]").check()  # closing cannot be undone
     page.get_by_role("button", name="Approve closure").click()
     expect(page.locator("#case-stage")).to_have_text("Closed")
     walk.step("closed")
