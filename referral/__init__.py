@@ -74,11 +74,13 @@ def register_security(app: Flask) -> None:
     from referral.errors import init_error_pages
     from referral.security.headers import init_headers
     from referral.security.input import init_input_guards
+    from referral.static_files import init_static_files
 
     init_audit(app)
     init_sessions(app)
     init_input_guards(app)
     init_headers(app)
+    init_static_files(app)
     init_compression(app)
     init_error_pages(app)
 

@@ -86,8 +86,10 @@ def _measure(page: Any, path: str, origin: str) -> Load:
         kind = response.request.resource_type
         load.stylesheets += kind == "stylesheet"
         load.scripts += kind == "script"
+        if response.request.timing["requestStart"] == -1:
+            continue  # served from the browser cache (the versioned stylesheet and script)
         if response.request.sizes()["responseBodySize"] == 0:
-            continue  # nothing fetched: 304, cache hit, empty body
+            continue  # nothing fetched: 304, empty body
         body = response.body()
         load.requests += 1
         load.bytes += len(body)

@@ -81,3 +81,18 @@ def test_pages_and_stylesheet_are_gzipped_when_asked(client: FlaskClient) -> Non
         assert "Accept-Encoding" in zipped.headers["Vary"]
         assert gzip.decompress(zipped.data) == plain.data
         assert len(zipped.data) < len(plain.data)
+
+
+def test_stylesheet_and_script_are_cached_per_version(client: FlaskClient) -> None:
+    import re
+
+    html = client.get("/auth/sign-in").get_data(as_text=True)
+    urls = re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
+    assert sorted(url.split("?")[0] for url in urls) == ["/static/app.js", "/static/style.css"]
+    for url in urls:
+        assert re.search(r"\?v=[0-9a-f]{10}$", url), url
+        cache_control = client.get(url).headers["Cache-Control"]
+        assert "max-age=31536000" in cache_control and "immutable" in cache_control
+    # An old or missing version is served, but revalidated rather than kept for a year.
+    for url in ("/static/style.css", "/static/style.css?v=0000000000"):
+        assert "max-age" not in client.get(url).headers.get("Cache-Control", "")
