@@ -2,7 +2,8 @@
 sign-out; each on a desktop (1280x900) and on a phone (360x640), over the demo data of
 Lomara (loaded once for the module). A screenshot per step goes to
 test-output/journeys/<viewport>/<role>/NN-<step>.png, and every distinct page a journey
-reaches is scanned by axe-core (tests/accessibility.py; summary in test-output/axe.txt).
+reaches is scanned by axe-core (tests/accessibility.py; summary in test-output/axe.txt)
+and must fit the screen's width (only a wide table may scroll, inside its own box).
 
 One more journey, on the phone, is read in Arabic (the user's language setting): the
 pages are laid out right to left.
@@ -46,6 +47,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("journeys")]
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 360, "height": 640}}
 
 
+WIDER_THAN_THE_SCREEN = """width => document.documentElement.scrollWidth <= width ? [] :
+    [...document.querySelectorAll('body *')]
+        .filter(element => element.getBoundingClientRect().right > width)
+        .slice(0, 5)
+        .map(element => element.tagName.toLowerCase() + (element.id ? '#' + element.id : ''))"""
+
+
 class Journey:
     """One person's walk through the pages: a screenshot and an axe scan per step."""
 
@@ -59,6 +67,7 @@ class Journey:
         self.page = self.context.new_page()
         self.page.set_default_timeout(10_000)
         self.scanner = scanner
+        self.width = VIEWPORTS[viewport]["width"]
         self.steps = 0
         self.failing: list[str] = []
 
@@ -68,6 +77,10 @@ class Journey:
         scan = self.scanner.scan(self.page)
         if scan is not None and scan.failing:
             self.failing.append(scan.page + "\n" + "\n".join(map(describe, scan.failing)))
+        # Only wide tables may scroll sideways (inside their own box), never the whole page.
+        too_wide = self.page.evaluate(WIDER_THAN_THE_SCREEN, self.width)
+        if too_wide:
+            self.failing.append(f"{self.page.url}: wider than {self.width} px: {too_wide}")
 
     def go(self, link: str) -> None:
         """Follow a link of the main navigation."""
@@ -99,7 +112,7 @@ class Journey:
 
     def finish(self) -> None:
         self.context.close()
-        assert not self.failing, "axe: serious or critical violations\n" + "\n\n".join(self.failing)
+        assert not self.failing, "axe or layout problems\n" + "\n\n".join(self.failing)
 
 
 @pytest.fixture(scope="module")
