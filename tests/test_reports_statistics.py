@@ -270,6 +270,36 @@ def test_referral_figures_by_sector_and_state_acceptance_and_medians(
     assert figures["Referrals overdue now (no answer past the deadline)"] == "0"
 
 
+@pytest.mark.parametrize(
+    ("sample_limit", "median"), [(100, "4.0 hours"), (6, "3.5 hours"), (5, "3.0 hours")]
+)
+def test_median_time_to_acceptance_is_over_the_newest_referrals_up_to_the_sample_limit(
+    worker: Person,
+    org: Organisation,
+    other_org: Organisation,
+    monkeypatch: pytest.MonkeyPatch,
+    sample_limit: int,
+    median: str,
+) -> None:
+    monkeypatch.setattr(services, "MEDIAN_SAMPLE_LIMIT", sample_limit)
+    receiver = make_person(Role.SERVICE_FOCAL_POINT, other_org)
+    psychosocial = service_of(other_org, Sector.PSYCHOSOCIAL)
+    referrals = []
+    for _ in range(7):  # one an hour: accepted together, after 7, 6, ... 1 hours
+        case = gbv_case(worker)
+        consent = referral_consent(case, worker.user, psychosocial)
+        referrals.append(
+            cases.refer(case, request(psychosocial), consent=consent, actor=worker.user)
+        )
+        db.session.commit()
+        clock.advance(timedelta(hours=1))
+    for referral in referrals:
+        engine.transition(referral.public_id, ReferralState.ACCEPTED, actor=receiver.user)
+        db.session.commit()
+    figures = {f.label: f.text for f in services.gbv_report(scope_of(org)).figures}
+    assert figures["Median time to acceptance"] == median
+
+
 def test_r24_figures_from_few_referrals_are_not_published(
     worker: Person, org: Organisation, other_org: Organisation
 ) -> None:

@@ -21,6 +21,8 @@ from referral.reports.suppression import (
     Mark,
     SafeTable,
     configured_threshold,
+    safe_median,
+    safe_median_of_middle,
     suppress,
     unprotected_cells,
 )
@@ -278,3 +280,16 @@ def test_r24_the_configured_threshold_never_switches_suppression_off(app: Flask)
             assert configured_threshold() == used
         finally:
             app.config["STATS_SUPPRESSION_THRESHOLD"] = 5
+
+
+@given(
+    st.lists(st.floats(min_value=0, max_value=1e9, allow_nan=False), max_size=30),
+    st.integers(min_value=2, max_value=6),
+)
+def test_the_median_from_the_middle_values_is_the_safe_median(
+    values: list[float], threshold: int
+) -> None:
+    ordered = sorted(values)
+    size = len(ordered)
+    middle = ordered[(size - 1) // 2 : size // 2 + 1]
+    assert safe_median_of_middle(size, middle, threshold) == safe_median(values, threshold)

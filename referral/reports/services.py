@@ -5,7 +5,7 @@ GBVIMS core type whose survivor consented to anonymous statistics (a granted, no
 withdrawn statistics consent) and which are not flagged as already reported by another
 organisation. Referral figures count referrals from the cases behind counted incidents.
 Every table leaves this module through ``suppress``; derived figures (shares, medians)
-through ``safe_share`` / ``safe_median``.
+through ``safe_share`` / ``safe_median_of_middle``.
 
 The GBV coordinator sees all organisations together (a shared report: no agency
 identifiers, no table by organisation); a supervisor sees the own organisation only.
@@ -32,7 +32,10 @@ from sqlalchemy import (
     exists,
     extract,
     func,
+    literal,
+    null,
     select,
+    union_all,
 )
 
 from referral import formatting
@@ -63,7 +66,7 @@ from referral.reports.suppression import (
     SafeTable,
     configured_threshold,
     safe_count,
-    safe_median,
+    safe_median_of_middle,
     safe_share,
     suppress,
 )
@@ -458,8 +461,9 @@ def gbv_report(scope: StatsScope) -> StatsReport:
     report.tables.append(health_table)
     report.figures.append(health_figure)
 
-    report.tables.append(_referrals_by_sector_state(scope, threshold))
-    report.figures.extend(_referral_figures(scope, threshold))
+    referrals = _referral_statistics(scope, threshold)
+    report.tables.append(_referrals_by_sector_state(referrals, threshold))
+    report.figures.extend(_referral_figures(referrals, threshold))
     return report
 
 
@@ -577,78 +581,125 @@ def _referrals(*columns: Any) -> Select[Any]:
     )
 
 
-def _referrals_by_sector_state(scope: StatsScope, threshold: int) -> SafeTable:
-    statement = _referrals(Referral.sector, Referral.state, func.count(Referral.id))
-    statement = statement.where(*_referral_conditions(scope)).group_by(
-        Referral.sector, Referral.state
+@dataclass(frozen=True)
+class ReferralStatistics:
+    """The counted referrals by (sector, state), how many are overdue now, and the safe
+    medians of the seconds from sending to acceptance and to completion."""
+
+    by_sector_state: dict[tuple[Any, ...], int]
+    overdue: int
+    median_to_acceptance: float | None
+    median_to_completion: float | None
+
+    def in_states(self, states: Sequence[ReferralState]) -> int:
+        return sum(n for (_sector, state), n in self.by_sector_state.items() if state in states)
+
+
+def _referral_statistics(scope: StatsScope, threshold: int) -> ReferralStatistics:
+    """Every referral figure in one statement that reads the counted referrals once (a
+    common table expression): counts by sector and state with the overdue ones, and for
+    each median the size and middle value or two of its sample, the newest referrals (at
+    most MEDIAN_SAMPLE_LIMIT) sorted by the database, so no list of durations travels
+    to Python; ``safe_median_of_middle`` then gives what ``safe_median`` would."""
+    answered = and_(Referral.state.in_(ACCEPTED_STATES), Referral.responded_at.is_not(None))
+    completed = and_(Referral.state == ReferralState.COMPLETED, Referral.finished_at.is_not(None))
+    overdue = and_(Referral.state == ReferralState.SENT, Referral.deadline_at < utcnow())
+    counted = (
+        _referrals(
+            Referral.sector.label("sector"),
+            Referral.state.label("state"),
+            case((overdue, 1), else_=0).label("overdue"),
+            case((answered, seconds_between(Referral.sent_at, Referral.responded_at))).label(
+                "to_acceptance"
+            ),
+            case((completed, seconds_between(Referral.sent_at, Referral.finished_at))).label(
+                "to_completion"
+            ),
+            Referral.sent_at.label("sent_at"),
+        )
+        .where(*_referral_conditions(scope))
+        .cte("counted_referrals")
     )
-    counts = {(sector, state): int(n) for sector, state, n in db.session.execute(statement)}
+    counts = select(
+        literal("count").label("part"),
+        counted.c.sector,
+        counted.c.state,
+        func.count().label("number"),
+        func.sum(counted.c.overdue).label("overdue"),
+        cast(null(), Float).label("seconds"),
+    ).group_by(counted.c.sector, counted.c.state)
+
+    def middle(part: str, seconds: Any) -> Select[Any]:
+        sample = (
+            select(seconds.label("seconds"))
+            .where(seconds.is_not(None))
+            .order_by(counted.c.sent_at.desc())
+            .limit(MEDIAN_SAMPLE_LIMIT)
+            .subquery()
+        )
+        ranked = select(
+            sample.c.seconds,
+            func.row_number().over(order_by=sample.c.seconds).label("position"),
+            func.count().over().label("size"),
+        ).subquery()
+        # positions (size + 1) / 2 when the size is odd, size / 2 and size / 2 + 1 when even
+        twice_position = 2 * ranked.c.position
+        return select(literal(part), null(), null(), ranked.c.size, null(), ranked.c.seconds).where(
+            twice_position >= ranked.c.size, twice_position <= ranked.c.size + 2
+        )
+
+    statement = union_all(
+        counts,
+        middle("acceptance", counted.c.to_acceptance),
+        middle("completion", counted.c.to_completion),
+    )
+    by_sector_state: dict[tuple[Any, ...], int] = {}
+    n_overdue = 0
+    sizes: dict[str, int] = {}
+    middles: dict[str, list[float]] = {"acceptance": [], "completion": []}
+    for part, sector, state, number, overdue_count, seconds in db.session.execute(statement):
+        if part == "count":
+            by_sector_state[(sector, state)] = int(number)
+            n_overdue += int(overdue_count or 0)
+        else:
+            sizes[part] = int(number)
+            middles[part].append(float(seconds))
+    return ReferralStatistics(
+        by_sector_state,
+        n_overdue,
+        safe_median_of_middle(sizes.get("acceptance", 0), middles["acceptance"], threshold),
+        safe_median_of_middle(sizes.get("completion", 0), middles["completion"], threshold),
+    )
+
+
+def _referrals_by_sector_state(referrals: ReferralStatistics, threshold: int) -> SafeTable:
     sectors = [(s, str(SECTOR_LABELS[s])) for s in Sector]
     states = [(s, str(REFERRAL_STATE_LABELS[s])) for s in REFERRAL_STATES]
     return build_table(
-        _("Referrals by sector and state"), _("Sector"), sectors, states, counts, threshold
+        _("Referrals by sector and state"),
+        _("Sector"),
+        sectors,
+        states,
+        referrals.by_sector_state,
+        threshold,
     )
 
 
-def _referral_figures(scope: StatsScope, threshold: int) -> list[Figure]:
-    conditions = _referral_conditions(scope)
-    now = utcnow()
-    accepted = func.sum(case((Referral.state.in_(ACCEPTED_STATES), 1), else_=0))
-    declined = func.sum(case((Referral.state == ReferralState.DECLINED, 1), else_=0))
-    overdue = func.sum(
-        case(
-            (
-                and_(Referral.state == ReferralState.SENT, Referral.deadline_at < now),
-                1,
-            ),
-            else_=0,
-        )
-    )
-    row = db.session.execute(_referrals(accepted, declined, overdue).where(*conditions)).one()
-    n_accepted, n_declined, n_overdue = (int(value or 0) for value in row)
-
-    to_acceptance = _durations(
-        seconds_between(Referral.sent_at, Referral.responded_at),
-        [*conditions, Referral.state.in_(ACCEPTED_STATES), Referral.responded_at.is_not(None)],
-    )
-    to_completion = _durations(
-        seconds_between(Referral.sent_at, Referral.finished_at),
-        [
-            *conditions,
-            Referral.state == ReferralState.COMPLETED,
-            Referral.finished_at.is_not(None),
-        ],
-    )
+def _referral_figures(referrals: ReferralStatistics, threshold: int) -> list[Figure]:
+    n_accepted = referrals.in_states(ACCEPTED_STATES)
+    n_declined = referrals.in_states((ReferralState.DECLINED,))
     return [
         Figure(
             _("Acceptance rate (accepted of answered referrals)"),
             percent_text(safe_share(n_accepted, n_accepted + n_declined, threshold)),
         ),
+        Figure(_("Median time to acceptance"), duration_text(referrals.median_to_acceptance)),
+        Figure(_("Median time to completion"), duration_text(referrals.median_to_completion)),
         Figure(
-            _("Median time to acceptance"),
-            duration_text(safe_median(to_acceptance, threshold)),
-        ),
-        Figure(
-            _("Median time to completion"),
-            duration_text(safe_median(to_completion, threshold)),
-        ),
-        Figure(
-            _("Referrals overdue now (no answer past the deadline)"), _cell(n_overdue, threshold)
+            _("Referrals overdue now (no answer past the deadline)"),
+            _cell(referrals.overdue, threshold),
         ),
     ]
-
-
-def _durations(
-    expression: ColumnElement[float], conditions: list[ColumnElement[bool]]
-) -> list[float]:
-    """Durations in seconds, in one bounded query (the median is taken in Python)."""
-    statement = (
-        _referrals(expression)
-        .where(*conditions)
-        .order_by(Referral.sent_at.desc())
-        .limit(MEDIAN_SAMPLE_LIMIT)
-    )
-    return [float(value) for value in db.session.scalars(statement) if value is not None]
 
 
 def percent_text(share: float | None) -> str:

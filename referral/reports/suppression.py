@@ -407,6 +407,17 @@ def safe_median(values: Sequence[float], threshold: int) -> float | None:
     return (ordered[middle - 1] + ordered[middle]) / 2
 
 
+def safe_median_of_middle(size: int, middle: Sequence[float], threshold: int) -> float | None:
+    """``safe_median`` of ``size`` values known only by their middle: the middle value when
+    ``size`` is odd, the two middle values when it is even (sorted by the database)."""
+    if size < threshold or not middle:
+        return None
+    ordered = sorted(middle)
+    if size % 2:
+        return float(ordered[0])
+    return (ordered[0] + ordered[1]) / 2
+
+
 def safe_count(value: int, threshold: int) -> Cell:
     """A single count published on its own (no totals beside it)."""
     mark = Mark.SMALL if 0 < value < threshold else Mark.SHOWN
