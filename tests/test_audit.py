@@ -619,3 +619,28 @@ def test_admin_two_factor_reset_clears_encrypted_secret(
         select(users.c.totp_secret).where(users.c.id == caseworker.user.id)
     ).scalar_one()
     assert stored is None
+
+
+def test_viewer_date_filter_uses_the_viewers_days(client: FlaskClient, auditor: Person) -> None:
+    """Times on the page are shown in the organisation's zone, so From/To are its days too:
+    an event at 23:30 UTC on 2 March is 3 March in Kabul (UTC+04:30)."""
+    from datetime import UTC, datetime
+
+    from referral import clock
+
+    organisation = auditor.user.organisation
+    organisation.time_zone = "Asia/Kabul"
+    db.session.commit()
+    clock.freeze(datetime(2026, 3, 2, 23, 30, tzinfo=UTC))
+    record("test.late", obj_type="case", obj_id="LATE")
+    db.session.commit()
+    sign_in(client, auditor)
+
+    def listed(query: str) -> bool:
+        page = client.get(f"/audit/?action=test.late&{query}")
+        assert page.status_code == 200
+        return "LATE" in page.get_data(as_text=True)
+
+    assert listed("since=2026-03-03&until=2026-03-03")
+    assert not listed("until=2026-03-02")
+    assert not listed("since=2026-03-04")

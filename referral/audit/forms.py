@@ -48,5 +48,5 @@ class AuditFilterForm(FlaskForm):
         choices=[("", _l("Any")), *OUTCOME_LABELS.items()],
         default="",
     )
-    since = DateField(_l("From (UTC date)"), validators=[Optional()])
-    until = DateField(_l("To (UTC date, inclusive)"), validators=[Optional()])
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("To (inclusive)"), validators=[Optional()])

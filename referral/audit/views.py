@@ -5,8 +5,10 @@ from __future__ import annotations
 import tempfile
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, render_template, request, send_file
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
@@ -35,7 +37,9 @@ def _filter_form(args: MultiDict[str, str]) -> AuditFilterForm:
 
 
 def _start_of(day: Any) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
+    """Midnight of a day in the viewer's time zone, the zone every time on the page is shown in."""
+    zone = ZoneInfo(str(get_timezone()))
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
 def _filter_from(form: AuditFilterForm) -> services.AuditFilter:
@@ -46,7 +50,7 @@ def _filter_from(form: AuditFilterForm) -> services.AuditFilter:
         obj_id=form.obj_id.data or None,
         outcome=form.outcome.data or None,
         since=_start_of(form.since.data) if form.since.data else None,
-        until=_start_of(form.until.data) + timedelta(days=1) if form.until.data else None,
+        until=_start_of(form.until.data + timedelta(days=1)) if form.until.data else None,
     )
     if form.user.data:
         needle = form.user.data
