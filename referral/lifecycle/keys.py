@@ -474,20 +474,7 @@ def check_values(
             except DecryptionError as exc:
                 report.failures.append(f"record key {row.key_id}: {exc}")
     for ref in encrypted_columns(metadata):
-        last: Any = None
-        while True:
-            stmt = (
-                select(ref.primary_key, ref.public_id, ref.column)
-                .where(ref.column.is_not(None))
-                .order_by(ref.primary_key)
-                .limit(batch_size)
-            )
-            if last is not None:
-                stmt = stmt.where(ref.primary_key > last)
-            rows = list(session.execute(stmt).all())
-            if not rows:
-                break
-            last = rows[-1][0]
+        for rows in value_batches(session, ref, batch_size):
             prefetch_keys(session, keyring, {s.key_id for *_, s in rows if s.kind == KIND_DATA_KEY})
             for _pk, public_id, sealed in rows:
                 binding = Binding(ref.table.name, ref.column.name, public_id)
