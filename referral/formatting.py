@@ -22,6 +22,7 @@ from flask_babel import (
     get_timezone,
     ngettext,
     to_user_timezone,
+    to_utc,
 )
 from markupsafe import Markup, escape
 
@@ -30,6 +31,17 @@ def _local(value: datetime) -> datetime:
     """The instant in the user's time zone (a naive value is taken to be UTC)."""
     local: datetime = to_user_timezone(value if value.tzinfo else value.replace(tzinfo=UTC))
     return local
+
+
+def wall_clock(instant: datetime) -> datetime:
+    """An instant as the user reads and types it: a naive time in their organisation's zone."""
+    return _local(instant).replace(tzinfo=None)
+
+
+def from_wall_clock(typed: datetime) -> datetime:
+    """A naive time the user typed, in their organisation's zone, as an aware UTC instant."""
+    instant: datetime = to_utc(typed)
+    return instant.replace(tzinfo=UTC)
 
 
 def when_text(value: datetime, *, seconds: bool = False) -> str:

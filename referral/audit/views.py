@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, render_template, request, send_file
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
@@ -20,6 +18,7 @@ from referral.audit.models import AuditEvent, Outcome
 from referral.clock import utcnow
 from referral.db import Organisation, User
 from referral.extensions import db
+from referral.formatting import from_wall_clock
 from referral.security.policy import Permission, has_permission, requires
 
 blueprint = Blueprint("audit", __name__, url_prefix="/audit")
@@ -38,8 +37,7 @@ def _filter_form(args: MultiDict[str, str]) -> AuditFilterForm:
 
 def _start_of(day: Any) -> datetime:
     """Midnight of a day in the viewer's time zone, the zone every time on the page is shown in."""
-    zone = ZoneInfo(str(get_timezone()))
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+    return from_wall_clock(datetime.combine(day, time.min))
 
 
 def _filter_from(form: AuditFilterForm) -> services.AuditFilter:

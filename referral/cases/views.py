@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -64,6 +63,7 @@ from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABEL
 from referral.directory.models import AgeGroup, Sex
 from referral.directory.services import area_by_public_id, area_choices, service_by_public_id
 from referral.extensions import db
+from referral.formatting import from_wall_clock, wall_clock
 from referral.lifecycle import retention
 from referral.lifecycle.forms import LegalHoldForm, apply_hold_form
 from referral.referrals import notify, trail
@@ -448,10 +448,6 @@ def withdraw_consent(public_id: str, consent_id: str) -> Page:
 # --- incident -------------------------------------------------------------------------------
 
 
-def _organisation_zone() -> ZoneInfo:
-    return ZoneInfo(current_user.organisation.time_zone)
-
-
 def _parse_time(value: str | None) -> time | None:
     if not value:
         return time(12, 0)
@@ -471,7 +467,7 @@ def incident(public_id: str) -> Page:
         existing = case.incident
         for question in QUESTION_LABELS:
             getattr(form, question).data = "yes" if getattr(existing, question) else "no"
-        local = existing.incident_at.astimezone(_organisation_zone())
+        local = wall_clock(existing.incident_at)
         form.incident_date.data = local.date()
         form.incident_time.data = local.strftime("%H:%M")
         form.reported_on.data = existing.reported_on
@@ -484,9 +480,7 @@ def incident(public_id: str) -> Page:
                 data = services.IncidentData(
                     answers={q: getattr(form, q).data == "yes" for q in QUESTION_LABELS},
                     # Typed in the organisation's time zone, as every page shows times.
-                    incident_at=datetime.combine(
-                        form.incident_date.data, at, tzinfo=_organisation_zone()
-                    ).astimezone(UTC),
+                    incident_at=from_wall_clock(datetime.combine(form.incident_date.data, at)),
                     reported_on=form.reported_on.data,
                     time_of_day=TimeOfDay(form.time_of_day.data),
                     location_type=LocationType(form.location_type.data),

@@ -3,9 +3,8 @@ outcome; and the administrator's page for interim delegations (R22)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
@@ -18,6 +17,7 @@ from referral.clock import utcnow
 from referral.db import Organisation, User
 from referral.directory.services import all_areas, area_by_public_id
 from referral.extensions import db
+from referral.formatting import from_wall_clock, wall_clock
 from referral.lifecycle import retention
 from referral.lifecycle.forms import LegalHoldForm, apply_hold_form
 from referral.psea import delegation as delegations
@@ -136,14 +136,6 @@ def _template_context() -> dict[str, Any]:
     }
 
 
-def _local(instant: datetime, time_zone: str) -> datetime:
-    return instant.astimezone(ZoneInfo(time_zone)).replace(tzinfo=None)
-
-
-def _utc(naive: datetime, time_zone: str) -> datetime:
-    return naive.replace(tzinfo=ZoneInfo(time_zone)).astimezone(UTC)
-
-
 # --- list and dashboard ----------------------------------------------------------------
 
 
@@ -225,9 +217,7 @@ def _intake_form() -> AllegationForm:
         if area.level in services.ADMIN_LEVELS
     ]
     if request.method == "GET":
-        form.received_at.data = _local(utcnow(), current_user.organisation.time_zone).replace(
-            second=0, microsecond=0
-        )
+        form.received_at.data = wall_clock(utcnow()).replace(second=0, microsecond=0)
     return form
 
 
@@ -245,7 +235,7 @@ def _intake_data(form: AllegationForm) -> services.AllegationData:
     }
     received_at: datetime = form.received_at.data  # DataRequired: never None here
     return services.AllegationData(
-        received_at=_utc(received_at, current_user.organisation.time_zone),
+        received_at=from_wall_clock(received_at),
         channel=Channel(form.channel.data),
         incident_from=form.incident_from.data,
         incident_to=form.incident_to.data,
@@ -312,6 +302,18 @@ def _load_visible(public_id: str, *, for_update: bool = False) -> Allegation:
     authorize(
         services.can_view(current_user, allegation),
         reason="allegation not visible to this user",
+        obj_type=services.OBJ_TYPE,
+        obj_id=public_id,
+    )
+    return allegation
+
+
+def _load_for_response(public_id: str) -> Allegation:
+    """The allegation, locked, for the concerned entity's focal points to answer."""
+    allegation = _load_visible(public_id, for_update=True)
+    authorize(
+        services.can_respond(current_user, allegation),
+        reason="not the concerned entity",
         obj_type=services.OBJ_TYPE,
         obj_id=public_id,
     )
@@ -453,13 +455,7 @@ def legal_hold(public_id: str) -> Page:
 @blueprint.route("/allegations/<public_id>/acknowledge", methods=["POST"])
 @requires(Permission.RESPOND_TO_ALLEGATIONS)
 def acknowledge(public_id: str) -> Page:
-    allegation = _load_visible(public_id, for_update=True)
-    authorize(
-        services.can_respond(current_user, allegation),
-        reason="not the concerned entity",
-        obj_type=services.OBJ_TYPE,
-        obj_id=public_id,
-    )
+    allegation = _load_for_response(public_id)
     if not ActionForm().validate():
         abort(400)
     try:
@@ -474,13 +470,7 @@ def acknowledge(public_id: str) -> Page:
 @blueprint.route("/allegations/<public_id>/outcome", methods=["POST"])
 @requires(Permission.RESPOND_TO_ALLEGATIONS)
 def outcome(public_id: str) -> Page:
-    allegation = _load_visible(public_id, for_update=True)
-    authorize(
-        services.can_respond(current_user, allegation),
-        reason="not the concerned entity",
-        obj_type=services.OBJ_TYPE,
-        obj_id=public_id,
-    )
+    allegation = _load_for_response(public_id)
     form = OutcomeForm()
     if not form.validate():
         db.session.rollback()

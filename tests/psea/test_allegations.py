@@ -4,7 +4,7 @@ visibility per role and organisation, audit of reveals and changes, R23 missions
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -525,3 +525,23 @@ def test_r23_mission_can_be_subject_and_have_psea_focal_point(
     response = form_post(client, f"{page}/acknowledge", {}, page=page)
     assert response.status_code == 302
     assert load(allegation.public_id).state is AllegationState.ACKNOWLEDGED
+
+
+def test_receipt_time_is_typed_and_shown_in_the_organisation_zone(
+    client: FlaskClient, network: Network
+) -> None:
+    network.ngo.time_zone = "Asia/Kabul"  # UTC+04:30 all year
+    db.session.commit()
+    sign_in(client, network.ngo_focal)
+    now_in_kabul = clock.utcnow() + timedelta(hours=4, minutes=30)
+    form = client.get("/allegations/new").get_data(as_text=True)
+    assert f'value="{now_in_kabul:%Y-%m-%dT%H:%M}"' in form
+    typed = (now_in_kabul - timedelta(hours=2)).replace(second=0, microsecond=0)
+    response = form_post(
+        client, "/allegations/new", intake_form(received_at=f"{typed:%Y-%m-%dT%H:%M}")
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    allegation = db.session.scalar(sa.select(Allegation))
+    assert allegation is not None
+    stored = allegation.received_at.astimezone(UTC)
+    assert stored == (typed - timedelta(hours=4, minutes=30)).astimezone(UTC)
