@@ -149,8 +149,9 @@ def test_first_key_encrypts_all_decrypt() -> None:
     assert both.reseal(sealed_old, BINDING).key_id == "new"
 
 
-def test_data_key_values_need_resolver() -> None:
-    """Envelope encryption fits later: kind 0x02 values open through a resolver."""
+def test_data_key_values_open_only_with_the_data_keys_handed_over() -> None:
+    """R26: kind 0x02 values open only through the data keys the caller hands over;
+    the key ring itself holds master keys only."""
     kr = ring("m")
     dk = secrets.token_bytes(32)
     sealed = kr.seal_with_data_key(b"v", BINDING, "dk-123", dk)
@@ -158,12 +159,10 @@ def test_data_key_values_need_resolver() -> None:
     assert not kr.needs_rotation(sealed)
     with pytest.raises(DecryptionError, match="not available"):
         kr.open(sealed, BINDING)
-    kr.data_key_resolver = {"dk-123": dk}.__getitem__
-    assert kr.open(sealed, BINDING) == b"v"
+    assert kr.open(sealed, BINDING, data_keys={"dk-123": dk}.__getitem__) == b"v"
     empty: dict[str, bytes] = {}
-    kr.data_key_resolver = empty.__getitem__  # destroyed key (purge, R26)
-    with pytest.raises(DecryptionError, match="destroyed"):
-        kr.open(sealed, BINDING)
+    with pytest.raises(DecryptionError, match="destroyed"):  # destroyed key (purge, R26)
+        kr.open(sealed, BINDING, data_keys=empty.__getitem__)
 
 
 def test_generated_entry_parses() -> None:

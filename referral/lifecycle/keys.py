@@ -1,4 +1,4 @@
-"""Record data keys: the provider the key ring uses, master-key rewrap, full
+"""Record data keys: the app's data key store, master-key rewrap, full
 re-encryption under new data keys, and a check that every value still opens.
 
 Unwrapped data keys live only in the session that needed them (``session.info``) and
@@ -20,7 +20,6 @@ from sqlalchemy import Table, bindparam, event, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from referral.clock import utcnow
-from referral.extensions import db
 from referral.lifecycle.models import RecordKey, wrap_binding
 from referral.security.crypto import (
     KEY_SIZE,
@@ -34,7 +33,7 @@ from referral.security.crypto import (
     ShreddedError,
     current_keyring,
     encrypted_columns,
-    install_data_key_provider,
+    install_data_key_store,
     value_batches,
 )
 
@@ -72,7 +71,8 @@ def _unwrap(keyring: KeyRing, row: Any, *, previous: bool = False) -> bytes:
 
 
 class RecordKeyStore:
-    """The key ring's :class:`~referral.security.crypto.DataKeyProvider`."""
+    """The app's :class:`~referral.security.crypto.DataKeyStore`: data keys in ``record_keys``,
+    wrapped by the master key."""
 
     def key_for(self, session: Session, owner_type: str, owner_public_id: str) -> tuple[str, bytes]:
         owners, cache = _owners(session), _cache(session)
@@ -112,8 +112,8 @@ class RecordKeyStore:
         cache[key_id] = key
         return key_id, key
 
-    def resolve(self, key_id: str) -> bytes:
-        return resolve_in(db.session(), current_keyring(), key_id)
+    def resolve(self, session: Session, key_id: str) -> bytes:
+        return resolve_in(session, current_keyring(), key_id)
 
 
 def resolve_in(session: Session, keyring: KeyRing, key_id: str) -> bytes:
@@ -153,8 +153,8 @@ def prefetch_keys(session: Session, keyring: KeyRing, key_ids: set[str]) -> None
 
 
 def init_record_keys(app: Flask) -> None:
-    """Install the data key store as the app's data key provider."""
-    install_data_key_provider(app, RecordKeyStore())
+    """Install the record key table as the app's data key store."""
+    install_data_key_store(app, RecordKeyStore())
 
 
 # --------------------------------------------------------------------------- rewrap
