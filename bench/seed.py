@@ -556,7 +556,9 @@ class Seeder:
                         else None,
                         "age_group": age_group,
                         "sex": sex,
-                        "needs": rng.choice(("health", "psychosocial", "safety,health", "justice")),
+                        "needs": rng.choice(
+                            ("health", "psychosocial", "safety_security,health", "legal_aid")
+                        ),
                         "note": self.seal("referrals", "note", rpid, "Please call before 4 pm."),
                         "shared_fields": "",
                         "consent_id": consent_id,

@@ -266,7 +266,7 @@ def _cases(world: World) -> dict[str, Any]:
                 actor=other_worker,
             )
             item = cases.add_action_item(
-                own_case, Need.SAFETY, "Safety plan", None, actor=own_worker
+                own_case, Need.SAFETY_SECURITY, "Safety plan", None, actor=own_worker
             )
             from referral.extensions import db
 

@@ -38,15 +38,16 @@ class AssistanceNeed(StrEnum):
     CHILD_BORN_OF_SEA = "child_born_of_sea"
 
 
-# How each assistance need travels in a referral (the engine's needs).
+# How each assistance need travels in a referral: as the sector of the inter-agency
+# referral form that provides it (none falls to "other").
 ENGINE_NEED = {
-    AssistanceNeed.SAFETY_PROTECTION: Need.SAFETY,
+    AssistanceNeed.SAFETY_PROTECTION: Need.SAFETY_SECURITY,
     AssistanceNeed.MEDICAL: Need.HEALTH,
     AssistanceNeed.PSYCHOSOCIAL: Need.PSYCHOSOCIAL,
-    AssistanceNeed.LEGAL: Need.JUSTICE,
-    AssistanceNeed.EDUCATION: Need.OTHER,
-    AssistanceNeed.LIVELIHOOD_MATERIAL: Need.LIVELIHOOD,
-    AssistanceNeed.CHILD_BORN_OF_SEA: Need.OTHER,
+    AssistanceNeed.LEGAL: Need.LEGAL_AID,
+    AssistanceNeed.EDUCATION: Need.EDUCATION,
+    AssistanceNeed.LIVELIHOOD_MATERIAL: Need.LIVELIHOODS,
+    AssistanceNeed.CHILD_BORN_OF_SEA: Need.CHILD_PROTECTION,
 }
 
 

@@ -239,7 +239,7 @@ def _one_case(
             engine.ReferralRequest(
                 service=option.service,
                 priority=rng.choice(list(Priority)),
-                needs=[Need.HEALTH if option.service.sector is Sector.HEALTH else Need.OTHER],
+                needs=[option.service.sector],
                 note="Fictional referral note.",
                 shared_fields=["name"] if index % 2 else [],
             ),
@@ -252,7 +252,7 @@ def _one_case(
         db.session.flush()
         states[referral.state] = states.get(referral.state, 0) + 1
     cases.add_action_item(
-        case, Need.SAFETY, "Fictional: agree a safety plan.", None, actor=case.owner
+        case, Need.SAFETY_SECURITY, "Fictional: agree a safety plan.", None, actor=case.owner
     )
     _advance(case, index, supervisor)
 

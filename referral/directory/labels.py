@@ -10,10 +10,16 @@ SECTOR_LABELS = {
     Sector.GBV_CASE_MANAGEMENT: _l("GBV case management"),
     Sector.HEALTH: _l("Health / clinical management of rape"),
     Sector.PSYCHOSOCIAL: _l("Psychosocial support"),
-    Sector.SAFETY_SECURITY: _l("Safety and security"),
-    Sector.SHELTER: _l("Shelter / safe house"),
+    Sector.SAFETY_SECURITY: _l("Safety and security (police or other)"),
     Sector.LEGAL_AID: _l("Legal aid / justice"),
+    Sector.SHELTER: _l("Shelter / safe house"),
     Sector.LIVELIHOODS: _l("Livelihoods / economic support"),
+    Sector.CHILD_PROTECTION: _l("Child protection"),
+    Sector.EDUCATION: _l("Education"),
+    Sector.SAFE_SPACE: _l("Women and girls' safe space"),
+    Sector.CASH: _l("Cash assistance"),
+    Sector.DIGNITY_NFI: _l("Dignity kits / non-food items"),
+    Sector.FOOD: _l("Food"),
     Sector.OTHER: _l("Other"),
 }
 

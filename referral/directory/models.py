@@ -58,13 +58,23 @@ class AreaLevel(StrEnum):
 
 
 class Sector(StrEnum):
+    """The service sectors of the inter-agency referral form, in its order. One list for
+    the directory's services, a referral's needs, the statistics and victim-assistance
+    needs; the stored codes never change (new sectors are appended)."""
+
     GBV_CASE_MANAGEMENT = "gbv_case_management"
     HEALTH = "health"  # health / clinical management of rape
     PSYCHOSOCIAL = "psychosocial"
-    SAFETY_SECURITY = "safety_security"
-    SHELTER = "shelter"  # shelter / safe house
+    SAFETY_SECURITY = "safety_security"  # police or other security actor
     LEGAL_AID = "legal_aid"  # legal aid / justice
+    SHELTER = "shelter"  # shelter / safe house
     LIVELIHOODS = "livelihoods"  # livelihoods / economic support
+    CHILD_PROTECTION = "child_protection"
+    EDUCATION = "education"
+    SAFE_SPACE = "safe_space"  # women and girls' safe spaces
+    CASH = "cash"  # cash assistance
+    DIGNITY_NFI = "dignity_nfi"  # dignity kits / non-food items
+    FOOD = "food"
     OTHER = "other"
 
 

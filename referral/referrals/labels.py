@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from referral.directory.labels import SECTOR_LABELS
 from referral.referrals.models import (
     CaregiverRelationship,
     ConsentKind,
-    Need,
     Priority,
     ReferralState,
 )
@@ -41,14 +41,7 @@ STATE_CLASSES = {
     ReferralState.CLOSED: "off",
     ReferralState.WITHDRAWN: "off",
 }
-NEED_LABELS = {
-    Need.SAFETY: _l("Safety"),
-    Need.HEALTH: _l("Health"),
-    Need.PSYCHOSOCIAL: _l("Psychosocial"),
-    Need.JUSTICE: _l("Justice"),
-    Need.LIVELIHOOD: _l("Livelihood"),
-    Need.OTHER: _l("Other"),
-}
+NEED_LABELS = SECTOR_LABELS
 CONSENT_KIND_LABELS = {
     ConsentKind.SERVICES: _l("Consent to case-management services"),
     ConsentKind.REFERRAL: _l("Consent to a referral"),

@@ -70,13 +70,9 @@ PENDING_STATES: frozenset[ReferralState] = frozenset(
 AWAITING_RESPONSE: frozenset[ReferralState] = frozenset({ReferralState.SENT})
 
 
-class Need(StrEnum):
-    SAFETY = "safety"
-    HEALTH = "health"
-    PSYCHOSOCIAL = "psychosocial"
-    JUSTICE = "justice"
-    LIVELIHOOD = "livelihood"
-    OTHER = "other"
+# A referral's needs (and a case action's) are the sectors of the inter-agency referral
+# form, the list the directory's services use.
+Need = Sector
 
 
 def age_group_of(age: int) -> AgeGroup:
