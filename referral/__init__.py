@@ -24,7 +24,23 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, testing: bool = Fa
     register_blueprints(app)
     register_templating(app)
     register_commands(app)
+    trust_proxies(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind PROXY_COUNT reverse proxies, take the client address and scheme from the
+    X-Forwarded-For / X-Forwarded-Proto entries those proxies appended (and no more:
+    entries a client wrote itself are ignored). 0: served directly, headers ignored."""
+    count = int(app.config["PROXY_COUNT"])
+    if count < 0:
+        from referral.config import ConfigurationError
+
+        raise ConfigurationError("REFERRAL_PROXY_COUNT must be 0 or more.")
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
 
 def register_extensions(app: Flask) -> None:
@@ -74,11 +90,13 @@ def register_security(app: Flask) -> None:
     from referral.errors import init_error_pages
     from referral.security.headers import init_headers
     from referral.security.input import init_input_guards
+    from referral.security.origin import init_origin_check
     from referral.static_files import init_static_files
 
     init_audit(app)
     init_sessions(app)
     init_input_guards(app)
+    init_origin_check(app)
     init_headers(app)
     init_static_files(app)
     init_compression(app)

@@ -35,6 +35,9 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None, testing: bool) 
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_NAME"] = "referral_session"
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # the session's own lifetime bounds the token
+    # Over HTTPS, security.origin checks Origin (or Referer) instead of Flask-WTF's
+    # Referer-only check, which refuses every POST of a browser that sends no Referer.
+    app.config["WTF_CSRF_SSL_STRICT"] = False
     app.config["REMEMBER_COOKIE_DURATION"] = 0
     app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
     app.config["TESTING"] = app.config["ENV"] == "testing"

@@ -14,13 +14,53 @@ def test_security_headers_on_every_response(client: FlaskClient) -> None:
         assert "frame-ancestors 'none'" in csp
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
         assert headers["X-Content-Type-Options"] == "nosniff"
-        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Referrer-Policy"] == "same-origin"
         assert "Strict-Transport-Security" not in headers  # plain HTTP
 
 
 def test_hsts_when_served_over_https(client: FlaskClient) -> None:
     headers = client.get("/auth/sign-in", base_url="https://localhost").headers
     assert headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def _https_sign_in_post(client: FlaskClient, admin: Person, **headers: str) -> int:
+    html = client.get("/auth/sign-in", base_url="https://referral.example").get_data(as_text=True)
+    return int(
+        client.post(
+            "/auth/sign-in",
+            base_url="https://referral.example",
+            data={"email": admin.email, "password": admin.password, "csrf_token": csrf_from(html)},
+            headers=headers,
+        ).status_code
+    )
+
+
+def test_item1_https_post_from_the_same_origin_is_accepted_without_a_referer(
+    client: FlaskClient, admin: Person
+) -> None:
+    """Browsers that send no Referer (a strict referrer policy) can still sign in over HTTPS:
+    the Origin header proves the form came from this site."""
+    assert _https_sign_in_post(client, admin, Origin="https://referral.example") == 302
+
+
+def test_item1_https_post_with_a_same_origin_referer_is_accepted(
+    client: FlaskClient, admin: Person
+) -> None:
+    referer = "https://referral.example/auth/sign-in"
+    assert _https_sign_in_post(client, admin, Referer=referer) == 302
+
+
+def test_item1_https_post_from_another_origin_is_refused(
+    client: FlaskClient, admin: Person
+) -> None:
+    for headers in (
+        {"Origin": "https://evil.example"},
+        {"Origin": "http://referral.example"},  # downgraded scheme
+        {"Origin": "null"},
+        {"Referer": "https://evil.example/auth/sign-in"},
+        {},  # neither header
+    ):
+        assert _https_sign_in_post(client, admin, **headers) == 400, headers
 
 
 def test_signed_in_pages_are_not_cached(client: FlaskClient, admin: Person) -> None:
