@@ -18,6 +18,7 @@ from referral.cases.models import (
     ReportingDelay,
     RiskLevel,
 )
+from referral.clinical import Care
 from referral.db import Organisation
 from referral.directory.models import AgeGroup, Sex
 from referral.extensions import db
@@ -197,13 +198,13 @@ def test_r8_clinical_windows_from_incident_time_and_configurable(caseworker, app
     case = open_case(caseworker)
     incident(case, caseworker, hours_ago=10, penetration=True)
     assert case.incident is not None
-    windows = {w.key: w for w in case.incident.clinical_windows()}
+    windows = {w.care: w for w in case.incident.clinical_windows()}
     now = clock.utcnow()
-    assert windows["pep"].time_left(now) == timedelta(hours=62)
-    assert windows["ec"].time_left(now) == timedelta(hours=110)
-    assert case.clinical_window_open(now)
+    assert windows[Care.PEP].time_left(now) == timedelta(hours=62)
+    assert windows[Care.EC].time_left(now) == timedelta(hours=110)
+    assert all(w.is_open(now) for w in windows.values())
     later = now + timedelta(hours=111)
-    assert not case.clinical_window_open(later)
+    assert not any(w.is_open(later) for w in windows.values())
     app.config["CLINICAL_WINDOW_PEP_HOURS"] = 12
     try:
         pep = case.incident.clinical_windows()[0]

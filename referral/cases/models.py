@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 
-from flask import current_app
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from referral.clinical import ClinicalWindow, clinical_windows
 from referral.db import Organisation, User
 from referral.db.base import PublicIdMixin, TimestampMixin, UTCDateTime, enum_type, random_code
 from referral.directory.models import AgeGroup, Area, Sex
@@ -284,9 +284,6 @@ class Case(PublicIdMixin, TimestampMixin, Base):
             return self.displacement_status.value
         return None
 
-    def clinical_window_open(self, now: datetime) -> bool:
-        return bool(self.incident and any(w.is_open(now) for w in self.incident.clinical_windows()))
-
     @property
     def is_open(self) -> bool:
         return self.stage in OPEN_STAGES
@@ -306,21 +303,6 @@ class CaseAssignment(Base):
 
     case: Mapped[Case] = relationship(back_populates="assignments")
     user: Mapped[User] = relationship(lazy="joined")
-
-
-class ClinicalWindow:
-    """R8: a time-critical window of care counted from the incident."""
-
-    def __init__(self, key: str, label: str, closes_at: datetime) -> None:
-        self.key = key
-        self.label = label
-        self.closes_at = closes_at
-
-    def is_open(self, now: datetime) -> bool:
-        return now < self.closes_at
-
-    def time_left(self, now: datetime) -> timedelta:
-        return max(self.closes_at - now, timedelta(0))
 
 
 class Incident(PublicIdMixin, TimestampMixin, Base):
@@ -368,22 +350,8 @@ class Incident(PublicIdMixin, TimestampMixin, Base):
     case: Mapped[Case] = relationship(back_populates="incident")
 
     def clinical_windows(self) -> list[ClinicalWindow]:
-        """R8: only sexual violence opens the PEP and emergency contraception windows."""
-        if self.incident_type not in (IncidentType.RAPE, IncidentType.SEXUAL_ASSAULT):
-            return []
-        config = current_app.config
-        return [
-            ClinicalWindow(
-                "pep",
-                "HIV post-exposure prophylaxis",
-                self.incident_at + timedelta(hours=int(config["CLINICAL_WINDOW_PEP_HOURS"])),
-            ),
-            ClinicalWindow(
-                "ec",
-                "Emergency contraception",
-                self.incident_at + timedelta(hours=int(config["CLINICAL_WINDOW_EC_HOURS"])),
-            ),
-        ]
+        """R8: the windows of care counted from this incident."""
+        return clinical_windows(self.incident_type.value, self.incident_at)
 
 
 class ActionStatus(StrEnum):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import url_for
@@ -17,7 +17,8 @@ from sqlalchemy import and_, func, or_, select
 
 from referral.assistance.models import AssistanceRecord
 from referral.cases import services as case_services
-from referral.cases.models import OPEN_STAGES, Case, CaseStage, Incident, IncidentType
+from referral.cases.models import OPEN_STAGES, Case, CaseStage, Incident
+from referral.clinical import window_open_now_sql
 from referral.clock import utcnow
 from referral.db import User
 from referral.extensions import db
@@ -257,20 +258,13 @@ def _clinical_windows_closing(user: User) -> InboxSection | None:
     """R8: open cases of mine whose PEP or emergency-contraception window is still open."""
     if not has_permission(user, Permission.HANDLE_CASES):
         return None
-    from flask import current_app
-
     now = utcnow()
-    longest = max(
-        int(current_app.config["CLINICAL_WINDOW_PEP_HOURS"]),
-        int(current_app.config["CLINICAL_WINDOW_EC_HOURS"]),
-    )
     cases = db.session.scalars(
         case_services.visible_cases(user)
         .join(Incident, Incident.case_id == Case.id)
         .where(
             Case.stage.in_(OPEN_STAGES),
-            Incident.incident_type.in_([IncidentType.RAPE, IncidentType.SEXUAL_ASSAULT]),
-            Incident.incident_at > now - timedelta(hours=longest),
+            window_open_now_sql(Incident.incident_type, Incident.incident_at, now),
         )
         .order_by(Incident.incident_at)
         .limit(20)

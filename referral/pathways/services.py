@@ -9,9 +9,9 @@ import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.audit import record
+from referral.clinical import open_windows
 from referral.clock import utcnow
 from referral.db import User
 from referral.directory.models import AgeGroup, Area, Sector, Service, ServiceStatus, Sex
@@ -474,11 +475,6 @@ class Eligibility(StrEnum):
     SUSPENDED = "suspended"
 
 
-# Incident types (GBVIMS values, as the case workflow stores them) for which the clinical
-# windows apply. With no incident type given, the windows apply (the safe side).
-SEXUAL_VIOLENCE_TYPES = frozenset({"rape", "sexual_assault"})
-
-
 @dataclass(frozen=True)
 class PathwayOption:
     """One service of the published pathway, as offered for a referral."""
@@ -505,45 +501,24 @@ class PathwayOption:
         return not self.eligible
 
 
-@dataclass(frozen=True)
-class ClinicalWindow:
-    name: str
-    hours: float
-
-
-def clinical_windows() -> list[ClinicalWindow]:
-    config = current_app.config
-    return [
-        ClinicalWindow("PEP", float(config.get("CLINICAL_WINDOW_PEP_HOURS", 72))),
-        ClinicalWindow("EC", float(config.get("CLINICAL_WINDOW_EC_HOURS", 120))),
-    ]
-
-
 def _urgency(
     sector: Sector, incident_type: str | None, hours_since_incident: float | None
 ) -> tuple[str, ...]:
+    """R8: why a health service is urgent now (one reason per open clinical window)."""
     if sector is not Sector.HEALTH or hours_since_incident is None:
         return ()
-    if incident_type is not None and incident_type.lower() not in SEXUAL_VIOLENCE_TYPES:
-        return ()
-    labels = {
-        "PEP": _l("HIV post-exposure prophylaxis"),
-        "EC": _l("emergency contraception"),
-    }
-    reasons = []
-    for window in clinical_windows():
-        if 0 <= hours_since_incident < window.hours:
-            left = window.hours - hours_since_incident
-            reasons.append(
-                str(
-                    _l(
-                        "%(care)s window open: %(hours)d h left",
-                        care=labels[window.name],
-                        hours=int(left),
-                    )
-                )
+    now = utcnow()
+    incident_at = now - timedelta(hours=hours_since_incident)
+    return tuple(
+        str(
+            _l(
+                "%(care)s window open: %(hours)d h left",
+                care=window.label,
+                hours=int(window.time_left(now).total_seconds() // 3600),
             )
-    return tuple(reasons)
+        )
+        for window in open_windows(incident_type, incident_at, now)
+    )
 
 
 def lookup_pathway(
@@ -560,9 +535,8 @@ def lookup_pathway(
     - Each service is marked ``eligible``, ``not_eligible`` (does not accept the
       survivor's age group or sex) or ``suspended``, with the reasons in plain words;
       a service with limited capacity stays eligible and says so.
-    - Health services are ``urgent`` while a clinical window (R8: PEP, emergency
-      contraception; hours from config) is open, for incidents of type ``rape`` or
-      ``sexual_assault`` or when the type is not known yet (``None``).
+    - Health services are ``urgent`` while a clinical window is open
+      (R8, :mod:`referral.clinical`).
     - A service appearing in several steps is offered once per step.
     """
     version = published_pathway_for(area)

@@ -19,7 +19,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from flask import current_app
 from flask_babel import format_decimal, gettext
 from sqlalchemy import (
     ColumnElement,
@@ -40,6 +39,7 @@ from sqlalchemy import (
 
 from referral import formatting
 from referral.cases.models import Case, Incident, IncidentType, ReportingDelay
+from referral.clinical import Care, window_lengths, within_window_sql
 from referral.clock import utcnow
 from referral.db import Organisation, User
 from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
@@ -517,14 +517,14 @@ def seconds_between(start: Any, end: Any) -> ColumnElement[float]:
 def _rape_health_care(scope: StatsScope, threshold: int) -> tuple[SafeTable, Figure]:
     """Share of rape incidents whose survivor reached health care (a health referral
     accepted) within the PEP window, counted from the incident."""
-    hours = int(current_app.config["CLINICAL_WINDOW_PEP_HOURS"])
+    hours = int(window_lengths()[Care.PEP].total_seconds() // 3600)
     in_time = exists().where(
         Referral.source_kind == SourceKind.GBV_CASE,
         Referral.source_public_id == Case.public_id,
         Referral.sector == Sector.HEALTH,
         Referral.state.in_(ACCEPTED_STATES),
         Referral.responded_at.is_not(None),
-        seconds_between(Incident.incident_at, Referral.responded_at) <= hours * 3600,
+        within_window_sql(Care.PEP, seconds_between(Incident.incident_at, Referral.responded_at)),
     )
     statement = (
         select(func.count(Incident.id), func.sum(case((in_time, 1), else_=0)))
