@@ -140,7 +140,9 @@ def populate(count: int, rng: random.Random) -> Organisation:
                     "location_type": LocationType.HOME,
                     "reported_on": opened.date(),
                     "reporting_delay": ReportingDelay.between(opened - delay, opened),
-                    "reported_elsewhere": rng.random() < 0.05,
+                    "previously_reported": rng.choice(("gbvims_org", "non_gbvims_org"))
+                    if rng.random() < 0.05
+                    else "no",
                 }
             )
             if rng.random() < 0.8:

@@ -491,7 +491,9 @@ class Seeder:
                     "incident_type": itype,
                     "goods_or_money_exchanged": False,
                     "abduction": False,
-                    "reported_elsewhere": rng.random() < 0.05,
+                    "previously_reported": rng.choice(("gbvims_org", "non_gbvims_org"))
+                    if rng.random() < 0.05
+                    else "no",
                     "perpetrator_count": 1,
                     "perpetrator_sex": "male",
                     "perpetrator_age_group": "adult",

@@ -23,6 +23,7 @@ from referral.cases.models import (
     LocationType,
     PerpetratorAgeGroup,
     PerpetratorRelationship,
+    PreviouslyReported,
     TimeOfDay,
 )
 from referral.db import Organisation, OrganisationType
@@ -50,7 +51,7 @@ def gbv_case(
     worker: Person,
     *,
     consent: bool = True,
-    reported_elsewhere: bool = False,
+    previously_reported: PreviouslyReported = PreviouslyReported.NO,
     sex: Sex = Sex.FEMALE,
     age: int = 29,
     hours_ago: float = 10,
@@ -70,7 +71,7 @@ def gbv_case(
         perpetrator_sex=Sex.MALE,
         perpetrator_age_group=PerpetratorAgeGroup.ADULT,
         perpetrator_relationship=PerpetratorRelationship.STRANGER,
-        reported_elsewhere=reported_elsewhere,
+        previously_reported=previously_reported,
     )
     cases.record_incident(case, data, actor=worker.user)
     if consent:
@@ -166,15 +167,19 @@ def _incident_data() -> cases.IncidentData:
     )
 
 
-def test_r24_incidents_already_reported_by_another_organisation_are_not_counted_twice(
+def test_r24_incidents_already_reported_to_a_gbvims_organisation_are_not_counted_twice(
     worker: Person, org: Organisation
 ) -> None:
+    """GBVIMS drops only incidents previously reported to a GBVIMS organisation (counted
+    there); one reported to an organisation outside the GBVIMS still counts here."""
     for _ in range(7):
         gbv_case(worker)
     for _ in range(4):
-        gbv_case(worker, reported_elsewhere=True)
+        gbv_case(worker, previously_reported=PreviouslyReported.GBVIMS_ORG)
+    for _ in range(3):
+        gbv_case(worker, previously_reported=PreviouslyReported.NON_GBVIMS_ORG)
     report = services.gbv_report(scope_of(org))
-    assert table(report, "Incidents by type and survivor sex").grand_total.text == "7"
+    assert table(report, "Incidents by type and survivor sex").grand_total.text == "10"
 
 
 def test_r24_small_counts_are_suppressed_in_every_table(worker: Person, org: Organisation) -> None:
@@ -496,7 +501,7 @@ def test_r24_incident_export_has_consented_own_incidents_in_incident_recorder_la
     for _ in range(3):
         gbv_case(worker)
     gbv_case(worker, consent=False)
-    gbv_case(worker, reported_elsewhere=True)
+    gbv_case(worker, previously_reported=PreviouslyReported.GBVIMS_ORG)
     gbv_case(other_worker)
     sign_in(client, supervisor)
     response = export(client, "/reports/incidents/export", "csv")

@@ -22,12 +22,13 @@ from referral.cases.labels import (
     DISPLACEMENT_LABELS,
     LOCATION_LABELS,
     PERPETRATOR_AGE_LABELS,
+    PREVIOUSLY_REPORTED_LABELS,
     QUESTION_LABELS,
     RELATIONSHIP_LABELS,
     RISK_LABELS,
     TIME_OF_DAY_LABELS,
 )
-from referral.cases.models import CaseStage
+from referral.cases.models import CaseStage, PreviouslyReported
 from referral.directory.labels import AGE_GROUP_LABELS, SEX_LABELS
 from referral.forms import (
     SmallIntegerField,
@@ -180,7 +181,11 @@ class IncidentForm(FlaskForm):
     )
     goods_or_money_exchanged = BooleanField(_l("Goods or money were exchanged"))
     abduction = BooleanField(_l("The survivor was abducted"))
-    reported_elsewhere = BooleanField(_l("Already reported to another organisation"))
+    previously_reported = RadioField(
+        _l("Has the survivor already reported this incident elsewhere?"),
+        choices=_choices(PREVIOUSLY_REPORTED_LABELS),
+        default=PreviouslyReported.NO.value,
+    )
     incident_date = DateField(_l("Date of the incident"), validators=[InputRequired()])
     incident_time = StringField(
         _l("Time of the incident (HH:MM, optional)"),

@@ -13,6 +13,7 @@ from referral.cases.models import (
     LocationType,
     PerpetratorAgeGroup,
     PerpetratorRelationship,
+    PreviouslyReported,
     ReportingDelay,
     RiskLevel,
     TimeOfDay,
@@ -96,6 +97,11 @@ RELATIONSHIP_LABELS = {
     PerpetratorRelationship.STRANGER: _l("Stranger"),
     PerpetratorRelationship.OTHER: _l("Other"),
     PerpetratorRelationship.UNKNOWN: _l("Unknown"),
+}
+PREVIOUSLY_REPORTED_LABELS = {
+    PreviouslyReported.NO: _l("No"),
+    PreviouslyReported.GBVIMS_ORG: _l("Yes, to an organisation that uses the GBVIMS"),
+    PreviouslyReported.NON_GBVIMS_ORG: _l("Yes, to an organisation that does not use the GBVIMS"),
 }
 PERPETRATOR_AGE_LABELS = {
     PerpetratorAgeGroup.UNDER_18: _l("Under 18"),

@@ -96,6 +96,15 @@ class IncidentType(StrEnum):
     NON_GBV = "non_gbv"
 
 
+class PreviouslyReported(StrEnum):
+    """GBVIMS: has the survivor reported this incident elsewhere, and to whom? Statistics
+    drop only incidents already reported to a GBVIMS organisation (counted there)."""
+
+    NO = "no"
+    GBVIMS_ORG = "gbvims_org"
+    NON_GBVIMS_ORG = "non_gbvims_org"
+
+
 class PerpetratorRelationship(StrEnum):
     INTIMATE_PARTNER = "intimate_partner"  # current or former
     FAMILY_MEMBER = "family_member"
@@ -324,7 +333,9 @@ class Incident(PublicIdMixin, TimestampMixin, Base):
 
     goods_or_money_exchanged: Mapped[bool] = mapped_column(Boolean, default=False)
     abduction: Mapped[bool] = mapped_column(Boolean, default=False)
-    reported_elsewhere: Mapped[bool] = mapped_column(Boolean, default=False)
+    previously_reported: Mapped[PreviouslyReported] = mapped_column(
+        enum_type(PreviouslyReported), default=PreviouslyReported.NO
+    )
     perpetrator_count: Mapped[int] = mapped_column(Integer, default=1)
     perpetrator_sex: Mapped[Sex | None] = mapped_column(enum_type(Sex))  # None: unknown
     perpetrator_age_group: Mapped[PerpetratorAgeGroup] = mapped_column(

@@ -47,6 +47,7 @@ from .models import (
     LocationType,
     PerpetratorAgeGroup,
     PerpetratorRelationship,
+    PreviouslyReported,
     ReportingDelay,
     RiskLevel,
     TimeOfDay,
@@ -303,7 +304,7 @@ class IncidentData:
     incident_time_approximate: bool = False
     goods_or_money_exchanged: bool = False
     abduction: bool = False
-    reported_elsewhere: bool = False
+    previously_reported: PreviouslyReported = PreviouslyReported.NO
 
 
 def record_incident(case: Case, data: IncidentData, *, actor: User) -> Incident:
@@ -337,7 +338,7 @@ def record_incident(case: Case, data: IncidentData, *, actor: User) -> Incident:
     incident.perpetrator_relationship = data.perpetrator_relationship
     incident.goods_or_money_exchanged = data.goods_or_money_exchanged
     incident.abduction = data.abduction
-    incident.reported_elsewhere = data.reported_elsewhere
+    incident.previously_reported = data.previously_reported
     reported_at = datetime.combine(data.reported_on, data.incident_at.timetz())
     incident.reporting_delay = ReportingDelay.between(
         data.incident_at, max(reported_at, data.incident_at)

@@ -54,6 +54,7 @@ from referral.cases.models import (
     LocationType,
     PerpetratorAgeGroup,
     PerpetratorRelationship,
+    PreviouslyReported,
     RiskLevel,
     TimeOfDay,
 )
@@ -495,7 +496,7 @@ def incident(public_id: str) -> Page:
                     incident_time_approximate=bool(form.incident_time_approximate.data),
                     goods_or_money_exchanged=bool(form.goods_or_money_exchanged.data),
                     abduction=bool(form.abduction.data),
-                    reported_elsewhere=bool(form.reported_elsewhere.data),
+                    previously_reported=PreviouslyReported(form.previously_reported.data),
                 )
                 try:
                     services.record_incident(case, data, actor=current_user)

@@ -38,7 +38,13 @@ from sqlalchemy import (
 )
 
 from referral import formatting
-from referral.cases.models import Case, Incident, IncidentType, ReportingDelay
+from referral.cases.models import (
+    Case,
+    Incident,
+    IncidentType,
+    PreviouslyReported,
+    ReportingDelay,
+)
 from referral.clinical import Care, window_lengths, within_window_sql
 from referral.clock import utcnow
 from referral.db import Organisation, User
@@ -243,7 +249,9 @@ def statistics_consent() -> ColumnElement[bool]:
 def counted_incident_conditions(scope: StatsScope) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         statistics_consent(),
-        Incident.reported_elsewhere.is_(False),  # R24: counted once, by the first reporter
+        # R24: counted once; GBVIMS drops only incidents already reported to a GBVIMS
+        # organisation (counted there), not those reported to others.
+        Incident.previously_reported != PreviouslyReported.GBVIMS_ORG,
         Incident.incident_type.in_(GBV_TYPES),
         Incident.reported_on >= scope.start,
         Incident.reported_on <= scope.end,
@@ -564,7 +572,10 @@ def _referral_conditions(scope: StatsScope) -> list[ColumnElement[bool]]:
         Referral.sent_at >= scope.start_at,
         Referral.sent_at < scope.end_before,
         statistics_consent(),
-        ~exists().where(Incident.case_id == Case.id, Incident.reported_elsewhere.is_(True)),
+        ~exists().where(
+            Incident.case_id == Case.id,
+            Incident.previously_reported == PreviouslyReported.GBVIMS_ORG,
+        ),
     ]
     if scope.organisation_id is not None:
         conditions.append(Case.organisation_id == scope.organisation_id)
