@@ -68,7 +68,6 @@ def app_env(url: str, keys: str, instance: Path, redis: str) -> dict[str, str]:
             "REFERRAL_INSTANCE_PATH": str(instance),
             "REFERRAL_RATELIMIT_STORAGE_URI": redis,
             "REFERRAL_SIGN_IN_LIMIT_PER_ADDRESS": "1000 per minute",
-            "REFERRAL_SIGN_IN_LIMIT_PER_ACCOUNT": "100 per minute",
             "REFERRAL_TOTP_LIMIT_PER_ACCOUNT": "100 per minute",
             "REFERRAL_SESSION_COOKIE_SECURE": "false",
             "REFERRAL_SESSION_IDLE_MINUTES": "60",

@@ -18,6 +18,7 @@ MESSAGES = {
     405: _l("This action is not available here."),
     409: _l("Someone else changed this record at the same time. Reload it and try again."),
     413: _l("What you sent is too large."),
+    415: _l("This kind of request is not accepted here. Please use the form on the page."),
     429: _l("Too many attempts. Please wait a few minutes and try again."),
     500: _l("Something went wrong on our side. Nothing was saved. Please try again."),
 }

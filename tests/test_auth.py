@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from referral import clock
 from referral.db import Organisation, User
-from referral.extensions import db
+from referral.extensions import db, limiter
 from referral.security import passwords, totp
 from referral.security.policy import Role
 from tests.conftest import (
@@ -78,8 +78,64 @@ def test_deactivated_user_cannot_sign_in_and_gets_the_generic_answer(
 def test_account_is_throttled_after_repeated_failures(client: FlaskClient, admin: Person) -> None:
     for _ in range(5):
         assert post_credentials(client, admin.email, "wrong password here")[0] == 401
-    # Even the right password is refused while the account is throttled.
+    # Even the right password is refused while the account waits.
+    status, html = post_credentials(client, admin.email, PASSWORD)
+    assert status == 429
+    assert "Try again in 15 seconds." in html
+
+
+def test_item5_lockout_is_a_progressive_delay_not_a_lock(
+    client: FlaskClient, admin: Person
+) -> None:
+    """Each further failure doubles the wait (15 s, 30 s, ...) up to 5 minutes; once it has
+    passed the owner signs in, however many times someone else tried."""
+    for _ in range(5):
+        assert post_credentials(client, admin.email, "wrong password here")[0] == 401
+    clock.advance(timedelta(seconds=15))
+    assert post_credentials(client, admin.email, "wrong again")[0] == 401  # 6th: wait 30 s
+    clock.advance(timedelta(seconds=29))
     assert post_credentials(client, admin.email, PASSWORD)[0] == 429
+    clock.advance(timedelta(seconds=1))
+    for _ in range(10):  # an attacker keeps trying after every delay
+        assert post_credentials(client, admin.email, "still wrong")[0] == 401
+        clock.advance(timedelta(minutes=5))
+    assert post_credentials(client, admin.email, "no")[0] == 401
+    assert post_credentials(client, admin.email, PASSWORD)[0] == 429
+    clock.advance(timedelta(minutes=5))  # the delay never exceeds 5 minutes
+    assert post_credentials(client, admin.email, PASSWORD)[0] == 302
+    # The right password cleared the count: one mistake now costs no wait.
+    limiter.reset()  # (the per-address limit counts in real time, not the test's clock)
+    other = client.application.test_client()
+    assert post_credentials(other, admin.email, "typo")[0] == 401
+    assert post_credentials(other, admin.email, PASSWORD)[0] == 302
+
+
+def test_item5_delay_applies_alike_to_unknown_addresses(client: FlaskClient) -> None:
+    for _ in range(5):
+        assert post_credentials(client, "nobody@example.org", "guess")[0] == 401
+    status, html = post_credentials(client, " NOBODY@example.org ", "guess")
+    assert status == 429 and "Try again in 15 seconds." in html
+
+
+def test_item5_lockout_cannot_be_bypassed_with_a_json_body(
+    client: FlaskClient, admin: Person
+) -> None:
+    """Flask-WTF reads a JSON body as form data; the sign-in key must not be read from a
+    different place. Non-form bodies are refused at the door."""
+    for _ in range(5):
+        post_credentials(client, admin.email, "wrong password here")
+    token = csrf_from(client.get("/auth/sign-in").get_data(as_text=True))
+    response = client.post(
+        "/auth/sign-in",
+        json={"email": admin.email, "password": PASSWORD, "csrf_token": token},
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code == 415
+    for body, content_type in (("{}", "text/plain"), ("<x/>", "application/xml")):
+        response = client.post(
+            "/auth/sign-in", data=body, content_type=content_type, headers={"X-CSRFToken": token}
+        )
+        assert response.status_code == 415
 
 
 def test_throttling_per_account_does_not_block_other_accounts(

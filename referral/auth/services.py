@@ -6,6 +6,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from referral.auth import throttle
 from referral.clock import utcnow
 from referral.db import RecoveryCode, User
 from referral.extensions import db
@@ -29,6 +30,8 @@ def check_credentials(email: str, password: str) -> User | None:
     user = find_user_by_email(email)
     valid = passwords.verify_password(user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:
+        if not valid:
+            throttle.note_failure(email)
         events.emit(
             "auth.sign_in_failed",
             outcome="denied",
@@ -37,11 +40,29 @@ def check_credentials(email: str, password: str) -> User | None:
         )
         db.session.commit()
         return None
+    throttle.forget_failures(email)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     events.emit("auth.password_accepted", user=user)
     db.session.commit()
     return user
+
+
+def sign_in_wait(email: str) -> int:
+    """Seconds before a password for this address is checked again (0: now).
+
+    A refused attempt is audited; it costs no password verification.
+    """
+    wait = throttle.seconds_to_wait(email)
+    if wait:
+        events.emit(
+            "auth.sign_in_delayed",
+            outcome="denied",
+            user=find_user_by_email(email),
+            detail={"wait_seconds": wait},
+        )
+        db.session.commit()
+    return wait
 
 
 def password_problems(user: User, password: str) -> list[str]:

@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -59,10 +60,6 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _account_key() -> str:
-    return "account:" + services.normalise_email(request.form.get("email", ""))
-
-
 def _pending_key() -> str:
     pending = session.get(PENDING_KEY)
     return "totp:" + (pending.get("user", "") if isinstance(pending, dict) else "")
@@ -87,13 +84,6 @@ second_factor_limit = limiter.limit(
 @limiter.limit(
     lambda: current_app.config["SIGN_IN_LIMIT_PER_ADDRESS"], methods=["POST"], scope="sign-in-ip"
 )
-@limiter.limit(
-    lambda: current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT"],
-    key_func=_account_key,
-    methods=["POST"],
-    deduct_when=_failed,
-    scope="sign-in-account",
-)
 def sign_in() -> Page:
     if current_user.is_authenticated:
         return redirect(url_for("home.inbox"))
@@ -101,6 +91,16 @@ def sign_in() -> Page:
     if request.method == "POST":
         if not form.validate():
             return render_template("auth/sign_in.html", form=form), 400
+        wait = services.sign_in_wait(form.email.data or "")
+        if wait:
+            form.password.errors.append(
+                ngettext(
+                    "Too many wrong passwords for this account. Try again in %(num)d second.",
+                    "Too many wrong passwords for this account. Try again in %(num)d seconds.",
+                    wait,
+                )
+            )
+            return render_template("auth/sign_in.html", form=form), 429
         user = services.check_credentials(form.email.data or "", form.password.data or "")
         if user is None:
             form.password.errors.append(_("The e-mail or password is not correct."))

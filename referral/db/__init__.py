@@ -13,6 +13,7 @@ from referral.db.identity import (
     Organisation,
     OrganisationType,
     RecoveryCode,
+    SignInFailures,
     User,
 )
 
@@ -22,6 +23,7 @@ __all__ = [
     "OrganisationType",
     "PublicIdMixin",
     "RecoveryCode",
+    "SignInFailures",
     "TimestampMixin",
     "UTCDateTime",
     "User",

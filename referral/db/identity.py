@@ -131,3 +131,17 @@ class AuthSession(Base):
     client_address: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class SignInFailures(Base):
+    """Recent failed sign-ins per e-mail address typed, known account or not.
+
+    Keyed by a SHA-256 digest of the normalised address, so the table names nobody and
+    unknown addresses are delayed exactly like real ones (no enumeration).
+    """
+
+    __tablename__ = "sign_in_failures"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

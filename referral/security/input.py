@@ -3,6 +3,10 @@
 NUL characters have no place in any field of this application, and PostgreSQL cannot
 store them in text: a request carrying one is answered 400 at the door rather than
 failing deep inside a query.
+
+Every page posts an HTML form. A body of any other type (JSON above all, which
+Flask-WTF would otherwise read as form data while other code reads ``request.form``)
+is answered 415, so one request is never read two ways.
 """
 
 from __future__ import annotations
@@ -18,7 +22,24 @@ def _carries_nul() -> bool:
     return "\x00" in request.path
 
 
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def _carries_a_non_form_body() -> bool:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    has_body = bool(request.content_length) or "chunked" in request.headers.get(
+        "Transfer-Encoding", ""
+    )
+    return bool(request.mimetype or has_body) and request.mimetype not in FORM_TYPES
+
+
 def init_input_guards(app: Flask) -> None:
+    @app.before_request
+    def _refuse_non_form_bodies() -> None:
+        if _carries_a_non_form_body():
+            abort(415)
+
     @app.before_request
     def _refuse_nul_bytes() -> None:
         if _carries_nul():
