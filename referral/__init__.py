@@ -24,6 +24,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, testing: bool = Fa
     register_blueprints(app)
     register_templating(app)
     register_commands(app)
+    register_unit_of_work(app)
     trust_proxies(app)
     return app
 
@@ -139,6 +140,12 @@ def register_templating(app: Flask) -> None:
 
     init_templating(app)
     init_formatting(app)
+
+
+def register_unit_of_work(app: Flask) -> None:
+    from referral.db.work import init_unit_of_work
+
+    init_unit_of_work(app)  # registered last: it commits before the other hooks run
 
 
 def register_commands(app: Flask) -> None:

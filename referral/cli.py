@@ -13,6 +13,7 @@ from referral.db import Organisation, OrganisationType, User
 from referral.extensions import db
 from referral.lifecycle.cli import backup_command, restore_command, retention_group
 from referral.security.policy import Role
+from referral.workflow import RuleError
 
 
 def _organisation_by_acronym(acronym: str) -> Organisation:
@@ -50,8 +51,8 @@ def create_organisation(
             ),
             actor=None,
         )
-    except admin_services.AdminRuleError as error:
-        raise click.ClickException(error.message) from error
+    except RuleError as error:
+        raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"Created organisation {organisation.acronym} ({organisation.public_id}).")
 
@@ -76,8 +77,8 @@ def create_user(email: str, full_name: str, role: str, acronym: str) -> None:
             ),
             actor=None,
         )
-    except admin_services.AdminRuleError as error:
-        raise click.ClickException(error.message) from error
+    except RuleError as error:
+        raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"Created {user.email} ({role}, {organisation.acronym}).")
     click.echo(f"One-time password (must be changed at first sign-in): {one_time_password}")

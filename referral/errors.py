@@ -9,6 +9,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from referral.workflow import ConflictError, RuleError
+
 log = logging.getLogger(__name__)
 
 MESSAGES = {
@@ -42,6 +44,15 @@ def init_error_pages(app: Flask) -> None:
         if status in (301, 302, 303, 307, 308):
             return error
         return render_error(status)
+
+    @app.errorhandler(RuleError)
+    def rule_error(error: RuleError) -> tuple[str, int]:
+        """A refusal no form of the page shows: the message, and nothing was changed."""
+        return render_error(400, str(error))
+
+    @app.errorhandler(ConflictError)
+    def conflict_error(error: ConflictError) -> tuple[str, int]:
+        return render_error(409)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> tuple[str, int]:

@@ -28,8 +28,9 @@ from referral.audit.models import (
     AuditEvent,
     app_role_grants,
 )
-from referral.audit.services import flush_after_request, verify_chain
+from referral.audit.services import verify_chain
 from referral.db import Organisation, User
+from referral.db.work import finish_request
 from referral.extensions import db
 from referral.security.crypto import (
     KEYRING_EXTENSION,
@@ -364,10 +365,10 @@ def test_failed_change_leaves_no_success_event(app: Flask) -> None:
 def test_failed_request_leaves_no_success_event(app: Flask) -> None:
     with app.test_request_context("/x", method="POST"):
         record("case.updated", obj_type="case", obj_id="GBV-26-BBBBB")
-        flush_after_request(500)
+        finish_request(500)
     with app.test_request_context("/x", method="GET"):
         record("case.viewed", obj_type="case", obj_id="GBV-26-BBBBB", fields_revealed=["name"])
-        flush_after_request(200)
+        finish_request(200)
     assert actions() == ["case.viewed"]
     assert events("case.viewed")[0].fields_revealed == ["name"]
 

@@ -25,7 +25,7 @@ from referral.extensions import db
 from referral.referrals import services as engine
 from referral.referrals.models import CaregiverRelationship, ConsentKind
 from referral.security.policy import Role
-from referral.workflow import IllegalTransitionError
+from referral.workflow import IllegalTransitionError, RuleError
 from tests.casehelpers import captured_events, incident, open_case, the_area
 from tests.conftest import START, make_organisation, make_person
 
@@ -57,7 +57,7 @@ def test_r6_intake_refused_without_mandatory_reporting_confirmation(caseworker) 
         age=30,
         area=the_area(),
     )
-    with pytest.raises(cases.CaseError) as error:
+    with pytest.raises(RuleError) as error:
         cases.open_case(intake, actor=caseworker)
     assert error.value.field == "mandatory_reporting_explained"
     case = open_case(caseworker)
@@ -74,7 +74,7 @@ def test_age_out_of_range_refused(caseworker, age: int) -> None:  # type: ignore
         age=age,
         area=the_area(),
     )
-    with pytest.raises(cases.CaseError) as error:
+    with pytest.raises(RuleError) as error:
         cases.open_case(intake, actor=caseworker)
     assert error.value.field == "age"
 
@@ -82,7 +82,7 @@ def test_age_out_of_range_refused(caseworker, age: int) -> None:  # type: ignore
 def test_age_group_used_when_age_unknown_and_must_match_age(caseworker) -> None:  # type: ignore[no-untyped-def]
     case = open_case(caseworker, age=None, age_group=AgeGroup.ADOLESCENT)
     assert case.is_child
-    with pytest.raises(cases.CaseError):
+    with pytest.raises(RuleError):
         cases.open_case(
             cases.Intake(
                 mandatory_reporting_explained=True,
@@ -169,7 +169,7 @@ def test_incident_in_future_or_report_before_incident_refused(caseworker) -> Non
         perpetrator_age_group=cases.PerpetratorAgeGroup.ADULT,
         perpetrator_relationship=PerpetratorRelationship.STRANGER,
     )
-    with pytest.raises(cases.CaseError) as error:
+    with pytest.raises(RuleError) as error:
         cases.record_incident(
             case,
             cases.IncidentData(
@@ -180,7 +180,7 @@ def test_incident_in_future_or_report_before_incident_refused(caseworker) -> Non
             actor=caseworker,
         )
     assert error.value.field == "incident_date"
-    with pytest.raises(cases.CaseError) as error:
+    with pytest.raises(RuleError) as error:
         cases.record_incident(
             case,
             cases.IncidentData(
@@ -230,14 +230,14 @@ def test_r9_six_steps_as_transition_table_and_closure_needs_reason_and_approval(
         cases.move_stage(case, stage, actor=caseworker)
     with pytest.raises(IllegalTransitionError):
         CASE_WORKFLOW.check(CaseStage.ENGAGEMENT, CaseStage.FOLLOW_UP)
-    with pytest.raises(cases.CaseError):
+    with pytest.raises(RuleError):
         cases.move_stage(case, CaseStage.CLOSED, actor=caseworker)
-    with pytest.raises(cases.CaseError) as error:
+    with pytest.raises(RuleError) as error:
         cases.request_closure(case, None, "", actor=caseworker)
     assert error.value.field == "reason"
     cases.request_closure(case, ClosureReason.NEEDS_MET, "", actor=caseworker)
     assert case.stage is CaseStage.CLOSURE_REQUESTED
-    with pytest.raises(cases.CaseError):
+    with pytest.raises(RuleError):
         cases.decide_closure(case, approve=True, actor=caseworker)
     cases.decide_closure(case, approve=True, actor=supervisor)
     db.session.commit()
@@ -249,7 +249,7 @@ def test_supervisor_of_other_org_cannot_approve_closure(caseworker) -> None:  # 
     other = make_person(Role.SUPERVISOR, make_organisation("OTH")).user
     case = open_case(caseworker)
     cases.request_closure(case, ClosureReason.LOST_CONTACT, "", actor=caseworker)
-    with pytest.raises(cases.CaseError):
+    with pytest.raises(RuleError):
         cases.decide_closure(case, approve=True, actor=other)
 
 
@@ -274,10 +274,10 @@ def test_r5_child_consent_names_caregiver_and_assent(caseworker) -> None:  # typ
     )
     assert consent.caregiver_relationship is CaregiverRelationship.MOTHER
     assert consent.child_assented is True
-    with pytest.raises(engine.ReferralError) as error:
+    with pytest.raises(RuleError) as error:
         _child_consent(case, caseworker, None)
     assert error.value.field == "caregiver_consented"
-    with pytest.raises(engine.ReferralError) as error:
+    with pytest.raises(RuleError) as error:
         _child_consent(
             case,
             caseworker,
@@ -293,7 +293,7 @@ def test_r5_child_consent_names_caregiver_and_assent(caseworker) -> None:  # typ
 
 def test_r5_alleged_perpetrator_never_the_consenting_caregiver(caseworker) -> None:  # type: ignore[no-untyped-def]
     case = open_case(caseworker, age=9)
-    with pytest.raises(engine.ReferralError) as error:
+    with pytest.raises(RuleError) as error:
         _child_consent(
             case,
             caseworker,
@@ -309,7 +309,7 @@ def test_r5_alleged_perpetrator_never_the_consenting_caregiver(caseworker) -> No
 
 def test_r5_best_interest_note_required_without_caregiver_consent(caseworker) -> None:  # type: ignore[no-untyped-def]
     case = open_case(caseworker, age=16)
-    with pytest.raises(engine.ReferralError) as error:
+    with pytest.raises(RuleError) as error:
         _child_consent(
             case, caseworker, engine.ChildConsent(caregiver_consented=False, child_assented=True)
         )

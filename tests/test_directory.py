@@ -15,6 +15,7 @@ from referral.directory import services
 from referral.directory.models import AgeGroup, Area, AreaLevel, Sector, Service, ServiceStatus, Sex
 from referral.extensions import db
 from referral.security.policy import Role
+from referral.workflow import RuleError
 from tests.conftest import Person, csrf_from, form_post, make_organisation, make_person, sign_in
 from tests.directory_helpers import Areas, make_areas, make_service
 
@@ -107,12 +108,12 @@ def test_every_role_can_browse_and_search(
 
 
 def test_area_level_must_be_below_parent(areas: Areas) -> None:
-    with pytest.raises(services.DirectoryRuleError) as error:
+    with pytest.raises(RuleError) as error:
         services.create_area(
             services.AreaData("X", "X", AreaLevel.PROVINCE, areas.kesa), actor=None
         )
     assert error.value.field == "parent"
-    with pytest.raises(services.DirectoryRuleError):
+    with pytest.raises(RuleError):
         services.create_area(services.AreaData("Y", "Y", AreaLevel.DISTRICT, None), actor=None)
 
 

@@ -37,6 +37,7 @@ from referral.security.crypto import (
     rotate_keys,
 )
 from referral.security.policy import Role
+from referral.workflow import RuleError
 from tests.casehelpers import open_case
 from tests.conftest import csrf_from, form_post, make_app, make_person, sign_in
 
@@ -209,7 +210,7 @@ def test_r26_held_case_is_not_purged(app: Flask, org: Organisation, staff: dict[
     assert retention.may_hold(supervisor, case)
     retention.place_hold(db.session(), case, "Court order 12/2026", supervisor)
     db.session.commit()
-    with pytest.raises(retention.HoldError):
+    with pytest.raises(RuleError):
         retention.place_hold(db.session(), case, "again", supervisor)
     db.session.rollback()
     assert list(retention.find_expired(db.session(), app.config)) == []

@@ -18,7 +18,7 @@ from referral.pathways import services
 from referral.pathways.models import PathwayStatus, PathwayVersion
 from referral.pathways.services import Eligibility, lookup_pathway
 from referral.security.policy import Role
-from referral.workflow import IllegalTransitionError
+from referral.workflow import IllegalTransitionError, RuleError
 from tests.conftest import Person, form_post, make_organisation, make_person, sign_in
 from tests.directory_helpers import SEA_PROCEDURE, Areas, make_areas, make_pathway, make_service
 
@@ -113,7 +113,7 @@ def test_r15_illegal_transitions_are_refused(
 def test_r15_only_drafts_are_edited(areas: Areas, org: Organisation, coordinator: Person) -> None:
     clinic = make_service(org, Sector.HEALTH, "Clinic", [areas.kesa])
     version = make_pathway(areas.kesa, coordinator.user, [(Sector.HEALTH, [clinic])])
-    with pytest.raises(services.PathwayRuleError):
+    with pytest.raises(RuleError):
         services.update_version(
             version,
             title="x",
@@ -122,7 +122,7 @@ def test_r15_only_drafts_are_edited(areas: Areas, org: Organisation, coordinator
             change_note="",
             actor=coordinator.user,
         )
-    with pytest.raises(services.PathwayRuleError):
+    with pytest.raises(RuleError):
         services.save_step(
             version,
             step=None,
@@ -160,7 +160,7 @@ def test_r15_stale_publication_is_refused(
     db.session.commit()
     services.transition(a, PathwayStatus.PUBLISHED, actor=coordinator.user, replaces="")
     db.session.commit()
-    with pytest.raises(services.PathwayRuleError, match="published meanwhile"):
+    with pytest.raises(RuleError, match="published meanwhile"):
         services.transition(b, PathwayStatus.PUBLISHED, actor=other_coordinator.user, replaces="")
 
 
@@ -182,7 +182,7 @@ def _race(app: Flask, jobs: list[tuple[str, int, str]]) -> list[str]:
                 )
                 db.session.commit()
                 outcomes[index] = "won"
-            except (services.PathwayRuleError, IllegalTransitionError) as error:
+            except (RuleError, IllegalTransitionError) as error:
                 db.session.rollback()
                 outcomes[index] = f"refused: {error}"
             except Exception as error:
@@ -282,7 +282,7 @@ def test_r16_publishing_is_refused_without_a_sea_reporting_procedure(
         status=PathwayStatus.IN_REVIEW,
         sea=sea,
     )
-    with pytest.raises(services.PathwayRuleError) as error:
+    with pytest.raises(RuleError) as error:
         services.transition(version, PathwayStatus.PUBLISHED, actor=coordinator.user)
     assert error.value.field == "sea_reporting_procedure"
     assert "SEA" in error.value.message
@@ -432,7 +432,7 @@ def test_a_step_only_takes_services_serving_the_area(
 ) -> None:
     dalo_only = make_service(org, Sector.HEALTH, "Dalo clinic", [areas.dalo])
     version = services.create_version(areas.kesa, actor=coordinator.user)
-    with pytest.raises(services.PathwayRuleError, match="does not serve"):
+    with pytest.raises(RuleError, match="does not serve"):
         services.save_step(
             version,
             step=None,
@@ -645,7 +645,7 @@ def test_r15_an_edit_based_on_a_stale_read_is_refused(
     thread.start()
     thread.join(timeout=30)
     assert version.status is PathwayStatus.DRAFT  # what this session read earlier
-    with pytest.raises(services.PathwayRuleError, match="changed this version meanwhile"):
+    with pytest.raises(RuleError, match="changed this version meanwhile"):
         services.update_version(
             version,
             title="Overwrite",

@@ -13,15 +13,7 @@ from referral.db import Organisation, OrganisationType, User
 from referral.extensions import db
 from referral.security import events, passwords
 from referral.security.policy import Role, role_allowed_for_mission
-
-
-class AdminRuleError(ValueError):
-    """A change refused by a rule; ``field`` names the form field it concerns."""
-
-    def __init__(self, field: str, message: object) -> None:
-        super().__init__(str(message))
-        self.field = field
-        self.message = str(message)
+from referral.workflow import RuleError
 
 
 @dataclass(frozen=True)
@@ -50,7 +42,7 @@ def _check_unique_organisation(data: OrganisationData, current: Organisation | N
     ):
         clash = db.session.scalar(select(Organisation).where(func.lower(column) == value.lower()))
         if clash is not None and clash is not current:
-            raise AdminRuleError(field, _l("An organisation with this value already exists."))
+            raise RuleError(field, _l("An organisation with this value already exists."))
 
 
 def create_organisation(data: OrganisationData, *, actor: User | None) -> Organisation:
@@ -80,7 +72,7 @@ def update_organisation(organisation: Organisation, data: OrganisationData, *, a
     if data.org_type is OrganisationType.PEACEKEEPING_MISSION:
         holders = [u for u in organisation.users if not role_allowed_for_mission(u.role)]
         if holders:
-            raise AdminRuleError(
+            raise RuleError(
                 "org_type",
                 _l(
                     "Users of this organisation hold case-handling roles; a peacekeeping "
@@ -88,7 +80,7 @@ def update_organisation(organisation: Organisation, data: OrganisationData, *, a
                 ),
             )
     if organisation.id == actor.organisation_id and not data.active:
-        raise AdminRuleError("active", _l("You cannot deactivate your own organisation."))
+        raise RuleError("active", _l("You cannot deactivate your own organisation."))
     changed = {
         key: str(getattr(data, key))
         for key in ("name", "acronym", "org_type", "provides_services", "time_zone", "active")
@@ -111,7 +103,7 @@ def update_organisation(organisation: Organisation, data: OrganisationData, *, a
 def check_role_for_organisation(role: Role, organisation: Organisation) -> None:
     """R23: humanitarian case data stays with humanitarian actors."""
     if organisation.is_mission and not role_allowed_for_mission(role):
-        raise AdminRuleError(
+        raise RuleError(
             "role",
             _l("A user of a peacekeeping mission cannot hold a case-handling role (R23)."),
         )
@@ -121,7 +113,7 @@ def create_user(data: UserData, *, actor: User | None) -> tuple[User, str]:
     """A new user with a one-time password, to be changed at first sign-in."""
     email = normalise_email(data.email)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise AdminRuleError(
+        raise RuleError(
             "email",
             _l("A user with this e-mail already exists."),
         )
@@ -152,13 +144,13 @@ def update_user(user: User, data: UserData, *, actor: User) -> None:
     email = normalise_email(data.email)
     clash = db.session.scalar(select(User).where(User.email == email))
     if clash is not None and clash is not user:
-        raise AdminRuleError(
+        raise RuleError(
             "email",
             _l("A user with this e-mail already exists."),
         )
     check_role_for_organisation(data.role, data.organisation)
     if user.id == actor.id and (data.role is not Role.ADMIN or not data.active):
-        raise AdminRuleError(
+        raise RuleError(
             "role",
             _l("You cannot remove your own administrator role or deactivate yourself."),
         )

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from referral.admin import services
 from referral.admin.forms import OrganisationForm, ResetPasswordForm, ResetTwoFactorForm, UserForm
 from referral.db import Organisation, OrganisationType, User
+from referral.db.work import attempt
 from referral.extensions import db
 from referral.security.policy import Permission, Role, requires
 
@@ -58,15 +59,12 @@ def organisations() -> Page:
 def new_organisation() -> Page:
     form = OrganisationForm()
     if request.method == "POST":
-        if form.validate():
-            try:
-                services.create_organisation(_organisation_data(form), actor=current_user)
-            except services.AdminRuleError as error:
-                getattr(form, error.field).errors.append(error.message)
-            else:
-                db.session.commit()
-                flash(_("Organisation created."), "success")
-                return redirect(url_for("admin.organisations"))
+        if form.validate() and attempt(
+            lambda: services.create_organisation(_organisation_data(form), actor=current_user),
+            form,
+        ):
+            flash(_("Organisation created."), "success")
+            return redirect(url_for("admin.organisations"))
         return render_template("admin/organisation_form.html", form=form, organisation=None), 400
     return render_template("admin/organisation_form.html", form=form, organisation=None)
 
@@ -78,18 +76,14 @@ def edit_organisation(public_id: str) -> Page:
     form = OrganisationForm(obj=organisation)
     form.currently_active = organisation.active
     if request.method == "POST":
-        if form.validate():
-            try:
-                services.update_organisation(
-                    organisation, _organisation_data(form), actor=current_user
-                )
-            except services.AdminRuleError as error:
-                db.session.rollback()
-                getattr(form, error.field).errors.append(error.message)
-            else:
-                db.session.commit()
-                flash(_("Organisation saved."), "success")
-                return redirect(url_for("admin.organisations"))
+        if form.validate() and attempt(
+            lambda: services.update_organisation(
+                organisation, _organisation_data(form), actor=current_user
+            ),
+            form,
+        ):
+            flash(_("Organisation saved."), "success")
+            return redirect(url_for("admin.organisations"))
         return render_template(
             "admin/organisation_form.html", form=form, organisation=organisation
         ), 400
@@ -157,16 +151,16 @@ def _user_data(form: UserForm) -> services.UserData:
 def new_user() -> Page:
     form = _user_form()
     if request.method == "POST":
-        if form.validate():
-            try:
-                user, one_time_password = services.create_user(_user_data(form), actor=current_user)
-            except services.AdminRuleError as error:
-                getattr(form, error.field).errors.append(error.message)
-            else:
-                db.session.commit()
-                return render_template(
-                    "admin/one_time_password.html", user=user, password=one_time_password
-                )
+        created = (
+            attempt(lambda: services.create_user(_user_data(form), actor=current_user), form)
+            if form.validate()
+            else None
+        )
+        if created:
+            user, one_time_password = created.value
+            return render_template(
+                "admin/one_time_password.html", user=user, password=one_time_password
+            )
         return render_template("admin/user_form.html", form=form, user=None), 400
     return render_template("admin/user_form.html", form=form, user=None)
 
@@ -177,16 +171,11 @@ def edit_user(public_id: str) -> Page:
     user = _user_or_404(public_id)
     form = _user_form(user)
     if request.method == "POST":
-        if form.validate():
-            try:
-                services.update_user(user, _user_data(form), actor=current_user)
-            except services.AdminRuleError as error:
-                db.session.rollback()
-                getattr(form, error.field).errors.append(error.message)
-            else:
-                db.session.commit()
-                flash(_("User saved."), "success")
-                return redirect(url_for("admin.users"))
+        if form.validate() and attempt(
+            lambda: services.update_user(user, _user_data(form), actor=current_user), form
+        ):
+            flash(_("User saved."), "success")
+            return redirect(url_for("admin.users"))
         return _user_page(user, form, 400)
     return _user_page(user, form)
 
@@ -199,7 +188,6 @@ def reset_password(public_id: str) -> Page:
     if not form.validate():
         return _user_page(user, _user_form(user, posted=False), 400, reset_password_form=form)
     one_time_password = services.reset_password(user, actor=current_user)
-    db.session.commit()
     return render_template("admin/one_time_password.html", user=user, password=one_time_password)
 
 
@@ -211,6 +199,5 @@ def reset_two_factor(public_id: str) -> Page:
     if not form.validate():
         return _user_page(user, _user_form(user, posted=False), 400, reset_two_factor_form=form)
     services.reset_two_factor(user, actor=current_user)
-    db.session.commit()
     flash(_("Two-factor sign-in was reset. The user enrols again at the next sign-in."), "success")
     return redirect(url_for("admin.edit_user", public_id=user.public_id))

@@ -32,6 +32,7 @@ from referral.pathways.services import PathwayOption
 from referral.referrals import services as engine
 from referral.referrals.models import ConsentKind, Priority, Referral, SourceKind
 from referral.security.policy import Permission, has_permission
+from referral.workflow import ConflictError, RuleError
 
 OBJ_TYPE = "assistance"
 
@@ -43,17 +44,6 @@ _ALLEGATIONS = table(
     column("reference", String),
     column("consents_to_assistance", Boolean),
 )
-
-
-class AssistanceError(ValueError):
-    def __init__(self, field: str, message: object) -> None:
-        super().__init__(field)
-        self.field = field
-        self.message = message  # lazily translated
-
-
-class AssistanceConflictError(RuntimeError):
-    """Someone else changed the record first."""
 
 
 # --- visibility --------------------------------------------------------------------------
@@ -117,16 +107,14 @@ def open_record(data: AssistanceData, *, actor: User) -> AssistanceRecord:
     """Open an assistance record, linked to an allegation or standalone, with the
     survivor's consent to assistance recorded as its own consent record (R3)."""
     if not data.consents_to_assistance:
-        raise AssistanceError(
+        raise RuleError(
             "consents_to_assistance",
             _l("Assistance starts only with the survivor's consent (or a caregiver's)."),
         )
     if not data.needs:
-        raise AssistanceError("needs", _l("Choose at least one need."))
+        raise RuleError("needs", _l("Choose at least one need."))
     if data.allegation_public_id and allegation_for_assistance(data.allegation_public_id) is None:
-        raise AssistanceError(
-            "allegation", _l("This allegation is not marked for victim assistance.")
-        )
+        raise RuleError("allegation", _l("This allegation is not marked for victim assistance."))
     record = AssistanceRecord(
         survivor_code=_new_code(),
         organisation_id=actor.organisation_id,
@@ -140,16 +128,13 @@ def open_record(data: AssistanceData, *, actor: User) -> AssistanceRecord:
     )
     db.session.add(record)
     db.session.flush()
-    try:
-        engine.record_consent(
-            record,
-            ConsentKind.SERVICES,
-            actor=actor,
-            survivor_is_child=record.is_child,
-            child=data.child,
-        )
-    except engine.ReferralError as error:
-        raise AssistanceError(error.field, error.message) from error
+    engine.record_consent(
+        record,
+        ConsentKind.SERVICES,
+        actor=actor,
+        survivor_is_child=record.is_child,
+        child=data.child,
+    )
     audit(
         "assistance.opened",
         actor=actor,
@@ -190,37 +175,34 @@ def refer(record: AssistanceRecord, request: AssistanceReferral, *, actor: User)
     """Refer the survivor to a GBV case-management service: consent to this referral is
     recorded first (R3, R4), then the ordinary engine sends it to the service's queue."""
     if record.state is not AssistanceState.OPEN:
-        raise AssistanceError("service", _l("This assistance record is closed."))
+        raise RuleError("service", _l("This assistance record is closed."))
     if request.service.sector is not Sector.GBV_CASE_MANAGEMENT:
-        raise AssistanceError("service", _l("Choose a GBV case-management service."))
+        raise RuleError("service", _l("Choose a GBV case-management service."))
     if not request.survivor_consents:
-        raise AssistanceError(
+        raise RuleError(
             "survivor_consents", _l("No referral is sent without the survivor's consent.")
         )
-    try:
-        consent = engine.record_consent(
-            record,
-            ConsentKind.REFERRAL,
-            actor=actor,
-            survivor_is_child=record.is_child,
-            receiving_organisation=request.service.organisation,
-            sector=Sector.GBV_CASE_MANAGEMENT,
-            child=request.child,
-        )
-        referral = engine.create_referral(
-            record,
-            engine.ReferralRequest(
-                service=request.service,
-                priority=request.priority,
-                needs=list(dict.fromkeys(ENGINE_NEED[n] for n in record.need_list)),
-                note=request.note,
-                off_pathway_reason=request.off_pathway_reason,
-            ),
-            consent=consent,
-            actor=actor,
-        )
-    except engine.ReferralError as error:
-        raise AssistanceError(error.field, error.message) from error
+    consent = engine.record_consent(
+        record,
+        ConsentKind.REFERRAL,
+        actor=actor,
+        survivor_is_child=record.is_child,
+        receiving_organisation=request.service.organisation,
+        sector=Sector.GBV_CASE_MANAGEMENT,
+        child=request.child,
+    )
+    referral = engine.create_referral(
+        record,
+        engine.ReferralRequest(
+            service=request.service,
+            priority=request.priority,
+            needs=list(dict.fromkeys(ENGINE_NEED[n] for n in record.need_list)),
+            note=request.note,
+            off_pathway_reason=request.off_pathway_reason,
+        ),
+        consent=consent,
+        actor=actor,
+    )
     audit(
         "assistance.referred",
         actor=actor,
@@ -244,7 +226,7 @@ def close(record: AssistanceRecord, *, actor: User) -> None:
     try:
         db.session.flush()
     except StaleDataError as error:
-        raise AssistanceConflictError(record.public_id) from error
+        raise ConflictError(record.public_id) from error
     audit(
         "assistance.closed",
         actor=actor,

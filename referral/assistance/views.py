@@ -22,6 +22,7 @@ from referral.assistance.labels import (
 )
 from referral.assistance.models import AssistanceNeed, AssistanceRecord
 from referral.db import User
+from referral.db.work import attempt
 from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
 from referral.directory.models import AgeGroup, Sex
 from referral.directory.services import area_by_public_id, area_choices
@@ -29,7 +30,6 @@ from referral.extensions import db
 from referral.referrals import services as engine
 from referral.referrals.models import CaregiverRelationship, Priority, Referral, SourceKind
 from referral.security.policy import Permission, authorize, requires
-from referral.workflow import IllegalTransitionError
 
 blueprint = Blueprint("assistance", __name__, url_prefix="/assistance")
 
@@ -67,11 +67,6 @@ def _child(form: ChildConsentFields) -> engine.ChildConsent:
         child_assented=_yes_no(form.child_assented.data),
         best_interest_note=form.best_interest_note.data or None,
     )
-
-
-def _field_error(form: Any, field: str, message: object, fallback: str) -> None:
-    target = getattr(form, field, None) or getattr(form, fallback)
-    target.errors = [*target.errors, message]
 
 
 # --- list ----------------------------------------------------------------------------------
@@ -156,13 +151,13 @@ def new() -> Page:
                 allegation_public_id=allegation_id or None,
                 child=_child(form),
             )
-            try:
-                record = services.open_record(data, actor=_me())
-            except services.AssistanceError as error:
-                db.session.rollback()
-                _field_error(form, error.field, error.message, "consents_to_assistance")
-            else:
-                db.session.commit()
+            opened = attempt(
+                lambda: services.open_record(data, actor=_me()),
+                form,
+                default="consents_to_assistance",
+            )
+            if opened:
+                record = opened.value
                 flash(_("Assistance record %(code)s opened.", code=record.survivor_code), "success")
                 return redirect(url_for("assistance.show", public_id=record.public_id))
         return render_template("assistance/new.html", form=form, reference=reference), 400
@@ -241,8 +236,8 @@ def refer(public_id: str) -> Page:
     option = options.get(form.service.data or "")
     if option is None:
         abort(400)
-    try:
-        services.refer(
+    sent = attempt(
+        lambda: services.refer(
             record,
             services.AssistanceReferral(
                 service=option.service,
@@ -253,12 +248,12 @@ def refer(public_id: str) -> Page:
                 child=_child(form),
             ),
             actor=_me(),
-        )
-    except services.AssistanceError as error:
-        db.session.rollback()
-        _field_error(form, error.field, error.message, "service")
-        return _render(_load(public_id), 400, form)
-    db.session.commit()
+        ),
+        form,
+        default="service",
+    )
+    if not sent:
+        return _render(_load(public_id), sent.status, form)
     flash(_("Referral sent to %(org)s.", org=option.service.organisation.acronym), "success")
     return redirect(url_for("assistance.show", public_id=public_id))
 
@@ -270,12 +265,8 @@ def close(public_id: str) -> Page:
     form = CloseForm(prefix="close")
     if not form.validate():
         return _render(record, 400, close_form=form)
-    try:
-        services.close(record, actor=_me())
-    except (IllegalTransitionError, services.AssistanceConflictError):
-        db.session.rollback()
+    if not attempt(lambda: services.close(record, actor=_me())):
         flash(_("This record was already closed."), "error")
         return _render(_load(public_id), 409)
-    db.session.commit()
     flash(_("Assistance record closed."), "success")
     return redirect(url_for("assistance.show", public_id=public_id))

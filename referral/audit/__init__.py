@@ -45,7 +45,7 @@ def _on_access_denied(sender: Any, *, denial: Denial, **_: Any) -> None:
 
 
 def init_audit(app: Flask) -> None:
-    """Record security events and denials; write queued events at the end of requests."""
+    """Record security events and denials (written when the request's transaction ends)."""
     init_recording(app)
     security_event.connect(_on_security_event, weak=False)
     access_denied.connect(_on_access_denied, weak=False)

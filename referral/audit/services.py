@@ -9,8 +9,8 @@ takes the database write lock as ``BEGIN IMMEDIATE`` would). So:
 
 - a committed change always has its event, and a rolled-back change leaves no
   "allowed" event (queued "allowed" events are dropped on rollback);
-- "denied" and "error" events survive a rollback and are written by the request's
-  ``after_request`` hook in a transaction of their own;
+- "denied" and "error" events survive a rollback and are written by the commit that
+  ends the request (``referral.db.work``) in a transaction of their own;
 - two concurrent appends cannot fork the chain, and the lock is held only from the
   append to the commit.
 """
@@ -206,31 +206,13 @@ def _drop_allowed_on_rollback(session: Session, previous_transaction: Any) -> No
         session.info[PENDING] = kept
 
 
-def flush_after_request(status_code: int) -> None:
-    """Write what the request queued but did not commit.
-
-    A successful response commits its queued events (views that only read, e.g. a
-    reveal of sensitive fields). A failed response (>= 400) rolls back first, so
-    only its "denied"/"error" events are written.
-    """
-    session = db.session()
-    if not session.info.get(PENDING):
-        return
-    if status_code >= 400:
-        session.rollback()
-        if not session.info.get(PENDING):
-            return
-    session.commit()
-
-
 def init_recording(app: Flask) -> None:
     @app.before_request
     def _assign_request_id() -> None:
         request_id()
 
     @app.after_request
-    def _write_queued(response: Any) -> Any:
-        flush_after_request(response.status_code)
+    def _request_id_header(response: Any) -> Any:
         if g.get("request_id"):
             response.headers.setdefault(REQUEST_ID_HEADER, g.request_id)
         return response

@@ -40,7 +40,7 @@ from referral.auth.sessions import (
     start_session,
 )
 from referral.db import User
-from referral.extensions import db, limiter
+from referral.extensions import limiter
 from referral.security import events, passwords, totp
 from referral.security.policy import partially_signed_in, public, signed_in
 from referral.security.sessions import SessionEnd
@@ -136,7 +136,6 @@ def first_password() -> Page:
             form.password.errors = [*form.password.errors, *problems]
             return render_template("auth/first_password.html", form=form), 400
         services.set_password(user, form.password.data or "")
-        db.session.commit()
         keep_next = session.get("next")
         begin_pending(user)  # the session version moved on; carry the sign-in forward
         if keep_next:
@@ -224,7 +223,6 @@ def sign_out_everywhere() -> Page:
     if not form.validate():
         return _account_page(user, ChangePasswordForm(formdata=None), 400, everywhere=form)
     end_all_sessions(user, reason="sign_out_everywhere")
-    db.session.commit()
     end_session(SessionEnd.REVOKED)
     flash(_("You are signed out on every device."), "success")
     return redirect(url_for("auth.sign_in"))
@@ -269,7 +267,6 @@ def change_password() -> Page:
         form.password.errors = [*form.password.errors, *problems]
         return _account_page(user, form, 400)
     services.set_password(user, form.password.data or "")
-    db.session.commit()
     end_session(SessionEnd.REVOKED)
     flash(_("Your password is changed. Please sign in with the new password."), "success")
     return redirect(url_for("auth.sign_in"))
@@ -284,7 +281,6 @@ def new_recovery_codes() -> Page:
         return _account_page(user, ChangePasswordForm(formdata=None), 400, codes=form)
     codes = services.replace_recovery_codes(user)
     events.emit("auth.recovery_codes_replaced", user=user)
-    db.session.commit()
     return render_template("auth/recovery_codes.html", codes=codes, next_target=None)
 
 
@@ -297,6 +293,5 @@ def set_language() -> Page:
         return _account_page(user, ChangePasswordForm(), 400)
     user.locale = form.locale.data or None
     events.emit("auth.language_changed", user=user, detail={"locale": user.locale or ""})
-    db.session.commit()
     flash(_("Language saved."), "success")
     return redirect(url_for("auth.account"))

@@ -30,7 +30,7 @@ from referral.referrals.models import (
     age_group_of,
 )
 from referral.security.policy import Permission, deny, has_permission
-from referral.workflow import IllegalTransitionError
+from referral.workflow import ConflictError, RuleError
 
 from .models import (
     CASE_WORKFLOW,
@@ -56,19 +56,6 @@ from .models import (
 MAX_AGE = 120
 MAX_TEXT = 10_000
 SENSITIVE_FIELDS = ("name", "contact", "safe_contact", "location_detail", "narrative", "notes")
-
-
-class CaseError(ValueError):
-    """A change refused by a rule; ``field`` names the form field it concerns."""
-
-    def __init__(self, field: str, message: object) -> None:
-        super().__init__(field)
-        self.field = field
-        self.message = message  # lazy: rendered in the request's language
-
-
-class CaseConflictError(RuntimeError):
-    """Someone else changed the case first; nothing was changed."""
 
 
 # --- access ----------------------------------------------------------------------------
@@ -142,28 +129,28 @@ class Intake:
 def _age_group(intake: Intake) -> AgeGroup:
     if intake.age is not None:
         if not 0 <= intake.age <= MAX_AGE:
-            raise CaseError("age", _l("Age must be between 0 and %(max)d.", max=MAX_AGE))
+            raise RuleError("age", _l("Age must be between 0 and %(max)d.", max=MAX_AGE))
         derived = age_group_of(intake.age)
         if intake.age_group not in (None, derived):
-            raise CaseError("age_group", _l("The age group does not match the age."))
+            raise RuleError("age_group", _l("The age group does not match the age."))
         return derived
     if intake.age_group is None:
-        raise CaseError("age_group", _l("Give the age, or the age group when it is unknown."))
+        raise RuleError("age_group", _l("Give the age, or the age group when it is unknown."))
     return intake.age_group
 
 
 def _check_text(field: str, value: str) -> str:
     if len(value) > MAX_TEXT:
-        raise CaseError(field, _l("This text is too long."))
+        raise RuleError(field, _l("This text is too long."))
     return value.strip()
 
 
 def open_case(intake: Intake, *, actor: User) -> Case:
     """R6 first, then R1: a case opens under a random survivor code, no name needed."""
     if not has_permission(actor, Permission.HANDLE_CASES):
-        raise CaseError("mandatory_reporting_explained", _l("You may not open cases."))
+        raise RuleError("mandatory_reporting_explained", _l("You may not open cases."))
     if not intake.mandatory_reporting_explained:
-        raise CaseError(
+        raise RuleError(
             "mandatory_reporting_explained",
             _l("Confirm first that the survivor was told about any mandatory-reporting duty."),
         )
@@ -217,13 +204,13 @@ def check_origin_referral(referral: Referral, actor: User) -> None:
         referral.receiving_organisation_id != actor.organisation_id
         or referral.state is not ReferralState.ACCEPTED
     ):
-        raise CaseError(
+        raise RuleError(
             "mandatory_reporting_explained",
             _l("A case can be opened only for a referral your organisation accepted."),
         )
     taken = db.session.scalar(select(Case.id).where(Case.origin_referral_id == referral.id))
     if taken is not None:
-        raise CaseError(
+        raise RuleError(
             "mandatory_reporting_explained", _l("A case was already opened for this referral.")
         )
 
@@ -251,13 +238,13 @@ def update_notes(case: Case, notes: str, *, actor: User) -> None:
 
 def assign(case: Case, user: User, *, actor: User) -> None:
     if not has_permission(actor, Permission.SUPERVISE_CASES):
-        raise CaseError("user", _l("Only a supervisor assigns caseworkers."))
+        raise RuleError("user", _l("Only a supervisor assigns caseworkers."))
     if (
         user.organisation_id != case.organisation_id
         or not user.active
         or not has_permission(user, Permission.HANDLE_CASES)
     ):
-        raise CaseError("user", _l("Choose an active caseworker of this organisation."))
+        raise RuleError("user", _l("Choose an active caseworker of this organisation."))
     if user.id in case.assigned_user_ids():
         return
     case.assignments.append(CaseAssignment(user_id=user.id, assigned_at=utcnow()))
@@ -310,18 +297,18 @@ class IncidentData:
 def record_incident(case: Case, data: IncidentData, *, actor: User) -> Incident:
     now = utcnow()
     if data.incident_at.tzinfo is None:
-        raise CaseError("incident_date", _l("The incident time needs a time zone."))
+        raise RuleError("incident_date", _l("The incident time needs a time zone."))
     if data.incident_at > now:
-        raise CaseError("incident_date", _l("The incident cannot be in the future."))
+        raise RuleError("incident_date", _l("The incident cannot be in the future."))
     if data.reported_on > now.date():
-        raise CaseError("reported_on", _l("The report date cannot be in the future."))
+        raise RuleError("reported_on", _l("The report date cannot be in the future."))
     if data.reported_on < data.incident_at.date():
-        raise CaseError("reported_on", _l("The report date cannot be before the incident."))
+        raise RuleError("reported_on", _l("The report date cannot be before the incident."))
     if not 1 <= data.perpetrator_count <= 100:
-        raise CaseError("perpetrator_count", _l("Give a number of perpetrators from 1 to 100."))
+        raise RuleError("perpetrator_count", _l("Give a number of perpetrators from 1 to 100."))
     unknown = set(data.answers) - {q for q, _ in DECISION_QUESTIONS}
     if unknown:
-        raise CaseError("penetration", _l("Unknown decision question."))
+        raise RuleError("penetration", _l("Unknown decision question."))
     incident_type = classify(data.answers)
     incident = case.incident or Incident(case=case)
     for question, _type in DECISION_QUESTIONS:
@@ -376,13 +363,13 @@ def _commit_guard() -> None:
     try:
         db.session.flush()
     except StaleDataError as error:
-        raise CaseConflictError() from error
+        raise ConflictError() from error
 
 
 def move_stage(case: Case, target: CaseStage, *, actor: User) -> None:
     """Move along the six steps; closure goes through request/approve only."""
     if target in (CaseStage.CLOSURE_REQUESTED, CaseStage.CLOSED):
-        raise CaseError("stage", _l("Closure needs a request with a reason and approval."))
+        raise RuleError("stage", _l("Closure needs a request with a reason and approval."))
     CASE_WORKFLOW.check(case.stage, target)
     previous = case.stage
     case.stage = target
@@ -399,9 +386,9 @@ def move_stage(case: Case, target: CaseStage, *, actor: User) -> None:
 def request_closure(case: Case, reason: ClosureReason | None, note: str, *, actor: User) -> None:
     """R9: closure needs a reason; a supervisor approves it."""
     if reason is None:
-        raise CaseError("reason", _l("Choose the reason for closing the case."))
+        raise RuleError("reason", _l("Choose the reason for closing the case."))
     if reason is ClosureReason.OTHER and not note.strip():
-        raise CaseError("note", _l("Explain the reason for closing."))
+        raise RuleError("note", _l("Explain the reason for closing."))
     CASE_WORKFLOW.check(case.stage, CaseStage.CLOSURE_REQUESTED)
     case.stage_before_closure = case.stage
     case.stage = CaseStage.CLOSURE_REQUESTED
@@ -424,7 +411,7 @@ def decide_closure(case: Case, *, approve: bool, actor: User) -> None:
         has_permission(actor, Permission.APPROVE_CLOSURE)
         and actor.organisation_id == case.organisation_id
     ):
-        raise CaseError("decision", _l("Only a supervisor of this organisation decides closure."))
+        raise RuleError("decision", _l("Only a supervisor of this organisation decides closure."))
     target = CaseStage.CLOSED if approve else CaseStage.FOLLOW_UP
     CASE_WORKFLOW.check(case.stage, target)
     case.stage = target
@@ -451,9 +438,9 @@ def add_action_item(
     case: Case, need: Need, goal: str, due_on: date | None, *, actor: User
 ) -> ActionItem:
     if not case.is_open:
-        raise CaseError("goal", _l("The case is closed."))
+        raise RuleError("goal", _l("The case is closed."))
     if not goal.strip():
-        raise CaseError("goal", _l("Describe the goal."))
+        raise RuleError("goal", _l("Describe the goal."))
     item = ActionItem(case=case, need=need, due_on=due_on, status=ActionStatus.PLANNED)
     item.goal = _check_text("goal", goal)
     db.session.add(item)
@@ -481,7 +468,7 @@ def set_action_status(item: ActionItem, status: ActionStatus, *, actor: User) ->
 
 def add_follow_up(case: Case, note: str, *, actor: User) -> FollowUp:
     if not note.strip():
-        raise CaseError("note", _l("Write the follow-up note."))
+        raise RuleError("note", _l("Write the follow-up note."))
     follow_up = FollowUp(case=case, author_id=actor.id, written_at=utcnow())
     follow_up.note = _check_text("note", note)
     db.session.add(follow_up)
@@ -503,7 +490,7 @@ def refer(
 ) -> Referral:
     """R4, R8, R10-R12 through the one engine; the case must be open."""
     if not case.is_open:
-        raise engine.ReferralError("service", _l("The case is closed."))
+        raise RuleError("service", _l("The case is closed."))
     return engine.create_referral(
         case, request, consent=consent, actor=actor, override_reason=override_reason
     )
@@ -568,10 +555,3 @@ def list_cases(
         rows = rows[:limit]
         cursor = f"{rows[-1].opened_at.isoformat()}_{rows[-1].id}"
     return CasePage(rows, cursor)
-
-
-__all__ = [
-    "CaseConflictError",
-    "CaseError",
-    "IllegalTransitionError",
-]

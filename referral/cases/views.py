@@ -60,6 +60,7 @@ from referral.cases.models import (
 )
 from referral.clock import utcnow
 from referral.db import User
+from referral.db.work import after_commit, attempt
 from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
 from referral.directory.models import AgeGroup, Sex
 from referral.directory.services import area_by_public_id, area_choices, service_by_public_id
@@ -89,7 +90,7 @@ from referral.referrals.models import (
     ReferralState,
 )
 from referral.security.policy import Permission, authorize, deny, has_permission, requires
-from referral.workflow import IllegalTransitionError
+from referral.workflow import RuleError
 
 blueprint = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -178,36 +179,26 @@ def new() -> Page:
             if area is None:
                 form.area.errors.append(_("Choose the area."))
             else:
-                try:
-                    case = services.open_case(
-                        services.Intake(
-                            mandatory_reporting_explained=bool(
-                                form.mandatory_reporting_explained.data
-                            ),
-                            sex=Sex(form.sex.data),
-                            risk_level=RiskLevel(form.risk_level.data),
-                            area=area,
-                            age=form.age.data,
-                            age_group=AgeGroup(form.age_group.data)
-                            if form.age_group.data
-                            else None,
-                            has_disability=bool(form.has_disability.data),
-                            displacement_status=DisplacementStatus(form.displacement_status.data),
-                            unaccompanied_or_separated=bool(form.unaccompanied_or_separated.data),
-                            name=form.name.data or "",
-                            contact=form.contact.data or "",
-                            safe_contact=form.safe_contact.data or "",
-                            location_detail=form.location_detail.data or "",
-                            narrative=form.narrative.data or "",
-                            from_referral=origin,
-                        ),
-                        actor=current_user,
-                    )
-                except services.CaseError as error:
-                    db.session.rollback()
-                    getattr(form, error.field).errors.append(error.message)
-                else:
-                    db.session.commit()
+                intake = services.Intake(
+                    mandatory_reporting_explained=bool(form.mandatory_reporting_explained.data),
+                    sex=Sex(form.sex.data),
+                    risk_level=RiskLevel(form.risk_level.data),
+                    area=area,
+                    age=form.age.data,
+                    age_group=AgeGroup(form.age_group.data) if form.age_group.data else None,
+                    has_disability=bool(form.has_disability.data),
+                    displacement_status=DisplacementStatus(form.displacement_status.data),
+                    unaccompanied_or_separated=bool(form.unaccompanied_or_separated.data),
+                    name=form.name.data or "",
+                    contact=form.contact.data or "",
+                    safe_contact=form.safe_contact.data or "",
+                    location_detail=form.location_detail.data or "",
+                    narrative=form.narrative.data or "",
+                    from_referral=origin,
+                )
+                opened = attempt(lambda: services.open_case(intake, actor=current_user), form)
+                if opened:
+                    case = opened.value
                     flash(_("Case %(code)s opened.", code=case.survivor_code), "success")
                     return redirect(url_for("cases.show", public_id=case.public_id))
         return _error_page("cases/new.html", form=form, origin=origin)
@@ -224,7 +215,7 @@ def _origin_referral() -> Referral | None:
         abort(404)
     try:
         services.check_origin_referral(referral, current_user)
-    except services.CaseError:
+    except RuleError:
         deny(
             "referral not accepted by this organisation or already has a case",
             status=404,
@@ -321,9 +312,9 @@ def details(public_id: str) -> Page:
     case = _case(public_id)
     form = NotesForm()
     if request.method == "POST":
-        if form.validate():
-            services.update_notes(case, form.notes.data or "", actor=current_user)
-            db.session.commit()
+        if form.validate() and attempt(
+            lambda: services.update_notes(case, form.notes.data or "", actor=current_user), form
+        ):
             flash(_("Notes saved."), "success")
             return redirect(url_for("cases.details", public_id=case.public_id))
         values = services.reveal(case, current_user)
@@ -382,10 +373,10 @@ def consent(public_id: str) -> Page:
                     child_assented=_yes(form.child_assented.data),
                     best_interest_note=form.best_interest_note.data,
                 )
-            try:
-                if kind is ConsentKind.REFERRAL and service is None:
-                    raise engine.ReferralError("service", _("Choose the receiving service."))
-                engine.record_consent(
+            if kind is ConsentKind.REFERRAL and service is None:
+                form.service.errors.append(_("Choose the receiving service."))
+            elif attempt(
+                lambda: engine.record_consent(
                     case,
                     kind,
                     actor=current_user,
@@ -395,17 +386,10 @@ def consent(public_id: str) -> Page:
                     sector=service.sector if service else None,
                     shared_fields=form.shared_fields.data or [],
                     child=child,
-                )
-            except engine.ReferralError as error:
-                db.session.rollback()
-                field = (
-                    "service"
-                    if error.field in ("receiving_organisation", "sector")
-                    else error.field
-                )
-                getattr(form, field).errors.append(error.message)
-            else:
-                db.session.commit()
+                ),
+                form,
+                fields={"receiving_organisation": "service", "sector": "service"},
+            ):
                 flash(_("Consent recorded."), "success")
                 return redirect(url_for("cases.show", public_id=case.public_id))
         return _error_page("cases/consent.html", case=case, form=form)
@@ -426,15 +410,13 @@ def withdraw_consent(public_id: str, consent_id: str) -> Page:
     form = WithdrawForm()
     if not form.validate():
         return _form_error_page(case, failed_withdrawals={consent_id: form})
-    try:
-        withdrawn = engine.withdraw_consent(
-            record, actor=current_user, reason=form.reason.data or ""
-        )
-    except (engine.ReferralError, IllegalTransitionError, engine.ConcurrentChangeError):
-        db.session.rollback()
+    done = attempt(
+        lambda: engine.withdraw_consent(record, actor=current_user, reason=form.reason.data or "")
+    )
+    if not done:
         flash(_("The consent could not be withdrawn; reload and try again."), "error")
         return _error_page("cases/show.html", 409, **_show_context(case))
-    db.session.commit()
+    withdrawn = done.value
     flash(
         ngettext(
             "Consent withdrawn. %(num)d pending referral withdrawn.",
@@ -498,13 +480,7 @@ def incident(public_id: str) -> Page:
                     abduction=bool(form.abduction.data),
                     previously_reported=PreviouslyReported(form.previously_reported.data),
                 )
-                try:
-                    services.record_incident(case, data, actor=current_user)
-                except services.CaseError as error:
-                    db.session.rollback()
-                    getattr(form, error.field).errors.append(error.message)
-                else:
-                    db.session.commit()
+                if attempt(lambda: services.record_incident(case, data, actor=current_user), form):
                     flash(_("Incident recorded."), "success")
                     return redirect(url_for("cases.show", public_id=case.public_id))
         return _error_page("cases/incident.html", case=case, form=form)
@@ -521,14 +497,12 @@ def stage(public_id: str) -> Page:
     form = StageForm()
     if not form.validate():
         abort(400)
-    try:
-        services.move_stage(case, CaseStage(form.stage.data), actor=current_user)
-    except (services.CaseError, IllegalTransitionError, services.CaseConflictError) as error:
-        db.session.rollback()
+    moved = attempt(
+        lambda: services.move_stage(case, CaseStage(form.stage.data), actor=current_user)
+    )
+    if not moved:
         flash(_("The case cannot move to that step now."), "error")
-        status = 400 if isinstance(error, services.CaseError) else 409
-        return _error_page("cases/show.html", status, **_show_context(_case(public_id)))
-    db.session.commit()
+        return _error_page("cases/show.html", moved.status, **_show_context(_case(public_id)))
     return redirect(url_for("cases.show", public_id=case.public_id))
 
 
@@ -537,21 +511,13 @@ def stage(public_id: str) -> Page:
 def add_action(public_id: str) -> Page:
     case = _case(public_id)
     form = ActionForm(prefix="action")
-    if form.validate():
-        try:
-            services.add_action_item(
-                case,
-                Need(form.need.data),
-                form.goal.data or "",
-                form.due_on.data,
-                actor=current_user,
-            )
-        except services.CaseError as error:
-            db.session.rollback()
-            form.goal.errors.append(error.message)
-        else:
-            db.session.commit()
-            return redirect(url_for("cases.show", public_id=case.public_id) + "#plan")
+    if form.validate() and attempt(
+        lambda: services.add_action_item(
+            case, Need(form.need.data), form.goal.data or "", form.due_on.data, actor=current_user
+        ),
+        form,
+    ):
+        return redirect(url_for("cases.show", public_id=case.public_id) + "#plan")
     context = _show_context(case)
     context["action_form"] = form
     return _error_page("cases/show.html", **context)
@@ -569,7 +535,6 @@ def action_status(public_id: str, item_id: str) -> Page:
     if not form.validate():
         abort(400)
     services.set_action_status(item, ActionStatus(form.status.data), actor=current_user)
-    db.session.commit()
     return redirect(url_for("cases.show", public_id=case.public_id) + "#plan")
 
 
@@ -578,9 +543,9 @@ def action_status(public_id: str, item_id: str) -> Page:
 def add_follow_up(public_id: str) -> Page:
     case = _case(public_id)
     form = FollowUpForm(prefix="followup")
-    if form.validate():
-        services.add_follow_up(case, form.note.data or "", actor=current_user)
-        db.session.commit()
+    if form.validate() and attempt(
+        lambda: services.add_follow_up(case, form.note.data or "", actor=current_user), form
+    ):
         flash(_("Follow-up note saved."), "success")
         return redirect(url_for("cases.show", public_id=case.public_id))
     context = _show_context(case)
@@ -594,23 +559,20 @@ def request_closure(public_id: str) -> Page:
     case = _case(public_id, for_update=True)
     form = ClosureForm(prefix="closure")
     if form.validate():
-        try:
-            services.request_closure(
+        requested = attempt(
+            lambda: services.request_closure(
                 case,
                 ClosureReason(form.reason.data) if form.reason.data else None,
                 form.note.data or "",
                 actor=current_user,
-            )
-        except services.CaseError as error:
-            db.session.rollback()
-            getattr(form, error.field).errors.append(error.message)
-        except (IllegalTransitionError, services.CaseConflictError):
-            db.session.rollback()
-            form.reason.errors.append(_("The case cannot be closed from this step."))
-        else:
-            db.session.commit()
+            ),
+            form,
+        )
+        if requested:
             flash(_("Closure requested; a supervisor approves it."), "success")
             return redirect(url_for("cases.show", public_id=case.public_id))
+        if requested.status == 409:
+            form.reason.errors.append(_("The case cannot be closed from this step."))
     return _form_error_page(_case(public_id), closure_form=form)
 
 
@@ -647,13 +609,10 @@ def decide_closure(public_id: str) -> Page:
         abort(400)
     if not form.validate():
         return _form_error_page(_case(public_id), decision_form=form)
-    try:
-        services.decide_closure(case, approve=form.decision.data == "approve", actor=current_user)
-    except (services.CaseError, IllegalTransitionError, services.CaseConflictError):
-        db.session.rollback()
+    approve = form.decision.data == "approve"
+    if not attempt(lambda: services.decide_closure(case, approve=approve, actor=current_user)):
         flash(_("This case is not awaiting closure approval."), "error")
         return _error_page("cases/show.html", 409, **_show_context(_case(public_id)))
-    db.session.commit()
     flash(
         _("Case closed.") if form.decision.data == "approve" else _("Closure refused."), "success"
     )
@@ -671,12 +630,7 @@ def assign(public_id: str) -> Page:
     user = db.session.scalar(select(User).where(User.public_id == form.user.data))
     if user is None:
         abort(400)
-    try:
-        services.assign(case, user, actor=current_user)
-    except services.CaseError:
-        db.session.rollback()
-        abort(400)
-    db.session.commit()
+    services.assign(case, user, actor=current_user)  # a refusal is answered 400
     flash(_("Caseworker assigned."), "success")
     return redirect(url_for("cases.show", public_id=case.public_id))
 
@@ -717,8 +671,8 @@ def refer(public_id: str) -> Page:
             if service is None:
                 form.service.errors.append(_("Choose a service of the pathway."))
             else:
-                try:
-                    referral = services.refer(
+                sent = attempt(
+                    lambda: services.refer(
                         case,
                         engine.ReferralRequest(
                             service=service,
@@ -731,16 +685,14 @@ def refer(public_id: str) -> Page:
                         consent=consent_record,
                         actor=current_user,
                         override_reason=form.override_reason.data if can_override else None,
-                    )
-                except engine.ReferralError as error:
-                    db.session.rollback()
-                    field = {"source": "service", "consent": "consent"}.get(
-                        error.field, error.field
-                    )
-                    getattr(form, field, form.service).errors.append(error.message)
-                else:
-                    db.session.commit()
-                    notify.new_referral(referral)
+                    ),
+                    form,
+                    fields={"source": "service"},
+                    default="service",
+                )
+                if sent:
+                    referral = sent.value
+                    after_commit(lambda: notify.new_referral(referral))
                     flash(
                         _(
                             "Referral %(ref)s sent to %(org)s.",
@@ -777,18 +729,17 @@ def withdraw_referral(public_id: str, referral_id: str) -> Page:
     form = WithdrawReferralForm()
     if not form.validate():
         return _form_error_page(case, failed_withdrawals={referral_id: form})
-    try:
-        engine.transition(
+    withdrawn = attempt(
+        lambda: engine.transition(
             referral_id,
             ReferralState.WITHDRAWN,
             actor=current_user,
             reason=form.reason.data,
             as_sender=True,
         )
-    except (engine.ReferralError, IllegalTransitionError, engine.ConcurrentChangeError):
-        db.session.rollback()
+    )
+    if not withdrawn:
         flash(_("The referral can no longer be withdrawn."), "error")
         return _error_page("cases/show.html", 409, **_show_context(_case(public_id)))
-    db.session.commit()
     flash(_("Referral withdrawn."), "success")
     return redirect(url_for("cases.show", public_id=case.public_id))

@@ -29,18 +29,10 @@ from referral.directory.models import (
     service_areas,
 )
 from referral.extensions import db
+from referral.workflow import RuleError
 
 # Safety bound on walking up the hierarchy (the four levels need at most four steps).
 MAX_DEPTH = len(AreaLevel)
-
-
-class DirectoryRuleError(ValueError):
-    """A change refused by a rule; ``field`` names the form field it concerns."""
-
-    def __init__(self, field: str, message: object) -> None:
-        super().__init__(str(message))
-        self.field = field
-        self.message = str(message)
 
 
 # --- areas -------------------------------------------------------------------------------
@@ -111,16 +103,14 @@ def area_choices(*, blank: str | None = None) -> list[tuple[str, str]]:
 def _check_parent(level: AreaLevel, parent: Area | None, current: Area | None) -> None:
     if level is AreaLevel.COUNTRY:
         if parent is not None:
-            raise DirectoryRuleError("parent", _l("A country has no parent area."))
+            raise RuleError("parent", _l("A country has no parent area."))
         return
     if parent is None:
-        raise DirectoryRuleError("parent", _l("Choose the area this one belongs to."))
+        raise RuleError("parent", _l("Choose the area this one belongs to."))
     if parent.level.rank >= level.rank:
-        raise DirectoryRuleError(
-            "parent", _l("The parent area must be of a higher level than this one.")
-        )
+        raise RuleError("parent", _l("The parent area must be of a higher level than this one."))
     if current is not None and current in area_chain(parent):
-        raise DirectoryRuleError("parent", _l("An area cannot sit inside itself."))
+        raise RuleError("parent", _l("An area cannot sit inside itself."))
 
 
 @dataclass(frozen=True)
@@ -133,7 +123,7 @@ class AreaData:
 
 def create_area(data: AreaData, *, actor: User | None) -> Area:
     if db.session.scalar(select(Area.id).where(func.lower(Area.code) == data.code.lower())):
-        raise DirectoryRuleError("code", _l("An area with this code already exists."))
+        raise RuleError("code", _l("An area with this code already exists."))
     _check_parent(data.level, data.parent, None)
     area = Area(code=data.code, name=data.name, level=data.level, parent=data.parent)
     db.session.add(area)
@@ -145,10 +135,10 @@ def create_area(data: AreaData, *, actor: User | None) -> Area:
 def update_area(area: Area, data: AreaData, *, actor: User) -> None:
     clash = db.session.scalar(select(Area).where(func.lower(Area.code) == data.code.lower()))
     if clash is not None and clash is not area:
-        raise DirectoryRuleError("code", _l("An area with this code already exists."))
+        raise RuleError("code", _l("An area with this code already exists."))
     _check_parent(data.level, data.parent, area)
     if any(child.level.rank <= data.level.rank for child in area.children):
-        raise DirectoryRuleError(
+        raise RuleError(
             "level", _l("Areas inside this one would then be of the same or a higher level.")
         )
     changed = [
@@ -348,15 +338,15 @@ _PLAIN_FIELDS = (
 
 def _check_service(data: ServiceData) -> None:
     if not data.areas:
-        raise DirectoryRuleError("areas", _l("Choose at least one area the service covers."))
+        raise RuleError("areas", _l("Choose at least one area the service covers."))
     if not data.age_groups:
-        raise DirectoryRuleError("age_groups", _l("Choose at least one accepted age group."))
+        raise RuleError("age_groups", _l("Choose at least one accepted age group."))
     if not data.sexes:
-        raise DirectoryRuleError("sexes", _l("Choose at least one accepted sex."))
+        raise RuleError("sexes", _l("Choose at least one accepted sex."))
     if not data.organisation.active:
-        raise DirectoryRuleError("organisation", _l("This organisation is not active."))
+        raise RuleError("organisation", _l("This organisation is not active."))
     if data.status is ServiceStatus.SUSPENDED and not data.status_note:
-        raise DirectoryRuleError(
+        raise RuleError(
             "status_note", _l("Say why the service is suspended (shown to caseworkers).")
         )
 

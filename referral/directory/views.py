@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from referral.db import Organisation
+from referral.db.work import attempt
 from referral.directory import services
 from referral.directory.forms import AreaForm, AreaImportForm, ServiceForm, ServiceSearchForm
 from referral.directory.labels import (
@@ -177,16 +178,14 @@ def _service_data(form: ServiceForm) -> services.ServiceData:
 def new_service() -> Page:
     form = _service_form()
     if request.method == "POST":
-        if form.validate():
-            try:
-                created = services.create_service(_service_data(form), actor=current_user)
-            except services.DirectoryRuleError as error:
-                db.session.rollback()
-                getattr(form, error.field).errors.append(error.message)
-            else:
-                db.session.commit()
-                flash(_("Service created."), "success")
-                return redirect(url_for("directory.service", public_id=created.public_id))
+        created = (
+            attempt(lambda: services.create_service(_service_data(form), actor=current_user), form)
+            if form.validate()
+            else None
+        )
+        if created:
+            flash(_("Service created."), "success")
+            return redirect(url_for("directory.service", public_id=created.value.public_id))
         return render_template("directory/service_form.html", form=form, service=None), 400
     return render_template("directory/service_form.html", form=form, service=None)
 
@@ -197,16 +196,11 @@ def edit_service(public_id: str) -> Page:
     service = _service_or_404(public_id)
     form = _service_form(service)
     if request.method == "POST":
-        if form.validate():
-            try:
-                services.update_service(service, _service_data(form), actor=current_user)
-            except services.DirectoryRuleError as error:
-                db.session.rollback()
-                getattr(form, error.field).errors.append(error.message)
-            else:
-                db.session.commit()
-                flash(_("Service saved."), "success")
-                return redirect(url_for("directory.service", public_id=service.public_id))
+        if form.validate() and attempt(
+            lambda: services.update_service(service, _service_data(form), actor=current_user), form
+        ):
+            flash(_("Service saved."), "success")
+            return redirect(url_for("directory.service", public_id=service.public_id))
         return render_template("directory/service_form.html", form=form, service=service), 400
     return render_template("directory/service_form.html", form=form, service=service)
 
@@ -244,16 +238,11 @@ def _area_data(form: AreaForm) -> services.AreaData:
 def new_area() -> Page:
     form = _area_form()
     if request.method == "POST":
-        if form.validate():
-            try:
-                services.create_area(_area_data(form), actor=current_user)
-            except services.DirectoryRuleError as error:
-                db.session.rollback()
-                getattr(form, error.field).errors.append(error.message)
-            else:
-                db.session.commit()
-                flash(_("Area created."), "success")
-                return redirect(url_for("directory.areas"))
+        if form.validate() and attempt(
+            lambda: services.create_area(_area_data(form), actor=current_user), form
+        ):
+            flash(_("Area created."), "success")
+            return redirect(url_for("directory.areas"))
         return render_template("directory/area_form.html", form=form, area=None), 400
     return render_template("directory/area_form.html", form=form, area=None)
 
@@ -264,16 +253,11 @@ def edit_area(public_id: str) -> Page:
     area = _area_or_404(public_id)
     form = _area_form(area)
     if request.method == "POST":
-        if form.validate():
-            try:
-                services.update_area(area, _area_data(form), actor=current_user)
-            except services.DirectoryRuleError as error:
-                db.session.rollback()
-                getattr(form, error.field).errors.append(error.message)
-            else:
-                db.session.commit()
-                flash(_("Area saved."), "success")
-                return redirect(url_for("directory.areas"))
+        if form.validate() and attempt(
+            lambda: services.update_area(area, _area_data(form), actor=current_user), form
+        ):
+            flash(_("Area saved."), "success")
+            return redirect(url_for("directory.areas"))
         return render_template("directory/area_form.html", form=form, area=area), 400
     return render_template("directory/area_form.html", form=form, area=area)
 
@@ -293,7 +277,6 @@ def import_areas() -> Page:
             else:
                 result = services.import_areas_csv(content, actor=current_user)
                 if result.ok:
-                    db.session.commit()
                     flash(
                         _(
                             "Areas imported: %(created)d created, %(updated)d updated.",
@@ -303,6 +286,5 @@ def import_areas() -> Page:
                         "success",
                     )
                     return redirect(url_for("directory.areas"))
-                db.session.rollback()
         return render_template("directory/area_import.html", form=form, result=result), 400
     return render_template("directory/area_import.html", form=form, result=None)

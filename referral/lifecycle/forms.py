@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length
 
+from referral.db.work import attempt
 from referral.extensions import db
 from referral.forms import confirmation_field, no_control_characters, strip_filter
 from referral.lifecycle import retention
@@ -36,7 +37,7 @@ class LegalHoldForm(FlaskForm):
 
 
 def apply_hold_form(form: LegalHoldForm, record: Any, actor: Any) -> str | None:
-    """Carry out a posted hold form on an authorised record, in one transaction.
+    """Carry out a posted hold form on an authorised record, in the request's transaction.
 
     Returns the action done ("place" or "release"), or None with the refusal added to the
     form's errors (nothing changed). An action other than the two is a tampered form: 400.
@@ -46,11 +47,6 @@ def apply_hold_form(form: LegalHoldForm, record: Any, actor: Any) -> str | None:
     if not form.validate():
         return None
     change = retention.place_hold if form.action.data == "place" else retention.release_hold
-    try:
-        change(db.session(), record, form.reason.data or "", actor)
-    except retention.HoldError as error:
-        db.session.rollback()
-        form.reason.errors.append(str(error))
+    if not attempt(lambda: change(db.session(), record, form.reason.data or "", actor), form):
         return None
-    db.session.commit()
     return str(form.action.data)

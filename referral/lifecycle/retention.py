@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Table, and_, exists, select, update
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,7 @@ from referral.lifecycle.keys import new_key_id
 from referral.lifecycle.models import LegalHold, RecordKey, Retention
 from referral.security.crypto import DataKeyOwner, EncryptedBlob, data_key_owners
 from referral.security.policy import Permission, has_permission
+from referral.workflow import RuleError
 
 # --------------------------------------------------------------------------- declarations
 
@@ -139,10 +141,6 @@ def _pk_where(col: Any, condition: Any) -> Callable[[int, str], Any]:
 # --------------------------------------------------------------------------- holds
 
 
-class HoldError(Exception):
-    """A legal hold request breaks a rule; the message is for the user."""
-
-
 def active_hold(session: Session, owner_type: str, owner_public_id: str) -> LegalHold | None:
     return session.scalars(
         select(LegalHold)
@@ -193,11 +191,11 @@ def place_hold(session: Session, record_obj: Any, reason: str, actor: Any) -> Le
     owner_type, public_id = item.rule.owner_type, record_obj.public_id
     reason = reason.strip()
     if not reason:
-        raise HoldError("A legal hold needs a reason.")
+        raise RuleError("reason", _l("A legal hold needs a reason."))
     if is_purged(session, owner_type, public_id):
-        raise HoldError("This record was purged; there is nothing left to hold.")
+        raise RuleError("reason", _l("This record was purged; there is nothing left to hold."))
     if active_hold(session, owner_type, public_id) is not None:
-        raise HoldError("This record is already under a legal hold.")
+        raise RuleError("reason", _l("This record is already under a legal hold."))
     hold = LegalHold(
         owner_type=owner_type, owner_public_id=public_id, reason=reason, placed_by_id=actor.id
     )
@@ -219,10 +217,10 @@ def release_hold(session: Session, record_obj: Any, reason: str, actor: Any) -> 
     owner_type, public_id = item.rule.owner_type, record_obj.public_id
     reason = reason.strip()
     if not reason:
-        raise HoldError("Releasing a legal hold needs a reason.")
+        raise RuleError("reason", _l("Releasing a legal hold needs a reason."))
     hold = active_hold(session, owner_type, public_id)
     if hold is None:
-        raise HoldError("This record is not under a legal hold.")
+        raise RuleError("reason", _l("This record is not under a legal hold."))
     hold.released_at = utcnow()
     hold.released_by_id = actor.id
     hold.release_reason = reason

@@ -34,16 +34,7 @@ from referral.pathways.models import (
     PathwayStep,
     PathwayVersion,
 )
-
-
-class PathwayRuleError(ValueError):
-    """A change refused by a rule; ``field`` names the form field it concerns (or "")."""
-
-    def __init__(self, field: str, message: object) -> None:
-        super().__init__(str(message))
-        self.field = field
-        self.message = str(message)
-
+from referral.workflow import RuleError
 
 # --- loading -----------------------------------------------------------------------------
 
@@ -123,7 +114,7 @@ def create_version(area: Area, *, actor: User, title: str = "") -> PathwayVersio
     try:
         db.session.flush()
     except IntegrityError as error:  # two drafts started at once: numbers clash
-        raise PathwayRuleError(
+        raise RuleError(
             "", _l("Someone else started a version at the same time. Try again.")
         ) from error
     record(
@@ -142,14 +133,14 @@ def _flush() -> None:
     try:
         db.session.flush()
     except StaleDataError as error:
-        raise PathwayRuleError(
+        raise RuleError(
             "", _l("Someone else changed this version meanwhile. Open it again.")
         ) from error
 
 
 def _require_draft(version: PathwayVersion) -> None:
     if not version.editable:
-        raise PathwayRuleError("", _l("Only a draft can be changed. Return it to draft first."))
+        raise RuleError("", _l("Only a draft can be changed. Return it to draft first."))
 
 
 def update_version(
@@ -187,12 +178,12 @@ def _check_step_services(
     version: PathwayVersion, sector: Sector, services: Sequence[Service]
 ) -> None:
     if not services:
-        raise PathwayRuleError("services", _l("Choose at least one service for this step."))
+        raise RuleError("services", _l("Choose at least one service for this step."))
     allowed = {s.id for s in services_allowed_in(version.area)}
     if any(s.id not in allowed for s in services):
-        raise PathwayRuleError("services", _l("A chosen service does not serve this area."))
+        raise RuleError("services", _l("A chosen service does not serve this area."))
     if any(s.sector is not sector for s in services) and sector is not Sector.OTHER:
-        raise PathwayRuleError(
+        raise RuleError(
             "services", _l("Choose services of the step's sector (or use the sector Other).")
         )
 
@@ -352,14 +343,14 @@ def transition(
     archived: PathwayVersion | None = None
     if target is PathwayStatus.IN_REVIEW:
         if not version.steps:
-            raise PathwayRuleError("", _l("Add at least one step before asking for review."))
+            raise RuleError("", _l("Add at least one step before asking for review."))
         version.submitted_by, version.submitted_at = actor, now
     elif target is PathwayStatus.DRAFT:
         version.submitted_by, version.submitted_at = None, None
     elif target is PathwayStatus.PUBLISHED:
         problem = sea_procedure_problem(version.sea_reporting_procedure)
         if problem:
-            raise PathwayRuleError("sea_reporting_procedure", problem)
+            raise RuleError("sea_reporting_procedure", problem)
         current = db.session.scalar(
             select(PathwayVersion).where(
                 PathwayVersion.area_id == version.area_id,
@@ -367,7 +358,7 @@ def transition(
             )
         )
         if replaces is not None and (current.public_id if current else "") != replaces:
-            raise PathwayRuleError(
+            raise RuleError(
                 "",
                 _l(
                     "Another version of this pathway was published meanwhile. "
@@ -387,7 +378,7 @@ def transition(
         db.session.flush()
     except (IntegrityError, OperationalError, StaleDataError) as error:
         # The partial unique index (or SQLite's writer lock) stopped a second publication.
-        raise PathwayRuleError(
+        raise RuleError(
             "", _l("Another version of this pathway was published at the same time.")
         ) from error
     record(

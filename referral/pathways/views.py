@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from referral.db.work import attempt
 from referral.directory.labels import SECTOR_LABELS
 from referral.directory.models import Area, Sector, Service
 from referral.directory.services import all_areas, area_by_public_id, area_chain
@@ -18,7 +19,6 @@ from referral.pathways import services
 from referral.pathways.forms import ActionForm, ArchiveForm, PublishForm, StepForm, VersionForm
 from referral.pathways.models import PathwayStatus, PathwayStep, PathwayVersion
 from referral.security.policy import Permission, authorize, has_permission, requires
-from referral.workflow import IllegalTransitionError
 
 blueprint = Blueprint("pathways", __name__, url_prefix="/pathways")
 
@@ -127,13 +127,11 @@ def new_version(public_id: str) -> Page:
     area = _area_or_404(public_id)
     if not ActionForm().validate():
         abort(400)
-    try:
-        version = services.create_version(area, actor=current_user)
-    except services.PathwayRuleError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    created = attempt(lambda: services.create_version(area, actor=current_user))
+    if not created:
+        flash(created.message, "error")
         return redirect(url_for("pathways.area", public_id=area.public_id))
-    db.session.commit()
+    version = created.value
     flash(_("Draft version %(n)d started.", n=version.number), "success")
     return redirect(url_for("pathways.version", public_id=version.public_id))
 
@@ -167,8 +165,8 @@ def edit_version(public_id: str) -> Page:
     form = VersionForm(obj=version)
     if request.method == "POST":
         if form.validate():
-            try:
-                services.update_version(
+            saved = attempt(
+                lambda: services.update_version(
                     version,
                     title=form.title.data or "",
                     sop_markdown=form.sop_markdown.data or "",
@@ -176,13 +174,11 @@ def edit_version(public_id: str) -> Page:
                     change_note=form.change_note.data or "",
                     actor=current_user,
                 )
-            except services.PathwayRuleError as error:
-                db.session.rollback()
-                flash(error.message, "error")
-            else:
-                db.session.commit()
+            )
+            if saved:
                 flash(_("Draft saved."), "success")
                 return redirect(url_for("pathways.version", public_id=version.public_id))
+            flash(saved.message, "error")
         return render_template("pathways/version_form.html", form=form, version=version), 400
     return render_template("pathways/version_form.html", form=form, version=version)
 
@@ -213,22 +209,18 @@ def edit_step(public_id: str, step_id: str | None = None) -> Page:
                     select(Service).where(Service.public_id.in_(form.services.data or []))
                 )
             )
-            try:
-                services.save_step(
+            if attempt(
+                lambda: services.save_step(
                     version,
                     step=step,
                     sector=Sector(form.sector.data),
                     guidance=form.guidance.data or "",
                     services=chosen,
                     actor=current_user,
-                )
-            except services.PathwayRuleError as error:
-                db.session.rollback()
-                (getattr(form, error.field).errors if error.field else form.form_errors).append(
-                    error.message
-                )
-            else:
-                db.session.commit()
+                ),
+                form,
+                default="",
+            ):
                 flash(_("Step saved."), "success")
                 return redirect(url_for("pathways.version", public_id=version.public_id))
         return render_template(
@@ -244,16 +236,15 @@ def step_action(public_id: str, step_id: str, action: str) -> Page:
     step = _step(version, step_id)
     if action not in ("up", "down", "delete") or not ActionForm().validate():
         abort(400)
-    try:
-        if action == "delete":
+    done = attempt(
+        lambda: (
             services.delete_step(version, step, actor=current_user)
-        else:
-            services.move_step(version, step, -1 if action == "up" else 1, actor=current_user)
-    except services.PathwayRuleError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
+            if action == "delete"
+            else services.move_step(version, step, -1 if action == "up" else 1, actor=current_user)
+        )
+    )
+    if not done:
+        flash(done.message, "error")
     return redirect(url_for("pathways.version", public_id=version.public_id))
 
 
@@ -278,18 +269,13 @@ def move(public_id: str, action: str) -> Page:
             return _version_page(version, 400, archive_form)
     elif not ActionForm().validate():
         abort(400)
-    try:
-        services.transition(version, target, actor=current_user)
-    except (services.PathwayRuleError, IllegalTransitionError) as error:
-        db.session.rollback()
+    moved = attempt(lambda: services.transition(version, target, actor=current_user))
+    if not moved:
         flash(
-            error.message
-            if isinstance(error, services.PathwayRuleError)
-            else _("This version cannot make that move from its current state."),
+            moved.message or _("This version cannot make that move from its current state."),
             "error",
         )
         return redirect(url_for("pathways.version", public_id=public_id))
-    db.session.commit()
     flash(str(message), "success")
     return redirect(url_for("pathways.version", public_id=public_id))
 
@@ -303,26 +289,24 @@ def publish(public_id: str) -> Page:
     if request.method == "GET":
         form.replaces.data = current.public_id if current else ""
     elif form.validate():
-        try:
-            services.transition(
+        published = attempt(
+            lambda: services.transition(
                 version,
                 PathwayStatus.PUBLISHED,
                 actor=current_user,
                 replaces=form.replaces.data or "",
             )
-        except services.PathwayRuleError as error:
-            db.session.rollback()
-            form.form_errors.append(error.message)
-        except IllegalTransitionError:
-            db.session.rollback()
+        )
+        if published.status == 409:
             form.form_errors.append(
                 _(
                     "Only a version in review can be published; this one is %(state)s.",
                     state=version.status.value,
                 )
             )
+        elif not published:
+            form.form_errors.append(published.message)
         else:
-            db.session.commit()
             flash(_("Version %(n)d is published.", n=version.number), "success")
             return redirect(url_for("pathways.area", public_id=version.area.public_id))
         return render_template(

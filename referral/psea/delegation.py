@@ -22,16 +22,10 @@ from referral.db import User
 from referral.extensions import db
 from referral.psea.models import PseaDelegation
 from referral.security.policy import ROLE_PERMISSIONS, Actor, Permission, Role
+from referral.workflow import RuleError
 
 OBJ_TYPE = "psea_delegation"
 _CACHE_KEY = "psea_active_delegations"
-
-
-class DelegationRuleError(ValueError):
-    def __init__(self, field: str, message: object) -> None:
-        super().__init__(field)
-        self.field = field
-        self.message = message  # lazily translated: rendered in the user's language
 
 
 def delegable_permissions() -> frozenset[Permission]:
@@ -79,20 +73,18 @@ def end_of_day(day: date, time_zone: str) -> datetime:
 def grant(holder: User, ends_on: date, reason: str, *, actor: User) -> PseaDelegation:
     """R22: only a GBV coordinator, only until an end date at most the configured days ahead."""
     if holder.role is not Role.GBV_COORDINATOR or not holder.active:
-        raise DelegationRuleError(
+        raise RuleError(
             "holder", _l("Only an active GBV coordinator can hold an interim PSEA delegation.")
         )
     now = utcnow()
     ends_at = end_of_day(ends_on, holder.organisation.time_zone)
     max_days = int(current_app.config["PSEA_DELEGATION_MAX_DAYS"])
     if ends_at <= now:
-        raise DelegationRuleError("ends_on", _l("The end date must be in the future."))
+        raise RuleError("ends_on", _l("The end date must be in the future."))
     if ends_at - now > timedelta(days=max_days):
-        raise DelegationRuleError(
-            "ends_on", _l("A delegation lasts at most %(days)d days.", days=max_days)
-        )
+        raise RuleError("ends_on", _l("A delegation lasts at most %(days)d days.", days=max_days))
     if active_delegation(holder.id, now) is not None:
-        raise DelegationRuleError(
+        raise RuleError(
             "holder", _l("This person already holds a delegation; end it before granting another.")
         )
     delegation = PseaDelegation(
@@ -117,7 +109,7 @@ def grant(holder: User, ends_on: date, reason: str, *, actor: User) -> PseaDeleg
 def revoke(delegation: PseaDelegation, *, actor: User) -> None:
     now = utcnow()
     if not delegation.active_at(now):
-        raise DelegationRuleError("delegation", _l("This delegation has already ended."))
+        raise RuleError("delegation", _l("This delegation has already ended."))
     delegation.revoked_at = now
     delegation.revoked_by_id = actor.id
     record(

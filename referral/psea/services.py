@@ -39,25 +39,12 @@ from referral.psea.models import (
     SurvivorSex,
 )
 from referral.security.policy import Permission, Role, has_permission
-from referral.workflow import IllegalTransitionError
+from referral.workflow import ConflictError, RuleError
 
 OBJ_TYPE = "allegation"
 # R17: the area is an administrative level; a site could point at a person.
 ADMIN_LEVELS = frozenset({AreaLevel.COUNTRY, AreaLevel.PROVINCE, AreaLevel.DISTRICT})
 NARRATIVE_MAX_LENGTH = 1000
-
-
-class AllegationRuleError(ValueError):
-    """Input refused by a rule; ``field`` names the form field it concerns."""
-
-    def __init__(self, field: str, message: object) -> None:
-        super().__init__(field)
-        self.field = field
-        self.message = message  # lazily translated: rendered in the user's language
-
-
-class AllegationConflictError(RuntimeError):
-    """The allegation changed under us (another user acted first): nothing was changed."""
 
 
 # --- audit -------------------------------------------------------------------------------
@@ -113,27 +100,23 @@ def derived_category(
 def _check(data: AllegationData) -> None:
     now = utcnow()
     if data.received_at > now:
-        raise AllegationRuleError("received_at", _l("The date received cannot be in the future."))
+        raise RuleError("received_at", _l("The date received cannot be in the future."))
     today = now.date()
     for name, value in (("incident_from", data.incident_from), ("incident_to", data.incident_to)):
         if value is not None and value > today:
-            raise AllegationRuleError(name, _l("The incident period cannot be in the future."))
+            raise RuleError(name, _l("The incident period cannot be in the future."))
     if data.area is not None and data.area.level not in ADMIN_LEVELS:
-        raise AllegationRuleError(
-            "area", _l("Choose an administrative area, not a site: no exact places.")
-        )
+        raise RuleError("area", _l("Choose an administrative area, not a site: no exact places."))
     if data.incident_from and data.incident_to and data.incident_from > data.incident_to:
-        raise AllegationRuleError("incident_to", _l("The period ends before it starts."))
+        raise RuleError("incident_to", _l("The period ends before it starts."))
     if any(n < 0 for n in data.survivors.values()):
-        raise AllegationRuleError("survivors", _l("Counts cannot be negative."))
+        raise RuleError("survivors", _l("Counts cannot be negative."))
     if sum(data.survivors.values()) < 1:
-        raise AllegationRuleError(
-            "survivors", _l("Count at least one survivor (sex or age may be unknown).")
-        )
+        raise RuleError("survivors", _l("Count at least one survivor (sex or age may be unknown)."))
     if data.narrative is not None and len(data.narrative) > NARRATIVE_MAX_LENGTH:
-        raise AllegationRuleError("narrative", _l("Keep the summary short."))
+        raise RuleError("narrative", _l("Keep the summary short."))
     if data.category is Category.SEXUAL_ABUSE_OF_A_CHILD:
-        raise AllegationRuleError("category", _l("This category is set automatically."))
+        raise RuleError("category", _l("This category is set automatically."))
 
 
 def _new_reference() -> str:
@@ -338,7 +321,7 @@ def _flush() -> None:
     try:
         db.session.flush()
     except StaleDataError as error:
-        raise AllegationConflictError(str(error)) from error
+        raise ConflictError(str(error)) from error
 
 
 def route(allegation: Allegation, target: Organisation | None, *, actor: User) -> AllegationState:
@@ -350,7 +333,7 @@ def route(allegation: Allegation, target: Organisation | None, *, actor: User) -
     """
     if target is None or not is_member(target):
         if _is_coordinator(actor):
-            raise AllegationRuleError(
+            raise RuleError(
                 "organisation",
                 _l("Choose an organisation of the network that has a PSEA focal point."),
             )
@@ -452,8 +435,5 @@ def describe_due(due_at: datetime, now: datetime | None = None) -> str:
 
 __all__ = [
     "AWAITING_ROUTING",
-    "AllegationConflictError",
     "AllegationData",
-    "AllegationRuleError",
-    "IllegalTransitionError",
 ]

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from referral.clock import utcnow
 from referral.db import Organisation, User
+from referral.db.work import attempt
 from referral.directory.services import all_areas, area_by_public_id
 from referral.extensions import db
 from referral.formatting import from_wall_clock, wall_clock
@@ -60,7 +61,6 @@ from referral.security.policy import (
     register_extra_permissions,
     requires,
 )
-from referral.workflow import IllegalTransitionError
 
 blueprint = Blueprint("psea", __name__)
 
@@ -257,18 +257,17 @@ def new() -> Page:
     survivor_error = None
     if request.method == "POST":
         if form.validate():
-            try:
-                allegation = services.record_allegation(_intake_data(form), actor=_me())
-            except services.AllegationRuleError as error:
-                db.session.rollback()
-                if error.field == "survivors":
-                    survivor_error = error.message
-                else:
-                    getattr(form, error.field).errors.append(error.message)
-            else:
-                db.session.commit()
+            recorded = attempt(
+                lambda: services.record_allegation(_intake_data(form), actor=_me()),
+                form,
+                fields={"survivors": None},  # shown above the survivor grid
+            )
+            if recorded:
+                allegation = recorded.value
                 flash(_("Allegation %(ref)s recorded.", ref=allegation.reference), "success")
                 return redirect(url_for("psea.show", public_id=allegation.public_id))
+            if recorded.field == "survivors":
+                survivor_error = recorded.message
         return render_template(
             "psea/new.html", form=form, survivor_error=survivor_error, **_survivor_grid(form)
         ), 400
@@ -381,12 +380,11 @@ def narrative(public_id: str) -> Page:
         obj_id=public_id,
     )
     text = services.reveal_narrative(allegation, actor=_me())
-    db.session.commit()
     return render_template("psea/narrative.html", allegation=allegation, narrative=text)
 
 
 def _conflict(allegation_id: str) -> Page:
-    db.session.rollback()
+    """Someone else acted first: nothing was changed (the caller's attempt rolled back)."""
     flash(
         _("Someone else changed this allegation at the same time. Here is its current state."),
         "error",
@@ -400,7 +398,7 @@ def _conflict(allegation_id: str) -> Page:
 def route(public_id: str) -> Page:
     allegation = _load_visible(public_id, for_update=True)
     if allegation.state not in services.AWAITING_ROUTING:
-        return _conflict(public_id)  # someone routed it first
+        return _conflict(public_id)  # someone routed it first (nothing was changed yet)
     authorize(
         services.can_route(current_user, allegation),
         reason="may not route this allegation",
@@ -409,19 +407,16 @@ def route(public_id: str) -> Page:
     )
     form = _route_form(allegation)
     if not form.validate():
-        db.session.rollback()
         return _render_show(_load_visible(public_id), 400, route_form=form)
     target = _organisation_by_public_id(form.organisation.data or "")
-    try:
-        state = services.route(allegation, target, actor=_me())
-    except services.AllegationRuleError as error:
-        db.session.rollback()
-        form.organisation.errors = [error.message]
-        return _render_show(_load_visible(public_id), 400, route_form=form)
-    except (IllegalTransitionError, services.AllegationConflictError):
+    routed = attempt(
+        lambda: services.route(allegation, target, actor=_me()), form, default="organisation"
+    )
+    if routed.status == 409:
         return _conflict(public_id)
-    db.session.commit()
-    if state is AllegationState.MANUAL_ROUTING:
+    if not routed:
+        return _render_show(_load_visible(public_id), 400, route_form=form)
+    if routed.value is AllegationState.MANUAL_ROUTING:
         flash(_("Sent to the network coordinator for manual routing."), "success")
     else:
         flash(_("Allegation routed."), "success")
@@ -458,11 +453,8 @@ def acknowledge(public_id: str) -> Page:
     allegation = _load_for_response(public_id)
     if not ActionForm().validate():
         abort(400)
-    try:
-        services.acknowledge(allegation, actor=_me())
-    except (IllegalTransitionError, services.AllegationConflictError):
+    if not attempt(lambda: services.acknowledge(allegation, actor=_me())):
         return _conflict(public_id)
-    db.session.commit()
     flash(_("Receipt acknowledged."), "success")
     return redirect(url_for("psea.show", public_id=public_id))
 
@@ -473,13 +465,11 @@ def outcome(public_id: str) -> Page:
     allegation = _load_for_response(public_id)
     form = OutcomeForm()
     if not form.validate():
-        db.session.rollback()
         return _render_show(_load_visible(public_id), 400, outcome_form=form)
-    try:
-        services.report_outcome(allegation, Outcome(form.outcome.data), actor=_me())
-    except (IllegalTransitionError, services.AllegationConflictError):
+    if not attempt(
+        lambda: services.report_outcome(allegation, Outcome(form.outcome.data), actor=_me())
+    ):
         return _conflict(public_id)
-    db.session.commit()
     flash(_("Outcome reported."), "success")
     return redirect(url_for("psea.show", public_id=public_id))
 
@@ -508,13 +498,10 @@ def delegations_page() -> Page:
             ends_on: date = form.ends_on.data  # DataRequired: never None here
             if holder is None:
                 abort(400)
-            try:
-                delegations.grant(holder, ends_on, form.reason.data or "", actor=_me())
-            except delegations.DelegationRuleError as error:
-                db.session.rollback()
-                getattr(form, error.field).errors.append(error.message)
-            else:
-                db.session.commit()
+            if attempt(
+                lambda: delegations.grant(holder, ends_on, form.reason.data or "", actor=_me()),
+                form,
+            ):
                 flash(_("Interim PSEA delegation granted."), "success")
                 return redirect(url_for("psea.delegations_page"))
     return render_template(
@@ -537,11 +524,9 @@ def end_delegation(public_id: str) -> Page:
         abort(404)
     if not ActionForm().validate():
         abort(400)
-    try:
-        delegations.revoke(delegation, actor=_me())
-    except delegations.DelegationRuleError as error:
-        flash(str(error.message), "error")
-        return redirect(url_for("psea.delegations_page"))
-    db.session.commit()
-    flash(_("Delegation ended."), "success")
+    ended = attempt(lambda: delegations.revoke(delegation, actor=_me()))
+    if ended:
+        flash(_("Delegation ended."), "success")
+    else:
+        flash(ended.message, "error")
     return redirect(url_for("psea.delegations_page"))

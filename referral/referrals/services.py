@@ -43,21 +43,9 @@ from referral.referrals.models import (
 )
 from referral.referrals.source import ReferralSource
 from referral.security.policy import Permission, has_permission
+from referral.workflow import ConflictError, RuleError
 
 MAX_REASON_LENGTH = 2000
-
-
-class ReferralError(ValueError):
-    """A request refused by a rule; ``field`` names the form field it concerns."""
-
-    def __init__(self, field: str, message: object) -> None:
-        super().__init__(field)
-        self.field = field
-        self.message = message  # lazy: rendered in the request's language
-
-
-class ConcurrentChangeError(RuntimeError):
-    """Someone else changed the referral first; nothing was changed."""
 
 
 # --- codes ---------------------------------------------------------------------------------
@@ -104,22 +92,20 @@ class ChildConsent:
 
 def _check_child_consent(child: ChildConsent | None) -> ChildConsent:
     if child is None or child.caregiver_consented is None:
-        raise ReferralError(
+        raise RuleError(
             "caregiver_consented",
             _l("For a child survivor, say whether a caregiver gave consent."),
         )
     if child.caregiver_consented:
         if child.caregiver_relationship is None:
-            raise ReferralError(
-                "caregiver_relationship", _l("Say who the consenting caregiver is.")
-            )
+            raise RuleError("caregiver_relationship", _l("Say who the consenting caregiver is."))
         if child.caregiver_is_alleged_perpetrator is None:
-            raise ReferralError(
+            raise RuleError(
                 "caregiver_is_alleged_perpetrator",
                 _l("Say whether the caregiver is the alleged perpetrator."),
             )
         if child.caregiver_is_alleged_perpetrator:
-            raise ReferralError(
+            raise RuleError(
                 "caregiver_is_alleged_perpetrator",
                 _l(
                     "The alleged perpetrator can never give consent for the child. Record "
@@ -128,12 +114,12 @@ def _check_child_consent(child: ChildConsent | None) -> ChildConsent:
                 ),
             )
     elif not (child.best_interest_note or "").strip():
-        raise ReferralError(
+        raise RuleError(
             "best_interest_note",
             _l("When no caregiver consents, write the best-interest decision."),
         )
     if child.child_assented is None:
-        raise ReferralError("child_assented", _l("Say whether the child assented."))
+        raise RuleError("child_assented", _l("Say whether the child assented."))
     return child
 
 
@@ -153,14 +139,14 @@ def record_consent(
     fields = list(dict.fromkeys(shared_fields))
     unknown = [f for f in fields if f not in OPTIONAL_SHARED_FIELDS]
     if unknown:
-        raise ReferralError("shared_fields", _l("Unknown information to share."))
+        raise RuleError("shared_fields", _l("Unknown information to share."))
     if kind is ConsentKind.REFERRAL:
         if receiving_organisation is None or not receiving_organisation.provides_services:
-            raise ReferralError(
+            raise RuleError(
                 "receiving_organisation", _l("Choose an organisation that provides services.")
             )
         if not sector:
-            raise ReferralError("sector", _l("Choose the service sector."))
+            raise RuleError("sector", _l("Choose the service sector."))
     consent = Consent(
         source_kind=source.source_kind,
         source_public_id=source.public_id,
@@ -217,9 +203,9 @@ def withdraw_consent(consent: Consent, *, actor: User, reason: str) -> list[Refe
     withdraws every pending referral of the source."""
     reason = reason.strip()
     if not reason:
-        raise ReferralError("reason", _l("Say why consent is withdrawn."))
+        raise RuleError("reason", _l("Say why consent is withdrawn."))
     if consent.withdrawn_at is not None:
-        raise ReferralError("reason", _l("This consent was already withdrawn."))
+        raise RuleError("reason", _l("This consent was already withdrawn."))
     consent.withdrawn_at = utcnow()
     consent.withdrawn_by_id = actor.id
     trail.record("consent.withdrawn", actor=actor, obj_type="consent", obj_id=consent.public_id)
@@ -294,7 +280,7 @@ def _option_for(source: ReferralSource, service: Service) -> PathwayOption:
     for option in pathway_options(source):
         if option.service.id == service.id:
             return option
-    raise ReferralError(
+    raise RuleError(
         "service", _l("This service is not in the published pathway for the survivor's area.")
     )
 
@@ -316,25 +302,25 @@ def create_referral(
     ``OVERRIDE_CONSENT`` may send, with a written reason, and the override is audited.
     """
     if actor.organisation_id != source.organisation_id:
-        raise ReferralError("source", _l("Only the organisation holding the record refers."))
+        raise RuleError("source", _l("Only the organisation holding the record refers."))
     service = request.service
     receiver = service.organisation
     if not receiver.active or not receiver.provides_services:
-        raise ReferralError("service", _l("This organisation does not receive referrals."))
+        raise RuleError("service", _l("This organisation does not receive referrals."))
     option = _option_for(source, service)
     off_pathway = request.off_pathway_reason.strip()
     if option.needs_reason_to_pick and not off_pathway:
-        raise ReferralError(
+        raise RuleError(
             "off_pathway_reason",
             _l("This service is suspended or does not accept the survivor: give a reason."),
         )
     if not request.needs:
-        raise ReferralError("needs", _l("Choose at least one need."))
+        raise RuleError("needs", _l("Choose at least one need."))
     fields = list(dict.fromkeys(request.shared_fields))
     if any(f not in OPTIONAL_SHARED_FIELDS for f in fields):
-        raise ReferralError("shared_fields", _l("Unknown information to share."))
+        raise RuleError("shared_fields", _l("Unknown information to share."))
     if len(request.note) > MAX_REASON_LENGTH:
-        raise ReferralError("note", _l("The note is too long."))
+        raise RuleError("note", _l("The note is too long."))
 
     override = (override_reason or "").strip()
     if consent is not None:
@@ -342,11 +328,11 @@ def create_referral(
         override = ""
     else:
         if not has_permission(actor, Permission.OVERRIDE_CONSENT):
-            raise ReferralError(
+            raise RuleError(
                 "consent", _l("No referral is sent without the survivor's recorded consent.")
             )
         if not override:
-            raise ReferralError(
+            raise RuleError(
                 "override_reason", _l("Write why the referral is sent without consent.")
             )
 
@@ -432,17 +418,17 @@ def _check_consent_covers(
         or consent.source_kind is not source.source_kind
         or consent.source_public_id != source.public_id
     ):
-        raise ReferralError("consent", _l("This consent does not belong to this record."))
+        raise RuleError("consent", _l("This consent does not belong to this record."))
     if not consent.active:
-        raise ReferralError("consent", _l("This consent was withdrawn or refused."))
+        raise RuleError("consent", _l("This consent was withdrawn or refused."))
     if consent.receiving_organisation_id != receiver.id or consent.sector != sector:
-        raise ReferralError(
+        raise RuleError(
             "consent",
             _l("The consent names another receiving organisation or service sector."),
         )
     missing = [f for f in fields if f not in consent.shared_field_list]
     if missing:
-        raise ReferralError(
+        raise RuleError(
             "shared_fields", _l("The consent does not allow sharing all the chosen information.")
         )
 
@@ -483,26 +469,26 @@ def transition(
     Receiver moves (accept, decline, complete, close) need ``RECEIVE_REFERRALS`` in the
     receiving organisation (R10). Sender moves (send, withdraw) need ``as_sender`` (the
     caller authorised the actor on the source) and the sending organisation.
-    Raises IllegalTransitionError, ReferralError or ConcurrentChangeError; on error the
+    Raises IllegalTransitionError, RuleError or ConflictError; on error the
     caller rolls back.
     """
     referral = load_for_update(public_id)
     if referral is None:
-        raise ReferralError("referral", _l("No such referral."))
+        raise RuleError("referral", _l("No such referral."))
     if target in RECEIVER_TARGETS:
         if not (
             has_permission(actor, Permission.RECEIVE_REFERRALS)
             and actor.organisation_id == referral.receiving_organisation_id
         ):
-            raise ReferralError("referral", _l("Only the receiving organisation does this."))
+            raise RuleError("referral", _l("Only the receiving organisation does this."))
     elif not (as_sender and actor.organisation_id == referral.sending_organisation_id):
-        raise ReferralError("referral", _l("Only the referring organisation does this."))
+        raise RuleError("referral", _l("Only the referring organisation does this."))
     REFERRAL_WORKFLOW.check(referral.state, target)
     _apply(referral, target, actor=actor, reason=reason)
     try:
         db.session.flush()
     except StaleDataError as error:
-        raise ConcurrentChangeError(public_id) from error
+        raise ConflictError(public_id) from error
     return referral
 
 
@@ -510,9 +496,9 @@ def _apply(referral: Referral, target: ReferralState, *, actor: User, reason: st
     REFERRAL_WORKFLOW.check(referral.state, target)
     reason = (reason or "").strip()
     if target in REASON_REQUIRED and not reason:
-        raise ReferralError("reason", _l("A reason is required."))
+        raise RuleError("reason", _l("A reason is required."))
     if len(reason) > MAX_REASON_LENGTH:
-        raise ReferralError("reason", _l("The reason is too long."))
+        raise RuleError("reason", _l("The reason is too long."))
     now = utcnow()
     previous = referral.state
     referral.state = target

@@ -15,6 +15,7 @@ from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from referral.clock import utcnow
+from referral.db.work import attempt
 from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
 from referral.extensions import db
 from referral.forms import confirmation_field, no_control_characters, strip_filter
@@ -28,7 +29,6 @@ from referral.referrals.labels import (
 )
 from referral.referrals.models import REFERRAL_WORKFLOW, Referral, ReferralState
 from referral.security.policy import Permission, deny, requires
-from referral.workflow import IllegalTransitionError
 
 blueprint = Blueprint("referrals", __name__, url_prefix="/referrals")
 
@@ -140,17 +140,16 @@ def act(public_id: str) -> Page:
     if not form.validate():
         return _page(referral, form, 400)
     target = ACTIONS[form.action.data or ""]
-    try:
-        services.transition(public_id, target, actor=current_user, reason=form.reason.data)
-    except services.ReferralError as error:
-        db.session.rollback()
-        form.reason.errors.append(error.message)
+    done = attempt(
+        lambda: services.transition(public_id, target, actor=current_user, reason=form.reason.data),
+        form,
+        default="reason",
+    )
+    if done.status == 400:
         return _page(_referral(public_id), form, 400)
-    except (IllegalTransitionError, services.ConcurrentChangeError):
-        db.session.rollback()
+    if not done:
         flash(_("Someone else answered this referral first. Here is where it stands now."), "error")
         return _page(_referral(public_id), None, 409)
-    db.session.commit()
     flash(
         _("Referral %(ref)s: %(state)s.", ref=referral.reference, state=STATE_LABELS[target]),
         "success",

@@ -17,7 +17,6 @@ from werkzeug.datastructures import MultiDict
 
 from referral.audit import record
 from referral.clock import utcnow
-from referral.extensions import db
 from referral.reports import exports, psea_stats, services
 from referral.reports.charts import bar_chart, render_chart
 from referral.reports.forms import ExportForm, StatisticsFilterForm
@@ -163,14 +162,14 @@ def _send(data: bytes, file_format: str, name: str) -> Response:
 
 
 def _audit_export(kind: str, file_format: str, scope: services.StatsScope, **extra: int) -> None:
-    """R25: every export is an audited event with its parameters, committed first."""
+    """R25: every export is an audited event with its parameters, committed with the request
+    before any byte of the file is sent."""
     record(
         "report.exported",
         obj_type="report",
         obj_id=kind,
         detail={"format": file_format, **scope.parameters(), **extra},
     )
-    db.session.commit()
 
 
 def _export_tables(

@@ -29,6 +29,7 @@ from referral.referrals.models import (
     SourceKind,
 )
 from referral.security.policy import Permission, Role, has_permission
+from referral.workflow import RuleError
 from tests.casehelpers import open_case as open_gbv_case
 from tests.casehelpers import the_area
 from tests.conftest import form_post, make_person, sign_in
@@ -108,11 +109,11 @@ def test_r21_standalone_record_needs_no_perpetrator_or_allegation(
 def test_r21_no_assistance_or_referral_without_consent(
     network: Network, gbv_services: Services
 ) -> None:
-    with pytest.raises(assistance.AssistanceError):
+    with pytest.raises(RuleError):
         open_record(network.va.user, consents_to_assistance=False)
     db.session.rollback()
     found = open_record(network.va.user)
-    with pytest.raises(assistance.AssistanceError) as error:
+    with pytest.raises(RuleError) as error:
         refer(network.va.user, found, gbv_services.case_management, survivor_consents=False)
     assert error.value.field == "survivor_consents"
     db.session.rollback()
@@ -126,7 +127,7 @@ def test_r21_only_gbv_case_management_services_of_the_pathway(
     found = open_record(network.va.user)
     options = assistance.case_management_options(found)
     assert [o.service.id for o in options] == [gbv_services.case_management.id]
-    with pytest.raises(assistance.AssistanceError):
+    with pytest.raises(RuleError):
         refer(network.va.user, found, gbv_services.health)
 
 
@@ -135,7 +136,7 @@ def test_r21_child_survivor_needs_caregiver_consent_facts(
     network: Network, gbv_services: Services
 ) -> None:
     """R5 applies to assistance too: the engine's child-consent rules."""
-    with pytest.raises(assistance.AssistanceError) as error:
+    with pytest.raises(RuleError) as error:
         open_record(network.va.user, age_group=AgeGroup.ADOLESCENT)
     assert error.value.field == "caregiver_consented"
     db.session.rollback()

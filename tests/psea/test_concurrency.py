@@ -16,7 +16,7 @@ from referral.extensions import db
 from referral.psea import services
 from referral.psea.models import Allegation, AllegationState, Outcome
 from referral.security.policy import Role
-from referral.workflow import IllegalTransitionError
+from referral.workflow import ConflictError, IllegalTransitionError
 from tests.conftest import make_person
 from tests.psea.conftest import Network, audit_trail, record
 
@@ -41,7 +41,7 @@ def race(app: Flask, *actions: Callable[[], None]) -> list[str]:
                 action()
                 db.session.commit()
                 results[index] = "won"
-            except (IllegalTransitionError, services.AllegationConflictError):
+            except (IllegalTransitionError, ConflictError):
                 db.session.rollback()
                 results[index] = "refused"
             except Exception as error:  # surfaced in the assertion below

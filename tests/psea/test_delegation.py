@@ -15,6 +15,7 @@ from referral.extensions import db
 from referral.psea import delegation as delegations
 from referral.psea.models import PseaDelegation
 from referral.security.policy import Permission, Role, has_permission
+from referral.workflow import RuleError
 from tests.conftest import Person, form_post, make_person, sign_in
 from tests.psea.conftest import Network, actions, record
 
@@ -82,7 +83,7 @@ def test_r22_end_date_at_most_the_configured_days(
 
 def test_r22_only_a_gbv_coordinator_can_hold_it(network: Network, admin_person: Person) -> None:
     caseworker = make_person(Role.CASEWORKER, network.ngo)
-    with pytest.raises(delegations.DelegationRuleError):
+    with pytest.raises(RuleError):
         delegations.grant(
             caseworker.user,
             clock.utcnow().date() + timedelta(days=5),
