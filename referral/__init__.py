@@ -106,6 +106,7 @@ def register_security(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from referral.admin.views import blueprint as admin
+    from referral.api.views import init_api
     from referral.assistance.views import blueprint as assistance
     from referral.audit.views import blueprint as audit
     from referral.auth.views import blueprint as auth
@@ -132,6 +133,7 @@ def register_blueprints(app: Flask) -> None:
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    init_api(app)
 
 
 def register_templating(app: Flask) -> None:

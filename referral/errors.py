@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 from referral.workflow import ConflictError, RuleError
 
@@ -15,6 +17,7 @@ log = logging.getLogger(__name__)
 
 MESSAGES = {
     400: _l("The request could not be understood. Please check the form and try again."),
+    401: _l("Send a valid API token: Authorization: Bearer <token>."),
     403: _l("You do not have permission to do this."),
     404: _l("This page does not exist, or you do not have access to it."),
     405: _l("This action is not available here."),
@@ -26,24 +29,62 @@ MESSAGES = {
 }
 
 
-def render_error(status: int, message: str | None = None) -> tuple[str, int]:
+# Requests under this path are answered in JSON: errors as RFC 9457 problem details.
+API_PREFIX = "/api/"
+PROBLEM_MIMETYPE = "application/problem+json"
+
+
+def problem(
+    status: int, detail: str | None = None, *, errors: list[dict[str, str]] | None = None
+) -> Response:
+    """An ``application/problem+json`` answer (RFC 9457)."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTP_STATUS_CODES.get(status, "Error"),
+        "status": status,
+        "detail": detail or str(MESSAGES.get(status, MESSAGES[500])),
+        "instance": request.path,
+    }
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_MIMETYPE
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def _wants_problem() -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def render_error(status: int, message: str | None = None) -> tuple[str, int] | Response:
+    if _wants_problem():
+        return problem(status, message)
     text = message or str(MESSAGES.get(status, MESSAGES[500]))
     return render_template("errors/error.html", status=status, message=text), status
 
 
 def init_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError) -> tuple[str, int]:
+    def csrf_error(error: CSRFError) -> tuple[str, int] | Response:
         return render_error(
             400, str(_l("Your form expired or was sent from elsewhere. Please reload the page."))
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+    def http_error(error: HTTPException) -> tuple[str, int] | Response | HTTPException:
         status = error.code or 500
         if status in (301, 302, 303, 307, 308):
             return error
-        return render_error(status)
+        response = render_error(status)
+        if isinstance(response, Response):
+            carried = dict(error.get_headers())
+            for name in ("Retry-After", "Allow"):
+                if name in carried:
+                    response.headers[name] = carried[name]
+        return response
 
     @app.errorhandler(RuleError)
     def rule_error(error: RuleError) -> tuple[str, int]:
@@ -55,7 +96,7 @@ def init_error_pages(app: Flask) -> None:
         return render_error(409)
 
     @app.errorhandler(Exception)
-    def unexpected_error(error: Exception) -> tuple[str, int]:
+    def unexpected_error(error: Exception) -> tuple[str, int] | Response:
         log.exception("unhandled error")
         from referral.extensions import db
 

@@ -339,6 +339,17 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"access matrix: {sum(matrix.CHECKED)} endpoint x role x record answers checked"
         )
+    api_matrix = sys.modules.get("tests.test_api_access")
+    if api_matrix is not None and getattr(api_matrix, "CHECKED", None):
+        terminalreporter.write_line(
+            f"API access matrix: {sum(api_matrix.CHECKED)} endpoint x role x record answers"
+        )
+    schema = sys.modules.get("tests.test_api_schema")
+    if schema is not None and getattr(schema, "TRIED", None):
+        terminalreporter.write_line(
+            f"API schema (schemathesis): {len(schema.TRIED)} generated examples, "
+            f"{sum(schema.TRIED)} requests checked against the served OpenAPI document"
+        )
     if hostile is not None and getattr(hostile, "TRIED", None):
         terminalreporter.write_line(
             f"hostile input: {sum(hostile.TRIED)} hostile form submissions tried"

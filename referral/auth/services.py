@@ -29,7 +29,7 @@ def check_credentials(email: str, password: str) -> User | None:
     """
     user = find_user_by_email(email)
     valid = passwords.verify_password(user.password_hash if user else None, password)
-    if user is None or not valid or not user.is_active:
+    if user is None or not valid or not user.is_active or user.service_account:
         if not valid:
             throttle.note_failure(email)
         events.emit(

@@ -20,7 +20,17 @@ from referral.clock import utcnow
 from referral.db import AuthSession, User
 from referral.extensions import db, login_manager
 from referral.security import events
-from referral.security.policy import Access, deny, requirement_of, satisfies
+from referral.security.policy import (
+    Access,
+    Requirement,
+    Scope,
+    authenticate_token,
+    deny,
+    requirement_of,
+    satisfies,
+    token_may,
+    token_scope_of,
+)
 from referral.security.sessions import SessionEnd, expiry_reason, new_token, token_digest
 
 PENDING_KEY = "pending_sign_in"
@@ -164,9 +174,14 @@ def _enforce_declared_access() -> Response | None:
     """Every endpoint declared what it needs (policy module); refuse the rest."""
     if request.endpoint is None or request.endpoint == "static":
         return None
-    requirement = requirement_of(current_app.view_functions.get(request.endpoint))
+    view = current_app.view_functions.get(request.endpoint)
+    requirement = requirement_of(view)
     if requirement is None:
         deny("endpoint declares no permission", status=403)
+    scope = token_scope_of(view)
+    if scope is not None:
+        _enforce_token_access(requirement, scope)
+        return None
     if requirement is Access.PUBLIC:
         return None
     if requirement is Access.PARTIAL:
@@ -180,6 +195,22 @@ def _enforce_declared_access() -> Response | None:
         wanted = requirement if isinstance(requirement, tuple) else (requirement,)
         deny("role lacks permission", status=403, permission=",".join(wanted))
     return None
+
+
+def _enforce_token_access(requirement: Requirement, scope: Scope | str) -> None:
+    """A token endpoint: the bearer token alone says who calls; the browser session
+    (cookie) plays no part, so a page cannot be made to call the API on a user's behalf
+    (the API has no CSRF token)."""
+    g._login_user = login_manager.anonymous_user()  # never the session's user
+    grant = authenticate_token()
+    if grant is None:
+        deny("no valid API token", status=401)
+    g._login_user = grant.actor
+    g.api_token_id = grant.token_id
+    refusal = token_may(grant, requirement, scope)
+    if refusal is not None:
+        wanted = requirement if isinstance(requirement, tuple) else (requirement,)
+        deny(refusal, status=403, permission=",".join(str(w) for w in wanted))
 
 
 def _send_to_sign_in() -> Response:

@@ -92,6 +92,33 @@ def all_areas() -> list[Area]:
     return ordered
 
 
+@dataclass
+class AreaPage:
+    areas: list[Area]
+    next_after: str | None  # code of the last row when more follow
+
+
+def list_areas(
+    *,
+    level: AreaLevel | None = None,
+    parent: Area | None = None,
+    after: str | None = None,
+    limit: int = 50,
+) -> AreaPage:
+    """Areas by code (P-codes sort parents before children), keyset-paged on the code."""
+    query = select(Area).options(selectinload(Area.parent))
+    if level is not None:
+        query = query.where(Area.level == level)
+    if parent is not None:
+        query = query.where(Area.parent_id == parent.id)
+    if after is not None:
+        query = query.where(Area.code > after)
+    rows = list(db.session.scalars(query.order_by(Area.code).limit(limit + 1)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return AreaPage(rows, rows[-1].code if more and rows else None)
+
+
 def area_choices(*, blank: str | None = None) -> list[tuple[str, str]]:
     choices = [("", blank)] if blank is not None else []
     for area in all_areas():

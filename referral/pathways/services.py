@@ -76,6 +76,21 @@ def published_pathway_for(area: Area) -> PathwayVersion | None:
     return None
 
 
+def published_versions(*, after: str | None = None, limit: int = 50) -> list[PathwayVersion]:
+    """Every published version (one per area at most), keyset-paged on the public id;
+    ``limit + 1`` rows tell the caller whether more follow."""
+    query = select(PathwayVersion).where(PathwayVersion.status == PathwayStatus.PUBLISHED)
+    if after is not None:
+        query = query.where(PathwayVersion.public_id > after)
+    return list(
+        db.session.scalars(
+            query.order_by(PathwayVersion.public_id)
+            .limit(limit + 1)
+            .options(selectinload(PathwayVersion.steps).selectinload(PathwayStep.services))
+        ).all()
+    )
+
+
 # --- drafting ----------------------------------------------------------------------------
 
 

@@ -198,6 +198,8 @@ class Referral(PublicIdMixin, TimestampMixin, Base):
         Index("ix_referrals_queue_order", "receiving_organisation_id", "deadline_at", "id"),
         Index("ix_referrals_source", "source_kind", "source_public_id"),
         Index("ix_referrals_sender", "sending_organisation_id", "state", "deadline_at"),
+        # the sender's list through the API: newest first, keyset on (created_at, id)
+        Index("ix_referrals_sender_created", "sending_organisation_id", "created_at", "id"),
         # The receiving queue pages on (deadline_at, id) within open or finished states:
         # an index in that order per view, so a page reads ~50 index entries instead of
         # every open referral of the organisation (found by bench/, issue 11).

@@ -8,7 +8,7 @@ receiving organisation's side, the transition table and concurrency.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -561,10 +561,23 @@ class ReceiverView:
     details: dict[str, Any]
 
 
-def reveal_for_receiver(referral: Referral, actor: User) -> ReceiverView:
-    """Decrypt the consented fields for the receiver and audit the reveal (R2, R11)."""
+def reveal_for_receiver(
+    referral: Referral,
+    actor: User,
+    *,
+    only: Collection[str] | None = None,
+    include_note: bool = True,
+) -> ReceiverView:
+    """Decrypt the consented fields for the receiver and audit the reveal (R2, R11).
+
+    ``only`` narrows the consented fields to those named, and ``include_note`` False
+    leaves the note sealed: the audit names exactly the fields returned.
+    """
     details: dict[str, Any] = json.loads(referral.shared_details) if referral.shared_details else {}
-    revealed = ["note", *details.keys()] if referral.note else list(details.keys())
+    if only is not None:
+        details = {name: value for name, value in details.items() if name in only}
+    note = referral.note if include_note else None
+    revealed = ["note", *details.keys()] if note else list(details.keys())
     if revealed:
         trail.record(
             "referral.viewed",
@@ -573,7 +586,7 @@ def reveal_for_receiver(referral: Referral, actor: User) -> ReceiverView:
             obj_id=referral.public_id,
             fields_revealed=revealed,
         )
-    return ReceiverView(referral, referral.note, details)
+    return ReceiverView(referral, note, details)
 
 
 @dataclass(frozen=True)

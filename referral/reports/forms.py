@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import DateField, HiddenField, SelectField, ValidationError
 from wtforms.validators import DataRequired, InputRequired
 
+from referral.reports import services
 from referral.reports.labels import GRANULARITY_LABELS
 
 # Longest period one request may cover (keeps every query bounded).
@@ -50,3 +53,23 @@ class ExportForm(StatisticsFilterForm):
     def validate_file_format(self, field: Any) -> None:
         if field.data not in ("csv", "xlsx"):
             raise ValidationError(_l("Unknown file format."))
+
+
+def with_area_choices(form: StatisticsFilterForm) -> StatisticsFilterForm:
+    form.area.choices = [("", _("All areas")), *services.area_choices()]
+    return form
+
+
+def filter_form(args: MultiDict[str, str]) -> StatisticsFilterForm:
+    """The filter read from the query string; without a period, the last twelve months."""
+    if not (args.get("start") or args.get("end")):
+        start, end = services.default_period()
+        args = MultiDict(
+            {
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "granularity": args.get("granularity", "month"),
+                "area": args.get("area", ""),
+            }
+        )
+    return with_area_choices(StatisticsFilterForm(formdata=args))

@@ -141,6 +141,15 @@ def scope_for(
     return StatsScope(start, end, granularity, None if across else user.organisation_id, area_id)
 
 
+def default_period() -> tuple[date, date]:
+    """The last twelve months: from the first day of the month eleven months ago to today."""
+    today = utcnow().date()
+    first = today.replace(day=1)
+    for _month in range(11):
+        first = (first - timedelta(days=1)).replace(day=1)
+    return first, today
+
+
 # --- areas ----------------------------------------------------------------------------------
 
 

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date, timedelta
 
 from flask import Blueprint, Response, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.datastructures import MultiDict
 
 from referral.audit import record
 from referral.clock import utcnow
 from referral.reports import exports, psea_stats, services
 from referral.reports.charts import bar_chart, render_chart
-from referral.reports.forms import ExportForm, StatisticsFilterForm
+from referral.reports.forms import (
+    ExportForm,
+    StatisticsFilterForm,
+    filter_form,
+    with_area_choices,
+)
 from referral.reports.suppression import configured_threshold
 from referral.security.policy import Permission, has_permission, requires
 
@@ -44,33 +47,6 @@ def _psea() -> ReportKind:
     return ReportKind(
         "psea_statistics", _("PSEA statistics"), "reports.psea", "reports.export_psea"
     )
-
-
-def _default_period() -> tuple[date, date]:
-    today = utcnow().date()
-    first = today.replace(day=1)
-    for _month in range(11):
-        first = (first - timedelta(days=1)).replace(day=1)
-    return first, today
-
-
-def _filter_args(args: MultiDict[str, str]) -> MultiDict[str, str]:
-    if args.get("start") or args.get("end"):
-        return args
-    start, end = _default_period()
-    return MultiDict(
-        {
-            "start": start.isoformat(),
-            "end": end.isoformat(),
-            "granularity": args.get("granularity", "month"),
-            "area": args.get("area", ""),
-        }
-    )
-
-
-def _with_areas(form: StatisticsFilterForm) -> StatisticsFilterForm:
-    form.area.choices = [("", _("All areas")), *services.area_choices()]
-    return form
 
 
 def _area_id(form: StatisticsFilterForm) -> int | None:
@@ -119,7 +95,7 @@ def _page(kind: ReportKind, form: StatisticsFilterForm, report: services.StatsRe
 def index() -> str | tuple[str, int]:
     if not has_permission(current_user, Permission.GBV_STATISTICS):
         return _psea_page()  # the PSEA coordinator's statistics
-    form = _with_areas(StatisticsFilterForm(formdata=_filter_args(request.args)))
+    form = filter_form(request.args)
     if not form.validate():
         return _page(_gbv(), form, None), 400
     return _page(_gbv(), form, services.gbv_report(_gbv_scope(form)))
@@ -132,7 +108,7 @@ def psea() -> str | tuple[str, int]:
 
 
 def _psea_page() -> str | tuple[str, int]:
-    form = _with_areas(StatisticsFilterForm(formdata=_filter_args(request.args)))
+    form = filter_form(request.args)
     if not form.validate():
         return _page(_psea(), form, None), 400
     return _page(_psea(), form, psea_stats.psea_report(_psea_scope(form)))
@@ -188,7 +164,7 @@ def _export_tables(
 @blueprint.route("/export", methods=["POST"])
 @requires(Permission.GBV_STATISTICS)
 def export_tables() -> Response | tuple[str, int]:
-    form = _with_areas(ExportForm(formdata=request.form))
+    form = with_area_choices(ExportForm(formdata=request.form))
     if not form.validate():
         return _page(_gbv(), form, None), 400
     scope = _gbv_scope(form)
@@ -198,7 +174,7 @@ def export_tables() -> Response | tuple[str, int]:
 @blueprint.route("/psea/export", methods=["POST"])
 @requires(Permission.PSEA_STATISTICS)
 def export_psea() -> Response | tuple[str, int]:
-    form = _with_areas(ExportForm(formdata=request.form))
+    form = with_area_choices(ExportForm(formdata=request.form))
     if not form.validate():
         return _page(_psea(), form, None), 400
     scope = _psea_scope(form)
@@ -208,7 +184,7 @@ def export_psea() -> Response | tuple[str, int]:
 @blueprint.route("/incidents/export", methods=["POST"])
 @requires(Permission.EXPORT_INCIDENT_DATA)
 def export_incidents() -> Response | tuple[str, int]:
-    form = _with_areas(ExportForm(formdata=request.form))
+    form = with_area_choices(ExportForm(formdata=request.form))
     if not form.validate():
         return _page(_gbv(), form, None), 400
     scope = services.StatsScope(

@@ -227,6 +227,96 @@ def satisfies(actor: Actor, requirement: Requirement) -> bool:
     return any(permission in held for permission in wanted)
 
 
+# --- API tokens --------------------------------------------------------------------------
+
+
+class Scope(StrEnum):
+    """What an API token may be used for; its user's role still decides the rest.
+
+    A request through a token needs the endpoint's permission (held by the token's user)
+    *and* the endpoint's scope (granted to the token): a token never does more than its
+    user, and usually less.
+    """
+
+    DIRECTORY_READ = "directory:read"  # areas, services, published pathways
+    REFERRALS_READ = "referrals:read"  # incoming queue (receivers), status (senders)
+    REFERRALS_WRITE = "referrals:write"  # accept, decline, complete
+    STATISTICS_READ = "statistics:read"  # suppressed aggregate tables
+
+
+# A scope is worth granting only to a user whose role holds one of these permissions.
+SCOPE_PERMISSIONS: dict[Scope, frozenset[Permission]] = {
+    Scope.DIRECTORY_READ: frozenset({Permission.BROWSE_DIRECTORY, Permission.READ_PATHWAYS}),
+    Scope.REFERRALS_READ: frozenset(
+        {Permission.RECEIVE_REFERRALS, Permission.HANDLE_CASES, Permission.ASSIST_VICTIMS}
+    ),
+    Scope.REFERRALS_WRITE: frozenset({Permission.RECEIVE_REFERRALS}),
+    Scope.STATISTICS_READ: frozenset({Permission.GBV_STATISTICS, Permission.PSEA_STATISTICS}),
+}
+
+
+def scopes_for(actor: Actor) -> list[Scope]:
+    """The scopes a token of this user may carry (those its role can use)."""
+    held = permissions_of(actor)
+    return [scope for scope in Scope if SCOPE_PERMISSIONS[scope] & held]
+
+
+TOKEN_ATTRIBUTE = "_referral_token_scope"  # noqa: S105 - an attribute name
+ANY_SCOPE = "any"  # a token endpoint that needs no particular scope (who am I)
+
+
+def token_endpoint(scope: Scope | None) -> Callable[[F], F]:
+    """The endpoint is called with an API token (``Authorization: Bearer``), never with
+    a browser session; the token must carry ``scope`` (None: any valid token)."""
+
+    def decorate(view: F) -> F:
+        setattr(view, TOKEN_ATTRIBUTE, scope if scope is not None else ANY_SCOPE)
+        return view
+
+    return decorate
+
+
+def token_scope_of(view: Callable[..., Any] | None) -> Scope | str | None:
+    """None for pages; a Scope or ``ANY_SCOPE`` for token endpoints."""
+    if view is None:
+        return None
+    return getattr(view, TOKEN_ATTRIBUTE, None)
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """A valid token presented with the request: whose it is and what it may do."""
+
+    actor: Actor
+    scopes: frozenset[Scope]
+    token_id: str  # the token's public id (never the secret)
+
+
+_token_authenticators: list[Callable[[], TokenGrant | None]] = []
+
+
+def register_token_authenticator(authenticate: Callable[[], TokenGrant | None]) -> None:
+    """The feature that keeps tokens reads the request's token (this module knows no
+    storage). Without one, every token endpoint answers 401."""
+    _token_authenticators[:] = [authenticate]
+
+
+def authenticate_token() -> TokenGrant | None:
+    for authenticate in _token_authenticators:
+        return authenticate()
+    return None
+
+
+def token_may(grant: TokenGrant, requirement: Requirement, scope: Scope | str) -> str | None:
+    """Why a token request is refused (None: allowed): the user's role lacks the
+    endpoint's permission, or the token lacks its scope."""
+    if not satisfies(grant.actor, requirement):
+        return "role lacks permission"
+    if scope != ANY_SCOPE and scope not in grant.scopes:
+        return "token lacks scope"
+    return None
+
+
 # --- denials -----------------------------------------------------------------------------
 
 signals = Namespace()

@@ -1,0 +1,162 @@
+"""The API's access matrix, generated from the URL map and checked over HTTP with tokens.
+
+For every token endpoint, every role and every record scenario, the expected answer comes
+from the policy: 403 when the role lacks the endpoint's permission, otherwise what the
+scenario says (200 for records the token's user may see, 404 for another organisation's
+records and unknown ids). Actions (POST) must refuse roles without the permission (403)
+and never fail (500) for roles with it. A role whose permissions use no scope cannot
+hold a token at all. An API endpoint without scenarios here fails the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask, url_for
+from flask.testing import FlaskClient
+
+from referral.api import tokens
+from referral.extensions import db
+from referral.security.policy import (
+    Role,
+    Scope,
+    requirement_of,
+    satisfies,
+    scopes_for,
+    token_scope_of,
+)
+from tests.api_helpers import ApiWorld, bearer, build_api_world
+
+CHECKED: list[int] = []
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    public_id: str
+    expected: int  # for a role holding the endpoint's permission
+
+
+def _referral_cases(world: ApiWorld, role: Role) -> list[Case]:
+    return [
+        Case("referral received by own org", world.to_own.public_id, 200),
+        Case("referral received by other org", world.to_other.public_id, 404),
+        Case("unknown id", "NOSUCHREFERRAL00", 404),
+    ]
+
+
+def _sent_cases(world: ApiWorld, role: Role) -> list[Case]:
+    # OWN's caseworker sent ``to_other``; the supervisor follows every OWN case; a
+    # victim-assistance focal point follows only assistance records (none here).
+    follows = role in (Role.CASEWORKER, Role.SUPERVISOR)
+    return [
+        Case("sent by own org", world.to_other.public_id, 200 if follows else 404),
+        Case("sent by other org", world.to_own.public_id, 404),
+        Case("unknown id", "NOSUCHREFERRAL00", 404),
+    ]
+
+
+def _area_cases(world: ApiWorld, role: Role) -> list[Case]:
+    area = world.own_service.areas[0]
+    return [Case("an area", area.public_id, 200), Case("unknown id", "NOSUCHAREA000000", 404)]
+
+
+def _service_cases(world: ApiWorld, role: Role) -> list[Case]:
+    return [
+        Case("own org's service", world.own_service.public_id, 200),
+        Case("other org's service", world.other_service.public_id, 200),
+        Case("unknown id", "NOSUCHSERVICE000", 404),
+    ]
+
+
+def _pathway_cases(world: ApiWorld, role: Role) -> list[Case]:
+    from referral.pathways.models import PathwayStatus, PathwayVersion
+
+    published = db.session.scalar(
+        db.select(PathwayVersion).where(PathwayVersion.status == PathwayStatus.PUBLISHED)
+    )
+    assert published is not None
+    return [Case("published", published.public_id, 200), Case("unknown", "NOSUCHPATHWAY000", 404)]
+
+
+SCENARIOS: dict[str, Callable[[ApiWorld, Role], list[Case]]] = {
+    "api.area": _area_cases,
+    "api.service": _service_cases,
+    "api.pathway": _pathway_cases,
+    "api.incoming_referral": _referral_cases,
+    "api.accept": _referral_cases,
+    "api.decline": _referral_cases,
+    "api.complete": _referral_cases,
+    "api.sent_referral": _sent_cases,
+}
+
+
+def _token_endpoints(app: Flask) -> Iterator[tuple[str, Any, Any, set[str], list[str]]]:
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint):
+        view = app.view_functions[rule.endpoint]
+        scope = token_scope_of(view)
+        if scope is None:
+            continue
+        methods = set(rule.methods or ()) - {"HEAD", "OPTIONS"}
+        yield rule.endpoint, requirement_of(view), scope, methods, sorted(rule.arguments)
+
+
+def test_every_api_endpoint_with_url_values_has_scenarios(app: Flask) -> None:
+    missing = [e for e, _r, _s, _m, args in _token_endpoints(app) if args and e not in SCENARIOS]
+    assert missing == []
+
+
+def _url(app: Flask, endpoint: str, values: dict[str, str]) -> str:
+    with app.test_request_context():
+        return url_for(endpoint, **values)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_api_access_matrix(app: Flask, client: FlaskClient, role: Role) -> None:
+    world = build_api_world()
+    user = world.people[role].user
+    if not scopes_for(user):
+        # A role with nothing to do through the API cannot hold a token.
+        with pytest.raises(tokens.TokenError):
+            tokens.issue_token(user, name="x", scopes=list(Scope), days=1, actor=user)
+        assert role not in world.secrets
+        return
+    headers = bearer(world.secrets[role])
+    checked = 0
+    for endpoint, requirement, _scope, methods, args in _token_endpoints(app):
+        permitted = satisfies(user, requirement)
+        cases = SCENARIOS[endpoint](world, role) if args else [Case("no record", "", 200)]
+        for case in cases:
+            url = _url(app, endpoint, {"public_id": case.public_id} if args else {})
+            expected = case.expected if permitted else 403
+            if "GET" in methods:
+                response = client.get(url, headers=headers)
+                assert response.status_code == expected, (role.value, endpoint, case.label)
+            else:
+                response = client.post(url, json={"reason": "matrix"}, headers=headers)
+                if permitted:
+                    assert response.status_code not in (403, 500), (role.value, endpoint, case)
+                    if case.expected == 404:
+                        assert response.status_code == 404, (role.value, endpoint, case.label)
+                else:
+                    assert response.status_code == 403, (role.value, endpoint, case.label)
+            if response.status_code >= 400:
+                assert response.mimetype == "application/problem+json", (endpoint, case.label)
+            checked += 1
+    assert checked > 0
+    CHECKED.append(checked)
+
+
+def test_without_a_token_every_api_endpoint_answers_401(app: Flask, client: FlaskClient) -> None:
+    world = build_api_world()
+    for endpoint, _requirement, _scope, methods, args in _token_endpoints(app):
+        cases = SCENARIOS[endpoint](world, Role.ADMIN) if args else [Case("", "", 200)]
+        for case in cases:
+            url = _url(app, endpoint, {"public_id": case.public_id} if args else {})
+            method = client.get if "GET" in methods else client.post
+            response = method(url)
+            assert response.status_code == 401, endpoint
+            assert response.mimetype == "application/problem+json"
