@@ -31,6 +31,9 @@ MESSAGES = {
 
 # Requests under this path are answered in JSON: errors as RFC 9457 problem details.
 API_PREFIX = "/api/"
+API_MESSAGES = {
+    415: _l("Send a JSON body (Content-Type: application/json), or no body."),
+}
 PROBLEM_MIMETYPE = "application/problem+json"
 
 
@@ -42,7 +45,7 @@ def problem(
         "type": "about:blank",
         "title": HTTP_STATUS_CODES.get(status, "Error"),
         "status": status,
-        "detail": detail or str(MESSAGES.get(status, MESSAGES[500])),
+        "detail": detail or str(API_MESSAGES.get(status) or MESSAGES.get(status, MESSAGES[500])),
         "instance": request.path,
     }
     if errors:
@@ -87,12 +90,12 @@ def init_error_pages(app: Flask) -> None:
         return response
 
     @app.errorhandler(RuleError)
-    def rule_error(error: RuleError) -> tuple[str, int]:
+    def rule_error(error: RuleError) -> tuple[str, int] | Response:
         """A refusal no form of the page shows: the message, and nothing was changed."""
         return render_error(400, str(error))
 
     @app.errorhandler(ConflictError)
-    def conflict_error(error: ConflictError) -> tuple[str, int]:
+    def conflict_error(error: ConflictError) -> tuple[str, int] | Response:
         return render_error(409)
 
     @app.errorhandler(Exception)

@@ -381,6 +381,7 @@ DIRECTORY = "every role but the auditor"
 def _paths() -> dict[str, Schema]:
     answer_problems = {
         "409": _problem("The referral's state does not allow this (someone answered first)."),
+        "415": _problem("The body is not JSON."),
         "422": _problem("Refused by a rule (e.g. declining without a reason)."),
     }
     return {

@@ -32,20 +32,12 @@ from referral.security.policy import (
     register_token_authenticator,
     scopes_for,
 )
+from referral.workflow import RuleError
 
 TOKEN_PREFIX = "rfl_"  # noqa: S105 - marks the secret's kind (easy to find if leaked)
 PREFIX_SHOWN = len(TOKEN_PREFIX) + 6
 MAX_NAME_LENGTH = 80
 SERVICE_ACCOUNT_DOMAIN = "service-account.invalid"
-
-
-class TokenError(ValueError):
-    """A token request refused by a rule; ``field`` names the form field it concerns."""
-
-    def __init__(self, field: str, message: object) -> None:
-        super().__init__(str(message))
-        self.field = field
-        self.message = str(message)
 
 
 def digest(secret: str) -> str:
@@ -85,22 +77,22 @@ def issue_token(
     days: int,
     actor: User,
 ) -> IssuedToken:
-    """A new token for ``owner`` (the caller commits). Only its digest is stored."""
+    """A new token for ``owner``. Only its digest is stored."""
     name = name.strip()
     if not name or len(name) > MAX_NAME_LENGTH:
-        raise TokenError("name", _l("Give the token a name (at most 80 characters)."))
+        raise RuleError("name", _l("Give the token a name (at most 80 characters)."))
     if not may_issue_for(actor, owner):
-        raise TokenError("name", _l("You may not issue tokens for this account."))
+        raise RuleError("name", _l("You may not issue tokens for this account."))
     if not owner.is_active:
-        raise TokenError("name", _l("This account is not active."))
+        raise RuleError("name", _l("This account is not active."))
     wanted = list(dict.fromkeys(scopes))
     if not wanted:
-        raise TokenError("scopes", _l("Choose at least one scope."))
+        raise RuleError("scopes", _l("Choose at least one scope."))
     allowed = set(scopes_for(owner))
     if any(scope not in allowed for scope in wanted):
-        raise TokenError("scopes", _l("This account's role cannot use a chosen scope."))
+        raise RuleError("scopes", _l("This account's role cannot use a chosen scope."))
     if not 1 <= days <= max_days():
-        raise TokenError("days", _l("A token lasts from 1 to %(n)d days.", n=max_days()))
+        raise RuleError("days", _l("A token lasts from 1 to %(n)d days.", n=max_days()))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     token = ApiToken(
@@ -133,7 +125,7 @@ def issue_token(
 
 
 def revoke_token(token: ApiToken, *, actor: User) -> None:
-    """Revoke at once (the caller commits); revoking twice changes nothing."""
+    """Revoke at once; revoking twice changes nothing."""
     if token.revoked_at is not None:
         return
     token.revoked_at = utcnow()
@@ -181,9 +173,9 @@ def create_service_account(
     """
     name = name.strip()
     if not name or len(name) > 120:
-        raise TokenError("name", _l("Give the service account a name (at most 120 characters)."))
+        raise RuleError("name", _l("Give the service account a name (at most 120 characters)."))
     if not scopes_for(_RoleHolder(role, organisation.id)):
-        raise TokenError("role", _l("This role has nothing to do through the API."))
+        raise RuleError("role", _l("This role has nothing to do through the API."))
     try:
         user, _password = admin_services.create_user(
             admin_services.UserData(
@@ -194,8 +186,8 @@ def create_service_account(
             ),
             actor=actor,
         )
-    except admin_services.AdminRuleError as error:
-        raise TokenError("role", error.message) from error
+    except RuleError as error:
+        raise RuleError("role", error.message) from error
     user.service_account = True
     user.must_change_password = False
     # A password nobody knows: sign-in refuses service accounts anyway.
@@ -268,8 +260,7 @@ def authenticate_request() -> TokenGrant | None:
         return None
     touch = timedelta(minutes=current_app.config["SESSION_TOUCH_MINUTES"])
     if token.last_used_at is None or now - token.last_used_at >= touch:
-        token.last_used_at = now
-        db.session.commit()
+        token.last_used_at = now  # stored with the request's unit of work
     return TokenGrant(token.user, frozenset(token.scope_list), token.public_id)
 
 

@@ -63,7 +63,7 @@ from referral.security.policy import (
     signed_in,
     token_endpoint,
 )
-from referral.workflow import IllegalTransitionError
+from referral.workflow import ConflictError, RuleError
 
 PREFIX = "/api/v1"
 blueprint = Blueprint("api", __name__, url_prefix=PREFIX)
@@ -401,9 +401,7 @@ def _incoming_detail(referral: Referral) -> dict[str, Any]:
 @requires(Permission.RECEIVE_REFERRALS)
 @token_endpoint(Scope.REFERRALS_READ)
 def incoming_referral(public_id: str) -> Response:
-    detail = _incoming_detail(_incoming_or_404(public_id))
-    db.session.commit()  # the audited reveal
-    return jsonify(detail)
+    return jsonify(_incoming_detail(_incoming_or_404(public_id)))  # the reveal is audited
 
 
 def _answer(public_id: str, action: str) -> Response:
@@ -412,17 +410,12 @@ def _answer(public_id: str, action: str) -> Response:
     reason = body_text(body, "reason")
     try:
         referrals.transition(public_id, ACTIONS[action], actor=current_user, reason=reason)
-    except referrals.ReferralError as error:
-        db.session.rollback()
+    except RuleError as refusal:
         return problem(
-            422,
-            str(error.message),
-            errors=[{"field": error.field, "message": str(error.message)}],
+            422, str(refusal), errors=[{"field": refusal.field, "message": str(refusal)}]
         )
-    except (IllegalTransitionError, referrals.ConcurrentChangeError, OperationalError):
-        db.session.rollback()
+    except (ConflictError, OperationalError):
         return problem(409, "The referral is no longer in a state that allows this.")
-    db.session.commit()
     referral = services.referral_by_public_id(public_id)
     assert referral is not None  # noqa: S101 - it was just changed in this request
     return jsonify(_incoming_summary(referral, utcnow()))
@@ -562,14 +555,13 @@ def _statistics_scope(*, shared: bool) -> reports.StatsScope:
 
 
 def _report(kind: str, report: reports.StatsReport) -> Response:
-    """R25: every pull of statistics is an audited export, committed before it leaves."""
+    """R25: every pull of statistics is an audited export (committed with the request)."""
     record(
         "report.exported",
         obj_type="report",
         obj_id=kind,
         detail={"format": "json", "via": "api", **report.scope.parameters()},
     )
-    db.session.commit()
     return jsonify(
         {
             "report": kind,

@@ -6,7 +6,8 @@ failing deep inside a query.
 
 Every page posts an HTML form. A body of any other type (JSON above all, which
 Flask-WTF would otherwise read as form data while other code reads ``request.form``)
-is answered 415, so one request is never read two ways.
+is answered 415, so one request is never read two ways. Under ``/api/`` it is the other
+way round: the API reads JSON bodies only, never form data.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ def _carries_nul() -> bool:
 
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+JSON_TYPES = frozenset({"application/json"})
+API_PREFIX = "/api/"
 
 
 def _carries_a_non_form_body() -> bool:
@@ -31,7 +34,8 @@ def _carries_a_non_form_body() -> bool:
     has_body = bool(request.content_length) or "chunked" in request.headers.get(
         "Transfer-Encoding", ""
     )
-    return bool(request.mimetype or has_body) and request.mimetype not in FORM_TYPES
+    accepted = JSON_TYPES if request.path.startswith(API_PREFIX) else FORM_TYPES
+    return bool(request.mimetype or has_body) and request.mimetype not in accepted
 
 
 def init_input_guards(app: Flask) -> None:
