@@ -500,3 +500,66 @@ def _assistance(world: World, role: Role) -> list[Scenario]:
         Scenario("record of other org", {"public_id": records["other_record"]}, 404),
         Scenario("unknown", {"public_id": UNKNOWN}, 404),
     ]
+
+
+def _token_of(world: World, person: Person, name: str) -> str:
+    """A stored token of ``person`` (made directly: any role, scopes unchecked)."""
+    from datetime import timedelta
+
+    from referral.api.models import ApiToken
+    from referral.clock import utcnow
+    from referral.extensions import db
+
+    def build() -> str:
+        token = ApiToken(
+            user_id=person.user.id,
+            name=name,
+            prefix="rfl_test",
+            token_hash=f"{name}-{person.user.public_id}".ljust(64, "0")[:64],
+            scopes="directory:read",
+            role=person.user.role,
+            organisation_id=person.user.organisation_id,
+            created_by_id=person.user.id,
+            created_at=utcnow(),
+            expires_at=utcnow() + timedelta(days=30),
+        )
+        db.session.add(token)
+        db.session.commit()
+        return token.public_id
+
+    return str(world.once(f"token:{name}:{person.user.public_id}", build))
+
+
+@scenarios_for("tokens.revoke")
+def _tokens(world: World, role: Role) -> list[Scenario]:
+    own = _token_of(world, world.people[role], "own")
+    theirs = _token_of(world, world.others[Role.CASEWORKER], "theirs")
+    return [
+        Scenario("own token", {"public_id": own}, 302),
+        # an administrator revokes anyone's token; nobody else sees it
+        Scenario("another user's token", {"public_id": theirs}, 302 if role is Role.ADMIN else 404),
+        Scenario("unknown", {"public_id": UNKNOWN}, 404),
+    ]
+
+
+@scenarios_for("tokens.service_account")
+def _service_accounts(world: World, role: Role) -> list[Scenario]:
+    def build() -> str:
+        from referral.api import tokens
+        from referral.extensions import db
+
+        account = tokens.create_service_account(
+            world.other,
+            name="OTHER case system",
+            role=Role.SERVICE_FOCAL_POINT,
+            actor=world.people[Role.ADMIN].user,
+        )
+        db.session.commit()
+        return account.public_id
+
+    account = str(world.once("service_account", build))
+    return [
+        Scenario("service account", {"public_id": account}, 200),
+        Scenario("a person", {"public_id": world.people[Role.CASEWORKER].user.public_id}, 404),
+        Scenario("unknown", {"public_id": UNKNOWN}, 404),
+    ]

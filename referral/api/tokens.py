@@ -163,6 +163,11 @@ class _RoleHolder:
     id: int = 0
 
 
+def role_has_api_use(role: Role) -> bool:
+    """Whether a token of this role could carry any scope."""
+    return bool(scopes_for(_RoleHolder(role, 0)))
+
+
 def create_service_account(
     organisation: Organisation, *, name: str, role: Role, actor: User
 ) -> User:
@@ -174,7 +179,7 @@ def create_service_account(
     name = name.strip()
     if not name or len(name) > 120:
         raise RuleError("name", _l("Give the service account a name (at most 120 characters)."))
-    if not scopes_for(_RoleHolder(role, organisation.id)):
+    if not role_has_api_use(role):
         raise RuleError("role", _l("This role has nothing to do through the API."))
     try:
         user, _password = admin_services.create_user(

@@ -589,6 +589,7 @@ def psea_statistics() -> Response:
 
 def init_api(app: Any) -> None:
     """Register the blueprint: no CSRF (no cookies authenticate it), rate-limited per token."""
+    from referral.api.token_views import blueprint as token_pages
     from referral.extensions import csrf, limiter
 
     tokens.init_tokens(app)
@@ -602,6 +603,7 @@ def init_api(app: Any) -> None:
         blueprint
     )
     app.register_blueprint(blueprint)
+    app.register_blueprint(token_pages)
 
 
 def _rate_key() -> str:

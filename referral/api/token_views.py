@@ -1,0 +1,186 @@
+"""API token pages: everyone manages their own tokens; administrators create service
+accounts, issue their tokens and revoke anyone's. Ordinary pages: session and CSRF."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from referral.api import tokens
+from referral.api.forms import SCOPE_LABELS, RevokeForm, ServiceAccountForm, TokenForm
+from referral.api.models import ApiToken
+from referral.clock import utcnow
+from referral.db import Organisation, User
+from referral.db.work import attempt
+from referral.extensions import db
+from referral.labels import ROLE_LABELS
+from referral.security.policy import (
+    Permission,
+    Role,
+    Scope,
+    deny,
+    requires,
+    scopes_for,
+    signed_in,
+)
+
+blueprint = Blueprint("tokens", __name__, url_prefix="/api-tokens")
+
+Page = str | tuple[str, int] | Response
+
+
+def _token_form(owner: User) -> TokenForm:
+    form = TokenForm()
+    form.scopes.choices = [(s.value, str(SCOPE_LABELS[s.value])) for s in scopes_for(owner)]
+    if request.method == "GET":
+        form.days.data = int(current_app.config["API_TOKEN_DEFAULT_DAYS"])
+        form.scopes.data = [choice for choice, _label in form.scopes.choices]
+    return form
+
+
+def _issue(owner: User, form: TokenForm) -> tokens.IssuedToken | None:
+    if not form.validate():
+        return None
+    done = attempt(
+        lambda: tokens.issue_token(
+            owner,
+            name=form.name.data or "",
+            scopes=[Scope(value) for value in form.scopes.data or []],
+            days=int(form.days.data or 0),
+            actor=current_user,
+        ),
+        form,
+    )
+    return done.value if done else None
+
+
+def _page(template: str, owner: User, form: TokenForm, status: int = 200, **extra: object) -> Page:
+    html = render_template(
+        template,
+        owner=owner,
+        form=form,
+        tokens=tokens.tokens_of(owner),
+        revoke=RevokeForm(formdata=None),
+        now=utcnow(),
+        scope_labels=SCOPE_LABELS,
+        usable=bool(scopes_for(owner)),
+        **extra,
+    )
+    return (html, status) if status != 200 else html
+
+
+@blueprint.route("/", methods=["GET", "POST"])
+@signed_in
+def index() -> Page:
+    """The user's own tokens; a new token's secret is shown on this answer only."""
+    owner = current_user._get_current_object()
+    form = _token_form(owner)
+    if request.method == "POST":
+        issued = _issue(owner, form)
+        if issued is None:
+            return _page("tokens/index.html", owner, form, 400)
+        return _page("tokens/index.html", owner, _token_form(owner), issued=issued)
+    return _page("tokens/index.html", owner, form)
+
+
+@blueprint.route("/<public_id>/revoke", methods=["POST"])
+@signed_in
+def revoke(public_id: str) -> Response:
+    token = tokens.token_by_public_id(public_id)
+    if token is None or not tokens.may_revoke(current_user, token):
+        deny("token not the user's", status=404, obj_type="api_token", obj_id=public_id)
+    if RevokeForm().validate():
+        tokens.revoke_token(token, actor=current_user)
+        flash(_("Token %(name)s revoked.", name=token.name), "success")
+    if token.user_id == current_user.id:
+        return redirect(url_for("tokens.index"))
+    if token.user.service_account:
+        return redirect(url_for("tokens.service_account", public_id=token.user.public_id))
+    return redirect(url_for("tokens.all_tokens"))
+
+
+# --- administrators ---------------------------------------------------------------------------
+
+
+def _account_form() -> ServiceAccountForm:
+    form = ServiceAccountForm()
+    form.organisation.choices = [
+        (o.public_id, f"{o.acronym} ({o.name})")
+        for o in db.session.scalars(
+            select(Organisation).where(Organisation.active).order_by(Organisation.acronym)
+        )
+    ]
+    form.role.choices = [
+        (role.value, str(ROLE_LABELS[role])) for role in Role if tokens.role_has_api_use(role)
+    ]
+    return form
+
+
+@blueprint.route("/service-accounts", methods=["GET", "POST"])
+@requires(Permission.MANAGE_USERS)
+def service_accounts() -> Page:
+    form = _account_form()
+    status = 200
+    if request.method == "POST":
+        organisation = db.session.scalar(
+            select(Organisation).where(Organisation.public_id == (form.organisation.data or ""))
+        )
+        if form.validate() and organisation is not None:
+            done = attempt(
+                lambda: tokens.create_service_account(
+                    organisation,
+                    name=form.name.data or "",
+                    role=Role(form.role.data),
+                    actor=current_user,
+                ),
+                form,
+            )
+            if done:
+                flash(_("Service account created. Now issue it a token."), "success")
+                return redirect(url_for("tokens.service_account", public_id=done.value.public_id))
+        status = 400
+    html = render_template(
+        "tokens/service_accounts.html", form=form, accounts=tokens.service_accounts()
+    )
+    return (html, status) if status != 200 else html
+
+
+def _service_account_or_404(public_id: str) -> User:
+    account = db.session.scalar(
+        select(User).where(User.public_id == public_id, User.service_account.is_(True))
+    )
+    if account is None:
+        deny("no such service account", status=404, obj_type="user", obj_id=public_id)
+    return account
+
+
+@blueprint.route("/service-accounts/<public_id>", methods=["GET", "POST"])
+@requires(Permission.MANAGE_USERS)
+def service_account(public_id: str) -> Page:
+    account = _service_account_or_404(public_id)
+    form = _token_form(account)
+    if request.method == "POST":
+        issued = _issue(account, form)
+        if issued is None:
+            return _page("tokens/service_account.html", account, form, 400)
+        return _page("tokens/service_account.html", account, _token_form(account), issued=issued)
+    return _page("tokens/service_account.html", account, form)
+
+
+@blueprint.route("/all")
+@requires(Permission.MANAGE_USERS)
+def all_tokens() -> str:
+    """Every token that still works, newest first (at most 500), for revoking."""
+    now = utcnow()
+    rows = db.session.scalars(
+        select(ApiToken)
+        .where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        .limit(500)
+    ).all()
+    return render_template(
+        "tokens/all.html", tokens=rows, revoke=RevokeForm(formdata=None), now=now
+    )

@@ -1,0 +1,89 @@
+"""The API token pages: a person's own tokens, and an administrator's service accounts."""
+
+from __future__ import annotations
+
+import re
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from referral.api.models import ApiToken
+from referral.db import User
+from referral.extensions import db
+from referral.security.policy import Role
+from tests.conftest import Person, form_post, make_organisation, make_person, sign_in
+
+SECRET = re.compile(r'value="(rfl_[A-Za-z0-9_-]+)"')
+
+
+def test_a_token_is_shown_once_then_works_then_is_revoked(client: FlaskClient) -> None:
+    organisation = make_organisation("HBI")
+    person = make_person(Role.SERVICE_FOCAL_POINT, organisation)
+    sign_in(client, person)
+    assert "Manage your API tokens" in client.get("/auth/account").get_data(as_text=True)
+    response = form_post(
+        client,
+        "/api-tokens/",
+        {"name": "clinic system", "scopes": ["referrals:read", "referrals:write"], "days": "30"},
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    match = SECRET.search(html)
+    assert match, html
+    secret = match.group(1)
+    assert "shown only once" in html
+    assert secret not in client.get("/api-tokens/").get_data(as_text=True)
+
+    api = client.application.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert api.get("/api/v1/referrals/incoming", headers=headers).status_code == 200
+    assert api.get("/api/v1/areas", headers=headers).status_code == 403  # scope not given
+
+    token = db.session.scalar(select(ApiToken).where(ApiToken.user_id == person.user.id))
+    assert token is not None
+    response = form_post(client, f"/api-tokens/{token.public_id}/revoke", {}, page="/api-tokens/")
+    assert response.status_code == 302
+    assert api.get("/api/v1/referrals/incoming", headers=headers).status_code == 401
+
+
+def test_a_scope_beyond_the_role_is_refused_on_the_page(client: FlaskClient) -> None:
+    person = make_person(Role.CASEWORKER, make_organisation("HBI"))
+    sign_in(client, person)
+    response = form_post(
+        client, "/api-tokens/", {"name": "x", "scopes": ["referrals:write"], "days": "30"}
+    )
+    assert response.status_code == 400
+    assert db.session.scalar(select(ApiToken)) is None
+
+
+def test_an_administrator_creates_a_service_account_and_its_token(
+    client: FlaskClient, admin: Person
+) -> None:
+    clinic = make_organisation("CLIN")
+    sign_in(client, admin)
+    response = form_post(
+        client,
+        "/api-tokens/service-accounts",
+        {
+            "name": "CLIN case system",
+            "organisation": clinic.public_id,
+            "role": Role.SERVICE_FOCAL_POINT.value,
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    account = db.session.scalar(select(User).where(User.service_account.is_(True)))
+    assert account is not None and account.organisation_id == clinic.id
+    page = f"/api-tokens/service-accounts/{account.public_id}"
+    response = form_post(client, page, {"name": "sync", "scopes": ["referrals:read"], "days": "90"})
+    assert response.status_code == 200
+    assert SECRET.search(response.get_data(as_text=True))
+    assert "sync" in client.get("/api-tokens/all").get_data(as_text=True)
+
+
+def test_people_other_than_administrators_cannot_manage_service_accounts(
+    client: FlaskClient,
+) -> None:
+    person = make_person(Role.GBV_COORDINATOR, make_organisation("HBI"))
+    sign_in(client, person)
+    assert client.get("/api-tokens/service-accounts").status_code == 403
+    assert client.get("/api-tokens/all").status_code == 403
