@@ -72,18 +72,23 @@ def _page(template: str, owner: User, form: TokenForm, status: int = 200, **extr
     return (html, status) if status != 200 else html
 
 
-@blueprint.route("/", methods=["GET", "POST"])
-@signed_in
-def index() -> Page:
-    """The user's own tokens; a new token's secret is shown on this answer only."""
-    owner = current_user._get_current_object()
+def _tokens_page(template: str, owner: User) -> Page:
+    """An account's tokens and the form to issue one; a new token's secret is shown on
+    the answer to the POST only (never stored, never shown again)."""
     form = _token_form(owner)
     if request.method == "POST":
         issued = _issue(owner, form)
         if issued is None:
-            return _page("tokens/index.html", owner, form, 400)
-        return _page("tokens/index.html", owner, _token_form(owner), issued=issued)
-    return _page("tokens/index.html", owner, form)
+            return _page(template, owner, form, 400)
+        return _page(template, owner, _token_form(owner), issued=issued)
+    return _page(template, owner, form)
+
+
+@blueprint.route("/", methods=["GET", "POST"])
+@signed_in
+def index() -> Page:
+    """The user's own tokens; a new token's secret is shown on this answer only."""
+    return _tokens_page("tokens/index.html", current_user._get_current_object())
 
 
 @blueprint.route("/<public_id>/revoke", methods=["POST"])
@@ -160,14 +165,7 @@ def _service_account_or_404(public_id: str) -> User:
 @blueprint.route("/service-accounts/<public_id>", methods=["GET", "POST"])
 @requires(Permission.MANAGE_USERS)
 def service_account(public_id: str) -> Page:
-    account = _service_account_or_404(public_id)
-    form = _token_form(account)
-    if request.method == "POST":
-        issued = _issue(account, form)
-        if issued is None:
-            return _page("tokens/service_account.html", account, form, 400)
-        return _page("tokens/service_account.html", account, _token_form(account), issued=issued)
-    return _page("tokens/service_account.html", account, form)
+    return _tokens_page("tokens/service_account.html", _service_account_or_404(public_id))
 
 
 @blueprint.route("/all")
