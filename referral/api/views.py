@@ -589,6 +589,7 @@ def psea_statistics() -> Response:
 
 def init_api(app: Any) -> None:
     """Register the blueprint: no CSRF (no cookies authenticate it), rate-limited per token."""
+    from referral.api.hxl_views import blueprint as hxl_pages
     from referral.api.token_views import blueprint as token_pages
     from referral.extensions import csrf, limiter
 
@@ -604,6 +605,7 @@ def init_api(app: Any) -> None:
     )
     app.register_blueprint(blueprint)
     app.register_blueprint(token_pages)
+    app.register_blueprint(hxl_pages)
 
 
 def _rate_key() -> str:

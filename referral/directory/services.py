@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,17 +228,28 @@ def import_areas_csv(content: str, *, actor: User) -> ImportResult:
         )
         return result
     reader.fieldnames = header
+    records = (
+        (index, {k: (v or "").strip() for k, v in raw.items() if isinstance(k, str)})
+        for index, raw in enumerate(reader, start=2)
+    )
+    return import_area_records(records, actor=actor)
 
+
+def import_area_records(
+    records: Iterable[tuple[int, Mapping[str, str]]], *, actor: User
+) -> ImportResult:
+    """Create or update areas from records (line number, ``code``, ``name``, ``level``,
+    ``parent_code``), all or nothing, as :func:`import_areas_csv` describes."""
+    result = ImportResult()
     existing = {a.code.lower(): a for a in db.session.scalars(select(Area))}
     rows: dict[str, tuple[int, str, str, AreaLevel, str]] = {}
     levels = {level.value: level for level in AreaLevel}
-    for index, raw in enumerate(reader, start=2):
-        if index - 1 > MAX_IMPORT_ROWS:
+    for count, (index, values) in enumerate(records, start=1):
+        if count > MAX_IMPORT_ROWS:
             result.errors.append(
                 RowError(index, str(_l("Too many rows (at most %(n)d).", n=MAX_IMPORT_ROWS)))
             )
             break
-        values = {k: (v or "").strip() for k, v in raw.items() if isinstance(k, str)}
         code, name = values.get("code", ""), values.get("name", "")
         level_text, parent_code = values.get("level", "").lower(), values.get("parent_code", "")
         problems = []
