@@ -23,6 +23,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import MultiDict
 
@@ -48,6 +49,7 @@ from referral.errors import problem
 from referral.extensions import db
 from referral.pathways import services as pathways
 from referral.pathways.models import PathwayStatus, PathwayVersion
+from referral.pathways.services import render_markdown
 from referral.referrals import services as referrals
 from referral.referrals.models import REFERRAL_WORKFLOW, Referral, ReferralState
 from referral.reports import psea_stats
@@ -122,7 +124,17 @@ def docs() -> str:
         base=base,
         schema_url=url_for("api.openapi"),
         scope_names=[scope.value for scope in Scope],
+        markdown=render_markdown,
+        markdown_inline=_inline_markdown,
     )
+
+
+def _inline_markdown(text: str) -> Markup:
+    """One line of the document's Markdown (code spans), without its paragraph."""
+    html = str(render_markdown(text)).strip()
+    if html.startswith("<p>") and html.endswith("</p>"):
+        html = html[3:-4]
+    return Markup(html)  # noqa: S704 - rendered by markdown-it, html escaped
 
 
 # --- who am I ------------------------------------------------------------------------------
