@@ -12,7 +12,7 @@ from referral.audit.cli import audit_group, keys_group
 from referral.db import Organisation, OrganisationType, User
 from referral.extensions import db
 from referral.lifecycle.cli import backup_command, restore_command, retention_group
-from referral.security.policy import Role
+from referral.security.policy import Role, Scope
 from referral.workflow import RuleError
 
 
@@ -84,6 +84,71 @@ def create_user(email: str, full_name: str, role: str, acronym: str) -> None:
     click.echo(f"One-time password (must be changed at first sign-in): {one_time_password}")
 
 
+@click.group("tokens", help="API tokens and organisation service accounts.")
+def tokens_group() -> None:
+    pass
+
+
+@tokens_group.command("service-account")
+@click.option("--org", "acronym", required=True, help="Acronym of the account's organisation.")
+@click.option("--name", required=True, help="The system it stands for.")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@with_appcontext
+def create_service_account(acronym: str, name: str, role: str) -> None:
+    from referral.api import tokens
+
+    organisation = _organisation_by_acronym(acronym)
+    try:
+        account = tokens.create_service_account(
+            organisation, name=name, role=Role(role), actor=None
+        )
+    except RuleError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Created service account {account.public_id} ({role}, {organisation.acronym}).")
+
+
+@tokens_group.command("issue")
+@click.option("--user", "user_id", required=True, help="E-mail or public id of the account.")
+@click.option("--name", required=True, help="What the token is for.")
+@click.option(
+    "--scope", "scopes", multiple=True, required=True, type=click.Choice([s.value for s in Scope])
+)
+@click.option("--days", type=int, default=90, show_default=True)
+@with_appcontext
+def issue_token(user_id: str, name: str, scopes: tuple[str, ...], days: int) -> None:
+    from referral.api import tokens
+
+    owner = db.session.scalar(
+        select(User).where((User.email == user_id.lower()) | (User.public_id == user_id))
+    )
+    if owner is None:
+        raise click.BadParameter(f"no account {user_id!r}", param_hint="--user")
+    try:
+        issued = tokens.issue_token(
+            owner, name=name, scopes=[Scope(s) for s in scopes], days=days, actor=None
+        )
+    except RuleError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Token {issued.token.public_id}, expires {issued.token.expires_at:%Y-%m-%d}.")
+    click.echo(f"Shown once, keep it secret: {issued.secret}")
+
+
+@tokens_group.command("revoke")
+@click.argument("public_id")
+@with_appcontext
+def revoke_token(public_id: str) -> None:
+    from referral.api import tokens
+
+    token = tokens.token_by_public_id(public_id)
+    if token is None:
+        raise click.BadParameter(f"no token {public_id!r}")
+    tokens.revoke_token(token, actor=None)
+    db.session.commit()
+    click.echo(f"Revoked token {public_id}.")
+
+
 @click.command("demo", help="Load fictional demo data (idempotent) and print the sign-ins.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when users exist already.")
 @with_appcontext
@@ -101,6 +166,7 @@ def init_commands(app: Flask) -> None:
     app.cli.add_command(orgs_group)
     app.cli.add_command(users_group)
     app.cli.add_command(demo)
+    app.cli.add_command(tokens_group)
     app.cli.add_command(keys_group)
     app.cli.add_command(audit_group)
     app.cli.add_command(retention_group)

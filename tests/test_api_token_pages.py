@@ -87,3 +87,39 @@ def test_people_other_than_administrators_cannot_manage_service_accounts(
     sign_in(client, person)
     assert client.get("/api-tokens/service-accounts").status_code == 403
     assert client.get("/api-tokens/all").status_code == 403
+
+
+def test_the_command_line_creates_a_service_account_and_issues_and_revokes_its_token(
+    client: FlaskClient,
+) -> None:
+    make_organisation("CLIN")
+    runner = client.application.test_cli_runner()
+    args = ["tokens", "service-account", "--org", "CLIN", "--name", "CLIN system"]
+    result = runner.invoke(args=[*args, "--role", "service_focal_point"])
+    assert result.exit_code == 0, result.output
+    account = db.session.scalar(select(User).where(User.service_account.is_(True)))
+    assert account is not None
+    result = runner.invoke(
+        args=[
+            "tokens",
+            "issue",
+            "--user",
+            account.public_id,
+            "--name",
+            "sync",
+            "--scope",
+            "referrals:read",
+            "--days",
+            "7",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    secret = result.output.rsplit(": ", 1)[1].strip()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/referrals/incoming", headers=headers).status_code == 200
+    token = db.session.scalar(select(ApiToken))
+    assert token is not None
+    assert runner.invoke(args=["tokens", "revoke", token.public_id]).exit_code == 0
+    assert client.get("/api/v1/referrals/incoming", headers=headers).status_code == 401
+    result = runner.invoke(args=[*args, "--role", "auditor"])
+    assert result.exit_code != 0  # nothing to do through the API

@@ -57,8 +57,11 @@ class IssuedToken:
     secret: str  # shown once, never stored
 
 
-def may_issue_for(actor: User, owner: User) -> bool:
-    """A person issues their own tokens; an administrator issues a service account's."""
+def may_issue_for(actor: User | None, owner: User) -> bool:
+    """A person issues their own tokens; an administrator issues a service account's;
+    the command line (no actor: the operator of the server) issues any."""
+    if actor is None:
+        return True
     if owner.service_account:
         return has_permission(actor, Permission.MANAGE_USERS)
     return actor.id == owner.id
@@ -75,7 +78,7 @@ def issue_token(
     name: str,
     scopes: Iterable[Scope],
     days: int,
-    actor: User,
+    actor: User | None,
 ) -> IssuedToken:
     """A new token for ``owner``. Only its digest is stored."""
     name = name.strip()
@@ -103,7 +106,7 @@ def issue_token(
         scopes=",".join(scope.value for scope in wanted),
         role=owner.role,
         organisation_id=owner.organisation_id,
-        created_by_id=actor.id,
+        created_by_id=actor.id if actor is not None else owner.id,
         created_at=now,
         expires_at=now + timedelta(days=days),
     )
@@ -124,12 +127,12 @@ def issue_token(
     return IssuedToken(token, secret)
 
 
-def revoke_token(token: ApiToken, *, actor: User) -> None:
+def revoke_token(token: ApiToken, *, actor: User | None) -> None:
     """Revoke at once; revoking twice changes nothing."""
     if token.revoked_at is not None:
         return
     token.revoked_at = utcnow()
-    token.revoked_by_id = actor.id
+    token.revoked_by_id = actor.id if actor is not None else None
     record(
         "api.token_revoked",
         actor=actor,
@@ -169,7 +172,7 @@ def role_has_api_use(role: Role) -> bool:
 
 
 def create_service_account(
-    organisation: Organisation, *, name: str, role: Role, actor: User
+    organisation: Organisation, *, name: str, role: Role, actor: User | None
 ) -> User:
     """A non-person account of an organisation, used only through API tokens.
 
