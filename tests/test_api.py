@@ -415,3 +415,15 @@ def test_unknown_api_urls_and_methods_answer_problem_json(
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
     response = client.delete(f"{API}/areas")
     assert response.status_code == 405 and response.mimetype == "application/problem+json"
+
+
+def test_an_overlong_id_is_a_404_and_its_denial_is_audited(
+    client: FlaskClient, world: ApiWorld
+) -> None:
+    """The id of a denied request is written to the audit trail, cut to its column."""
+    headers = bearer(world.secrets[Role.SERVICE_FOCAL_POINT])
+    long_id = "X" * 300
+    response = client.get(f"{API}/referrals/incoming/{long_id}", headers=headers)
+    assert response.status_code == 404
+    denied = _events("access.denied")
+    assert denied and denied[-1].obj_id == "X" * 64

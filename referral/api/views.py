@@ -46,7 +46,7 @@ from referral.db import Organisation
 from referral.directory import services as directory
 from referral.directory.models import AgeGroup, Area, AreaLevel, Sector, Service, ServiceStatus, Sex
 from referral.errors import problem
-from referral.extensions import db
+from referral.extensions import db, limiter
 from referral.pathways import services as pathways
 from referral.pathways.models import PathwayStatus, PathwayVersion
 from referral.pathways.services import render_markdown
@@ -600,21 +600,13 @@ def psea_statistics() -> Response:
 
 
 def init_api(app: Any) -> None:
-    """Register the blueprint: no CSRF (no cookies authenticate it), rate-limited per token."""
+    """Register the blueprints. The API has no CSRF (no cookie authenticates it)."""
     from referral.api.hxl_views import blueprint as hxl_pages
     from referral.api.token_views import blueprint as token_pages
-    from referral.extensions import csrf, limiter
+    from referral.extensions import csrf
 
     tokens.init_tokens(app)
     csrf.exempt(blueprint)
-    limiter.limit(
-        lambda: current_app.config["API_RATE_LIMIT_PER_TOKEN"],
-        key_func=_rate_key,
-        scope="api-token",
-    )(blueprint)
-    limiter.limit(lambda: current_app.config["API_RATE_LIMIT_PER_ADDRESS"], scope="api-address")(
-        blueprint
-    )
     app.register_blueprint(blueprint)
     app.register_blueprint(token_pages)
     app.register_blueprint(hxl_pages)
@@ -625,3 +617,13 @@ def _rate_key() -> str:
     if secret:
         return "token:" + tokens.digest(secret)[:32]
     return "address:" + (request.remote_addr or "")
+
+
+# Rate limits per token and per address, declared once for the blueprint (the limiter
+# keeps them by blueprint name, for every application that registers it).
+limiter.limit(
+    lambda: current_app.config["API_RATE_LIMIT_PER_TOKEN"], key_func=_rate_key, scope="api-token"
+)(blueprint)
+limiter.limit(lambda: current_app.config["API_RATE_LIMIT_PER_ADDRESS"], scope="api-address")(
+    blueprint
+)

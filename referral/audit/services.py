@@ -57,6 +57,7 @@ from referral.clock import utcnow
 from referral.extensions import db
 
 PENDING = "referral_audit_pending"
+OBJ_ID_LENGTH = 64  # audit_events.obj_id
 WRITING = "referral_audit_writing"
 REQUEST_ID_HEADER = "X-Request-ID"
 
@@ -126,7 +127,8 @@ def record(
         **_actor_fields(actor),
         "action": action,
         "obj_type": obj_type,
-        "obj_id": obj_id,
+        # A denied request may name any id in its URL: kept to the column's width.
+        "obj_id": obj_id[:OBJ_ID_LENGTH] if obj_id is not None else None,
         "outcome": outcome.value,
         "request_id": request_id(),
         "client_address": request.remote_addr if has_request_context() else None,
