@@ -246,6 +246,12 @@ def next_totp(person: Person) -> str:
     return totp.code_at(person.totp_secret, clock.utcnow())
 
 
+def reauth(person: Person, prefix: str = "") -> dict[str, str]:
+    """The password and a fresh authenticator code, as a sensitive change asks again."""
+    dash = f"{prefix}-" if prefix else ""
+    return {f"{dash}current": person.password, f"{dash}code": next_totp(person)}
+
+
 def sign_in(client: FlaskClient, person: Person) -> None:
     response = form_post(
         client, "/auth/sign-in", {"email": person.email, "password": person.password}

@@ -11,7 +11,7 @@ from referral.db import Organisation, OrganisationType, User
 from referral.extensions import db
 from referral.security import passwords
 from referral.security.policy import Role
-from tests.conftest import Person, form_post, make_organisation, make_person
+from tests.conftest import Person, form_post, make_organisation, make_person, reauth
 
 VALID_ORG = {
     "name": "Lomara Legal Aid Network",
@@ -140,16 +140,22 @@ def test_admin_cannot_demote_or_deactivate_themself(
 
 
 def test_admin_resets_password_and_two_factor(
-    signed_in_admin: FlaskClient, org: Organisation
+    signed_in_admin: FlaskClient, admin: Person, org: Organisation
 ) -> None:
     worker = make_person(Role.CASEWORKER, org)
     page = f"/admin/users/{worker.user.public_id}"
     response = form_post(
-        signed_in_admin, f"{page}/reset-password", {"reset-password-confirm": "y"}, page=page
+        signed_in_admin,
+        f"{page}/reset-password",
+        {"reset-password-confirm": "y", **reauth(admin, "reset-password")},
+        page=page,
     )
     assert response.status_code == 200
     response = form_post(
-        signed_in_admin, f"{page}/reset-2fa", {"reset-2fa-confirm": "y"}, page=page
+        signed_in_admin,
+        f"{page}/reset-2fa",
+        {"reset-2fa-confirm": "y", **reauth(admin, "reset-2fa")},
+        page=page,
     )
     assert response.status_code == 302
     db.session.expire_all()

@@ -48,6 +48,7 @@ from tests.conftest import (
     form_post,
     make_person,
     next_totp,
+    reauth,
     sign_in,
 )
 
@@ -448,7 +449,12 @@ def test_session_revocation_recorded(client: FlaskClient, caseworker: Person) ->
     sign_in(client, caseworker)
     html = client.get("/auth/account").get_data(as_text=True)
     client.post(
-        "/auth/sign-out-everywhere", data={"everywhere-confirm": "y", "csrf_token": csrf_from(html)}
+        "/auth/sign-out-everywhere",
+        data={
+            "everywhere-confirm": "y",
+            "csrf_token": csrf_from(html),
+            **reauth(caseworker, "everywhere"),
+        },
     )
     revoked = events("auth.sessions_revoked")
     assert revoked and revoked[0].obj_id == caseworker.user.public_id
@@ -605,12 +611,16 @@ def test_postgresql_app_role_cannot_rewrite_history(engine_name: str) -> None:
 
 
 def test_admin_two_factor_reset_clears_encrypted_secret(
-    signed_in_admin: FlaskClient, caseworker: Person
+    signed_in_admin: FlaskClient, admin: Person, caseworker: Person
 ) -> None:
     html = signed_in_admin.get(f"/admin/users/{caseworker.user.public_id}").get_data(as_text=True)
     response = signed_in_admin.post(
         f"/admin/users/{caseworker.user.public_id}/reset-2fa",
-        data={"reset-2fa-confirm": "y", "csrf_token": csrf_from(html)},
+        data={
+            "reset-2fa-confirm": "y",
+            "csrf_token": csrf_from(html),
+            **reauth(admin, "reset-2fa"),
+        },
     )
     assert response.status_code == 302
     reset = events("admin.two_factor_reset")

@@ -36,7 +36,7 @@ from tests.casehelpers import (
     request,
     the_area,
 )
-from tests.conftest import Person, form_post, make_organisation, make_person, sign_in
+from tests.conftest import Person, form_post, make_organisation, make_person, reauth, sign_in
 from tests.psea.conftest import record
 
 MESSAGE = "Tick this box to confirm. Nothing was changed."
@@ -57,6 +57,7 @@ class Gated:
     box: str  # the name of the tick box
     state: Callable[[], Any]  # read again after each post: must not move without the tick
     kept: list[str] = field(default_factory=list)  # typed values shown again on refusal
+    reauth: str | None = None  # prefix of the password and code asked again, if any
 
 
 def _reload(model: Any, row_id: int) -> Any:
@@ -367,6 +368,7 @@ def _reset_password(app: Flask) -> Gated:
         {},
         "reset-password-confirm",
         lambda: _reload(User, world.worker.user.id).password_hash,
+        reauth="reset-password",
     )
 
 
@@ -380,6 +382,7 @@ def _reset_two_factor(app: Flask) -> Gated:
         {},
         "reset-2fa-confirm",
         lambda: _reload(User, world.worker.user.id).totp_enrolled_at,
+        reauth="reset-2fa",
     )
 
 
@@ -393,6 +396,7 @@ def _new_recovery_codes(app: Flask) -> Gated:
         {},
         "codes-confirm",
         lambda: sorted(c.code_hash for c in _reload(User, user_id).recovery_codes),
+        reauth="codes",
     )
 
 
@@ -405,6 +409,7 @@ def _sign_out_everywhere(app: Flask) -> Gated:
         {},
         "everywhere-confirm",
         lambda: _reload(User, world.worker.user.id).session_version,
+        reauth="everywhere",
     )
 
 
@@ -500,8 +505,9 @@ def test_irreversible_action_needs_its_tick_box(app: Flask, action: str) -> None
     assert boxes, f"{action}: no tick box {gated.box!r} on {gated.page}"
     assert "cannot be undone" in page or "I have checked" in page
     before = gated.state()
+    data = {**gated.data, **(reauth(gated.actor, gated.reauth) if gated.reauth else {})}
 
-    refused = form_post(client, gated.url, gated.data, page=gated.page)
+    refused = form_post(client, gated.url, data, page=gated.page)
     html = refused.get_data(as_text=True)
     assert 400 <= refused.status_code < 500, (action, refused.status_code)
     assert _message_tied_to_box(html, gated.box) == MESSAGE
@@ -509,7 +515,7 @@ def test_irreversible_action_needs_its_tick_box(app: Flask, action: str) -> None
         assert typed in html, (action, typed)
     assert gated.state() == before, action
 
-    done = form_post(client, gated.url, {**gated.data, gated.box: "y"}, page=gated.page)
+    done = form_post(client, gated.url, {**data, gated.box: "y"}, page=gated.page)
     assert done.status_code in (200, 302), (action, done.get_data(as_text=True))
     assert gated.state() != before, action
 

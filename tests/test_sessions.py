@@ -8,13 +8,23 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from referral import clock
 from referral.admin import services as admin_services
+from referral.audit.models import AuditEvent
 from referral.db import AuthSession, Organisation, User
 from referral.extensions import db
 from referral.security.policy import Role
-from tests.conftest import Person, form_post, make_organisation, make_person, sign_in
+from tests.conftest import (
+    Person,
+    form_post,
+    make_organisation,
+    make_person,
+    next_totp,
+    reauth,
+    sign_in,
+)
 
 
 def is_signed_in(client: FlaskClient) -> bool:
@@ -94,7 +104,12 @@ def test_sign_out_everywhere_ends_every_session(app: Flask, admin: Person) -> No
     first, second = _two_sessions(app, admin)
     refused = form_post(first, "/auth/sign-out-everywhere", {}, page="/auth/account")
     assert refused.status_code == 400 and is_signed_in(first) and is_signed_in(second)
-    form_post(first, "/auth/sign-out-everywhere", {"everywhere-confirm": "y"}, page="/auth/account")
+    form_post(
+        first,
+        "/auth/sign-out-everywhere",
+        {"everywhere-confirm": "y", **reauth(admin, "everywhere")},
+        page="/auth/account",
+    )
     assert not is_signed_in(first)
     assert not is_signed_in(second)
 
@@ -105,7 +120,7 @@ def test_password_change_ends_every_session(app: Flask, admin: Person) -> None:
     response = form_post(
         first,
         "/auth/account/password",
-        {"current": admin.password, "password": new, "confirm": new},
+        {**reauth(admin), "password": new, "confirm": new},
         page="/auth/account",
     )
     assert response.status_code == 302
@@ -119,11 +134,11 @@ def test_password_change_needs_the_current_password(client: FlaskClient, admin: 
     response = form_post(
         client,
         "/auth/account/password",
-        {"current": "wrong", "password": new, "confirm": new},
+        {**reauth(admin), "current": "wrong", "password": new, "confirm": new},
         page="/auth/account",
     )
     assert response.status_code == 400
-    assert "current password is not correct" in response.get_data(as_text=True)
+    assert "password or the authenticator code is not correct" in response.get_data(as_text=True)
     assert is_signed_in(client)
 
 
@@ -193,3 +208,103 @@ def test_deactivated_organisation_ends_its_users_sessions(
     )
     db.session.commit()
     assert not is_signed_in(client)
+
+
+# --- re-authentication before sensitive changes ------------------------------------------
+
+REAUTHENTICATED = {
+    "new recovery codes": ("/auth/account/recovery-codes", "codes", {"codes-confirm": "y"}),
+    "sign out everywhere": ("/auth/sign-out-everywhere", "everywhere", {"everywhere-confirm": "y"}),
+    "password change": (
+        "/auth/account/password",
+        "",
+        {"password": "amber tractor whistles nightly", "confirm": "amber tractor whistles nightly"},
+    ),
+}
+
+
+@pytest.mark.parametrize("action", list(REAUTHENTICATED))
+def test_item4_stolen_session_cannot_make_sensitive_changes_without_password_and_code(
+    client: FlaskClient, admin: Person, action: str
+) -> None:
+    """A session cookie alone (a stolen laptop, a copied cookie) cannot replace recovery
+    codes, change the password or sign the owner out everywhere: the password and a
+    current authenticator code are asked again, and a wrong answer is audited."""
+    url, prefix, data = REAUTHENTICATED[action]
+    sign_in(client, admin)
+    before = _account_state(admin)
+    dash = f"{prefix}-" if prefix else ""
+    attempts = (
+        {},  # the session alone
+        {f"{dash}current": admin.password, f"{dash}code": "000000"},  # password, wrong code
+        {f"{dash}current": "guessed password", f"{dash}code": next_totp(admin)},
+    )
+    for extra in attempts:
+        response = form_post(client, url, {**data, **extra}, page="/auth/account")
+        assert response.status_code == 400, (action, extra)
+        assert is_signed_in(client) and _account_state(admin) == before
+    failures = _audit("auth.reauthentication_failed")
+    assert [f.outcome for f in failures] == ["denied", "denied"]
+    assert {f.detail["reason"] for f in failures} == {"code", "password"}
+
+    response = form_post(client, url, {**data, **reauth(admin, prefix)}, page="/auth/account")
+    assert response.status_code in (200, 302)
+    assert _account_state(admin) != before
+
+
+@pytest.mark.parametrize("action", ["reset-password", "reset-2fa"])
+def test_item4_admin_resets_need_the_admins_password_and_code(
+    client: FlaskClient, admin: Person, org: Organisation, action: str
+) -> None:
+    """A stolen administrator session cannot take over another account by resetting it."""
+    worker = make_person(Role.CASEWORKER, org)
+    page = f"/admin/users/{worker.user.public_id}"
+    sign_in(client, admin)
+    before = _account_state(worker)
+    refused = form_post(client, f"{page}/{action}", {f"{action}-confirm": "y"}, page=page)
+    assert refused.status_code == 400 and _account_state(worker) == before
+    wrong = {f"{action}-current": admin.password, f"{action}-code": "123456"}
+    refused = form_post(client, f"{page}/{action}", {f"{action}-confirm": "y", **wrong}, page=page)
+    assert refused.status_code == 400 and _account_state(worker) == before
+    assert _audit("auth.reauthentication_failed")[0].detail["purpose"] in (
+        "reset_password",
+        "reset_two_factor",
+    )
+    done = form_post(
+        client, f"{page}/{action}", {f"{action}-confirm": "y", **reauth(admin, action)}, page=page
+    )
+    assert done.status_code in (200, 302) and _account_state(worker) != before
+
+
+def test_item4_failed_reauthentication_is_throttled(client: FlaskClient, admin: Person) -> None:
+    sign_in(client, admin)
+    wrong = {"codes-confirm": "y", "codes-current": admin.password, "codes-code": "000000"}
+    statuses = [
+        form_post(client, "/auth/account/recovery-codes", wrong, page="/auth/account").status_code
+        for _ in range(6)
+    ]
+    assert statuses == [400] * 5 + [429]
+    right = {"codes-confirm": "y", **reauth(admin, "codes")}
+    response = form_post(client, "/auth/account/recovery-codes", right, page="/auth/account")
+    assert response.status_code == 429  # even the right answer waits
+
+
+def _account_state(person: Person) -> tuple[object, ...]:
+    db.session.expire_all()
+    user = db.session.get(User, person.user.id)
+    assert user is not None
+    return (
+        user.password_hash,
+        user.session_version,
+        user.totp_enrolled_at,
+        sorted(code.code_hash for code in user.recovery_codes),
+    )
+
+
+def _audit(action: str) -> list[AuditEvent]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        )
+    )

@@ -9,6 +9,7 @@ from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitFi
 from wtforms.fields import Field
 from wtforms.validators import DataRequired, Length, Regexp
 
+from referral.auth.forms import ReauthenticationForm
 from referral.db import OrganisationType
 from referral.forms import (
     confirmation_field,
@@ -109,7 +110,7 @@ class UserForm(FlaskForm):
     currently_active = False
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(ReauthenticationForm):
     confirm = confirmation_field(
         _l(
             "This cannot be undone: the current password stops working at once and the user "
@@ -118,7 +119,7 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
-class ResetTwoFactorForm(FlaskForm):
+class ResetTwoFactorForm(ReauthenticationForm):
     confirm = confirmation_field(
         _l(
             "This cannot be undone: the authenticator and recovery codes stop working at once; "

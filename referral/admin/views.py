@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from referral.admin import services
 from referral.admin.forms import OrganisationForm, ResetPasswordForm, ResetTwoFactorForm, UserForm
+from referral.auth.throttle import reauthentication_limit
 from referral.db import Organisation, OrganisationType, User
 from referral.db.work import attempt
 from referral.extensions import db
@@ -182,10 +183,11 @@ def edit_user(public_id: str) -> Page:
 
 @blueprint.route("/users/<public_id>/reset-password", methods=["POST"])
 @requires(Permission.MANAGE_USERS)
+@reauthentication_limit
 def reset_password(public_id: str) -> Page:
     user = _user_or_404(public_id)
     form = ResetPasswordForm(prefix="reset-password")
-    if not form.validate():
+    if not (form.validate() and form.reauthenticates(current_user, "reset_password")):
         return _user_page(user, _user_form(user, posted=False), 400, reset_password_form=form)
     one_time_password = services.reset_password(user, actor=current_user)
     return render_template("admin/one_time_password.html", user=user, password=one_time_password)
@@ -193,10 +195,11 @@ def reset_password(public_id: str) -> Page:
 
 @blueprint.route("/users/<public_id>/reset-2fa", methods=["POST"])
 @requires(Permission.MANAGE_USERS)
+@reauthentication_limit
 def reset_two_factor(public_id: str) -> Page:
     user = _user_or_404(public_id)
     form = ResetTwoFactorForm(prefix="reset-2fa")
-    if not form.validate():
+    if not (form.validate() and form.reauthenticates(current_user, "reset_two_factor")):
         return _user_page(user, _user_form(user, posted=False), 400, reset_two_factor_form=form)
     services.reset_two_factor(user, actor=current_user)
     flash(_("Two-factor sign-in was reset. The user enrols again at the next sign-in."), "success")

@@ -5,6 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from referral.auth import services
+from referral.db import User
 from referral.forms import confirmation_field, no_control_characters, strip_filter
 from referral.security.passwords import MAX_LENGTH
 
@@ -59,7 +61,35 @@ class NewPasswordForm(FlaskForm):
     submit = SubmitField(_l("Set password"))
 
 
-class ChangePasswordForm(NewPasswordForm):
+class ReauthenticationForm(FlaskForm):
+    """The password and a current authenticator code, asked again before a change that a
+    stolen session alone must not make (new recovery codes, password, second factor,
+    signing out everywhere)."""
+
+    current = PasswordField(
+        _l("Your password"),
+        validators=[DataRequired(), Length(max=MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    code = StringField(
+        _l("Code from your authenticator app now"),
+        validators=[DataRequired(), Length(min=6, max=8), no_control_characters],
+        filters=[strip_filter],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+    def reauthenticates(self, user: User, purpose: str) -> bool:
+        """True when the password and code are right; else an error on the password field
+        (the failure is audited and counted)."""
+        if services.reauthenticate(
+            user, self.current.data or "", self.code.data or "", purpose=purpose
+        ):
+            return True
+        self.current.errors.append(_l("The password or the authenticator code is not correct."))
+        return False
+
+
+class ChangePasswordForm(NewPasswordForm, ReauthenticationForm):
     current = PasswordField(
         _l("Current password"),
         validators=[DataRequired(), Length(max=MAX_LENGTH)],
@@ -73,7 +103,7 @@ class ConfirmForm(FlaskForm):
     submit = SubmitField(_l("Confirm"))
 
 
-class NewRecoveryCodesForm(FlaskForm):
+class NewRecoveryCodesForm(ReauthenticationForm):
     confirm = confirmation_field(
         _l(
             "This cannot be undone: your current recovery codes stop working at once, "
@@ -82,7 +112,7 @@ class NewRecoveryCodesForm(FlaskForm):
     )
 
 
-class SignOutEverywhereForm(FlaskForm):
+class SignOutEverywhereForm(ReauthenticationForm):
     confirm = confirmation_field(
         _l(
             "This cannot be undone: every session of your account ends at once, this one "

@@ -122,6 +122,24 @@ def _accept_totp(user: User, code: str) -> bool:
     return True
 
 
+def reauthenticate(user: User, password: str, code: str, *, purpose: str) -> bool:
+    """The password and a current TOTP code (not a recovery code, not a replay) again,
+    before ``purpose``; a failure is audited."""
+    password_ok = passwords.verify_password(user.password_hash, password)
+    if password_ok and _accept_totp(user, code):
+        return True
+    throttle.note_reauthentication_failure()
+    events.emit(
+        "auth.reauthentication_failed",
+        outcome="denied",
+        user=user,
+        obj_type="user",
+        obj_id=user.public_id,
+        detail={"purpose": purpose, "reason": "code" if password_ok else "password"},
+    )  # a denied event: kept when the refused request is rolled back
+    return False
+
+
 def confirm_enrolment(user: User, code: str) -> list[str] | None:
     """Confirm the authenticator with a first code; returns the recovery codes (shown once)."""
     if user.has_totp or not _accept_totp(user, code):

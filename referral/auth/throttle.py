@@ -16,13 +16,14 @@ import hashlib
 import math
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, g
+from flask_login import current_user
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from referral.clock import utcnow
 from referral.db import SignInFailures
-from referral.extensions import db
+from referral.extensions import db, limiter
 
 
 def _key(email: str) -> str:
@@ -85,3 +86,25 @@ def note_failure(email: str) -> None:
 def forget_failures(email: str) -> None:
     """The right password was given: the address starts afresh (caller commits)."""
     db.session.execute(delete(SignInFailures).where(SignInFailures.key_hash == _key(email)))
+
+
+# --- re-authentication ------------------------------------------------------------------
+# Wrong password or code when re-authenticating counts against the signed-in account
+# (only its holder can trigger it): a stolen session cannot guess its way through.
+
+
+def note_reauthentication_failure() -> None:
+    g.reauthentication_failed = True
+
+
+def _reauthentication_key() -> str:
+    return "reauth:" + (current_user.public_id if current_user.is_authenticated else "")
+
+
+reauthentication_limit = limiter.limit(
+    lambda: current_app.config["REAUTH_LIMIT_PER_ACCOUNT"],
+    key_func=_reauthentication_key,
+    methods=["POST"],
+    deduct_when=lambda _response: bool(g.get("reauthentication_failed")),
+    scope="reauth",
+)

@@ -39,9 +39,10 @@ from referral.auth.sessions import (
     pending_user,
     start_session,
 )
+from referral.auth.throttle import reauthentication_limit
 from referral.db import User
 from referral.extensions import limiter
-from referral.security import events, passwords, totp
+from referral.security import events, totp
 from referral.security.policy import partially_signed_in, public, signed_in
 from referral.security.sessions import SessionEnd
 
@@ -217,10 +218,11 @@ def sign_out() -> Response:
 
 @blueprint.route("/sign-out-everywhere", methods=["POST"])
 @signed_in
+@reauthentication_limit
 def sign_out_everywhere() -> Page:
     user: User = current_user._get_current_object()
     form = SignOutEverywhereForm(prefix="everywhere")
-    if not form.validate():
+    if not (form.validate() and form.reauthenticates(user, "sign_out_everywhere")):
         return _account_page(user, ChangePasswordForm(formdata=None), 400, everywhere=form)
     end_all_sessions(user, reason="sign_out_everywhere")
     end_session(SessionEnd.REVOKED)
@@ -255,13 +257,11 @@ def _account_page(
 
 @blueprint.route("/account/password", methods=["POST"])
 @signed_in
+@reauthentication_limit
 def change_password() -> Page:
     user: User = current_user._get_current_object()
     form = ChangePasswordForm()
-    valid = form.validate()
-    if valid and not passwords.verify_password(user.password_hash, form.current.data or ""):
-        form.current.errors.append(_("The current password is not correct."))
-        valid = False
+    valid = form.validate() and form.reauthenticates(user, "password_change")
     problems = services.password_problems(user, form.password.data or "") if valid else []
     if not valid or problems:
         form.password.errors = [*form.password.errors, *problems]
@@ -274,10 +274,11 @@ def change_password() -> Page:
 
 @blueprint.route("/account/recovery-codes", methods=["POST"])
 @signed_in
+@reauthentication_limit
 def new_recovery_codes() -> Page:
     user: User = current_user._get_current_object()
     form = NewRecoveryCodesForm(prefix="codes")
-    if not form.validate():
+    if not (form.validate() and form.reauthenticates(user, "new_recovery_codes")):
         return _account_page(user, ChangePasswordForm(formdata=None), 400, codes=form)
     codes = services.replace_recovery_codes(user)
     events.emit("auth.recovery_codes_replaced", user=user)
