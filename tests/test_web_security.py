@@ -136,3 +136,9 @@ def test_stylesheet_and_script_are_cached_per_version(client: FlaskClient) -> No
     # An old or missing version is served, but revalidated rather than kept for a year.
     for url in ("/static/style.css", "/static/style.css?v=0000000000"):
         assert "max-age" not in client.get(url).headers.get("Cache-Control", "")
+
+
+def test_item1_token_api_over_https_needs_no_origin(client: FlaskClient) -> None:
+    """The API is authenticated by a bearer token, not a cookie: no Origin is asked."""
+    response = client.post("/api/v1/referrals/incoming/X/accept", base_url="https://r.example")
+    assert response.status_code != 400

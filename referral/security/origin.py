@@ -29,9 +29,17 @@ def _port_normalised(origin: str) -> str:
     return origin.removesuffix(":443") if origin.startswith("https://") else origin
 
 
+def _exempt() -> bool:
+    """Views exempt from CSRF (the token-authenticated API: no cookie, no ambient
+    authority) are exempt from this check too."""
+    from referral.extensions import csrf
+
+    return bool(csrf._is_exempt())  # Flask-WTF's own exemption list
+
+
 def request_origin_problem() -> str | None:
     """Why this request does not come from this site, or None when it does (or need not)."""
-    if request.method in SAFE_METHODS or not request.is_secure:
+    if request.method in SAFE_METHODS or not request.is_secure or _exempt():
         return None
     expected = _port_normalised(f"https://{request.host}".lower())
     origin = request.headers.get("Origin")
