@@ -89,6 +89,7 @@ def register_security(app: Flask) -> None:
     from referral.auth.sessions import init_sessions
     from referral.compression import init_compression
     from referral.errors import init_error_pages
+    from referral.extensions import csrf
     from referral.security.headers import init_headers
     from referral.security.input import init_input_guards
     from referral.security.origin import init_origin_check
@@ -97,7 +98,7 @@ def register_security(app: Flask) -> None:
     init_audit(app)
     init_sessions(app)
     init_input_guards(app)
-    init_origin_check(app)
+    init_origin_check(app, exempt=csrf._is_exempt)  # Flask-WTF's own exemption list
     init_headers(app)
     init_static_files(app)
     init_compression(app)

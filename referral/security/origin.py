@@ -5,11 +5,13 @@ strict referrer policy, and then no form could be sent over HTTPS at all. This c
 takes the Origin header first (every current browser sends it with a POST) and falls
 back to the Referer (sent to this site only: ``Referrer-Policy: same-origin``). A
 request with neither, with ``Origin: null``, or from another scheme, host or port is
-refused with the same answer as a missing CSRF token.
+refused with the same answer as a missing CSRF token. Views exempt from CSRF (the
+bearer-token API: no cookie, no ambient authority) are exempt here too (``exempt``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import Flask, request
@@ -29,17 +31,9 @@ def _port_normalised(origin: str) -> str:
     return origin.removesuffix(":443") if origin.startswith("https://") else origin
 
 
-def _exempt() -> bool:
-    """Views exempt from CSRF (the token-authenticated API: no cookie, no ambient
-    authority) are exempt from this check too."""
-    from referral.extensions import csrf
-
-    return bool(csrf._is_exempt())  # Flask-WTF's own exemption list
-
-
-def request_origin_problem() -> str | None:
+def request_origin_problem(exempt: Callable[[], bool] = lambda: False) -> str | None:
     """Why this request does not come from this site, or None when it does (or need not)."""
-    if request.method in SAFE_METHODS or not request.is_secure or _exempt():
+    if request.method in SAFE_METHODS or not request.is_secure or exempt():
         return None
     expected = _port_normalised(f"https://{request.host}".lower())
     origin = request.headers.get("Origin")
@@ -55,11 +49,11 @@ def request_origin_problem() -> str | None:
     return None
 
 
-def init_origin_check(app: Flask) -> None:
+def init_origin_check(app: Flask, exempt: Callable[[], bool]) -> None:
     """Refuse cross-origin state changes (Flask-WTF's Referer-only check is off: config)."""
 
     @app.before_request
     def _refuse_cross_origin() -> None:
-        problem = request_origin_problem()
+        problem = request_origin_problem(exempt)
         if problem is not None:
             raise CSRFError(problem)
