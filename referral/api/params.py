@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 from flask import request
 
+from referral.workflow import RuleError
+
 E = TypeVar("E", bound=StrEnum)
 
 DEFAULT_LIMIT = 50
@@ -20,12 +22,12 @@ MAX_TEXT = 2000
 MAX_CURSOR = 400
 
 
-class InputError(ValueError):
-    """Bad input; ``errors`` lists ``{"field": ..., "message": ...}``."""
+class InputError(RuleError):
+    """Bad API input: the one rule-error type, answered as problem details."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.errors = [{"field": field, "message": message}]
+    @property
+    def errors(self) -> list[dict[str, str]]:
+        return [{"field": self.field, "message": str(self.message)}]
 
 
 def text_arg(name: str, *, max_length: int = 100) -> str | None:
