@@ -85,7 +85,8 @@ def test_admin_creates_a_user_with_a_one_time_password(
     shown = re.search(r'id="one-time-password">([^<]+)<', response.get_data(as_text=True))
     assert shown
     user = db.session.query(User).filter_by(email="new.worker@example.org").one()
-    assert user.must_change_password and not user.has_totp
+    # The form shows no Active box for a new user: the user it creates is active.
+    assert user.active and user.must_change_password and not user.has_totp
     assert passwords.verify_password(user.password_hash, shown.group(1))
 
 

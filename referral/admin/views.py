@@ -137,13 +137,15 @@ def _user_page(
     ), status
 
 
-def _user_data(form: UserForm) -> services.UserData:
+def _user_data(form: UserForm, user: User | None) -> services.UserData:
+    """The form's values; a new user is active (the form shows the box only for a stored
+    user, and a box that is not shown would read as unticked)."""
     return services.UserData(
         email=form.email.data or "",
         full_name=form.full_name.data or "",
         role=Role(form.role.data),
         organisation=_organisation_or_404(form.organisation.data or ""),
-        active=bool(form.active.data),
+        active=bool(form.active.data) if user is not None else True,
     )
 
 
@@ -153,7 +155,7 @@ def new_user() -> Page:
     form = _user_form()
     if request.method == "POST":
         created = (
-            attempt(lambda: services.create_user(_user_data(form), actor=current_user), form)
+            attempt(lambda: services.create_user(_user_data(form, None), actor=current_user), form)
             if form.validate()
             else None
         )
@@ -173,7 +175,7 @@ def edit_user(public_id: str) -> Page:
     form = _user_form(user)
     if request.method == "POST":
         if form.validate() and attempt(
-            lambda: services.update_user(user, _user_data(form), actor=current_user), form
+            lambda: services.update_user(user, _user_data(form, user), actor=current_user), form
         ):
             flash(_("User saved."), "success")
             return redirect(url_for("admin.users"))
