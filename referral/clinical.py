@@ -9,7 +9,11 @@ urgent while a window is open), the inbox and the statistics all ask it:
   ``CLINICAL_WINDOW_EC_HOURS``, default 120);
 - the windows apply to sexual violence (rape, sexual assault) and, on the safe side,
   to an incident whose type is not known yet; never to an incident of another type;
-- with no incident time there is nothing to count from, hence no window.
+- with no incident time there is nothing to count from, hence no window;
+- the alarm (the inbox item, the "open" mark on the case, the urgency of a health
+  service) stops once care is arranged, that is a health referral of the case is
+  accepted or completed, and when the case is closed (or its closure requested): a
+  closed case shows its windows as closed.
 
 The SQL forms below are built from the same constants, so a list filtered in the
 database shows the cases the Python rule would show.
@@ -17,7 +21,7 @@ database shows the cases the Python rule would show.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -47,6 +51,35 @@ _HOURS_SETTING: Final[Mapping[Care, str]] = {
 # GBVIMS incident type values (as the case workflow stores them) the windows apply to.
 SEXUAL_VIOLENCE_TYPES: Final = frozenset({"rape", "sexual_assault"})
 
+# The sector and referral states (as the referral engine stores them) in which
+# time-critical care is arranged: a health referral the service accepted or completed.
+HEALTH_SECTOR: Final = "health"
+CARE_ARRANGED_STATES: Final = frozenset({"accepted", "completed"})
+
+
+class WindowStatus(StrEnum):
+    OPEN = "open"  # the only status that raises an alarm
+    CARE_ARRANGED = "care_arranged"  # still running, but a health referral was accepted
+    CASE_CLOSED = "case_closed"  # the case is closed or its closure requested
+    ELAPSED = "elapsed"  # its hours have passed
+
+
+WINDOW_STATUS_LABELS: Final[Mapping[WindowStatus, Any]] = {
+    WindowStatus.OPEN: _l("Open"),
+    WindowStatus.CARE_ARRANGED: _l("Care arranged"),
+    WindowStatus.CASE_CLOSED: _l("Closed with the case"),
+    WindowStatus.ELAPSED: _l("Closed"),
+}
+
+
+def care_arranged(referrals: Iterable[tuple[str, str]]) -> bool:
+    """True when one of a case's referrals, given as (sector, state), is a health
+    referral the service accepted or completed."""
+    return any(
+        str(sector) == HEALTH_SECTOR and str(state) in CARE_ARRANGED_STATES
+        for sector, state in referrals
+    )
+
 
 @dataclass(frozen=True, slots=True)
 class ClinicalWindow:
@@ -65,6 +98,16 @@ class ClinicalWindow:
 
     def time_left(self, now: datetime) -> timedelta:
         return max(self.closes_at - now, timedelta(0))
+
+    def status(self, now: datetime, *, case_open: bool, care_arranged: bool) -> WindowStatus:
+        """Where the window stands for a case; only ``OPEN`` raises an alarm."""
+        if not case_open:
+            return WindowStatus.CASE_CLOSED
+        if not self.is_open(now):
+            return WindowStatus.ELAPSED
+        if care_arranged:
+            return WindowStatus.CARE_ARRANGED
+        return WindowStatus.OPEN
 
 
 def window_lengths() -> dict[Care, timedelta]:

@@ -58,6 +58,7 @@ from referral.cases.models import (
     RiskLevel,
     TimeOfDay,
 )
+from referral.clinical import WINDOW_STATUS_LABELS, care_arranged
 from referral.clock import utcnow
 from referral.db import User
 from referral.db.work import after_commit, attempt
@@ -258,6 +259,8 @@ def _show_context(case: Case) -> dict[str, Any]:
         "case": case,
         "now": now,
         "windows": case.incident.clinical_windows() if case.incident else [],
+        "care_arranged": care_arranged((r.sector.value, r.state.value) for r in referrals),
+        "window_labels": WINDOW_STATUS_LABELS,
         "consents": consents,
         "referrals": referrals,
         "goals": goals,

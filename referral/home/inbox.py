@@ -255,7 +255,8 @@ def _overdue_referrals(user: User) -> InboxSection | None:
 
 
 def _clinical_windows_closing(user: User) -> InboxSection | None:
-    """R8: open cases of mine whose PEP or emergency-contraception window is still open."""
+    """R8: open cases of mine whose PEP or emergency-contraception window is still open and
+    whose health care is not arranged yet (no health referral accepted or completed)."""
     if not has_permission(user, Permission.HANDLE_CASES):
         return None
     now = utcnow()
@@ -265,6 +266,7 @@ def _clinical_windows_closing(user: User) -> InboxSection | None:
         .where(
             Case.stage.in_(OPEN_STAGES),
             window_open_now_sql(Incident.incident_type, Incident.incident_at, now),
+            ~referral_services.care_arranged_sql(SourceKind.GBV_CASE, Case.public_id),
         )
         .order_by(Incident.incident_at)
         .limit(20)

@@ -15,9 +15,10 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, bindparam, exists, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from referral.clinical import CARE_ARRANGED_STATES, care_arranged
 from referral.clock import utcnow
 from referral.db import Organisation, User
 from referral.db.base import random_code
@@ -262,17 +263,46 @@ class ReferralRequest:
     off_pathway_reason: str = ""
 
 
+def care_arranged_sql(
+    source_kind: SourceKind, source_public_id: SQLColumnExpression[str]
+) -> ColumnElement[bool]:
+    """R8 in SQL: the source has a health referral accepted or completed (the clinical
+    window alarm stops, :func:`referral.clinical.care_arranged`)."""
+    return exists().where(
+        Referral.source_kind == source_kind,
+        Referral.source_public_id == source_public_id,
+        Referral.sector == Sector.HEALTH,
+        Referral.state.in_([ReferralState(s) for s in sorted(CARE_ARRANGED_STATES)]),
+    )
+
+
+def care_arranged_for(source_kind: SourceKind, source_public_id: str) -> bool:
+    """R8: the source has a health referral accepted or completed."""
+    rows = db.session.execute(
+        select(Referral.sector, Referral.state).where(
+            Referral.source_kind == source_kind, Referral.source_public_id == source_public_id
+        )
+    ).all()
+    return care_arranged((sector.value, state.value) for sector, state in rows)
+
+
 def pathway_options(source: ReferralSource) -> list[PathwayOption]:
-    """R14: the services of the published pathway for the survivor's area, marked."""
+    """R14: the services of the published pathway for the survivor's area, marked.
+
+    R8: health services are urgent while a clinical window is open, unless care is
+    already arranged (a health referral of the source was accepted or completed)."""
     area = source.survivor_area
     if area is None:
         return []
+    hours = source.hours_since_incident(utcnow())
+    if hours is not None and care_arranged_for(source.source_kind, source.public_id):
+        hours = None
     return lookup_pathway(
         area,
         source.incident_type_value,
         source.survivor_age_group,
         source.survivor_sex,
-        source.hours_since_incident(utcnow()),
+        hours,
     )
 
 
