@@ -66,8 +66,9 @@ def _use_development_secret(app: Flask) -> None:
 
 
 def check_safe(config: Mapping[str, Any]) -> None:
-    """Refuse to start production with a missing or placeholder secret key (the key ring
-    refuses a production start without encryption keys: security.crypto.init_crypto)."""
+    """Refuse to start production with a missing or placeholder secret key, or with
+    per-process rate-limit counters when several workers may run (the key ring refuses a
+    production start without encryption keys: security.crypto.init_crypto)."""
     env = config.get("ENV")
     if env not in {"production", "development", "testing"}:
         raise ConfigurationError(
@@ -81,4 +82,14 @@ def check_safe(config: Mapping[str, Any]) -> None:
             "Refusing to start: set REFERRAL_SECRET_KEY to a random value of at least "
             f"{MIN_SECRET_KEY_LENGTH} characters (e.g. python -c 'import secrets; "
             "print(secrets.token_urlsafe(48))')."
+        )
+    storage = str(config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if storage.startswith("memory://") and not config.get("SINGLE_WORKER"):
+        # Each worker process would keep its own counters: with four workers an
+        # attacker gets four times the sign-in, code and API allowances.
+        raise ConfigurationError(
+            "Refusing to start: RATELIMIT_STORAGE_URI is memory://, which each worker "
+            "process counts on its own. Set REFERRAL_RATELIMIT_STORAGE_URI to a shared "
+            "store (redis://host:6379/0), or REFERRAL_SINGLE_WORKER=true if exactly one "
+            "worker process runs (gunicorn -w 1)."
         )

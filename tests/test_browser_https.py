@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
-import ipaddress
 import os
 import re
 import secrets
@@ -30,53 +29,17 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from playwright.sync_api import expect
 
 from referral.security import totp
 from referral.security.crypto import generate_key_entry
 from tests.conftest import output_dir
+from tests.tls_helpers import self_signed_certificate
 
 pytestmark = pytest.mark.browser
 
 BIN = Path(sys.executable).parent
 PROXY_CLIENT_ADDRESS = "203.0.113.7"  # what the test proxy reports as the client
-
-
-def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and localhost, valid for a day."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
 
 
 def free_port() -> int:
@@ -108,6 +71,7 @@ def production_env(directory: Path, **extra: str) -> dict[str, str]:
         REFERRAL_ARGON2_TIME_COST="1",
         REFERRAL_ARGON2_MEMORY_KIB="1024",
         REFERRAL_ARGON2_PARALLELISM="1",
+        REFERRAL_SINGLE_WORKER="true",  # gunicorn -w 1: memory:// rate limits are allowed
         **extra,
     )
     return env

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +32,7 @@ from tests.casehelpers import (
     request,
 )
 from tests.conftest import Person, form_post, make_organisation, make_person, sign_in
+from tests.tls_helpers import self_signed_certificate
 
 
 @pytest.fixture(autouse=True)
@@ -121,12 +124,14 @@ def test_r9_closures_awaiting_approval_in_supervisor_inbox(
 class TinySMTPServer:
     """A minimal SMTP server on localhost that keeps what it receives."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls  # offers STARTTLS with this server context
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(5)
         self.port = self.sock.getsockname()[1]
         self.messages: list[dict[str, Any]] = []
+        self.refused_handshakes = 0
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -137,9 +142,11 @@ class TinySMTPServer:
             except OSError:
                 return
             with conn:
-                self._session(conn.makefile("rwb"))
+                self._session(conn)
 
-    def _session(self, stream: Any) -> None:
+    def _session(self, conn: socket.socket) -> None:
+        stream = conn.makefile("rwb")
+
         def send(line: str) -> None:
             stream.write(line.encode() + b"\r\n")
             stream.flush()
@@ -153,7 +160,15 @@ class TinySMTPServer:
             line = raw.decode().rstrip("\r\n")
             verb = line.split(" ", 1)[0].upper()
             if verb in ("EHLO", "HELO"):
-                send("250 tiny")
+                send("250-tiny\r\n250 STARTTLS" if self.tls else "250 tiny")
+            elif verb == "STARTTLS" and self.tls is not None:
+                send("220 go ahead")
+                try:
+                    conn = self.tls.wrap_socket(conn, server_side=True)
+                except (ssl.SSLError, OSError):
+                    self.refused_handshakes += 1
+                    return
+                stream = conn.makefile("rwb")
             elif verb == "MAIL":
                 current = {"from": line, "rcpt": []}
                 send("250 ok")
@@ -243,3 +258,27 @@ def test_notice_needs_configuration_and_failure_never_breaks(
         assert notify.new_referral(referral) == 0
     finally:
         app.config.update(SMTP_HOST="", SMTP_PORT=25)
+
+
+def test_item7_smtp_starttls_verifies_the_servers_certificate(
+    app: Flask, people: dict[str, Person], health: Service, tmp_path: Path
+) -> None:
+    """STARTTLS uses a default SSL context: a certificate nobody vouches for stops the
+    notice before any address or password is sent; one from a trusted CA lets it through."""
+    cert, key = self_signed_certificate(tmp_path)
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+    server = TinySMTPServer(tls=server_tls)
+    referral = _refer(people["caseworker"], health)
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=server.port, SMTP_STARTTLS=True)
+    try:
+        assert notify.new_referral(referral) == 0
+        assert server.messages == []
+        assert server.refused_handshakes == 1  # the client refused the certificate
+
+        app.config.update(SMTP_CA_FILE=str(cert))  # now the certificate is vouched for
+        assert notify.new_referral(referral) == 1
+        assert people["receiver"].email in server.messages[0]["rcpt"][0]
+    finally:
+        app.config.update(SMTP_HOST="", SMTP_PORT=25, SMTP_STARTTLS=False, SMTP_CA_FILE="")
+        server.close()

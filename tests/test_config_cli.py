@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask import Flask
 
@@ -9,7 +11,7 @@ from referral import create_app
 from referral.config import ConfigurationError
 from referral.db import Organisation, User
 from referral.extensions import db
-from referral.security.crypto import KeyConfigurationError
+from referral.security.crypto import KeyConfigurationError, generate_key_entry
 
 
 def test_production_refuses_the_default_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,9 +26,33 @@ def test_production_refuses_to_start_without_encryption_keys(
 ) -> None:
     monkeypatch.setenv("REFERRAL_ENV", "production")
     monkeypatch.setenv("REFERRAL_SECRET_KEY", "s" * 48)
+    monkeypatch.setenv("REFERRAL_SINGLE_WORKER", "true")
     monkeypatch.setenv("REFERRAL_ENCRYPTION_KEYS", "")
     with pytest.raises(KeyConfigurationError, match="REFERRAL_ENCRYPTION_KEYS"):
         create_app()
+
+
+def test_item7_production_refuses_per_process_rate_limits_unless_single_worker(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """memory:// counters are per worker process: with several workers each one allows the
+    whole sign-in, code and API budget again. Production refuses them unless one worker."""
+    monkeypatch.setenv("REFERRAL_ENV", "production")
+    monkeypatch.setenv("REFERRAL_SECRET_KEY", "s" * 48)
+    monkeypatch.setenv("REFERRAL_ENCRYPTION_KEYS", generate_key_entry("p1"))
+    monkeypatch.setenv("REFERRAL_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("REFERRAL_DATABASE_URL", f"sqlite:///{tmp_path / 'p.sqlite'}")
+    monkeypatch.delenv("REFERRAL_RATELIMIT_STORAGE_URI", raising=False)
+    monkeypatch.delenv("REFERRAL_SINGLE_WORKER", raising=False)
+    with pytest.raises(ConfigurationError, match="REFERRAL_RATELIMIT_STORAGE_URI"):
+        create_app()
+
+    monkeypatch.setenv("REFERRAL_SINGLE_WORKER", "true")
+    assert create_app().config["RATELIMIT_STORAGE_URI"] == "memory://"
+
+    monkeypatch.setenv("REFERRAL_SINGLE_WORKER", "false")
+    monkeypatch.setenv("REFERRAL_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
+    assert create_app().config["RATELIMIT_STORAGE_URI"].startswith("redis://")
 
 
 def test_environment_variables_override_settings(monkeypatch: pytest.MonkeyPatch) -> None:
