@@ -239,6 +239,12 @@ def form_post(
     return client.post(url, data={**data, "csrf_token": csrf_from(html)})
 
 
+def account_csrf(client: FlaskClient) -> str:
+    """A valid CSRF token of the signed-in client (from its account page), for posting
+    straight to an action: a refusal is then the permission's, not the CSRF check's."""
+    return csrf_from(client.get("/auth/account").get_data(as_text=True))
+
+
 def next_totp(person: Person) -> str:
     """A fresh code: moves the frozen clock to the next 30-second step first."""
     assert person.totp_secret

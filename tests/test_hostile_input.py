@@ -121,6 +121,19 @@ def _database_is_consistent() -> None:
 
 TRIED: list[int] = []
 
+# Every signed-in user has these forms on their own account page.
+ACCOUNT_FORMS = ("/auth/account/language", "/auth/account/recovery-codes")
+
+
+def require_forms(forms: list[FoundForm], role: Role) -> list[FoundForm]:
+    """The crawl's forms, or a failure: finding none (or not even the account's forms)
+    means the crawler is broken (changed markup, pages refused), not that all is safe."""
+    assert forms, f"no form found for {role.value}: nothing was fuzzed"
+    actions = {form.action.split("?")[0] for form in forms}
+    missing = [action for action in ACCOUNT_FORMS if action not in actions]
+    assert not missing, f"{role.value}: the crawl missed the account forms {missing}"
+    return forms
+
 
 def _fuzz(client: FlaskClient, actor: Any, form: FoundForm) -> int:
     """Post hypothesis-generated hostile values to one form; returns how many were tried."""
@@ -158,9 +171,23 @@ def test_hostile_values_in_every_form(app: Flask, client: FlaskClient, role: Rol
     world = build_world()
     actor = world.people[role]
     sign_in(client, actor)
-    forms = _forms_reachable_by(app, client, role, world)
-    TRIED.append(sum(_fuzz(client, actor, form) for form in forms))
+    forms = require_forms(_forms_reachable_by(app, client, role, world), role)
+    tried = [_fuzz(client, actor, form) for form in forms]
+    assert all(tried), [form.action for form, n in zip(forms, tried, strict=True) if not n]
+    TRIED.append(sum(tried))
     _database_is_consistent()
+
+
+def test_item8_hostile_input_fails_when_the_crawl_finds_no_form(
+    app: Flask, client: FlaskClient
+) -> None:
+    """A crawl that reaches no page (here: nobody signed in) finds no form, and the
+    hostile-input test then fails instead of passing having fuzzed nothing."""
+    world = build_world()
+    found = _forms_reachable_by(app, client, Role.CASEWORKER, world)
+    assert found == []
+    with pytest.raises(AssertionError, match="no form found for caseworker"):
+        require_forms(found, Role.CASEWORKER)
 
 
 def test_huge_body_is_refused(client: FlaskClient) -> None:

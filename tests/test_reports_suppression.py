@@ -139,15 +139,15 @@ def test_the_auditor_sees_that_hidden_ones_summing_to_their_count_are_exposed() 
     assert set(unprotected_cells(grid, marks, 5)) == {(0, 0), (0, 1)}
 
 
-def test_large_tables_are_suppressed_quickly() -> None:
+def test_item8_r24_a_large_table_is_fully_protected() -> None:
+    """A 40 x 12 table of many small cells leaves no cell recoverable (its speed is
+    measured by bench/suppression.py, not here)."""
     import random
-    import time
 
     generator = random.Random(7)
     counts = [[generator.choice([0, 1, 2, 5, 6, 9, 30]) for _ in range(12)] for _ in range(40)]
-    started = time.perf_counter()
     safe = suppress(table(counts))
-    assert time.perf_counter() - started < 2
+    assert any(Mark.SMALL in row for row in marks_of(safe))
     assert not unprotected_cells(true_grid(counts), marks_of(safe), 5)
 
 

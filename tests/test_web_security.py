@@ -141,4 +141,4 @@ def test_stylesheet_and_script_are_cached_per_version(client: FlaskClient) -> No
 def test_item1_token_api_over_https_needs_no_origin(client: FlaskClient) -> None:
     """The API is authenticated by a bearer token, not a cookie: no Origin is asked."""
     response = client.post("/api/v1/referrals/incoming/X/accept", base_url="https://r.example")
-    assert response.status_code != 400
+    assert response.status_code == 401, response.status_code
