@@ -311,7 +311,7 @@ def _case_pages(world: World, role: Role) -> list[Scenario]:
     ]
 
 
-# --- PSEA allegations, interim delegation, victim assistance (issue 6) -----------------
+# --- PSEA allegations, interim delegation, victim assistance ----------------------------
 
 
 def _psea(world: World) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The access matrix, generated from the URL map and checked over HTTP (issue 10).
+"""The access matrix, generated from the URL map and checked over HTTP.
 
 For every endpoint, every role and every record scenario the expected answer comes from
 the policy: 403 when the role lacks the endpoint's permission, otherwise what the

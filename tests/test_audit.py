@@ -1,4 +1,4 @@
-"""Issue 3 on the real application, on SQLite and (``--db postgresql``) PostgreSQL:
+"""The audit trail on the real application, on SQLite and (``--db postgresql``) PostgreSQL:
 encrypted TOTP secrets (R2), key rotation, the append-only hash-chained audit trail,
 what is recorded, the CLI and the viewer (R25)."""
 

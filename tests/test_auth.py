@@ -1,4 +1,4 @@
-"""Sign-in, second factor, passwords and throttling (issue 2, DESIGN section 4)."""
+"""Sign-in, second factor, passwords and throttling."""
 
 from __future__ import annotations
 

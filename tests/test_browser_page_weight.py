@@ -4,7 +4,7 @@ resource count) and then again, as a later page, in the same context (only what 
 actually fetched counts; a 304 or a cache hit brings no body). Sizes are uncompressed
 bodies. Figures in test-output/page-weights.txt.
 
-Budgets (issue 9): nothing from another host; one stylesheet and at most one script; a
+Budgets: nothing from another host; one stylesheet and at most one script; a
 first load under 100 KB, a later page under 30 KB; text responses gzip-compressed by the
 app.
 """

@@ -1,4 +1,4 @@
-"""The case page printed (issue 9): a clean summary for the paper file. Printed in headless
+"""The case page printed: a clean summary for the paper file. Printed in headless
 Chromium with print media; the PDF and a screenshot go to test-output/print/."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Confirmation before irreversible actions (issue 9): each one has a tick box whose label
+"""Confirmation before irreversible actions: each one has a tick box whose label
 says what cannot be undone, checked on the server (pages work without JavaScript).
 Without the tick the form comes back with a 4xx, the message tied to the box, what was
 typed kept, and nothing changed; with it the action is done."""

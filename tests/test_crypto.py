@@ -1,4 +1,4 @@
-"""Encryption at rest (issue 3, rule R2): key ring, value format, row-bound fields, rotation.
+"""Encryption at rest (rule R2): key ring, value format, row-bound fields, rotation.
 
 These tests use their own tiny declarative base and a bare Flask app, so they exercise
 ``referral.security.crypto`` without the rest of the application.

@@ -1,4 +1,4 @@
-"""Areas, their CSV import, services and the service search (issue 4)."""
+"""Areas, their CSV import, services and the service search."""
 
 from __future__ import annotations
 

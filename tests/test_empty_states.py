@@ -1,4 +1,4 @@
-"""Clear empty states (issue 9): every list, table and inbox page says in a sentence what is
+"""Clear empty states: every list, table and inbox page says in a sentence what is
 empty and, where the user can act, what to do next."""
 
 from __future__ import annotations

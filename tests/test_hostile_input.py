@@ -1,4 +1,4 @@
-"""Hostile input to every form (issue 10): random and malicious values never cause a
+"""Hostile input to every form: random and malicious values never cause a
 server error, are escaped when shown back, and leave the database consistent.
 
 The forms are found by crawling every page each role may open (the access matrix's

@@ -1,4 +1,4 @@
-"""Dates, times and numbers in the user's language and organisation time zone (issue 9), and
+"""Dates, times and numbers in the user's language and organisation time zone, and
 the time left to a deadline in words that translate (ngettext)."""
 
 from __future__ import annotations

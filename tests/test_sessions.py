@@ -1,4 +1,4 @@
-"""Session lifetime and server-side revocation (issue 2 item 6)."""
+"""Session lifetime and server-side revocation."""
 
 from __future__ import annotations
 

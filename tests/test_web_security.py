@@ -1,4 +1,4 @@
-"""Headers, CSRF, caching, health check and error pages (issue 2 item 8)."""
+"""Headers, CSRF, caching, health check and error pages."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""indexes found by the benchmark (issue 11): referral queue in index order,
+"""indexes found by the benchmark: referral queue in index order,
 case list stage filter in list order, consents to statistics
 
 Revision ID: 0008

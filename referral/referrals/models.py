@@ -134,7 +134,7 @@ class Consent(PublicIdMixin, TimestampMixin, Base):
         Index("ix_consents_source", "source_kind", "source_public_id"),
         # R24 statistics count incidents whose case has an active consent to statistics:
         # an index-only scan of exactly those cases instead of a scan of every consent
-        # (found by bench/, issue 11).
+        # (found by bench/).
         Index(
             "ix_consents_statistics",
             "source_public_id",
@@ -202,7 +202,7 @@ class Referral(PublicIdMixin, TimestampMixin, Base):
         Index("ix_referrals_sender_created", "sending_organisation_id", "created_at", "id"),
         # The receiving queue pages on (deadline_at, id) within open or finished states:
         # an index in that order per view, so a page reads ~50 index entries instead of
-        # every open referral of the organisation (found by bench/, issue 11).
+        # every open referral of the organisation (found by bench/).
         Index(
             "ix_referrals_queue_open",
             "receiving_organisation_id",

@@ -1,0 +1,79 @@
+"""The architecture's own guarantees: every module of the package sits in a layer of the
+import-linter contract, and the repository never points outside itself."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import referral
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(referral.__file__).resolve().parent
+
+
+def layered_modules() -> set[str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    layers = next(c["layers"] for c in contracts if c["type"] == "layers")
+    names: set[str] = set()
+    for layer in layers:
+        for part in layer.split("|"):
+            names.add(part.strip().strip("()"))
+    return names
+
+
+def package_modules() -> set[str]:
+    """The package's top-level modules and sub-packages (not the app factory itself)."""
+    found = {f"referral.{p.stem}" for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
+    found |= {f"referral.{p.parent.name}" for p in PACKAGE.glob("*/__init__.py")}
+    return found
+
+
+def test_item9_every_module_is_in_an_import_layer() -> None:
+    """A module outside every layer escapes the contract: it could import anything."""
+    modules = package_modules()
+    assert "referral.security" in modules and "referral.cli" in modules
+    missing = sorted(modules - layered_modules())
+    assert missing == [], f"add to [tool.importlinter] layers in pyproject.toml: {missing}"
+
+
+def test_item9_the_layers_name_only_real_modules() -> None:
+    assert sorted(layered_modules() - package_modules()) == []
+
+
+# Files of the project (documentation, code, configuration), not build output.
+PROJECT_FILES = (
+    "Makefile",
+    "pyproject.toml",
+    "docs/**/*.md",
+    "referral/**/*.py",
+    "tests/**/*.py",
+    "bench/**/*.py",
+    "config/*.toml",
+    "migrations/**/*.py",
+    "templates/**/*.html",
+)
+OUTSIDE = re.compile(r"\.\./" + "shared|" + r"\bissue\s*#?\d+", re.IGNORECASE)
+
+
+def project_files() -> list[Path]:
+    found: list[Path] = []
+    for pattern in PROJECT_FILES:
+        found.extend(p for p in ROOT.glob(pattern) if p.is_file())
+    return found
+
+
+def test_item9_the_repository_never_points_outside_itself() -> None:
+    """No link to a folder beside the repository, no reference to a tracker's issue: a
+    reader of the repository alone finds everything it mentions."""
+    files = project_files()
+    assert any(p.name == "policy.py" for p in files)
+    offending = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if OUTSIDE.search(line)
+    ]
+    assert offending == []
