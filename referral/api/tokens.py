@@ -273,4 +273,4 @@ def authenticate_request() -> TokenGrant | None:
 
 
 def init_tokens(app: Flask) -> None:
-    register_token_authenticator(authenticate_request)
+    register_token_authenticator(app, authenticate_request)

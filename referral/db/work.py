@@ -13,7 +13,10 @@ Views and services never commit or roll back. A request's changes form one trans
   the page shown next reads the stored state, not the half-made change) and puts the
   message next to the form field it concerns;
 - work that must wait for the commit, such as an e-mail saying a referral waits, is
-  given to :func:`after_commit` and runs only once the change is stored.
+  given to :func:`after_commit` and runs only once the change is stored;
+- a fact noticed while checking rights must be stored even when the request is then
+  refused (a delegation found lapsed while refusing its holder): the change that records
+  it is given to :func:`survive_rollback`, which makes it again after every rollback.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 AFTER_COMMIT = "referral_after_commit"
+REDO_AFTER_ROLLBACK = "referral_redo_after_rollback"
 
 
 def finish_request(status_code: int) -> None:
@@ -43,7 +47,7 @@ def finish_request(status_code: int) -> None:
     """
     session = db.session()
     if status_code >= 400:
-        session.rollback()
+        _rollback()
         g.pop(AFTER_COMMIT, None)
     session.commit()
     for callback in g.pop(AFTER_COMMIT, []):
@@ -55,6 +59,21 @@ def after_commit(callback: Callable[[], Any]) -> None:
     if not has_app_context():
         raise RuntimeError("after_commit needs a request")
     g.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+def survive_rollback(change: Callable[[], Any]) -> None:
+    """Make ``change`` now and again after every rollback of this request's unit of work,
+    so that it is committed even when the request fails. ``change`` must be idempotent
+    (a conditional update that does nothing once made)."""
+    change()
+    if has_app_context():
+        g.setdefault(REDO_AFTER_ROLLBACK, []).append(change)
+
+
+def _rollback() -> None:
+    db.session.rollback()
+    for change in g.get(REDO_AFTER_ROLLBACK, []):
+        change()
 
 
 def init_unit_of_work(app: Flask) -> None:
@@ -137,7 +156,7 @@ def attempt(
     try:
         return Attempt(result=call())
     except (RuleError, ConflictError) as refusal:
-        db.session.rollback()
+        _rollback()
         fields = fields or {}
         if form is not None and isinstance(refusal, RuleError):
             if refusal.field in fields and fields[refusal.field] is None:

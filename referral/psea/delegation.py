@@ -2,23 +2,26 @@
 
 An administrator grants a GBV coordinator the PSEA coordinator's rights until an end
 date (at most PSEA_DELEGATION_MAX_DAYS days ahead). Whether a delegation is active is
-computed from the clock at each request, so it lapses by itself; the lapse is recorded
-in the audit trail the first time a request sees it. Grant, use and lapse are audited.
+computed from the clock where the holder's rights are checked, so it lapses by itself;
+the check that first finds it ended records the lapse, once (and keeps it even when it
+then refuses the request). Grant, use and lapse are audited.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_app_context, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from referral.audit import record
 from referral.clock import utcnow
 from referral.db import User
+from referral.db.work import survive_rollback
 from referral.extensions import db
 from referral.psea.models import PseaDelegation
 from referral.security.policy import ROLE_PERMISSIONS, Actor, Permission, Role
@@ -49,15 +52,36 @@ def active_delegation(user_id: int, now: datetime | None = None) -> PseaDelegati
 
 
 def current_delegation(actor: Actor) -> PseaDelegation | None:
-    """The actor's active delegation; looked up once per request (the clock decides)."""
+    """The actor's active delegation; looked up once per request (the clock decides).
+
+    In a request the same query finds the actor's delegations that have ended without
+    their lapse recorded, and records it (R22).
+    """
     if Role(actor.role) is not Role.GBV_COORDINATOR or not has_app_context():
         return None
     if not has_request_context():
         return active_delegation(actor.id)
     cache: dict[int, PseaDelegation | None] = g.setdefault(_CACHE_KEY, {})
     if actor.id not in cache:
-        cache[actor.id] = active_delegation(actor.id)
+        cache[actor.id] = _check_delegations(actor.id, utcnow())
     return cache[actor.id]
+
+
+def _check_delegations(holder_id: int, now: datetime) -> PseaDelegation | None:
+    found = db.session.scalars(
+        select(PseaDelegation)
+        .where(
+            PseaDelegation.holder_id == holder_id,
+            PseaDelegation.revoked_at.is_(None),
+            PseaDelegation.starts_at <= now,
+            or_(PseaDelegation.ends_at > now, PseaDelegation.lapse_recorded_at.is_(None)),
+        )
+        .order_by(PseaDelegation.ends_at.desc())
+    ).all()
+    for delegation in found:
+        if delegation.ends_at <= now:
+            _record_lapse(delegation, now)
+    return next((d for d in found if d.ends_at > now), None)
 
 
 def delegated_permissions(actor: Actor) -> Iterable[Permission]:
@@ -122,7 +146,7 @@ def revoke(delegation: PseaDelegation, *, actor: User) -> None:
 
 
 def record_lapses(now: datetime | None = None) -> int:
-    """Record the lapse of every delegation whose end has passed (once each); caller commits."""
+    """Record the lapse of every delegation whose end has passed (once each)."""
     now = now or utcnow()
     lapsed = db.session.scalars(
         select(PseaDelegation).where(
@@ -132,18 +156,42 @@ def record_lapses(now: datetime | None = None) -> int:
         )
     ).all()
     for delegation in lapsed:
-        delegation.lapse_recorded_at = now
-        record(
-            "psea.delegation_lapsed",
-            actor=delegation.holder,  # the event concerns the holder; nobody acted
-            obj_type=OBJ_TYPE,
-            obj_id=delegation.public_id,
-            detail={
-                "holder": delegation.holder.public_id,
-                "ended_at": delegation.ends_at.isoformat(),
-            },
-        )
+        _record_lapse(delegation, now)
     return len(lapsed)
+
+
+def _record_lapse(delegation: PseaDelegation, now: datetime) -> None:
+    """Mark the lapse and audit it, once: a conditional update, kept if the request fails."""
+    delegation_id, public_id, ended_at = delegation.id, delegation.public_id, delegation.ends_at
+    holder = delegation.holder
+    # The holder as the audit trail reads it, still readable after a rollback.
+    who = SimpleNamespace(
+        id=holder.id,
+        public_id=holder.public_id,
+        role=holder.role,
+        organisation_id=holder.organisation_id,
+    )
+
+    def mark() -> None:
+        marked = db.session.execute(
+            update(PseaDelegation)
+            .where(
+                PseaDelegation.id == delegation_id,
+                PseaDelegation.lapse_recorded_at.is_(None),
+                PseaDelegation.revoked_at.is_(None),
+            )
+            .values(lapse_recorded_at=now)
+        )
+        if marked.rowcount:  # type: ignore[attr-defined]
+            record(
+                "psea.delegation_lapsed",
+                actor=who,  # the event concerns the holder; nobody acted
+                obj_type=OBJ_TYPE,
+                obj_id=public_id,
+                detail={"holder": who.public_id, "ended_at": ended_at.isoformat()},
+            )
+
+    survive_rollback(mark)
 
 
 def record_use(actor: User, endpoint: str) -> None:
@@ -160,6 +208,8 @@ def record_use(actor: User, endpoint: str) -> None:
 
 
 def listing() -> list[PseaDelegation]:
+    """The delegations the administrator sees; those found ended have their lapse recorded."""
+    record_lapses()
     return list(
         db.session.scalars(
             select(PseaDelegation)

@@ -73,43 +73,27 @@ SEE_ALLEGATIONS = (
     Permission.ASSIST_VICTIMS,
 )
 
-_registered = False
-
 
 @blueprint.record_once
 def _register_delegation(state: BlueprintSetupState) -> None:
-    global _registered
-    if not _registered:
-        register_extra_permissions(delegations.delegated_permissions)
-        _registered = True
-
-
-@blueprint.before_app_request
-def _record_lapsed_delegations() -> None:
-    """R22: a delegation lapses by itself; the first request after its end records it."""
-    if request.endpoint in (None, "static"):
-        return
-    if delegations.record_lapses():
-        db.session.commit()
+    """R22: the policy asks the interim delegation for the PSEA coordinator's rights."""
+    register_extra_permissions(
+        state.app, delegations.delegable_permissions(), delegations.delegated_permissions
+    )
 
 
 @blueprint.before_request
 def _record_delegated_use() -> None:
-    """R22: each use of delegated rights is recorded."""
-    if (
-        current_user.is_authenticated
-        and request.endpoint
-        and delegations.current_delegation(current_user) is not None
-    ):
+    """R22: each use of delegated rights is recorded (with the request's unit of work)."""
+    if current_user.is_authenticated and request.endpoint:
         delegations.record_use(_me(), request.endpoint)
-        db.session.commit()
 
 
 @blueprint.app_context_processor
 def _delegation_banner() -> dict[str, Any]:
     held = None
     if current_user.is_authenticated:
-        held = delegations.current_delegation(current_user)
+        held = delegations.current_delegation(current_user)  # once per request, holders only
     return {"interim_delegation": held}
 
 

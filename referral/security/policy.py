@@ -6,7 +6,9 @@ declaration and refuses endpoints that declare nothing. Record-level checks run 
 the view after loading the record and before acting on it: load -> authorise -> act.
 
 The policy knows no feature: it works on any object with a ``role`` and an
-``organisation_id`` (the user) and on records described by ``RecordScope``.
+``organisation_id`` (the user). Features that grant more than the role (R22 interim
+delegation) or read API tokens register with the application (``PolicyHooks``), never
+in this module's state.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from enum import StrEnum
 from typing import Any, NoReturn, Protocol, TypeVar
 
 from blinker import Namespace
-from flask import abort
+from flask import abort, current_app, has_app_context
+from flask.sansio.app import App
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,7 +82,7 @@ class Permission(StrEnum):
     PSEA_STATISTICS = "psea_statistics"
 
 
-_DIRECTORY_READER = {Permission.BROWSE_DIRECTORY, Permission.READ_PATHWAYS}
+_DIRECTORY_READER = frozenset({Permission.BROWSE_DIRECTORY, Permission.READ_PATHWAYS})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(
@@ -163,23 +166,71 @@ class Actor(Protocol):
     def id(self) -> int: ...
 
 
-_extra_permission_sources: list[Callable[[Actor], Iterable[Permission]]] = []
+ExtraPermissions = Callable[[Actor], Iterable[Permission]]
+POLICY_EXTENSION = "referral.policy"
 
 
-def register_extra_permissions(source: Callable[[Actor], Iterable[Permission]]) -> None:
-    """Let a feature grant permissions beyond the role (e.g. R22 interim delegation)."""
-    _extra_permission_sources.append(source)
+@dataclass
+class PolicyHooks:
+    """What features plug into the policy, kept per application (``app.extensions``).
+
+    ``extra_permissions``: sources of permissions beyond the role, each with the
+    permissions it can grant at most, so it is asked only when one of those is wanted.
+    ``token_authenticator``: reads the request's API token (see :func:`authenticate_token`).
+    """
+
+    extra_permissions: list[tuple[frozenset[Permission], ExtraPermissions]] = field(
+        default_factory=list
+    )
+    token_authenticator: Callable[[], TokenGrant | None] | None = None
+
+
+def policy_hooks(app: App) -> PolicyHooks:
+    hooks: PolicyHooks = app.extensions.setdefault(POLICY_EXTENSION, PolicyHooks())
+    return hooks
+
+
+def _current_hooks() -> PolicyHooks | None:
+    if not has_app_context():
+        return None
+    hooks: PolicyHooks | None = current_app.extensions.get(POLICY_EXTENSION)
+    return hooks
+
+
+def register_extra_permissions(
+    app: App, grantable: Iterable[Permission], source: ExtraPermissions
+) -> None:
+    """Let a feature grant permissions beyond the role (e.g. R22 interim delegation);
+    ``source`` is asked only when a permission of ``grantable`` is wanted."""
+    policy_hooks(app).extra_permissions.append((frozenset(grantable), source))
+
+
+def _role_permissions(actor: Actor) -> frozenset[Permission]:
+    return ROLE_PERMISSIONS.get(Role(actor.role), frozenset())
+
+
+def _extra_permissions(actor: Actor, wanted: Iterable[Permission] | None) -> set[Permission]:
+    """Permissions granted beyond the role; sources that cannot grant any of ``wanted``
+    (None: every permission) are not asked, so they do no work for unrelated checks."""
+    hooks = _current_hooks()
+    granted: set[Permission] = set()
+    if hooks is None:
+        return granted
+    wanted_set = None if wanted is None else frozenset(wanted)
+    for grantable, source in hooks.extra_permissions:
+        if wanted_set is None or grantable & wanted_set:
+            granted.update(source(actor))
+    return granted
 
 
 def permissions_of(actor: Actor) -> frozenset[Permission]:
-    granted = set(ROLE_PERMISSIONS.get(Role(actor.role), frozenset()))
-    for source in _extra_permission_sources:
-        granted.update(source(actor))
-    return frozenset(granted)
+    return _role_permissions(actor) | _extra_permissions(actor, None)
 
 
 def has_permission(actor: Actor, permission: Permission) -> bool:
-    return permission in permissions_of(actor)
+    return permission in _role_permissions(actor) or permission in _extra_permissions(
+        actor, (permission,)
+    )
 
 
 def role_allowed_for_mission(role: Role) -> bool:
@@ -223,8 +274,9 @@ def satisfies(actor: Actor, requirement: Requirement) -> bool:
     if isinstance(requirement, Access):
         return True
     wanted = requirement if isinstance(requirement, tuple) else (requirement,)
-    held = permissions_of(actor)
-    return any(permission in held for permission in wanted)
+    if any(permission in _role_permissions(actor) for permission in wanted):
+        return True
+    return any(permission in _extra_permissions(actor, wanted) for permission in wanted)
 
 
 # --- API tokens --------------------------------------------------------------------------
@@ -292,19 +344,17 @@ class TokenGrant:
     token_id: str  # the token's public id (never the secret)
 
 
-_token_authenticators: list[Callable[[], TokenGrant | None]] = []
-
-
-def register_token_authenticator(authenticate: Callable[[], TokenGrant | None]) -> None:
+def register_token_authenticator(app: App, authenticate: Callable[[], TokenGrant | None]) -> None:
     """The feature that keeps tokens reads the request's token (this module knows no
     storage). Without one, every token endpoint answers 401."""
-    _token_authenticators[:] = [authenticate]
+    policy_hooks(app).token_authenticator = authenticate
 
 
 def authenticate_token() -> TokenGrant | None:
-    for authenticate in _token_authenticators:
-        return authenticate()
-    return None
+    hooks = _current_hooks()
+    if hooks is None or hooks.token_authenticator is None:
+        return None
+    return hooks.token_authenticator()
 
 
 def token_may(grant: TokenGrant, requirement: Requirement, scope: Scope | str) -> str | None:
