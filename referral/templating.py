@@ -41,6 +41,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("reports.index", _l("Statistics")),
     NavItem("admin.users", _l("Users")),
     NavItem("admin.organisations", _l("Organisations")),
+    NavItem("admin.lists_index", _l("Country lists")),
     NavItem("tokens.service_accounts", _l("Service accounts")),
     NavItem("psea.delegations_page", _l("PSEA delegations")),
     NavItem("audit.index", _l("Audit log")),

@@ -90,6 +90,22 @@ def _organisations(world: World, role: Role) -> list[Scenario]:
     ]
 
 
+@scenarios_for("admin.country_list")
+def _country_lists(world: World, role: Role) -> list[Scenario]:
+    return [
+        Scenario("a country list", {"name": "ethnicity"}, 200),
+        Scenario("a core GBVIMS list", {"name": "gbv_type"}, 404),
+    ]
+
+
+@scenarios_for("admin.list_item")
+def _country_list_items(world: World, role: Role) -> list[Scenario]:
+    return [
+        Scenario("a default item", {"name": "location_type", "code": "home"}, 200),
+        Scenario("unknown item", {"name": "location_type", "code": "nowhere"}, 404),
+    ]
+
+
 UNKNOWN = "NOSUCHRECORD0000"
 
 

@@ -129,6 +129,8 @@ class ResetTwoFactorForm(ReauthenticationForm):
 
 
 __all__ = [
+    "ListItemEditForm",
+    "ListItemForm",
     "OrganisationForm",
     "OrganisationType",
     "ResetPasswordForm",
@@ -136,3 +138,42 @@ __all__ = [
     "Role",
     "UserForm",
 ]
+
+
+class ListItemForm(FlaskForm):
+    """A new item of a country-adapted list: its code is chosen once and never changes."""
+
+    code = StringField(
+        _l("Code"),
+        description=_l(
+            "Lowercase letters, digits and _; stored in records and exports, never changed."
+        ),
+        validators=[
+            DataRequired(),
+            Length(max=40),
+            Regexp(
+                r"^[a-z0-9][a-z0-9_]*$",
+                message=_l("Lowercase letters, digits and _ only."),
+            ),
+        ],
+        filters=[strip_filter],
+    )
+    label = StringField(
+        _l("Label"),
+        validators=[DataRequired(), Length(max=200), no_control_characters],
+        filters=[strip_filter],
+    )
+    submit = SubmitField(_l("Add to the list"))
+
+
+class ListItemEditForm(FlaskForm):
+    label = StringField(
+        _l("Label"),
+        validators=[DataRequired(), Length(max=200), no_control_characters],
+        filters=[strip_filter],
+    )
+    active = BooleanField(
+        _l("Offered in forms"),
+        description=_l("Untick to stop offering it; records that use it keep it."),
+    )
+    submit = SubmitField(_l("Save"))

@@ -8,8 +8,15 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from referral.admin import services
-from referral.admin.forms import OrganisationForm, ResetPasswordForm, ResetTwoFactorForm, UserForm
+from referral.admin import lists, services
+from referral.admin.forms import (
+    ListItemEditForm,
+    ListItemForm,
+    OrganisationForm,
+    ResetPasswordForm,
+    ResetTwoFactorForm,
+    UserForm,
+)
 from referral.auth.throttle import reauthentication_limit
 from referral.db import Organisation, OrganisationType, User
 from referral.db.work import attempt
@@ -17,6 +24,12 @@ from referral.extensions import db
 from referral.security.policy import Permission, Role, requires
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@blueprint.context_processor
+def _list_labels() -> dict[str, object]:
+    return {"list_labels": lists.LIST_LABELS}
+
 
 Page = str | tuple[str, int] | Response
 
@@ -206,3 +219,71 @@ def reset_two_factor(public_id: str) -> Page:
     services.reset_two_factor(user, actor=current_user)
     flash(_("Two-factor sign-in was reset. The user enrols again at the next sign-in."), "success")
     return redirect(url_for("admin.edit_user", public_id=user.public_id))
+
+
+# --- country-adapted lists --------------------------------------------------------------
+
+
+def _list_or_404(name: str) -> lists.CountryList:
+    if name not in lists.CountryList.__members__.values():
+        abort(404)
+    return lists.CountryList(name)
+
+
+@blueprint.route("/lists")
+@requires(Permission.MANAGE_LISTS)
+def lists_index() -> Page:
+    counts = {kind: len(lists.items(kind)) for kind in lists.CountryList}
+    adapted = {kind: lists.is_adapted(kind) for kind in lists.CountryList}
+    return render_template(
+        "admin/lists.html", kinds=list(lists.CountryList), counts=counts, adapted=adapted
+    )
+
+
+@blueprint.route("/lists/<name>", methods=["GET", "POST"])
+@requires(Permission.MANAGE_LISTS)
+def country_list(name: str) -> Page:
+    kind = _list_or_404(name)
+    form = ListItemForm()
+    if request.method == "POST":
+        if form.validate() and attempt(
+            lambda: lists.add_item(
+                kind, form.code.data or "", form.label.data or "", actor=current_user
+            ),
+            form,
+        ):
+            flash(_("Item added."), "success")
+            return redirect(url_for("admin.country_list", name=kind.value))
+        return _list_page(kind, form, 400)
+    return _list_page(kind, form)
+
+
+def _list_page(kind: lists.CountryList, form: ListItemForm, status: int = 200) -> Page:
+    return render_template(
+        "admin/list.html",
+        kind=kind,
+        items=lists.items(kind, include_inactive=True),
+        adapted=lists.is_adapted(kind),
+        form=form,
+    ), status
+
+
+@blueprint.route("/lists/<name>/<code>", methods=["GET", "POST"])
+@requires(Permission.MANAGE_LISTS)
+def list_item(name: str, code: str) -> Page:
+    kind = _list_or_404(name)
+    item = next((i for i in lists.items(kind, include_inactive=True) if i.code == code), None)
+    if item is None:
+        abort(404)
+    form = ListItemEditForm(data={"label": item.label, "active": item.active})
+    if request.method == "POST":
+        if form.validate() and attempt(
+            lambda: lists.update_item(
+                kind, code, form.label.data or "", bool(form.active.data), actor=current_user
+            ),
+            form,
+        ):
+            flash(_("Item saved."), "success")
+            return redirect(url_for("admin.country_list", name=kind.value))
+        return render_template("admin/list_item.html", kind=kind, item=item, form=form), 400
+    return render_template("admin/list_item.html", kind=kind, item=item, form=form)

@@ -20,7 +20,6 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from referral.cases.labels import (
     CLOSURE_LABELS,
     DISPLACEMENT_LABELS,
-    LOCATION_LABELS,
     PERPETRATOR_AGE_LABELS,
     PREVIOUSLY_REPORTED_LABELS,
     QUESTION_LABELS,
@@ -195,7 +194,8 @@ class IncidentForm(FlaskForm):
     )
     incident_time_approximate = BooleanField(_l("The date or time is approximate"))
     time_of_day = SelectField(_l("Time of day"), choices=_choices(TIME_OF_DAY_LABELS))
-    location_type = SelectField(_l("Type of location"), choices=_choices(LOCATION_LABELS))
+    # choices: the country-adapted list, set by the view
+    location_type = SelectField(_l("Type of location"), validate_choice=True)
     reported_on = DateField(_l("Date reported"), validators=[InputRequired()])
     perpetrator_count = SmallIntegerField(
         _l("Number of alleged perpetrators"),

@@ -10,7 +10,6 @@ from referral.cases.models import (
     ClosureReason,
     DisplacementStatus,
     IncidentType,
-    LocationType,
     PerpetratorAgeGroup,
     PerpetratorRelationship,
     PreviouslyReported,
@@ -113,18 +112,6 @@ TIME_OF_DAY_LABELS = {
     TimeOfDay.AFTERNOON: _l("Afternoon"),
     TimeOfDay.EVENING_NIGHT: _l("Evening or night"),
     TimeOfDay.UNKNOWN: _l("Unknown"),
-}
-LOCATION_LABELS = {
-    LocationType.HOME: _l("Home"),
-    LocationType.ROAD: _l("Road"),
-    LocationType.FIELD_OR_BUSH: _l("Field or bush"),
-    LocationType.SCHOOL: _l("School"),
-    LocationType.MARKET: _l("Market"),
-    LocationType.DISTRIBUTION_SITE: _l("Distribution site"),
-    LocationType.CAMP_OR_SETTLEMENT: _l("Camp or settlement"),
-    LocationType.WORKPLACE: _l("Workplace"),
-    LocationType.DETENTION: _l("Detention"),
-    LocationType.OTHER: _l("Other"),
 }
 ACTION_STATUS_LABELS = {
     ActionStatus.PLANNED: _l("Planned"),

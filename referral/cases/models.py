@@ -132,6 +132,9 @@ class TimeOfDay(StrEnum):
 
 
 class LocationType(StrEnum):
+    """The default codes of the country-adapted location-type list (referral.admin.lists);
+    incidents store the code, checked against the list by the service."""
+
     HOME = "home"
     ROAD = "road"
     FIELD_OR_BUSH = "field_or_bush"
@@ -348,7 +351,8 @@ class Incident(PublicIdMixin, TimestampMixin, Base):
     incident_at: Mapped[datetime] = mapped_column(UTCDateTime)
     incident_time_approximate: Mapped[bool] = mapped_column(Boolean, default=False)
     time_of_day: Mapped[TimeOfDay] = mapped_column(enum_type(TimeOfDay))
-    location_type: Mapped[LocationType] = mapped_column(enum_type(LocationType))
+    # A code of the country-adapted location-type list.
+    location_type: Mapped[str] = mapped_column(String(40))
     reported_on: Mapped[date] = mapped_column(Date)
     reporting_delay: Mapped[ReportingDelay] = mapped_column(enum_type(ReportingDelay))
 

@@ -15,6 +15,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from referral.admin import lists
+from referral.admin.lists import CountryList
 from referral.clock import utcnow
 from referral.db import User
 from referral.directory.models import AgeGroup, Area, Sector, Sex
@@ -44,7 +46,6 @@ from .models import (
     FollowUp,
     Incident,
     IncidentType,
-    LocationType,
     PerpetratorAgeGroup,
     PerpetratorRelationship,
     PreviouslyReported,
@@ -283,7 +284,7 @@ class IncidentData:
     incident_at: datetime
     reported_on: date
     time_of_day: TimeOfDay
-    location_type: LocationType
+    location_type: str  # a code of the country-adapted list (LocationType: its defaults)
     perpetrator_count: int
     perpetrator_sex: Sex | None
     perpetrator_age_group: PerpetratorAgeGroup
@@ -309,6 +310,12 @@ def record_incident(case: Case, data: IncidentData, *, actor: User) -> Incident:
     unknown = set(data.answers) - {q for q, _ in DECISION_QUESTIONS}
     if unknown:
         raise RuleError("penetration", _l("Unknown decision question."))
+    lists.check_code(
+        CountryList.LOCATION_TYPE,
+        data.location_type,
+        "location_type",
+        keep=case.incident.location_type if case.incident else None,
+    )
     incident_type = classify(data.answers)
     incident = case.incident or Incident(case=case)
     for question, _type in DECISION_QUESTIONS:
@@ -317,7 +324,7 @@ def record_incident(case: Case, data: IncidentData, *, actor: User) -> Incident:
     incident.incident_at = data.incident_at
     incident.incident_time_approximate = data.incident_time_approximate
     incident.time_of_day = data.time_of_day
-    incident.location_type = data.location_type
+    incident.location_type = str(data.location_type)
     incident.reported_on = data.reported_on
     incident.perpetrator_count = data.perpetrator_count
     incident.perpetrator_sex = data.perpetrator_sex

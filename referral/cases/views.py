@@ -12,6 +12,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from referral.admin import lists
+from referral.admin.lists import CountryList
 from referral.cases import services
 from referral.cases.forms import (
     ActionForm,
@@ -34,7 +36,6 @@ from referral.cases.labels import (
     CLOSURE_LABELS,
     DISPLACEMENT_LABELS,
     INCIDENT_TYPE_LABELS,
-    LOCATION_LABELS,
     QUESTION_LABELS,
     RELATIONSHIP_LABELS,
     REPORTING_DELAY_LABELS,
@@ -51,7 +52,6 @@ from referral.cases.models import (
     CaseStage,
     ClosureReason,
     DisplacementStatus,
-    LocationType,
     PerpetratorAgeGroup,
     PerpetratorRelationship,
     PreviouslyReported,
@@ -108,7 +108,6 @@ LABELS: dict[str, Any] = {
     "incident_type": INCIDENT_TYPE_LABELS,
     "relationship": RELATIONSHIP_LABELS,
     "reporting_delay": REPORTING_DELAY_LABELS,
-    "location": LOCATION_LABELS,
     "question": QUESTION_LABELS,
     "closure": CLOSURE_LABELS,
     "action_status": ACTION_STATUS_LABELS,
@@ -449,6 +448,9 @@ def _parse_time(value: str | None) -> time | None:
 def incident(public_id: str) -> Page:
     case = _case(public_id)
     form = IncidentForm()
+    form.location_type.choices = lists.choices(
+        CountryList.LOCATION_TYPE, keep=case.incident.location_type if case.incident else None
+    )
     if request.method == "GET" and case.incident is not None:
         existing = case.incident
         for question in QUESTION_LABELS:
@@ -469,7 +471,7 @@ def incident(public_id: str) -> Page:
                     incident_at=from_wall_clock(datetime.combine(form.incident_date.data, at)),
                     reported_on=form.reported_on.data,
                     time_of_day=TimeOfDay(form.time_of_day.data),
-                    location_type=LocationType(form.location_type.data),
+                    location_type=form.location_type.data or "",
                     perpetrator_count=form.perpetrator_count.data or 1,
                     perpetrator_sex=Sex(form.perpetrator_sex.data)
                     if form.perpetrator_sex.data

@@ -48,6 +48,8 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_ORGANISATIONS = "manage_organisations"
     GRANT_DELEGATION = "grant_delegation"
+    # the country-adapted lists of the GBVIMS intake (ethnicity, location types...)
+    MANAGE_LISTS = "manage_lists"
     # audit trail
     READ_AUDIT = "read_audit"
     EXPORT_AUDIT = "export_audit"
@@ -90,6 +92,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_USERS,
             Permission.MANAGE_ORGANISATIONS,
             Permission.GRANT_DELEGATION,
+            Permission.MANAGE_LISTS,
             Permission.READ_AUDIT,
             Permission.EXPORT_AUDIT,
             *_DIRECTORY_READER,
