@@ -221,7 +221,8 @@ class Seeder:
         for org in self.service_org_ids:
             if org not in self.case_org_ids:
                 specs.append(("service_focal_point", org))
-        rows, credentials = [], []
+        rows: list[dict[str, Any]] = []
+        credentials: list[dict[str, Any]] = []
         for i, (role, org) in enumerate(specs, start=1):
             pid = public_id()
             secret = pyotp.random_base32()

@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from referral.audit.services import pending_events
 from referral.cases import services as cases
 from referral.cases.models import (
@@ -40,7 +42,7 @@ from referral.referrals.models import (
 
 
 def the_area() -> Area:
-    area = db.session.scalar(db.select(Area).where(Area.code == "AR-LOM"))
+    area = db.session.scalar(select(Area).where(Area.code == "AR-LOM"))
     if area is None:
         area = Area(code="AR-LOM", name="Lomara", level=AreaLevel.PROVINCE)
         db.session.add(area)

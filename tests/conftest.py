@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -237,6 +237,16 @@ def form_post(
     """POST like a browser: fetch the page holding the form for its CSRF token first."""
     html = client.get(page or url).get_data(as_text=True)
     return client.post(url, data={**data, "csrf_token": csrf_from(html)})
+
+
+T = TypeVar("T")
+
+
+def fresh(record: T) -> T:
+    """The record re-read from the database (what another request would see); also
+    forgets what the type checker narrowed about it before the change under test."""
+    db.session.refresh(record)
+    return record
 
 
 def account_csrf(client: FlaskClient) -> str:

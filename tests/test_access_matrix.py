@@ -46,7 +46,7 @@ def _endpoints(app: Flask) -> Iterator[tuple[str, Any, set[str], list[str]]]:
         yield rule.endpoint, requirement_of(view), set(rule.methods or ()), sorted(rule.arguments)
 
 
-def _url(app: Flask, endpoint: str, values: dict[str, str]) -> str:
+def _url(app: Flask, endpoint: str, values: dict[str, Any]) -> str:
     with app.test_request_context():
         from flask import url_for
 

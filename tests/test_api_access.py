@@ -110,7 +110,7 @@ def test_every_api_endpoint_with_url_values_has_scenarios(app: Flask) -> None:
     assert missing == []
 
 
-def _url(app: Flask, endpoint: str, values: dict[str, str]) -> str:
+def _url(app: Flask, endpoint: str, values: dict[str, Any]) -> str:
     with app.test_request_context():
         return url_for(endpoint, **values)
 

@@ -77,3 +77,10 @@ def test_item9_the_repository_never_points_outside_itself() -> None:
         if OUTSIDE.search(line)
     ]
     assert offending == []
+
+
+def test_item8_the_tests_are_type_checked() -> None:
+    """`make check` runs mypy (strict) over the tests as well as the package."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert {"referral", "tests"} <= set(config["tool"]["mypy"]["packages"])
+    assert config["tool"]["mypy"]["strict"] is True

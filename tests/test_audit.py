@@ -12,7 +12,7 @@ import secrets
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
@@ -125,7 +125,7 @@ def test_canary_totp_secret_not_in_database(app: Flask, org: Organisation) -> No
 def test_totp_secret_moved_to_other_row_fails(org: Organisation, caseworker: Person) -> None:
     """R2: a ciphertext copied to another user's row does not decrypt (row binding)."""
     other = make_person(Role.SUPERVISOR, org)
-    users = User.__table__
+    users = cast(sa.Table, User.__table__)
     sealed = db.session.execute(
         select(users.c.totp_secret).where(users.c.id == caseworker.user.id)
     ).scalar_one()
@@ -143,7 +143,7 @@ def test_decryption_failure_is_reported(
     caseworker: Person, caplog: pytest.LogCaptureFixture
 ) -> None:
     """R2: a tampered value raises and is logged; it never reads as empty."""
-    users = User.__table__
+    users = cast(sa.Table, User.__table__)
     sealed = db.session.execute(
         select(users.c.totp_secret).where(users.c.id == caseworker.user.id)
     ).scalar_one()
@@ -200,7 +200,7 @@ def test_rotation_interrupted_then_rerun(app: Flask, org: Organisation) -> None:
                 raise CrashError
 
         with pytest.raises(CrashError):
-            rotate_keys(db.session, new_ring, db.metadata, batch_size=100, progress=crash)
+            rotate_keys(db.session(), new_ring, db.metadata, batch_size=100, progress=crash)
         db.session.rollback()
         first = db.session.execute(
             select(sa.func.count()).select_from(User).where(User.id > 0)
@@ -345,7 +345,7 @@ def test_concurrent_appends_keep_one_chain(app: Flask) -> None:
     for t in threads:
         t.join()
     assert not errors, errors
-    result = verify_chain(db.session)
+    result = verify_chain(db.session())
     assert result.ok, result.message()
     assert result.checked == threads_count * per_thread
     head = db.session.get(AuditChainHead, 1)
@@ -625,7 +625,7 @@ def test_admin_two_factor_reset_clears_encrypted_secret(
     assert response.status_code == 302
     reset = events("admin.two_factor_reset")
     assert reset and reset[0].obj_id == caseworker.user.public_id
-    users = User.__table__
+    users = cast(sa.Table, User.__table__)
     stored = db.session.execute(
         select(users.c.totp_secret).where(users.c.id == caseworker.user.id)
     ).scalar_one()

@@ -15,12 +15,14 @@ from referral.cases.models import (
     ClosureReason,
     IncidentType,
     LocationType,
+    PerpetratorAgeGroup,
     PerpetratorRelationship,
     ReportingDelay,
     RiskLevel,
+    TimeOfDay,
 )
 from referral.clinical import Care
-from referral.db import Organisation
+from referral.db import Organisation, User
 from referral.directory.models import AgeGroup, Sex
 from referral.extensions import db
 from referral.referrals import services as engine
@@ -28,16 +30,16 @@ from referral.referrals.models import CaregiverRelationship, ConsentKind
 from referral.security.policy import Role
 from referral.workflow import IllegalTransitionError, RuleError
 from tests.casehelpers import captured_events, incident, open_case, the_area
-from tests.conftest import START, make_organisation, make_person
+from tests.conftest import START, fresh, make_organisation, make_person
 
 
 @pytest.fixture
-def caseworker(org: Organisation):  # type: ignore[no-untyped-def]
+def caseworker(org: Organisation) -> User:
     return make_person(Role.CASEWORKER, org).user
 
 
 @pytest.fixture
-def supervisor(org: Organisation):  # type: ignore[no-untyped-def]
+def supervisor(org: Organisation) -> User:
     return make_person(Role.SUPERVISOR, org).user
 
 
@@ -141,11 +143,11 @@ def test_r7_context_flags_are_derived(caseworker) -> None:  # type: ignore[no-un
         answers={"unwanted_sexual_contact": True},
         incident_at=clock.utcnow() - timedelta(days=20),
         reported_on=clock.utcnow().date(),
-        time_of_day=cases.TimeOfDay.MORNING,
+        time_of_day=TimeOfDay.MORNING,
         location_type=LocationType.HOME,
         perpetrator_count=1,
         perpetrator_sex=Sex.MALE,
-        perpetrator_age_group=cases.PerpetratorAgeGroup.ADULT,
+        perpetrator_age_group=PerpetratorAgeGroup.ADULT,
         perpetrator_relationship=PerpetratorRelationship.INTIMATE_PARTNER,
         goods_or_money_exchanged=True,
     )
@@ -159,15 +161,15 @@ def test_r7_context_flags_are_derived(caseworker) -> None:  # type: ignore[no-un
     assert married.incident is not None and married.incident.early_marriage
 
 
-def test_incident_in_future_or_report_before_incident_refused(caseworker) -> None:  # type: ignore[no-untyped-def]
+def test_incident_in_future_or_report_before_incident_refused(caseworker: User) -> None:
     case = open_case(caseworker)
     base = dict(
         answers={"physical_assault": True},
-        time_of_day=cases.TimeOfDay.MORNING,
+        time_of_day=TimeOfDay.MORNING,
         location_type=LocationType.HOME,
         perpetrator_count=1,
         perpetrator_sex=Sex.MALE,
-        perpetrator_age_group=cases.PerpetratorAgeGroup.ADULT,
+        perpetrator_age_group=PerpetratorAgeGroup.ADULT,
         perpetrator_relationship=PerpetratorRelationship.STRANGER,
     )
     with pytest.raises(RuleError) as error:
@@ -218,8 +220,8 @@ def test_r8_clinical_windows_from_incident_time_and_configurable(caseworker, app
 
 
 def test_r9_six_steps_as_transition_table_and_closure_needs_reason_and_approval(
-    caseworker,
-    supervisor,  # type: ignore[no-untyped-def]
+    caseworker: User,
+    supervisor: User,
 ) -> None:
     case = open_case(caseworker)
     for stage in (
@@ -242,7 +244,7 @@ def test_r9_six_steps_as_transition_table_and_closure_needs_reason_and_approval(
         cases.decide_closure(case, approve=True, actor=caseworker)
     cases.decide_closure(case, approve=True, actor=supervisor)
     db.session.commit()
-    assert case.stage is CaseStage.CLOSED and case.closure_approved_by_id == supervisor.id
+    assert fresh(case).stage is CaseStage.CLOSED and case.closure_approved_by_id == supervisor.id
     assert case.closed_at == clock.utcnow()
 
 
@@ -328,8 +330,8 @@ def test_r5_best_interest_note_required_without_caregiver_consent(caseworker) ->
 
 
 def test_case_list_caseworker_sees_own_and_assigned_supervisor_sees_org(
-    caseworker,
-    supervisor,  # type: ignore[no-untyped-def]
+    caseworker: User,
+    supervisor: User,
 ) -> None:
     org = caseworker.organisation
     colleague = make_person(Role.CASEWORKER, org, email="colleague@example.org").user

@@ -107,7 +107,7 @@ def test_r23_mission_users_cannot_hold_case_handling_roles(admin: Person) -> Non
                 admin_services.UserData(f"{role.value}@mission.example", "X Y", role, mission),
                 actor=admin.user,
             )
-        assert "R23" in refused.value.message
+        assert "R23" in str(refused.value.message)
     # A mission can have PSEA focal points.
     user, _ = admin_services.create_user(
         admin_services.UserData("psea@mission.example", "P F", Role.PSEA_FOCAL_POINT, mission),

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from referral import clock
 from referral.cases import services as cases
@@ -72,7 +73,7 @@ def health(receiver_org: Organisation, caseworker: User) -> Service:
 
 @pytest.fixture
 def legal(health: Service) -> Service:
-    found = db.session.scalar(db.select(Service).where(Service.sector == Sector.LEGAL_AID))
+    found = db.session.scalar(select(Service).where(Service.sector == Sector.LEGAL_AID))
     assert found is not None
     return found
 

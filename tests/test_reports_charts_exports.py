@@ -78,7 +78,9 @@ def test_r24_suppressed_values_are_drawn_as_marked_stubs_never_as_their_size() -
     assert texts["Physical assault"][0] == "40"
     assert texts["Denial of resources"] == ("0", 0)
     svg = str(render_chart(chart))
-    assert "12" not in ET.fromstring(svg)  # noqa: S314 - our own SVG.find(f"{SVG}desc").text  # type: ignore[union-attr]
+    description = ET.fromstring(svg).find(f"{SVG}desc")  # noqa: S314 - our own SVG
+    assert description is not None and description.text
+    assert "12" not in description.text
     assert "fewer than 5" in svg
 
 

@@ -25,7 +25,7 @@ from referral.psea.models import (
 )
 from referral.referrals.models import Priority, Referral, ReferralState, SourceKind
 from referral.reports import psea_stats
-from referral.reports.services import Granularity, StatsScope
+from referral.reports.services import Granularity, StatsReport, StatsScope
 from referral.reports.suppression import SafeTable
 from referral.security.policy import Role
 from tests.casehelpers import make_service
@@ -75,7 +75,7 @@ def scope() -> StatsScope:
     )
 
 
-def table(report: psea_stats.StatsReport, starts: str) -> SafeTable:
+def table(report: StatsReport, starts: str) -> SafeTable:
     return next(t for t in report.tables if t.title.startswith(starts))
 
 
@@ -101,6 +101,7 @@ def test_r19_routing_within_deadline_acknowledgement_and_median_routing_time(
             psea_coordinator.user.__class__.organisation_id == entity.id
         )
     )
+    assert focal_point is not None
     for item in received[:5]:
         psea.acknowledge(item, actor=focal_point)
     db.session.commit()

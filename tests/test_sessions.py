@@ -234,7 +234,7 @@ def test_item4_stolen_session_cannot_make_sensitive_changes_without_password_and
     sign_in(client, admin)
     before = _account_state(admin)
     dash = f"{prefix}-" if prefix else ""
-    attempts = (
+    attempts: tuple[dict[str, str], ...] = (
         {},  # the session alone
         {f"{dash}current": admin.password, f"{dash}code": "000000"},  # password, wrong code
         {f"{dash}current": "guessed password", f"{dash}code": next_totp(admin)},

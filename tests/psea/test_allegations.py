@@ -29,7 +29,7 @@ from referral.psea.models import (
 )
 from referral.security.policy import Role
 from referral.workflow import ConflictError, IllegalTransitionError, RuleError
-from tests.conftest import csrf_from, form_post, make_organisation, make_person, sign_in
+from tests.conftest import csrf_from, form_post, fresh, make_organisation, make_person, sign_in
 from tests.psea.conftest import Network, actions, allegation_data, audit_trail, record
 
 
@@ -251,7 +251,7 @@ def test_r18_entity_acknowledges_and_reports_outcome_category_only(network: Netw
     assert allegation.state is AllegationState.IN_PROGRESS
     services.report_outcome(allegation, Outcome.SUBSTANTIATED, actor=network.agency_focal.user)
     db.session.commit()
-    assert allegation.state is AllegationState.CLOSED
+    assert fresh(allegation).state is AllegationState.CLOSED
     assert allegation.outcome is Outcome.SUBSTANTIATED
     assert actions().count("psea.allegation_outcome_reported") == 2
     # No investigation content: the outcome form has one choice field (and the tick box that
