@@ -311,6 +311,7 @@ def _cases(world: World) -> dict[str, Any]:
     "cases.add_follow_up",
     "cases.request_closure",
     "cases.decide_closure",
+    "cases.reopen",
     "cases.assign",
     "cases.legal_hold",
 )

@@ -119,7 +119,7 @@ def test_case_workflow_in_a_real_browser(browser: Any, live_server: str, org: Or
     expect(worker.get_by_text("Service provided")).to_be_visible()
     worker.get_by_text("Request closure").first.click()
     worker.select_option("#closure-reason", "needs_met")
-    worker.get_by_label(re.compile("Closure cannot be undone")).check()
+    worker.get_by_label(re.compile("Once a supervisor approves the closure")).check()
     worker.get_by_role("button", name="Request closure").click()
     worker.wait_for_url("**/cases/*")
     assert worker.locator("#case-stage").inner_text() == "6. Closure awaiting approval"
@@ -127,7 +127,7 @@ def test_case_workflow_in_a_real_browser(browser: Any, live_server: str, org: Or
     boss = _tab(browser, live_server)
     browser_sign_in(boss, supervisor)
     boss.get_by_role("link", name=code).click()
-    boss.get_by_label(re.compile("Closing cannot be undone")).check()
+    boss.get_by_label(re.compile("Closing ends the work on the case")).check()
     boss.get_by_role("button", name="Approve closure").click()
     boss.wait_for_url("**/cases/*")
     assert boss.locator("#case-stage").inner_text() == "Closed"

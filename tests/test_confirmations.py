@@ -562,7 +562,7 @@ def test_reversible_siblings_of_case_actions_need_no_tick(app: Flask) -> None:
     boss = app.test_client()
     sign_in(boss, world.supervisor)
     page = f"/cases/{world.case.public_id}"
-    refuse = {"decision": "refuse"}
+    refuse = {"decision": "refuse", "reason": "Check the safety plan first."}
     assert form_post(boss, f"{page}/closure/decision", refuse, page=page).status_code == 302
     assert _reload(Case, world.case.id).stage.value == "follow_up"
     hold = {"hold-action": "place", "hold-reason": "Court order"}

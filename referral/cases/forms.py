@@ -243,21 +243,27 @@ class ClosureForm(FlaskForm):
     note = _long(_l("Explanation"), 2000)
     confirm = confirmation_field(
         _l(
-            "Closure cannot be undone: once a supervisor approves it, the case cannot be "
-            "reopened and is purged after the retention period."
+            "Once a supervisor approves the closure, nothing more can be recorded on the case "
+            "unless a supervisor reopens it; it is purged after the retention period."
         )
     )
 
 
 class DecisionForm(FlaskForm):
     decision = HiddenField(validators=[DataRequired()])
+    # Required to refuse (checked by the service): the caseworker reads it.
+    reason = _long(_l("Why is the closure refused?"), 2000)
     confirm = confirmation_field(
         _l(
-            "Closing cannot be undone: the case cannot be reopened and is purged after the "
-            "retention period."
+            "Closing ends the work on the case: only a supervisor can reopen it, with a "
+            "reason, and it is purged after the retention period."
         ),
         when=lambda form: form.decision.data == "approve",
     )
+
+
+class ReopenForm(FlaskForm):
+    reason = _long(_l("Why is the case reopened?"), 2000, required=True)
 
 
 class AssignForm(FlaskForm):

@@ -54,6 +54,8 @@ CASE_WORKFLOW: TransitionTable[CaseStage] = TransitionTable.build(
         ],
         # approval closes; a refused request sends the case back to follow-up
         CaseStage.CLOSURE_REQUESTED: [CaseStage.CLOSED, CaseStage.FOLLOW_UP],
+        # a supervisor reopens a closed case, with a reason
+        CaseStage.CLOSED: [CaseStage.FOLLOW_UP],
     },
 )
 
@@ -235,6 +237,12 @@ class Case(PublicIdMixin, TimestampMixin, Base):
     closure_requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closure_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The supervisor's answers: why a closure was refused (shown back to the caseworker)
+    # and why a closed case was reopened.
+    closure_refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closure_refusal_reason: Mapped[str | None] = encrypted_column()
+    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reopen_reason: Mapped[str | None] = encrypted_column()
 
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     __mapper_args__ = {"version_id_col": version}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
@@ -25,6 +26,7 @@ from referral.referrals import services as engine
 from referral.referrals import trail
 from referral.referrals.models import (
     Consent,
+    ConsentKind,
     Need,
     Referral,
     ReferralState,
@@ -232,7 +234,18 @@ def accepted_referrals_without_case(actor: User, limit: int = 20) -> Sequence[Re
     ).all()
 
 
+def check_open(case: Case, field: str = "stage") -> None:
+    """A closed case (or one whose closure is requested) is read-only until a supervisor
+    refuses the closure or reopens it."""
+    if not case.is_open:
+        raise RuleError(
+            field,
+            _l("The case is closed or its closure is requested: nothing more can be changed."),
+        )
+
+
 def update_notes(case: Case, notes: str, *, actor: User) -> None:
+    check_open(case, "notes")
     case.notes = _check_text("notes", notes) or None
     trail.record("case.notes_changed", actor=actor, obj_type="case", obj_id=case.public_id)
 
@@ -296,6 +309,7 @@ class IncidentData:
 
 
 def record_incident(case: Case, data: IncidentData, *, actor: User) -> Incident:
+    check_open(case, "incident_date")
     now = utcnow()
     if data.incident_at.tzinfo is None:
         raise RuleError("incident_date", _l("The incident time needs a time zone."))
@@ -377,6 +391,7 @@ def move_stage(case: Case, target: CaseStage, *, actor: User) -> None:
     """Move along the six steps; closure goes through request/approve only."""
     if target in (CaseStage.CLOSURE_REQUESTED, CaseStage.CLOSED):
         raise RuleError("stage", _l("Closure needs a request with a reason and approval."))
+    check_open(case)
     CASE_WORKFLOW.check(case.stage, target)
     previous = case.stage
     case.stage = target
@@ -403,6 +418,8 @@ def request_closure(case: Case, reason: ClosureReason | None, note: str, *, acto
     case.closure_note = _check_text("note", note) or None
     case.closure_requested_at = utcnow()
     case.closure_requested_by_id = actor.id
+    case.closure_refused_at = None
+    case.closure_refusal_reason = None
     _commit_guard()
     trail.record(
         "case.closure_requested",
@@ -413,12 +430,20 @@ def request_closure(case: Case, reason: ClosureReason | None, note: str, *, acto
     )
 
 
-def decide_closure(case: Case, *, approve: bool, actor: User) -> None:
+def _check_supervisor(case: Case, actor: User) -> None:
     if not (
         has_permission(actor, Permission.APPROVE_CLOSURE)
         and actor.organisation_id == case.organisation_id
     ):
         raise RuleError("decision", _l("Only a supervisor of this organisation decides closure."))
+
+
+def decide_closure(case: Case, *, approve: bool, actor: User, reason: str = "") -> None:
+    """R9: a supervisor approves a requested closure, or refuses it with a reason that is
+    shown back to the caseworker (the case returns to follow-up)."""
+    _check_supervisor(case, actor)
+    if not approve and not reason.strip():
+        raise RuleError("reason", _l("Say why the closure is refused: the caseworker reads it."))
     target = CaseStage.CLOSED if approve else CaseStage.FOLLOW_UP
     CASE_WORKFLOW.check(case.stage, target)
     case.stage = target
@@ -427,8 +452,11 @@ def decide_closure(case: Case, *, approve: bool, actor: User) -> None:
         case.closure_approved_by_id = actor.id
     else:
         case.closure_reason = None
+        case.closure_note = None
         case.closure_requested_at = None
         case.closure_requested_by_id = None
+        case.closure_refused_at = utcnow()
+        case.closure_refusal_reason = _check_text("reason", reason)
     _commit_guard()
     trail.record(
         "case.closed" if approve else "case.closure_refused",
@@ -436,6 +464,29 @@ def decide_closure(case: Case, *, approve: bool, actor: User) -> None:
         obj_type="case",
         obj_id=case.public_id,
     )
+
+
+def reopen(case: Case, reason: str, *, actor: User) -> None:
+    """A supervisor reopens a closed case, with a reason: it returns to follow-up."""
+    _check_supervisor(case, actor)
+    if not reason.strip():
+        raise RuleError("reason", _l("Say why the case is reopened."))
+    CASE_WORKFLOW.check(case.stage, CaseStage.FOLLOW_UP)
+    if case.stage is not CaseStage.CLOSED:
+        raise ConflictError()
+    case.stage = CaseStage.FOLLOW_UP
+    case.closed_at = None
+    case.closure_approved_by_id = None
+    case.closure_reason = None
+    case.closure_note = None
+    case.closure_requested_at = None
+    case.closure_requested_by_id = None
+    case.closure_refused_at = None
+    case.closure_refusal_reason = None
+    case.reopened_at = utcnow()
+    case.reopen_reason = _check_text("reason", reason)
+    _commit_guard()
+    trail.record("case.reopened", actor=actor, obj_type="case", obj_id=case.public_id)
 
 
 # --- action plan and follow-up -------------------------------------------------------------
@@ -463,6 +514,7 @@ def add_action_item(
 
 
 def set_action_status(item: ActionItem, status: ActionStatus, *, actor: User) -> None:
+    check_open(item.case, "status")
     item.status = status
     trail.record(
         "case.action_status",
@@ -474,6 +526,7 @@ def set_action_status(item: ActionItem, status: ActionStatus, *, actor: User) ->
 
 
 def add_follow_up(case: Case, note: str, *, actor: User) -> FollowUp:
+    check_open(case, "note")
     if not note.strip():
         raise RuleError("note", _l("Write the follow-up note."))
     follow_up = FollowUp(case=case, author_id=actor.id, written_at=utcnow())
@@ -482,6 +535,13 @@ def add_follow_up(case: Case, note: str, *, actor: User) -> FollowUp:
     db.session.flush()
     trail.record("case.follow_up_added", actor=actor, obj_type="case", obj_id=case.public_id)
     return follow_up
+
+
+def record_consent(case: Case, kind: ConsentKind, *, actor: User, **details: Any) -> Consent:
+    """R3 through the one engine; consent is recorded on an open case only (withdrawing
+    one stays possible at any time)."""
+    check_open(case, "kind")
+    return engine.record_consent(case, kind, actor=actor, **details)
 
 
 # --- referrals from a case -----------------------------------------------------------------

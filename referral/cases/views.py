@@ -27,6 +27,7 @@ from referral.cases.forms import (
     IntakeForm,
     NotesForm,
     ReferForm,
+    ReopenForm,
     StageForm,
     WithdrawForm,
     WithdrawReferralForm,
@@ -234,6 +235,15 @@ def _show_context(case: Case) -> dict[str, Any]:
     referrals = engine.referrals_of(case.source_kind, case.public_id)
     goals = {item.id: item.goal for item in case.action_items}
     revealed = ["action_goals"] if goals else []
+    # The supervisor's and the caseworker's closure words, on the page that acts on them.
+    closure_texts = {
+        "closure_note": case.closure_note
+        if case.stage is CaseStage.CLOSURE_REQUESTED or case.closed_at
+        else None,
+        "closure_refusal_reason": case.closure_refusal_reason if case.is_open else None,
+        "reopen_reason": case.reopen_reason if case.is_open else None,
+    }
+    revealed += [name for name, text in closure_texts.items() if text]
     if revealed:
         trail.record(
             "case.viewed",
@@ -246,7 +256,8 @@ def _show_context(case: Case) -> dict[str, Any]:
     stage_form.stage.choices = [
         (s.value, STAGE_LABELS[s])
         for s in CaseStage
-        if CASE_WORKFLOW.can(case.stage, s)
+        if case.is_open
+        and CASE_WORKFLOW.can(case.stage, s)
         and s not in (CaseStage.CLOSURE_REQUESTED, CaseStage.CLOSED)
     ]
     status_form = ActionStatusForm()
@@ -269,6 +280,8 @@ def _show_context(case: Case) -> dict[str, Any]:
         "follow_up_form": FollowUpForm(formdata=None, prefix="followup"),
         "closure_form": ClosureForm(formdata=None, prefix="closure"),
         "decision_form": DecisionForm(formdata=None),
+        "reopen_form": ReopenForm(formdata=None, prefix="reopen"),
+        "closure_texts": closure_texts,
         "assign_form": assign_form,
         "withdraw_form": WithdrawForm(formdata=None),
         "withdraw_referral_form": WithdrawReferralForm(formdata=None),
@@ -378,7 +391,7 @@ def consent(public_id: str) -> Page:
             if kind is ConsentKind.REFERRAL and service is None:
                 form.service.errors.append(_("Choose the receiving service."))
             elif attempt(
-                lambda: engine.record_consent(
+                lambda: services.record_consent(
                     case,
                     kind,
                     actor=current_user,
@@ -539,7 +552,10 @@ def action_status(public_id: str, item_id: str) -> Page:
     form.status.choices = [(s.value, s.value) for s in ActionStatus]
     if not form.validate():
         abort(400)
-    services.set_action_status(item, ActionStatus(form.status.data), actor=current_user)
+    if not attempt(
+        lambda: services.set_action_status(item, ActionStatus(form.status.data), actor=current_user)
+    ):
+        return _error_page("cases/show.html", **_show_context(_case(public_id)))
     return redirect(url_for("cases.show", public_id=case.public_id) + "#plan")
 
 
@@ -615,13 +631,40 @@ def decide_closure(public_id: str) -> Page:
     if not form.validate():
         return _form_error_page(_case(public_id), decision_form=form)
     approve = form.decision.data == "approve"
-    if not attempt(lambda: services.decide_closure(case, approve=approve, actor=current_user)):
+    decided = attempt(
+        lambda: services.decide_closure(
+            case, approve=approve, actor=current_user, reason=form.reason.data or ""
+        ),
+        form,
+    )
+    if not decided:
+        if decided.status == 400:
+            return _form_error_page(_case(public_id), decision_form=form)
         flash(_("This case is not awaiting closure approval."), "error")
         return _error_page("cases/show.html", 409, **_show_context(_case(public_id)))
     flash(
         _("Case closed.") if form.decision.data == "approve" else _("Closure refused."), "success"
     )
     return redirect(url_for("cases.show", public_id=case.public_id))
+
+
+@blueprint.route("/<public_id>/reopen", methods=["POST"])
+@requires(Permission.APPROVE_CLOSURE)
+def reopen(public_id: str) -> Page:
+    """A supervisor reopens a closed case, with a reason."""
+    case = _case(public_id, for_update=True)
+    form = ReopenForm(prefix="reopen")
+    if form.validate():
+        reopened = attempt(
+            lambda: services.reopen(case, form.reason.data or "", actor=current_user), form
+        )
+        if reopened:
+            flash(_("Case reopened: it is back at the follow-up step."), "success")
+            return redirect(url_for("cases.show", public_id=case.public_id))
+        if reopened.status == 409:
+            flash(_("This case is not closed."), "error")
+            return _error_page("cases/show.html", 409, **_show_context(_case(public_id)))
+    return _form_error_page(_case(public_id), reopen_form=form)
 
 
 @blueprint.route("/<public_id>/assign", methods=["POST"])
