@@ -329,13 +329,19 @@ def browser() -> Iterator[Any]:
         instance.close()
 
 
-@pytest.fixture
-def page(browser: Any, live_server: str) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+def new_tab(browser: Any, live_server: str, width: int = 1280, height: int = 900) -> Any:
+    """A tab in a context of its own (its own cookies: one person per tab)."""
+    context = browser.new_context(base_url=live_server, viewport={"width": width, "height": height})
     tab = context.new_page()
     tab.set_default_timeout(10_000)
+    return tab
+
+
+@pytest.fixture
+def page(browser: Any, live_server: str) -> Iterator[Any]:
+    tab = new_tab(browser, live_server)
     yield tab
-    context.close()
+    tab.context.close()
 
 
 def browser_sign_in(page: Any, person: Person) -> None:

@@ -18,16 +18,13 @@ from referral.extensions import db
 from referral.referrals.models import Referral, ReferralState
 from referral.security.policy import Role
 from tests.casehelpers import make_service, publish_pathway
-from tests.conftest import browser_sign_in, make_organisation, make_person, output_dir
+from tests.conftest import browser_sign_in, make_organisation, make_person, new_tab, output_dir
 
 pytestmark = pytest.mark.browser
 
 
 def _tab(browser: Any, live_server: str) -> Any:
-    context = browser.new_context(base_url=live_server, viewport={"width": 390, "height": 844})
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    return tab
+    return new_tab(browser, live_server, 390, 844)
 
 
 def test_case_workflow_in_a_real_browser(browser: Any, live_server: str, org: Organisation) -> None:

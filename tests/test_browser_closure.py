@@ -16,16 +16,13 @@ from referral.extensions import db
 from referral.referrals.models import Need
 from referral.security.policy import Role
 from tests.casehelpers import incident, open_case
-from tests.conftest import browser_sign_in, make_person
+from tests.conftest import browser_sign_in, make_person, new_tab
 
 pytestmark = pytest.mark.browser
 
 
 def _tab(browser: Any, live_server: str) -> Any:
-    context = browser.new_context(base_url=live_server, viewport={"width": 360, "height": 800})
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    return tab
+    return new_tab(browser, live_server, 360, 800)
 
 
 def test_closure_note_refusal_reason_closed_case_actions_and_reopening_in_a_browser(
