@@ -405,6 +405,9 @@ def test_r24_r25_statistics_are_suppressed_tables_and_audited(
     assert exported and exported[-1].detail["via"] == "api"
     bad = client.get(f"{API}/statistics/gbv?start=2026-01-01&end=2020-01-01", headers=headers)
     assert bad.status_code == 400
+    empty = client.get(f"{API}/statistics/gbv?start=&end=", headers=headers)
+    assert empty.status_code == 400
+    assert empty.get_json()["errors"][0]["field"] == "start"
     assert client.get(f"{API}/statistics/psea", headers=headers).status_code == 403
 
 

@@ -542,6 +542,9 @@ def _table(table: SafeTable) -> dict[str, Any]:
 def _statistics_scope(*, shared: bool) -> reports.StatsScope:
     """The pages' filter form, read strictly: a parameter given must be valid (an empty
     date is an error, not "the default"); a period bound left out takes its default."""
+    for bound in ("start", "end"):
+        if request.args.get(bound) == "":
+            raise InputError(bound, "a date (YYYY-MM-DD), or leave the parameter out")
     start, end = reports.default_period()
     args = MultiDict(
         {
