@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -74,6 +75,8 @@ def _tune_sqlite(engine: Any) -> None:
         return
     from sqlalchemy import event
 
+    _create_private_file(engine.url.database or "")
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
@@ -82,6 +85,17 @@ def _tune_sqlite(engine: Any) -> None:
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+def _create_private_file(path: str) -> None:
+    """SQLite creates a missing database file with the process umask (often readable by
+    every local user): create it first, for the app's user alone (0600). SQLite gives
+    the -wal and -shm files the mode of the database file."""
+    if path in ("", ":memory:") or path.startswith("file:") or os.path.exists(path):
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def register_security(app: Flask) -> None:

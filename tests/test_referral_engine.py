@@ -197,6 +197,24 @@ def test_r3_consent_withdrawal_withdraws_pending_referrals_and_stops_sharing(
         cases.refer(case, request(health), consent=consent, actor=caseworker)
 
 
+def test_item9_r3_withdrawal_reason_is_stored_encrypted_even_with_nothing_pending(
+    caseworker: User, health: Service
+) -> None:
+    """R3: the reason stays with the consent itself (sealed, R2), whether or not a
+    referral was pending for the withdrawal to stop."""
+    case = open_case(caseworker)
+    consent = referral_consent(case, caseworker, health)
+    assert engine.withdraw_consent(consent, actor=caseworker, reason="Canary moved away") == []
+    db.session.commit()
+    db.session.expire_all()
+    stored = db.session.get(type(consent), consent.id)
+    assert stored is not None and stored.withdrawal_reason == "Canary moved away"
+    raw = db.session.execute(
+        db.text("SELECT withdrawal_reason FROM consents WHERE id = :id"), {"id": consent.id}
+    ).scalar_one()
+    assert raw is not None and b"Canary" not in bytes(raw)
+
+
 def test_r3_withdrawing_service_consent_withdraws_all_pending(
     caseworker: User, health: Service
 ) -> None:

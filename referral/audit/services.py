@@ -21,6 +21,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,10 @@ PENDING = "referral_audit_pending"
 OBJ_ID_LENGTH = 64  # audit_events.obj_id
 WRITING = "referral_audit_writing"
 REQUEST_ID_HEADER = "X-Request-ID"
+# A proxy's request id is kept only when it looks like one (a UUID, hex or base64 token):
+# anything else (spaces, quotes, markup, 65+ characters) is replaced by a random id, so
+# the audit trail, logs and the response header never carry what a client wrote.
+REQUEST_ID_FORMAT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+/=-]{7,63}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +86,7 @@ def request_id() -> str | None:
     rid: str | None = g.get("request_id")
     if rid is None:
         given = request.headers.get(REQUEST_ID_HEADER, "")
-        rid = (
-            given
-            if 8 <= len(given) <= 64 and given.isascii() and given.isprintable()
-            else secrets.token_hex(8)
-        )
+        rid = given if REQUEST_ID_FORMAT.fullmatch(given) else secrets.token_hex(8)
         g.request_id = rid
     return rid
 

@@ -220,19 +220,27 @@ def import_areas_csv(content: str, *, actor: User) -> ImportResult:
     """
     result = ImportResult()
     reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
-    header = [name.strip().lower() for name in (reader.fieldnames or [])]
-    missing = [column for column in CSV_COLUMNS if column not in header]
-    if missing:
-        result.errors.append(
-            RowError(1, str(_l("Missing columns: %(columns)s.", columns=", ".join(missing))))
+    try:
+        header = [name.strip().lower() for name in (reader.fieldnames or [])]
+        missing = [column for column in CSV_COLUMNS if column not in header]
+        if missing:
+            result.errors.append(
+                RowError(1, str(_l("Missing columns: %(columns)s.", columns=", ".join(missing))))
+            )
+            return result
+        reader.fieldnames = header
+        records = (
+            (index, {k: (v or "").strip() for k, v in raw.items() if isinstance(k, str)})
+            for index, raw in enumerate(reader, start=2)
         )
-        return result
-    reader.fieldnames = header
-    records = (
-        (index, {k: (v or "").strip() for k, v in raw.items() if isinstance(k, str)})
-        for index, raw in enumerate(reader, start=2)
-    )
-    return import_area_records(records, actor=actor)
+        # Every row is read and checked before anything is written.
+        return import_area_records(records, actor=actor)
+    except csv.Error:
+        # The csv module refuses a field over its limit (128 KiB) or a broken quote: the
+        # file is refused at that line, never answered with a 500.
+        message = _l("This line is not valid CSV: a field is far too long or a quote is open.")
+        # line_num counts the lines read whole: the failing one is the next.
+        return ImportResult(errors=[RowError(reader.line_num + 1, str(message))])
 
 
 def import_area_records(

@@ -61,8 +61,13 @@ def backup(engine: Engine, path: str | os.PathLike[str]) -> Path:
         raise BackupError(f"{target} exists already; choose a new file name")
     target.parent.mkdir(parents=True, exist_ok=True)
     url = engine.url
-    if url.get_backend_name() == "sqlite":
-        source = sqlite3.connect(_sqlite_path(url), timeout=30)
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise BackupError(f"backups of {url.get_backend_name()} databases are not supported")
+    sqlite_source = _sqlite_path(url) if url.get_backend_name() == "sqlite" else ""
+    # Readable by this user alone from the first byte written.
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    if sqlite_source:
+        source = sqlite3.connect(sqlite_source, timeout=30)
         try:
             dest = sqlite3.connect(target)
             try:
@@ -72,12 +77,9 @@ def backup(engine: Engine, path: str | os.PathLike[str]) -> Path:
                 dest.close()
         finally:
             source.close()
-        target.chmod(0o600)
         return target
     if url.get_backend_name() == "postgresql":
         args, env = _pg_args(url)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
         result = subprocess.run(  # noqa: S603 - fixed tool, no shell
             [
                 _pg_command("pg_dump"),
@@ -95,8 +97,7 @@ def backup(engine: Engine, path: str | os.PathLike[str]) -> Path:
         if result.returncode != 0:
             target.unlink(missing_ok=True)
             raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
-        return target
-    raise BackupError(f"backups of {url.get_backend_name()} databases are not supported")
+    return target
 
 
 def is_empty(engine: Engine) -> bool:

@@ -169,6 +169,9 @@ class Consent(PublicIdMixin, TimestampMixin, Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Why it was withdrawn: free text, so encrypted (R2); kept whether or not a referral
+    # was pending at the time.
+    withdrawal_reason: Mapped[str | None] = encrypted_column()
 
     receiving_organisation: Mapped[Organisation | None] = relationship(
         foreign_keys=[receiving_organisation_id]

@@ -209,6 +209,7 @@ def withdraw_consent(consent: Consent, *, actor: User, reason: str) -> list[Refe
         raise RuleError("reason", _l("This consent was already withdrawn."))
     consent.withdrawn_at = utcnow()
     consent.withdrawn_by_id = actor.id
+    consent.withdrawal_reason = reason
     trail.record("consent.withdrawn", actor=actor, obj_type="consent", obj_id=consent.public_id)
     query = select(Referral.public_id).where(Referral.state.in_(PENDING_STATES))
     if consent.kind is ConsentKind.REFERRAL:

@@ -1,7 +1,8 @@
 """Encryption at rest (R2, R26): AES-256-GCM values bound to their table, column and row.
 
-Ground layer: imports only the standard library, ``cryptography``, ``sqlalchemy`` and
-``flask``; it knows no feature and no model.
+Ground layer: imports only the standard library, ``cryptography``, ``sqlalchemy``,
+``flask`` and :mod:`referral.security.events` (a field that fails to open is announced
+for the audit trail); it knows no feature and no model.
 
 - :mod:`.errors`: the error types;
 - :mod:`.keys`: master key entries from configuration;

@@ -26,8 +26,9 @@ from sqlalchemy.orm import Mapped, Session, attributes, mapped_column, object_ma
 from sqlalchemy.orm.exc import UnmappedInstanceError
 from sqlalchemy.types import TypeDecorator
 
+from referral.security import events
 from referral.security.crypto.app import current_data_key_store, current_keyring
-from referral.security.crypto.errors import EncryptionError, ShreddedError
+from referral.security.crypto.errors import DecryptionError, EncryptionError, ShreddedError
 from referral.security.crypto.keyring import DataKeyResolver, KeyRing
 from referral.security.crypto.owners import data_key_owner_of, ensure_public_id
 from referral.security.crypto.sealed import KIND_DATA_KEY, Binding, Sealed
@@ -116,8 +117,8 @@ class EncryptedField:
         cached = state.get(_CACHE + self.attr)
         if cached is not None and cached[0] is sealed:
             return cached[1]
-        data_keys = _data_keys_of(instance) if sealed.kind == KIND_DATA_KEY else None
         try:
+            data_keys = _data_keys_of(instance) if sealed.kind == KIND_DATA_KEY else None
             plaintext = (
                 current_keyring()
                 .open(sealed, self.binding(instance), data_keys=data_keys)
@@ -125,6 +126,18 @@ class EncryptedField:
             )
         except ShreddedError:
             return None  # purged (R26): the value no longer exists
+        except DecryptionError as error:
+            binding = self.binding(instance)
+            # A value that does not open was tampered with, moved or sealed under a lost
+            # key: the audit trail records where (never a value), then the error goes on.
+            events.emit(
+                "crypto.decryption_failed",
+                outcome="error",
+                obj_type=binding.table,
+                obj_id=binding.public_id,
+                detail={"column": binding.column, "error": str(error)},
+            )
+            raise
         state[_CACHE + self.attr] = (sealed, plaintext)
         return plaintext
 
