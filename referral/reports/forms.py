@@ -55,6 +55,19 @@ class ExportForm(StatisticsFilterForm):
             raise ValidationError(_l("Unknown file format."))
 
 
+class IncidentRecorderForm(StatisticsFilterForm):
+    """The Incident Recorder export: the period, and the language of its headers."""
+
+    class Meta:
+        csrf = True
+
+    language = SelectField(
+        _l("Headers in"),
+        choices=[("en", "English"), ("fr", "Français"), ("ar", "العربية")],
+        default="en",
+    )
+
+
 def with_area_choices(form: StatisticsFilterForm) -> StatisticsFilterForm:
     form.area.choices = [("", _("All areas")), *services.area_choices()]
     return form

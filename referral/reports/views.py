@@ -15,10 +15,11 @@ from flask_login import current_user
 
 from referral.audit import record
 from referral.clock import utcnow
-from referral.reports import exports, psea_stats, services
+from referral.reports import exports, incident_recorder, psea_stats, services
 from referral.reports.charts import bar_chart, render_chart
 from referral.reports.forms import (
     ExportForm,
+    IncidentRecorderForm,
     StatisticsFilterForm,
     filter_form,
     with_area_choices,
@@ -202,3 +203,53 @@ def export_incidents() -> Response | tuple[str, int]:
         meta = _meta(scope, _("Anonymised incidents"), configured_threshold())
         data = exports.rows_xlsx(header, rows, meta)
     return _send(data, form.file_format.data, "incidents")
+
+
+@blueprint.route("/incident-recorder/export", methods=["POST"])
+@requires(Permission.EXPORT_INCIDENT_DATA)
+def export_incident_recorder() -> Response | tuple[str, int]:
+    """The GBVIMS Incident Recorder layout, own organisation only, audited (R25)."""
+    form = with_area_choices(IncidentRecorderForm(formdata=request.form))
+    if not form.validate():
+        return _page(_gbv(), form, None), 400
+    scope = services.StatsScope(
+        form.start.data,
+        form.end.data,
+        services.Granularity(form.granularity.data),
+        current_user.organisation_id,  # always and only the own organisation
+        _area_id(form),
+    )
+    data = incident_recorder.rows(scope, current_user.organisation)
+    language = form.language.data
+    record(
+        "report.exported",
+        obj_type="report",
+        obj_id="incident_recorder",
+        detail={"format": "xlsx", "language": language, **scope.parameters(), "rows": len(data)},
+    )
+    about = incident_recorder.AboutText(
+        title=_("GBVIMS Incident Recorder export"),
+        lines=[
+            (_("Organisation"), current_user.organisation.acronym),
+            (_("Period (date of interview)"), services.period_text(scope)),
+            (_("Incidents"), str(len(data))),
+            (_("Generated (UTC)"), utcnow().strftime("%Y-%m-%d %H:%M")),
+        ],
+        withheld_title=_("Columns left empty to protect survivors, and why"),
+        notes=[
+            _(
+                "Only incidents of a GBV type whose survivor consented to anonymous "
+                "statistics are exported, so CONSENT GIVEN is always Yes."
+            ),
+            _(
+                "INCIDENT ID is the incident's own random identifier: the same incident has "
+                "the same id in every export, so a new export updates earlier rows."
+            ),
+            _(
+                "Values use the Incident Recorder's own words (M/F, Age 12 - 17, "
+                "Yes-GBVIMS Org / Agency, dates as 05-Mar-2026) in every language; an empty "
+                "cell was not recorded."
+            ),
+        ],
+    )
+    return _send(incident_recorder.workbook(data, language, about), "xlsx", "incident-recorder")

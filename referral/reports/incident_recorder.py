@@ -1,0 +1,530 @@
+"""The GBVIMS Incident Recorder export: an organisation's incidents in the Incident
+Recorder's own layout (its 42 columns, in its order, under its headers) and value
+vocabulary, so a supervisor can paste them into the organisation's Incident Recorder.
+
+Only the own organisation's incidents of a GBV type whose survivor consented to
+anonymous statistics leave, one row per incident. Columns the project withholds for
+privacy stay in place, empty; the About sheet says which and why. The INCIDENT ID is the
+incident's own random id, so the same incident keeps its id from one export to the next.
+Values keep the Incident Recorder's English vocabulary in every language (its menus and
+pivot tables recognise those words); headers follow the chosen language.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from referral.admin import lists
+from referral.admin.lists import CountryList
+from referral.cases.models import (
+    Case,
+    DisplacementStatus,
+    Incident,
+    IncidentType,
+    PerpetratorRelationship,
+    PreviouslyReported,
+    TimeOfDay,
+)
+from referral.db import Organisation
+from referral.directory.models import Area, AreaLevel, Sector, Sex
+from referral.extensions import db
+from referral.formatting import wall_clock
+from referral.referrals.models import Referral, ReferralState, SourceKind
+from referral.reports.exports import neutralise
+from referral.reports.labels import GBV_TYPES
+from referral.reports.services import StatsScope, area_tree, areas_within, statistics_consent
+
+LANGUAGES = ("en", "fr", "ar")
+DATE_FORMAT = "dd-mmm-yyyy"  # shown as 05-Mar-2026, the Incident Recorder's dates
+
+# The Incident Recorder's columns, in its order: key, then its header in English (exactly
+# as the Incident Recorder spells it), French and Arabic.
+COLUMNS: tuple[tuple[str, str, str, str], ...] = (
+    ("incident_id", "INCIDENT ID", "ID DE L'INCIDENT", "رقم الحادثة"),
+    ("survivor_code", "SURVIVOR CODE", "CODE DU/DE LA SURVIVANT(E)", "رمز الناجي/الناجية"),
+    (
+        "case_manager_code",
+        "CASE MANAGER CODE",
+        "CODE DU/DE LA GESTIONNAIRE DE CAS",
+        "رمز مدير الحالة",
+    ),
+    ("date_of_interview", "DATE OF INTERVIEW", "DATE DE L'ENTRETIEN", "تاريخ المقابلة"),
+    ("date_of_incident", "DATE OF INCIDENT", "DATE DE L'INCIDENT", "تاريخ الحادثة"),
+    ("date_of_birth", "DATE OF BIRTH", "DATE DE NAISSANCE", "تاريخ الميلاد"),
+    ("sex", "SEX", "SEXE", "الجنس"),
+    ("ethnicity", "ETHNICITY", "ETHNIE", "الانتماء العرقي"),
+    ("country_of_origin", "COUNTRY OF ORIGIN", "PAYS D'ORIGINE", "بلد المنشأ"),
+    (
+        "marital_status",
+        "CIVIL / MARITAL STATUS",
+        "ÉTAT CIVIL / MATRIMONIAL",
+        "الحالة المدنية / الزوجية",
+    ),
+    (
+        "displacement_status",
+        "DISPLACEMENT STATUS AT REPORT",
+        "STATUT DE DÉPLACEMENT AU SIGNALEMENT",
+        "وضع النزوح عند الإبلاغ",
+    ),
+    (
+        "disability",
+        "PERSON WITH DISABILITY?",
+        "PERSONNE EN SITUATION DE HANDICAP ?",
+        "شخص ذو إعاقة؟",
+    ),
+    (
+        "unaccompanied_separated",
+        "UNACCOMPANIED OR SEPARATED CHILD?",
+        "ENFANT NON ACCOMPAGNÉ OU SÉPARÉ ?",
+        "طفل غير مصحوب أو منفصل عن ذويه؟",
+    ),
+    (
+        "stage_of_displacement",
+        "STAGE OF DISPLACEMENT AT INCIDENT",
+        "PHASE DU DÉPLACEMENT LORS DE L'INCIDENT",
+        "مرحلة النزوح عند وقوع الحادثة",
+    ),
+    (
+        "time_of_day",
+        "INCIDENT TIME OF DAY",
+        "MOMENT DE LA JOURNÉE DE L'INCIDENT",
+        "وقت وقوع الحادثة",
+    ),
+    ("location", "INCIDENT LOCATION", "LIEU DE L'INCIDENT", "مكان الحادثة"),
+    ("county", "INCIDENT COUNTY", "PROVINCE DE L'INCIDENT", "محافظة الحادثة"),
+    ("district", "INCIDENT DISTRICT", "DISTRICT DE L'INCIDENT", "قضاء الحادثة"),
+    ("camp_town", "INCIDENT CAMP / TOWN", "CAMP / VILLE DE L'INCIDENT", "مخيم / بلدة الحادثة"),
+    ("gbv_type", "GBV TYPE", "TYPE DE VBG", "نوع العنف القائم على النوع الاجتماعي"),
+    (
+        "harmful_traditional_practice",
+        "HARMFUL TRADITIONAL PRACTICE",
+        "PRATIQUE TRADITIONNELLE NÉFASTE",
+        "ممارسة تقليدية ضارة",
+    ),
+    (
+        "goods_money_exchanged",
+        "MONEY, GOODS, BENEFITS AND / OR SERVICES EXCHANGED ?",
+        "ARGENT, BIENS, AVANTAGES ET / OU SERVICES ÉCHANGÉS ?",
+        "هل جرى تبادل مال أو سلع أو منافع و / أو خدمات؟",
+    ),
+    ("abduction_type", "TYPE OF ABDUCTION", "TYPE D'ENLÈVEMENT", "نوع الاختطاف"),
+    (
+        "previously_reported",
+        "PREVIOUSLY REPORTED THIS INCIDENT?",
+        "INCIDENT DÉJÀ SIGNALÉ ?",
+        "هل سبق الإبلاغ عن هذه الحادثة؟",
+    ),
+    (
+        "previous_incidents",
+        "PREVIOUS GBV INCIDENTS?",
+        "INCIDENTS DE VBG ANTÉRIEURS ?",
+        "حوادث عنف سابقة قائمة على النوع الاجتماعي؟",
+    ),
+    (
+        "perpetrator_count",
+        "No. ALLEGED PRIMARY PERPETRATOR(S)",
+        "NOMBRE D'AUTEUR(S) PRÉSUMÉ(S) PRINCIPAL(AUX)",
+        "عدد الجناة الرئيسيين المزعومين",
+    ),
+    (
+        "perpetrator_sex",
+        "ALLEGED PERPETRATOR SEX",
+        "SEXE DE L'AUTEUR PRÉSUMÉ",
+        "جنس الجاني المزعوم",
+    ),
+    (
+        "perpetrator_previous",
+        "PREVIOUS INCIDENT WITH THIS PERPETRATOR",
+        "INCIDENT ANTÉRIEUR AVEC CET AUTEUR",
+        "حادثة سابقة مع هذا الجاني",
+    ),
+    (
+        "perpetrator_age",
+        "ALLEGED PERPETRATOR AGE GROUP",
+        "TRANCHE D'ÂGE DE L'AUTEUR PRÉSUMÉ",
+        "الفئة العمرية للجاني المزعوم",
+    ),
+    (
+        "perpetrator_relationship",
+        "ALLEGED PERPETRATOR - SURVIVOR RELATIONSHIP",
+        "RELATION AUTEUR PRÉSUMÉ - SURVIVANT(E)",
+        "علاقة الجاني المزعوم بالناجي/الناجية",
+    ),
+    (
+        "perpetrator_occupation",
+        "ALLEGED PERPETRATOR OCCUPATION",
+        "PROFESSION DE L'AUTEUR PRÉSUMÉ",
+        "مهنة الجاني المزعوم",
+    ),
+    ("referred_from", "REFERRED TO YOU FROM?", "RÉFÉRÉ(E) PAR ?", "جهة الإحالة إليكم؟"),
+    ("shelter", "SAFE HOUSE / SHELTER", "MAISON SÛRE / ABRI", "بيت آمن / مأوى"),
+    ("health", "HEALTH / MEDICAL SERVICES", "SERVICES DE SANTÉ / MÉDICAUX", "خدمات صحية / طبية"),
+    ("psychosocial", "PSYCHOSOCIAL SERVICES", "SERVICES PSYCHOSOCIAUX", "خدمات نفسية اجتماعية"),
+    (
+        "wants_legal_action",
+        "WANTS LEGAL ACTION?",
+        "SOUHAITE UNE ACTION EN JUSTICE ?",
+        "يرغب في اتخاذ إجراء قانوني؟",
+    ),
+    (
+        "legal",
+        "LEGAL ASSISTANCE SERVICES",
+        "SERVICES D'ASSISTANCE JURIDIQUE",
+        "خدمات المساعدة القانونية",
+    ),
+    (
+        "police",
+        "POLICE / OTHER SECURITY ACTOR",
+        "POLICE / AUTRE ACTEUR DE SÉCURITÉ",
+        "الشرطة / جهة أمنية أخرى",
+    ),
+    (
+        "livelihoods",
+        "LIVELIHOODS PROGRAM",
+        "PROGRAMME DE MOYENS DE SUBSISTANCE",
+        "برنامج سبل العيش",
+    ),
+    (
+        "child_protection",
+        "CHILD PROTECTION SERVICES / EDUCATION SERVICES",
+        "SERVICES DE PROTECTION DE L'ENFANCE / D'ÉDUCATION",
+        "خدمات حماية الطفل / الخدمات التعليمية",
+    ),
+    ("consent", "CONSENT GIVEN", "CONSENTEMENT DONNÉ", "تم إعطاء الموافقة"),
+    (
+        "agency_code",
+        "REPORTING AGENCY CODE",
+        "CODE DE L'ORGANISATION DÉCLARANTE",
+        "رمز الجهة المبلغة",
+    ),
+)
+KEYS: tuple[str, ...] = tuple(column[0] for column in COLUMNS)
+
+
+def headers(language: str) -> list[str]:
+    index = 1 + LANGUAGES.index(language)
+    return [column[index] for column in COLUMNS]
+
+
+# Columns left empty on purpose, with the reason the About sheet gives.
+WITHHELD: dict[str, Any] = {
+    "survivor_code": _l(
+        "The survivor code is the key to the survivor's case file: with it a row leads back "
+        "to a person. The INCIDENT ID identifies the row instead."
+    ),
+    "case_manager_code": _l(
+        "Names the staff member who holds the case; with small numbers it narrows down whose "
+        "case a row is, and the project keeps no caseworker codes."
+    ),
+    "date_of_birth": _l(
+        "A date of birth together with sex and place identifies a person. Age groups are "
+        "published in the statistics report instead."
+    ),
+    "ethnicity": _l(
+        "Ethnicity is a special category of personal data that, with sex, age and place, can "
+        "single out survivors of a small group; the Incident Recorder itself hides this column."
+    ),
+}
+
+# --- the Incident Recorder's value vocabulary ---------------------------------------------
+
+YES, NO = "Yes", "No"
+SEX_VALUES = {Sex.FEMALE: "F", Sex.MALE: "M"}
+DISPLACEMENT_VALUES = {
+    DisplacementStatus.RESIDENT: "Resident",
+    DisplacementStatus.IDP: "IDP",
+    DisplacementStatus.REFUGEE: "Refugee",
+    DisplacementStatus.RETURNEE: "Returnee",
+    DisplacementStatus.ASYLUM_SEEKER: "Asylum Seeker",
+}
+TIME_OF_DAY_VALUES = {
+    TimeOfDay.MORNING: "Morning (sunrise to noon)",
+    TimeOfDay.AFTERNOON: "Afternoon (noon to sunset)",
+    TimeOfDay.EVENING_NIGHT: "Evening / Night (sunset to sunrise)",
+    TimeOfDay.UNKNOWN: "Unknown / Not Applicable",
+}
+GBV_TYPE_VALUES = {
+    IncidentType.RAPE: "Rape",
+    IncidentType.SEXUAL_ASSAULT: "Sexual Assault",
+    IncidentType.PHYSICAL_ASSAULT: "Physical Assault",
+    IncidentType.FORCED_MARRIAGE: "Forced Marriage",
+    IncidentType.DENIAL_OF_RESOURCES: "Denial of Resources, Opportunities or Services",
+    IncidentType.PSYCHOLOGICAL_ABUSE: "Psychological / Emotional Abuse",
+    IncidentType.NON_GBV: "Non-GBV",
+}
+PREVIOUSLY_REPORTED_VALUES = {
+    PreviouslyReported.NO: "No",
+    PreviouslyReported.GBVIMS_ORG: "Yes-GBVIMS Org / Agency",
+    PreviouslyReported.NON_GBVIMS_ORG: "Yes-Non GBVIMS Org / Agency",
+}
+RELATIONSHIP_VALUES = {
+    PerpetratorRelationship.INTIMATE_PARTNER: "Intimate Partner / Former Partner",
+    PerpetratorRelationship.CAREGIVER: "Primary Caregiver",
+    PerpetratorRelationship.FAMILY_MEMBER: "Family other than spouse or caregiver",
+    PerpetratorRelationship.AID_WORKER: "Service Provider",
+    PerpetratorRelationship.COMMUNITY_MEMBER: "Other resident community member",
+    PerpetratorRelationship.STRANGER: "No relation",
+    PerpetratorRelationship.OTHER: "Other",
+}
+AGE_BAND_VALUES = {
+    "0-11": "Age 0 - 11",
+    "12-17": "Age 12 - 17",
+    "18-25": "Age 18 - 25",
+    "26-40": "Age 26 - 40",
+    "41-60": "Age 41 - 60",
+    "61+": "Age 61 & Older",
+    "unknown": "Unknown",
+}
+REFERRED = "Referred"
+# The sectors of the referral columns.
+REFERRAL_SECTORS: dict[str, tuple[Sector, ...]] = {
+    "shelter": (Sector.SHELTER,),
+    "health": (Sector.HEALTH,),
+    "psychosocial": (Sector.PSYCHOSOCIAL,),
+    "legal": (Sector.LEGAL_AID,),
+    "police": (Sector.SAFETY_SECURITY,),
+    "livelihoods": (Sector.LIVELIHOODS,),
+    "child_protection": (Sector.CHILD_PROTECTION, Sector.EDUCATION),
+}
+MENU_HEADERS = (
+    "CASEWORKER CODE",
+    "ETHNICITY",
+    "INCIDENT LOCATION",
+    "INCIDENT COUNTY",
+    "INCIDENT DISTRICT",
+    "INCIDENT CAMP",
+)
+# Levels of the area hierarchy that answer COUNTY, DISTRICT and CAMP / TOWN.
+AREA_COLUMNS = {
+    "county": AreaLevel.PROVINCE,
+    "district": AreaLevel.DISTRICT,
+    "camp_town": AreaLevel.SITE,
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the row builders share: loaded once per export."""
+
+    organisation: Organisation
+    referred: set[tuple[str, Sector]]  # (case public id, sector) with a sent referral
+    areas: dict[int, Area]
+    location_labels: dict[str, str]
+
+
+def _date(value: date | datetime | None) -> date | None:
+    if isinstance(value, datetime):
+        return wall_clock(value).date()
+    return value
+
+
+def _yes_no(value: bool | None) -> str | None:
+    return None if value is None else (YES if value else NO)
+
+
+def _area_at(context: Context, area_id: int | None, level: AreaLevel) -> str | None:
+    """The name of the area of ``level`` that holds ``area_id`` (or is it)."""
+    area = context.areas.get(area_id) if area_id is not None else None
+    while area is not None:
+        if area.level is level:
+            return area.name
+        area = context.areas.get(area.parent_id) if area.parent_id is not None else None
+    return None
+
+
+def _referral(context: Context, case: Case, key: str) -> str | None:
+    sectors = REFERRAL_SECTORS[key]
+    if any((case.public_id, sector) in context.referred for sector in sectors):
+        return REFERRED
+    return None
+
+
+def _perpetrator_count(incident: Incident) -> int | str:
+    return incident.perpetrator_count if incident.perpetrator_count <= 3 else "More than 3"
+
+
+Row = Callable[[Context, Incident], Any]
+
+
+def _builders() -> dict[str, Row]:
+    def area_of(level: AreaLevel) -> Row:
+        return lambda context, incident: _area_at(context, incident.case.area_id, level)
+
+    def referral(key: str) -> Row:
+        return lambda context, incident: _referral(context, incident.case, key)
+
+    builders: dict[str, Row] = {
+        "incident_id": lambda context, incident: incident.public_id,
+        "date_of_interview": lambda context, incident: incident.reported_on,
+        "date_of_incident": lambda context, incident: _date(incident.incident_at),
+        "sex": lambda context, incident: SEX_VALUES.get(incident.case.sex),
+        "displacement_status": lambda context, incident: DISPLACEMENT_VALUES.get(
+            incident.case.displacement_status
+        ),
+        "unaccompanied_separated": lambda context, incident: (
+            None if incident.case.unaccompanied_or_separated else NO
+        ),
+        "disability": lambda context, incident: None if incident.case.has_disability else NO,
+        "time_of_day": lambda context, incident: TIME_OF_DAY_VALUES.get(incident.time_of_day),
+        "location": lambda context, incident: context.location_labels.get(incident.location_type),
+        "gbv_type": lambda context, incident: GBV_TYPE_VALUES[incident.incident_type],
+        "goods_money_exchanged": lambda context, incident: _yes_no(
+            incident.goods_or_money_exchanged
+        ),
+        "abduction_type": lambda context, incident: None if incident.abduction else "None",
+        "previously_reported": lambda context, incident: PREVIOUSLY_REPORTED_VALUES[
+            incident.previously_reported
+        ],
+        "perpetrator_count": lambda context, incident: _perpetrator_count(incident),
+        "perpetrator_sex": lambda context, incident: (
+            SEX_VALUES.get(incident.perpetrator_sex) if incident.perpetrator_sex else None
+        ),
+        "perpetrator_relationship": lambda context, incident: RELATIONSHIP_VALUES.get(
+            incident.perpetrator_relationship
+        ),
+        "consent": lambda context, incident: YES,  # only consenting survivors' incidents
+        "agency_code": lambda context, incident: context.organisation.acronym,
+    }
+    for key, level in AREA_COLUMNS.items():
+        builders[key] = area_of(level)
+    for key in REFERRAL_SECTORS:
+        builders[key] = referral(key)
+    return builders
+
+
+def incidents_statement(scope: StatsScope) -> Any:
+    """The own organisation's incidents of a GBV type, reported in the period, whose
+    survivor consented to anonymous statistics."""
+    if scope.organisation_id is None:
+        raise ValueError("the Incident Recorder export is for one organisation only")
+    conditions = [
+        Case.organisation_id == scope.organisation_id,
+        statistics_consent(),
+        Incident.incident_type.in_(GBV_TYPES),
+        Incident.reported_on >= scope.start,
+        Incident.reported_on <= scope.end,
+    ]
+    if scope.area_id is not None:
+        conditions.append(Case.area_id.in_(sorted(areas_within(area_tree(), scope.area_id))))
+    return (
+        select(Incident)
+        .join(Case, Case.id == Incident.case_id)
+        .where(*conditions)
+        .options(joinedload(Incident.case))
+        .order_by(Incident.reported_on, Incident.id)
+    )
+
+
+def _context(organisation: Organisation, incidents: Sequence[Incident]) -> Context:
+    case_ids = sorted({incident.case.public_id for incident in incidents})
+    referred: set[tuple[str, Sector]] = set()
+    wanted = [sector for sectors in REFERRAL_SECTORS.values() for sector in sectors]
+    for start in range(0, len(case_ids), 500):
+        rows = db.session.execute(
+            select(Referral.source_public_id, Referral.sector).where(
+                Referral.source_kind == SourceKind.GBV_CASE,
+                Referral.source_public_id.in_(case_ids[start : start + 500]),
+                Referral.sector.in_(wanted),
+                Referral.state != ReferralState.DRAFT,
+            )
+        )
+        referred.update((public_id, sector) for public_id, sector in rows)
+    areas = {area.id: area for area in db.session.scalars(select(Area))}
+    return Context(organisation, referred, areas, lists.labels(CountryList.LOCATION_TYPE))
+
+
+def rows(scope: StatsScope, organisation: Organisation) -> list[list[Any]]:
+    """One row of 42 values per incident, withheld columns empty."""
+    incidents = list(db.session.scalars(incidents_statement(scope)).unique())
+    context = _context(organisation, incidents)
+    builders = _builders()
+    result = []
+    for incident in incidents:
+        row = []
+        for key in KEYS:
+            build = builders.get(key)
+            row.append(None if key in WITHHELD or build is None else build(context, incident))
+        result.append(row)
+    return result
+
+
+def _menus(areas: Sequence[Area]) -> list[list[str]]:
+    """The Menu Data columns: the options of the country lists and areas (never records)."""
+    by_level = {
+        level: sorted(area.name for area in areas if area.level is level)
+        for level in AREA_COLUMNS.values()
+    }
+    return [
+        [],  # caseworker codes: withheld
+        [item.label for item in lists.items(CountryList.ETHNICITY)],
+        [item.label for item in lists.items(CountryList.LOCATION_TYPE)],
+        by_level[AreaLevel.PROVINCE],
+        by_level[AreaLevel.DISTRICT],
+        by_level[AreaLevel.SITE],
+    ]
+
+
+@dataclass(frozen=True)
+class AboutText:
+    title: str
+    lines: Sequence[tuple[str, str]]
+    withheld_title: str
+    notes: Sequence[str]
+
+
+def workbook(data: Sequence[Sequence[Any]], language: str, about: AboutText) -> bytes:
+    """Incident Data first (the Incident Recorder's layout), then Menu Data, then About."""
+    book = Workbook()
+    book.properties.creator = "referral"
+    book.properties.lastModifiedBy = "referral"
+    sheet = book.active
+    sheet.title = "Incident Data"
+    sheet.append(headers(language))
+    bold = Font(bold=True)
+    for cell in sheet[1]:
+        cell.font = bold
+    for values in data:
+        sheet.append([_cell(value) for value in values])
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, datetime | date):
+                cell.number_format = DATE_FORMAT
+    menu = book.create_sheet("Menu Data")
+    menu.append(list(MENU_HEADERS))
+    columns = _menus(list(db.session.scalars(select(Area))))
+    for index in range(max((len(column) for column in columns), default=0)):
+        menu.append([neutralise(c[index]) if index < len(c) else None for c in columns])
+    info = book.create_sheet("About")
+    info.append([neutralise(about.title)])
+    info["A1"].font = bold
+    for label, text in about.lines:
+        info.append([neutralise(label), neutralise(text)])
+    info.append([])
+    info.append([neutralise(about.withheld_title)])
+    names = dict(zip(KEYS, headers(language), strict=True))
+    for key, reason in WITHHELD.items():
+        info.append([names[key], neutralise(str(reason))])
+    info.append([])
+    for note in about.notes:
+        info.append([neutralise(note)])
+    info.column_dimensions["A"].width = 34
+    info.column_dimensions["B"].width = 90
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if value is None or isinstance(value, int | date | datetime):
+        return value
+    return neutralise(str(value))
