@@ -303,6 +303,7 @@ def _cases(world: World) -> dict[str, Any]:
 @scenarios_for(
     "cases.show",
     "cases.details",
+    "cases.edit",
     "cases.consent",
     "cases.incident",
     "cases.refer",

@@ -77,13 +77,9 @@ def _choices(labels: dict, blank: object | None = None) -> list[tuple[str, objec
     return [("", blank), *options] if blank is not None else options
 
 
-class IntakeForm(FlaskForm):
-    mandatory_reporting_explained = BooleanField(
-        _l(
-            "I explained to the survivor any mandatory-reporting duty that applies, before "
-            "asking about the incident."
-        )
-    )
+class CaseDetailsForm(FlaskForm):
+    """What intake records about the survivor; corrected later on the case's edit page."""
+
     age = SmallIntegerField(
         _l("Age in years"),
         description=_l("Leave empty when unknown and choose the age group instead."),
@@ -115,6 +111,15 @@ class IntakeForm(FlaskForm):
     )
     location_detail = _long(_l("Exact location (optional)"), 1000)
     narrative = _long(_l("Account of the incident (optional)"))
+
+
+class IntakeForm(CaseDetailsForm):
+    mandatory_reporting_explained = BooleanField(
+        _l(
+            "I explained to the survivor any mandatory-reporting duty that applies, before "
+            "asking about the incident."
+        )
+    )
 
 
 class ConsentForm(FlaskForm):

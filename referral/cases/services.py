@@ -108,9 +108,10 @@ def reveal(case: Case, actor: User, fields: Iterable[str] = SENSITIVE_FIELDS) ->
 # --- intake (R1, R6) ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Intake:
-    mandatory_reporting_explained: bool
+@dataclass(frozen=True, kw_only=True)
+class CaseDetails:
+    """What intake records about the survivor, and what can be corrected later."""
+
     sex: Sex
     risk_level: RiskLevel
     area: Area
@@ -119,27 +120,36 @@ class Intake:
     has_disability: bool = False
     displacement_status: DisplacementStatus = DisplacementStatus.UNKNOWN
     unaccompanied_or_separated: bool = False
-    referred_by: str = "self"
     name: str = ""
     contact: str = ""
     safe_contact: str = ""
     location_detail: str = ""
     narrative: str = ""
+
+
+# The sensitive (encrypted) fields intake records; case notes are written on their own.
+INTAKE_SENSITIVE_FIELDS = ("name", "contact", "safe_contact", "location_detail", "narrative")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Intake(CaseDetails):
+    mandatory_reporting_explained: bool
+    referred_by: str = "self"
     # The accepted referral the case is opened for (R21: from victim assistance).
     from_referral: Referral | None = None
 
 
-def _age_group(intake: Intake) -> AgeGroup:
-    if intake.age is not None:
-        if not 0 <= intake.age <= MAX_AGE:
+def _age_group(details: CaseDetails) -> AgeGroup:
+    if details.age is not None:
+        if not 0 <= details.age <= MAX_AGE:
             raise RuleError("age", _l("Age must be between 0 and %(max)d.", max=MAX_AGE))
-        derived = age_group_of(intake.age)
-        if intake.age_group not in (None, derived):
+        derived = age_group_of(details.age)
+        if details.age_group not in (None, derived):
             raise RuleError("age_group", _l("The age group does not match the age."))
         return derived
-    if intake.age_group is None:
+    if details.age_group is None:
         raise RuleError("age_group", _l("Give the age, or the age group when it is unknown."))
-    return intake.age_group
+    return details.age_group
 
 
 def _check_text(field: str, value: str) -> str:
@@ -182,7 +192,7 @@ def open_case(intake: Intake, *, actor: User) -> Case:
         origin_referral_id=origin.id if origin is not None else None,
         sea_by_aid_personnel=origin is not None and origin.source_kind is SourceKind.ASSISTANCE,
     )
-    for field in ("name", "contact", "safe_contact", "location_detail", "narrative"):
+    for field in INTAKE_SENSITIVE_FIELDS:
         value = _check_text(field, getattr(intake, field))
         setattr(case, field, value or None)
     case.assignments.append(CaseAssignment(user_id=actor.id, assigned_at=now))
@@ -199,6 +209,42 @@ def open_case(intake: Intake, *, actor: User) -> Case:
         },
     )
     return case
+
+
+def edit_case(case: Case, details: CaseDetails, *, actor: User) -> list[str]:
+    """Correct what intake recorded. The audit names the changed fields, never their
+    values (old or new); the derived context flags follow a changed age (R7). Returns the
+    names of the fields changed."""
+    check_open(case, "age")
+    age_group = _age_group(details)
+    wanted: dict[str, object] = {
+        "age": details.age,
+        "age_group": age_group,
+        "sex": details.sex,
+        "area": details.area,
+        "risk_level": details.risk_level,
+        "displacement_status": details.displacement_status,
+        "has_disability": details.has_disability,
+        "unaccompanied_or_separated": details.unaccompanied_or_separated,
+    }
+    for field in INTAKE_SENSITIVE_FIELDS:
+        wanted[field] = _check_text(field, getattr(details, field)) or None
+    changed = [name for name, value in wanted.items() if getattr(case, name) != value]
+    if not changed:
+        return []
+    for name in changed:
+        setattr(case, name, wanted[name])
+    if case.incident is not None:
+        _derive_flags(case, case.incident)
+    _commit_guard()
+    trail.record(
+        "case.edited",
+        actor=actor,
+        obj_type="case",
+        obj_id=case.public_id,
+        detail={"fields": changed},
+    )
+    return changed
 
 
 def check_origin_referral(referral: Referral, actor: User) -> None:

@@ -19,6 +19,7 @@ from referral.cases.forms import (
     ActionForm,
     ActionStatusForm,
     AssignForm,
+    CaseDetailsForm,
     ClosureForm,
     ConsentForm,
     DecisionForm,
@@ -64,7 +65,7 @@ from referral.clock import utcnow
 from referral.db import User
 from referral.db.work import after_commit, attempt
 from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
-from referral.directory.models import AgeGroup, Sex
+from referral.directory.models import AgeGroup, Area, Sex
 from referral.directory.services import area_by_public_id, area_choices, service_by_public_id
 from referral.extensions import db
 from referral.formatting import from_wall_clock, wall_clock
@@ -182,20 +183,8 @@ def new() -> Page:
             else:
                 intake = services.Intake(
                     mandatory_reporting_explained=bool(form.mandatory_reporting_explained.data),
-                    sex=Sex(form.sex.data),
-                    risk_level=RiskLevel(form.risk_level.data),
-                    area=area,
-                    age=form.age.data,
-                    age_group=AgeGroup(form.age_group.data) if form.age_group.data else None,
-                    has_disability=bool(form.has_disability.data),
-                    displacement_status=DisplacementStatus(form.displacement_status.data),
-                    unaccompanied_or_separated=bool(form.unaccompanied_or_separated.data),
-                    name=form.name.data or "",
-                    contact=form.contact.data or "",
-                    safe_contact=form.safe_contact.data or "",
-                    location_detail=form.location_detail.data or "",
-                    narrative=form.narrative.data or "",
                     from_referral=origin,
+                    **_survivor_details(form, area),
                 )
                 opened = attempt(lambda: services.open_case(intake, actor=current_user), form)
                 if opened:
@@ -204,6 +193,65 @@ def new() -> Page:
                     return redirect(url_for("cases.show", public_id=case.public_id))
         return _error_page("cases/new.html", form=form, origin=origin)
     return render_template("cases/new.html", form=form, origin=origin)
+
+
+def _survivor_details(form: CaseDetailsForm, area: Area) -> dict[str, Any]:
+    """The :class:`services.CaseDetails` fields from the intake or edit form."""
+    return {
+        "sex": Sex(form.sex.data),
+        "risk_level": RiskLevel(form.risk_level.data),
+        "area": area,
+        "age": form.age.data,
+        "age_group": AgeGroup(form.age_group.data) if form.age_group.data else None,
+        "has_disability": bool(form.has_disability.data),
+        "displacement_status": DisplacementStatus(form.displacement_status.data),
+        "unaccompanied_or_separated": bool(form.unaccompanied_or_separated.data),
+        **{name: getattr(form, name).data or "" for name in services.INTAKE_SENSITIVE_FIELDS},
+    }
+
+
+@blueprint.route("/<public_id>/edit", methods=["GET", "POST"])
+@requires(Permission.HANDLE_CASES)
+def edit(public_id: str) -> Page:
+    """Correct what intake recorded; the sensitive values shown in the form are recorded
+    as revealed (R2), and the audit names the changed fields, never their values."""
+    case = _case(public_id, for_update=request.method == "POST")
+    if not case.is_open:
+        flash(
+            _("The case is closed or its closure is requested: nothing more can be changed."),
+            "error",
+        )
+        return redirect(url_for("cases.show", public_id=case.public_id))
+    if request.method == "GET":
+        values = services.reveal(case, current_user, services.INTAKE_SENSITIVE_FIELDS)
+        form = CaseDetailsForm(
+            data={
+                "age": case.age,
+                "age_group": "" if case.age is not None else case.age_group.value,
+                "sex": case.sex.value,
+                "area": case.area.public_id,
+                "risk_level": case.risk_level.value,
+                "displacement_status": case.displacement_status.value,
+                "has_disability": case.has_disability,
+                "unaccompanied_or_separated": case.unaccompanied_or_separated,
+                **values,
+            }
+        )
+        form.area.choices = area_choices(blank=_("Choose"))
+        return render_template("cases/edit.html", case=case, form=form)
+    form = CaseDetailsForm()
+    form.area.choices = area_choices(blank=_("Choose"))
+    if form.validate():
+        area = area_by_public_id(form.area.data or "")
+        if area is None:
+            form.area.errors.append(_("Choose the area."))
+        else:
+            details = services.CaseDetails(**_survivor_details(form, area))
+            edited = attempt(lambda: services.edit_case(case, details, actor=current_user), form)
+            if edited:
+                flash(_("Case updated.") if edited.value else _("Nothing was changed."), "success")
+                return redirect(url_for("cases.show", public_id=case.public_id))
+    return _error_page("cases/edit.html", case=case, form=form)
 
 
 def _origin_referral() -> Referral | None:
