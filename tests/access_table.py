@@ -107,6 +107,7 @@ MAY_REACH: dict[str, frozenset[Role] | frozenset[str]] = {
     "cases.request_closure": CASE_HANDLERS,
     "cases.assign": frozenset({SUPERVISOR}),
     "cases.decide_closure": frozenset({SUPERVISOR}),  # R9: a supervisor approves closure
+    "cases.reopen": frozenset({SUPERVISOR}),
     "cases.legal_hold": frozenset({SUPERVISOR}),  # R26
     # the receiving organisation's referral queue (R10)
     "referrals.queue": frozenset({SERVICE_FOCAL_POINT}),
@@ -132,6 +133,7 @@ MAY_REACH: dict[str, frozenset[Role] | frozenset[str]] = {
     "reports.index": frozenset({GBV_COORDINATOR, SUPERVISOR, PSEA_COORDINATOR}),
     "reports.export_tables": frozenset({GBV_COORDINATOR, SUPERVISOR}),
     "reports.export_incidents": frozenset({SUPERVISOR}),  # own organisation's incidents
+    "reports.export_incident_recorder": frozenset({SUPERVISOR}),
     "reports.psea": frozenset({PSEA_COORDINATOR}),
     "reports.export_psea": frozenset({PSEA_COORDINATOR}),
     # public pages and the sign-in flow
@@ -209,6 +211,7 @@ EMPTY_POST: dict[str, int | dict[str, int]] = {
     "cases.add_follow_up": 400,
     "cases.assign": 400,
     "cases.decide_closure": 400,
+    "cases.reopen": 400,
     "cases.legal_hold": 400,
     "cases.request_closure": 400,
     "cases.stage": 400,
@@ -226,6 +229,7 @@ EMPTY_POST: dict[str, int | dict[str, int]] = {
     "psea.outcome": {"allegation own": 404, "allegation routed": 400},
     "reports.export_tables": 400,
     "reports.export_incidents": 400,
+    "reports.export_incident_recorder": 400,
     "reports.export_psea": 400,
 }
 
