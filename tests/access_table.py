@@ -95,6 +95,7 @@ MAY_REACH: dict[str, frozenset[Role] | frozenset[str]] = {
     "cases.new": CASE_HANDLERS,
     "cases.show": CASE_HANDLERS,
     "cases.details": CASE_HANDLERS,
+    "cases.edit": CASE_HANDLERS,
     "cases.consent": CASE_HANDLERS,
     "cases.withdraw_consent": CASE_HANDLERS,
     "cases.incident": CASE_HANDLERS,
