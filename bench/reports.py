@@ -165,6 +165,7 @@ def populate(count: int, rng: random.Random) -> Organisation:
                         "reference": f"REF-B-{number:07d}",
                         "source_kind": SourceKind.GBV_CASE,
                         "source_public_id": public_id,
+                        "incident_public_id": f"benchinc{number:08d}",
                         "survivor_code": code,
                         "sending_organisation_id": organisations[index].id,
                         "created_by_id": users[index].id,

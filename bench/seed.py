@@ -478,11 +478,13 @@ class Seeder:
                 if delay_days <= 31
                 else "more than 1 month"
             )
+            incident_pid = public_id()
             incidents.append(
                 {
                     "id": i,
-                    "public_id": public_id(),
+                    "public_id": incident_pid,
                     "case_id": i,
+                    "number": 1,
                     "penetration": itype == "rape",
                     "unwanted_sexual_contact": itype == "sexual_assault",
                     "physical_assault": itype == "physical_assault",
@@ -541,6 +543,7 @@ class Seeder:
                         "reference": code("REF", referral_id),
                         "source_kind": "gbv_case",
                         "source_public_id": pid,
+                        "incident_public_id": incident_pid,
                         "survivor_code": survivor_code,
                         "sending_organisation_id": org,
                         "created_by_id": owner,

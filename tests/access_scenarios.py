@@ -255,6 +255,7 @@ def _cases(world: World) -> dict[str, Any]:
         from referral.directory.models import Sector
         from referral.referrals.models import Need
         from tests.casehelpers import (
+            incident,
             make_service,
             open_case,
             publish_pathway,
@@ -271,6 +272,8 @@ def _cases(world: World) -> dict[str, Any]:
             publish_pathway(own_worker, [own_service, other_service])
             own_case = open_case(own_worker)
             other_case = open_case(other_worker)
+            own_incident = incident(own_case, own_worker, hours_ago=24 * 10)
+            other_incident = incident(other_case, other_worker, hours_ago=24 * 10)
             consent = referral_consent(own_case, own_worker, other_service)
             outgoing = cases.refer(
                 own_case, request(other_service), consent=consent, actor=own_worker
@@ -295,6 +298,8 @@ def _cases(world: World) -> dict[str, Any]:
                 "outgoing": outgoing,
                 "incoming": incoming,
                 "item": item,
+                "own_incident": own_incident,
+                "other_incident": other_incident,
             }
 
     return dict(world.once("cases", build))
@@ -470,6 +475,33 @@ def _case_actions(world: World, role: Role) -> list[Scenario]:
     return [
         Scenario("item of the case", {"public_id": own, "item_id": records["item"].public_id}, 200),
         Scenario("unknown item", {"public_id": own, "item_id": UNKNOWN}, 404),
+    ]
+
+
+@scenarios_for("cases.edit_incident")
+def _case_incidents(world: World, role: Role) -> list[Scenario]:
+    records = _cases(world)
+    own = records["own_case"].public_id
+    return [
+        Scenario(
+            "incident of the case",
+            {"public_id": own, "incident_id": records["own_incident"].public_id},
+            200,
+        ),
+        Scenario("unknown incident", {"public_id": own, "incident_id": UNKNOWN}, 404),
+        Scenario(
+            "incident of another organisation's case",
+            {"public_id": own, "incident_id": records["other_incident"].public_id},
+            404,
+        ),
+        Scenario(
+            "other org case",
+            {
+                "public_id": records["other_case"].public_id,
+                "incident_id": records["other_incident"].public_id,
+            },
+            404,
+        ),
     ]
 
 

@@ -13,6 +13,7 @@ from referral.audit.services import pending_events
 from referral.cases import services as cases
 from referral.cases.models import (
     Case,
+    Incident,
     LocationType,
     PerpetratorAgeGroup,
     PerpetratorRelationship,
@@ -118,7 +119,23 @@ def open_case(actor: User, *, age: int | None = 29, **kwargs: Any) -> Case:
     return case
 
 
-def incident(case: Case, actor: User, *, hours_ago: float = 10, **answers: bool) -> None:
+def incident(case: Case, actor: User, *, hours_ago: float = 10, **answers: bool) -> Incident:
+    """A new incident of the case."""
+    return _record_incident(case, actor, hours_ago, answers, None)
+
+
+def correct_incident(recorded: Incident, actor: User, *, hours_ago: float = 10) -> Incident:
+    """Save one incident of a case again (the answers of :func:`incident`)."""
+    return _record_incident(recorded.case, actor, hours_ago, {}, recorded)
+
+
+def _record_incident(
+    case: Case,
+    actor: User,
+    hours_ago: float,
+    answers: dict[str, bool],
+    correcting: Incident | None,
+) -> Incident:
     data = cases.IncidentData(
         answers=answers or {"penetration": True},
         incident_at=utcnow() - timedelta(hours=hours_ago),
@@ -130,8 +147,9 @@ def incident(case: Case, actor: User, *, hours_ago: float = 10, **answers: bool)
         perpetrator_age_group=PerpetratorAgeGroup.ADULT,
         perpetrator_relationship=PerpetratorRelationship.STRANGER,
     )
-    cases.record_incident(case, data, actor=actor)
+    recorded = cases.record_incident(case, data, actor=actor, incident=correcting)
     db.session.commit()
+    return recorded
 
 
 def referral_consent(

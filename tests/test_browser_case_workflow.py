@@ -82,7 +82,7 @@ def test_case_workflow_in_a_real_browser(browser: Any, live_server: str, org: Or
     worker.select_option("#perpetrator_relationship", "stranger")
     worker.get_by_role("button", name="Save the incident").click()
     worker.wait_for_url("**/cases/*")
-    assert worker.locator("#incident-type").inner_text() == "Rape"
+    assert worker.locator(".incident-type").first.inner_text() == "Rape"
     expect(worker.get_by_role("heading", name="Clinical windows")).to_be_visible()
     worker.screenshot(path=str(shots / "2-case.png"), full_page=True)
 

@@ -46,7 +46,12 @@ def test_closure_note_refusal_reason_closed_case_actions_and_reopening_in_a_brow
     worker.get_by_role("button", name="Request closure").click()
     worker.wait_for_url(f"**{url}")
     # nothing more can be changed while the closure is pending
-    for action in ("Record consent", "Correct the incident", "Refer to a service"):
+    for action in (
+        "Record consent",
+        "Record another incident",
+        "Correct incident 1",
+        "Refer to a service",
+    ):
         expect(worker.get_by_role("link", name=action)).to_have_count(0)
     expect(worker.get_by_role("button", name="Update")).to_have_count(0)
     expect(worker.get_by_role("button", name="Move")).to_have_count(0)
@@ -81,7 +86,12 @@ def test_closure_note_refusal_reason_closed_case_actions_and_reopening_in_a_brow
     assert boss.locator("#case-stage").inner_text() == "Closed"
     for page in (boss, worker):
         page.goto(url)
-        for action in ("Record consent", "Correct the incident", "Refer to a service"):
+        for action in (
+            "Record consent",
+            "Record another incident",
+            "Correct incident 1",
+            "Refer to a service",
+        ):
             expect(page.get_by_role("link", name=action)).to_have_count(0)
         for button in ("Update", "Move", "Request closure", "Approve closure", "Add"):
             expect(page.get_by_role("button", name=button, exact=True)).to_have_count(0)

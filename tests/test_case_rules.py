@@ -134,9 +134,9 @@ def test_r7_ordered_decision_questions_choose_exactly_one_type(answers, expected
 def test_r7_context_flags_are_derived(caseworker) -> None:  # type: ignore[no-untyped-def]
     child = open_case(caseworker, age=15)
     incident(child, caseworker, penetration=True)
-    assert child.incident is not None
-    assert child.incident.child_sexual_abuse
-    assert not child.incident.possible_sexual_exploitation
+    assert child.latest_incident is not None
+    assert child.latest_incident.child_sexual_abuse
+    assert not child.latest_incident.possible_sexual_exploitation
 
     adult = open_case(caseworker, age=25)
     data = cases.IncidentData(
@@ -158,7 +158,7 @@ def test_r7_context_flags_are_derived(caseworker) -> None:  # type: ignore[no-un
 
     married = open_case(caseworker, age=16)
     incident(married, caseworker, forced_marriage=True)
-    assert married.incident is not None and married.incident.early_marriage
+    assert married.latest_incident is not None and married.latest_incident.early_marriage
 
 
 def test_incident_in_future_or_report_before_incident_refused(caseworker: User) -> None:
@@ -194,14 +194,14 @@ def test_incident_in_future_or_report_before_incident_refused(caseworker: User) 
             actor=caseworker,
         )
     assert error.value.field == "reported_on"
-    assert case.incident is None
+    assert case.latest_incident is None
 
 
 def test_r8_clinical_windows_from_incident_time_and_configurable(caseworker, app) -> None:  # type: ignore[no-untyped-def]
     case = open_case(caseworker)
     incident(case, caseworker, hours_ago=10, penetration=True)
-    assert case.incident is not None
-    windows = {w.care: w for w in case.incident.clinical_windows()}
+    assert case.latest_incident is not None
+    windows = {w.care: w for w in case.latest_incident.clinical_windows()}
     now = clock.utcnow()
     assert windows[Care.PEP].time_left(now) == timedelta(hours=62)
     assert windows[Care.EC].time_left(now) == timedelta(hours=110)
@@ -210,13 +210,14 @@ def test_r8_clinical_windows_from_incident_time_and_configurable(caseworker, app
     assert not any(w.is_open(later) for w in windows.values())
     app.config["CLINICAL_WINDOW_PEP_HOURS"] = 12
     try:
-        pep = case.incident.clinical_windows()[0]
+        pep = case.latest_incident.clinical_windows()[0]
         assert pep.time_left(now) == timedelta(hours=2)
     finally:
         app.config["CLINICAL_WINDOW_PEP_HOURS"] = 72
     physical = open_case(caseworker)
     incident(physical, caseworker, physical_assault=True)
-    assert physical.incident is not None and physical.incident.clinical_windows() == []
+    recorded = physical.latest_incident
+    assert recorded is not None and recorded.clinical_windows() == []
 
 
 def test_r9_six_steps_as_transition_table_and_closure_needs_reason_and_approval(

@@ -111,7 +111,7 @@ def test_r8_sql_form_selects_what_the_python_rule_opens(caseworker: User) -> Non
             )
         )
     )
-    incidents = [c.incident for c in cases if c.incident is not None]
+    incidents = [c.latest_incident for c in cases if c.latest_incident is not None]
     expected = {i.id for i in incidents if any(w.is_open(now) for w in i.clinical_windows())}
     assert selected == expected
     assert len(expected) == 4
@@ -136,7 +136,8 @@ def test_r8_sql_duration_form_has_the_same_bounds_as_the_rule() -> None:
 def test_r8_an_incident_has_the_windows_of_its_type_and_time(caseworker: User) -> None:
     case = open_case(caseworker)
     incident(case, caseworker, hours_ago=80, penetration=True)
-    assert case.incident is not None
+    assert case.latest_incident is not None
     now: datetime = clock.utcnow()
-    assert [w.care for w in case.incident.clinical_windows() if w.is_open(now)] == [Care.EC]
-    assert case.incident.clinical_windows() == clinical_windows("rape", case.incident.incident_at)
+    assert [w.care for w in case.latest_incident.clinical_windows() if w.is_open(now)] == [Care.EC]
+    latest = case.latest_incident
+    assert latest.clinical_windows() == clinical_windows("rape", latest.incident_at)

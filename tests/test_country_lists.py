@@ -16,7 +16,7 @@ from referral.db import Organisation
 from referral.extensions import db
 from referral.security.policy import Role
 from referral.workflow import RuleError
-from tests.casehelpers import incident, open_case
+from tests.casehelpers import correct_incident, incident, open_case
 from tests.conftest import Person, form_post, make_person, sign_in
 
 
@@ -82,7 +82,7 @@ def test_item6_rewording_keeps_the_code_and_deactivating_keeps_old_records(
     stored = db.session.scalar(select(Incident).where(Incident.case_id == case.id))
     assert stored is not None and stored.location_type == "road"
     assert dict(lists.choices(CountryList.LOCATION_TYPE, keep="road"))["road"] == "Road or path"
-    incident(case, case.owner)
+    correct_incident(stored, case.owner)
     # a new incident cannot name it any more
     other = open_case(case.owner)
     with pytest.raises(RuleError) as refused:

@@ -99,10 +99,11 @@ def test_clinical_window_alarm_stops_when_the_health_referral_is_accepted_or_com
     assert _alarmed(people["caseworker"]) == []
     # a second health referral is no longer marked urgent: care is arranged
     assert not engine.pathway_options(case)[0].urgent
-    assert case.incident is not None
+    latest = case.latest_incident
+    assert latest is not None
     now = clock.utcnow()
     statuses = {
-        w.status(now, case_open=True, care_arranged=True) for w in case.incident.clinical_windows()
+        w.status(now, case_open=True, care_arranged=True) for w in latest.clinical_windows()
     }
     assert statuses == {WindowStatus.CARE_ARRANGED}
 

@@ -154,7 +154,9 @@ def test_incident_time_is_typed_in_the_organisation_zone(app: Flask, org: Organi
     caseworker, case = _case_in_bangui(org, "en")
     client = app.test_client()
     sign_in(client, caseworker)  # type: ignore[arg-type]
-    url = f"/cases/{case.public_id}/incident"
+    recorded = case.latest_incident
+    assert recorded is not None
+    url = f"/cases/{case.public_id}/incidents/{recorded.public_id}"
     form = client.get(url).get_data(as_text=True)
     assert 'value="23:00"' in form  # 22:00 UTC, shown as Bangui time
     answers = dict.fromkeys(

@@ -119,6 +119,10 @@ class AssistanceRecord(PublicIdMixin, TimestampMixin, Base):
     def incident_type_value(self) -> str | None:
         return None  # R21: nothing about the incident is needed to assist
 
+    @property
+    def incident_public_id(self) -> str | None:
+        return None
+
     def hours_since_incident(self, now: datetime) -> float | None:
         return None
 

@@ -276,6 +276,9 @@ class AssignForm(FlaskForm):
 
 
 class ReferForm(FlaskForm):
+    # the incident the referral concerns (public id; empty: none), picked on the page
+    # before (its type and time decide the pathway's urgency, R8)
+    incident = HiddenField()
     service = RadioField(_l("Service"), validate_choice=True, validators=[InputRequired()])
     off_pathway_reason = _long(
         _l("Reason to pick this service (required for a suspended or non-eligible service)"), 2000

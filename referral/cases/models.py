@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -253,8 +254,10 @@ class Case(PublicIdMixin, TimestampMixin, Base):
     assignments: Mapped[list[CaseAssignment]] = relationship(
         back_populates="case", cascade="all, delete-orphan"
     )
-    incident: Mapped[Incident | None] = relationship(
-        back_populates="case", cascade="all, delete-orphan", uselist=False
+    # A survivor may come back after another incident (common in intimate-partner
+    # violence): one case, several incidents, numbered in the order they were recorded.
+    incidents: Mapped[list[Incident]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="Incident.number"
     )
     action_items: Mapped[list[ActionItem]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="ActionItem.id"
@@ -276,14 +279,50 @@ class Case(PublicIdMixin, TimestampMixin, Base):
     def survivor_area(self) -> Area | None:
         return self.area
 
+    # As a referral source on its own, a case stands for its latest incident; a referral
+    # about another incident goes through ``regarding(incident)``.
     @property
     def incident_type_value(self) -> str | None:
-        return self.incident.incident_type.value if self.incident else None
+        latest = self.latest_incident
+        return latest.incident_type.value if latest else None
 
     def hours_since_incident(self, now: datetime) -> float | None:
-        if self.incident is None:
+        return _hours_since(self.latest_incident, now)
+
+    @property
+    def incident_public_id(self) -> str | None:
+        latest = self.latest_incident
+        return latest.public_id if latest else None
+
+    @property
+    def latest_incident(self) -> Incident | None:
+        """The incident that happened last (the most recently recorded on a tie)."""
+        if not self.incidents:
             return None
-        return (now - self.incident.incident_at).total_seconds() / 3600
+        return max(self.incidents, key=lambda i: (i.incident_at, i.number))
+
+    def incident_by_public_id(self, public_id: str) -> Incident | None:
+        return next((i for i in self.incidents if i.public_id == public_id), None)
+
+    def regarding(self, incident: Incident | None) -> CaseIncident:
+        """The case as a referral source for a referral about ``incident`` (None: about
+        no one incident)."""
+        return CaseIncident(self, incident)
+
+    def open_clinical_windows(
+        self, now: datetime, *, care_arranged: Collection[str] = ()
+    ) -> list[tuple[Incident, ClinicalWindow]]:
+        """R8: every window open now, over every incident of the case but those whose
+        health care is arranged (their public ids in ``care_arranged``), closing first
+        first."""
+        found = [
+            (incident, window)
+            for incident in self.incidents
+            if incident.public_id not in care_arranged
+            for window in incident.clinical_windows()
+            if window.is_open(now)
+        ]
+        return sorted(found, key=lambda pair: pair[1].closes_at)
 
     @property
     def is_child(self) -> bool:
@@ -297,7 +336,7 @@ class Case(PublicIdMixin, TimestampMixin, Base):
         if name == "safe_contact":
             return self.safe_contact
         if name == "incident_type":
-            return self.incident.incident_type.value if self.incident else None
+            return self.incident_type_value
         if name == "disability":
             return "yes" if self.has_disability else "no"
         if name == "displacement_status":
@@ -310,6 +349,66 @@ class Case(PublicIdMixin, TimestampMixin, Base):
 
     def assigned_user_ids(self) -> set[int]:
         return {a.user_id for a in self.assignments}
+
+
+def _hours_since(incident: Incident | None, now: datetime) -> float | None:
+    if incident is None:
+        return None
+    return (now - incident.incident_at).total_seconds() / 3600
+
+
+class CaseIncident:
+    """A case seen by the referral engine for a referral about one of its incidents: the
+    incident's type and time decide the pathway's urgency (R8) and the referral names
+    it. Everything else is the case's."""
+
+    source_kind = SourceKind.GBV_CASE
+
+    def __init__(self, case: Case, incident: Incident | None) -> None:
+        if incident is not None and incident.case_id != case.id:
+            raise ValueError("the incident belongs to another case")
+        self.case = case
+        self.incident = incident
+
+    @property
+    def public_id(self) -> str:
+        return self.case.public_id
+
+    @property
+    def organisation_id(self) -> int:
+        return self.case.organisation_id
+
+    @property
+    def survivor_code(self) -> str:
+        return self.case.survivor_code
+
+    @property
+    def survivor_age_group(self) -> AgeGroup:
+        return self.case.age_group
+
+    @property
+    def survivor_sex(self) -> Sex:
+        return self.case.sex
+
+    @property
+    def survivor_area(self) -> Area | None:
+        return self.case.area
+
+    @property
+    def incident_type_value(self) -> str | None:
+        return self.incident.incident_type.value if self.incident else None
+
+    @property
+    def incident_public_id(self) -> str | None:
+        return self.incident.public_id if self.incident else None
+
+    def hours_since_incident(self, now: datetime) -> float | None:
+        return _hours_since(self.incident, now)
+
+    def shared_field_value(self, name: str) -> str | None:
+        if name == "incident_type":
+            return self.incident_type_value
+        return self.case.shared_field_value(name)
 
 
 class CaseAssignment(Base):
@@ -330,9 +429,13 @@ class Incident(PublicIdMixin, TimestampMixin, Base):
 
     __tablename__ = "incidents"
     __data_key_owners__ = (DataKeyOwner("case", via="case"),)
+    # also the index of a case's incidents (case_id leads)
+    __table_args__ = (UniqueConstraint("case_id", "number", name="uq_incidents_case_number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    # 1, 2, ... within the case, in the order the incidents were recorded
+    number: Mapped[int] = mapped_column(Integer, default=1)
     # the answers to the decision questions, in order
     penetration: Mapped[bool] = mapped_column(Boolean)
     unwanted_sexual_contact: Mapped[bool] = mapped_column(Boolean)
@@ -370,7 +473,7 @@ class Incident(PublicIdMixin, TimestampMixin, Base):
     possible_sexual_exploitation: Mapped[bool] = mapped_column(Boolean, default=False)
     intimate_partner_violence: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    case: Mapped[Case] = relationship(back_populates="incident")
+    case: Mapped[Case] = relationship(back_populates="incidents")
 
     def clinical_windows(self) -> list[ClinicalWindow]:
         """R8: the windows of care counted from this incident."""

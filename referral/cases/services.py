@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from referral.admin import lists
 from referral.admin.lists import CountryList
+from referral.clinical import CARE_ARRANGED_STATES
 from referral.clock import utcnow
 from referral.db import User
 from referral.directory.models import AgeGroup, Area, Sector, Sex
@@ -42,6 +43,7 @@ from .models import (
     ActionStatus,
     Case,
     CaseAssignment,
+    CaseIncident,
     CaseStage,
     ClosureReason,
     DisplacementStatus,
@@ -354,7 +356,12 @@ class IncidentData:
     previously_reported: PreviouslyReported = PreviouslyReported.NO
 
 
-def record_incident(case: Case, data: IncidentData, *, actor: User) -> Incident:
+def record_incident(
+    case: Case, data: IncidentData, *, actor: User, incident: Incident | None = None
+) -> Incident:
+    """Record a new incident of the case (the next number), or correct ``incident``."""
+    if incident is not None and incident.case_id != case.id:
+        raise RuleError("penetration", _l("This incident belongs to another case."))
     check_open(case, "incident_date")
     now = utcnow()
     if data.incident_at.tzinfo is None:
@@ -374,10 +381,13 @@ def record_incident(case: Case, data: IncidentData, *, actor: User) -> Incident:
         CountryList.LOCATION_TYPE,
         data.location_type,
         "location_type",
-        keep=case.incident.location_type if case.incident else None,
+        keep=incident.location_type if incident is not None else None,
     )
     incident_type = classify(data.answers)
-    incident = case.incident or Incident(case=case)
+    new = incident is None
+    if incident is None:
+        number = max((i.number for i in case.incidents), default=0) + 1
+        incident = Incident(case=case, number=number)
     for question, _type in DECISION_QUESTIONS:
         setattr(incident, question, bool(data.answers.get(question)))
     incident.incident_type = incident_type
@@ -401,11 +411,15 @@ def record_incident(case: Case, data: IncidentData, *, actor: User) -> Incident:
     db.session.add(incident)
     db.session.flush()
     trail.record(
-        "case.incident_recorded",
+        "case.incident_recorded" if new else "case.incident_corrected",
         actor=actor,
         obj_type="case",
         obj_id=case.public_id,
-        detail={"incident_type": incident_type.value},
+        detail={
+            "incident": incident.public_id,
+            "number": incident.number,
+            "incident_type": incident_type.value,
+        },
     )
     return incident
 
@@ -594,18 +608,20 @@ def record_consent(case: Case, kind: ConsentKind, *, actor: User, **details: Any
 
 
 def refer(
-    case: Case,
+    source: Case | CaseIncident,
     request: engine.ReferralRequest,
     *,
     consent: Consent | None,
     actor: User,
     override_reason: str | None = None,
 ) -> Referral:
-    """R4, R8, R10-R12 through the one engine; the case must be open."""
+    """R4, R8, R10-R12 through the one engine; the case must be open. A case alone refers
+    about its latest incident; ``case.regarding(incident)`` about another one (or None)."""
+    case = source.case if isinstance(source, CaseIncident) else source
     if not case.is_open:
         raise RuleError("service", _l("The case is closed."))
     return engine.create_referral(
-        case, request, consent=consent, actor=actor, override_reason=override_reason
+        source, request, consent=consent, actor=actor, override_reason=override_reason
     )
 
 
@@ -635,6 +651,25 @@ def visible_cases(actor: User) -> Select[Case]:
     return query
 
 
+def incidents_with_care_arranged(cases: Iterable[Case]) -> set[str]:
+    """R8: the public ids of the incidents of these cases whose time-critical care is
+    arranged (a health referral made for the incident was accepted or completed); one
+    query for a whole list."""
+    ids = [case.public_id for case in cases]
+    if not ids:
+        return set()
+    rows = db.session.scalars(
+        select(Referral.incident_public_id).where(
+            Referral.source_kind == SourceKind.GBV_CASE,
+            Referral.source_public_id.in_(ids),
+            Referral.incident_public_id.is_not(None),
+            Referral.sector == Sector.HEALTH,
+            Referral.state.in_([ReferralState(s) for s in sorted(CARE_ARRANGED_STATES)]),
+        )
+    )
+    return {incident_id for incident_id in rows if incident_id is not None}
+
+
 def list_cases(
     actor: User, filters: CaseFilter, *, after: str | None = None, limit: int = 50
 ) -> CasePage:
@@ -658,7 +693,7 @@ def list_cases(
             )
     rows = list(
         db.session.scalars(
-            query.options(selectinload(Case.incident))
+            query.options(selectinload(Case.incidents))
             .order_by(Case.opened_at.desc(), Case.id.desc())
             .limit(limit + 1)
         ).all()

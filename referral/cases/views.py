@@ -54,6 +54,7 @@ from referral.cases.models import (
     CaseStage,
     ClosureReason,
     DisplacementStatus,
+    Incident,
     PerpetratorAgeGroup,
     PerpetratorRelationship,
     PreviouslyReported,
@@ -68,7 +69,7 @@ from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABEL
 from referral.directory.models import AgeGroup, Area, Sex
 from referral.directory.services import area_by_public_id, area_choices, service_by_public_id
 from referral.extensions import db
-from referral.formatting import from_wall_clock, wall_clock
+from referral.formatting import day_text, from_wall_clock, wall_clock
 from referral.lifecycle import retention
 from referral.lifecycle.forms import LegalHoldForm, apply_hold_form
 from referral.referrals import notify, trail
@@ -163,7 +164,13 @@ def index() -> Page:
         after=request.args.get("after"),
         limit=int(current_app.config["PAGE_SIZE"]),
     )
-    return render_template("cases/index.html", page=page, filters=filters, now=utcnow())
+    return render_template(
+        "cases/index.html",
+        page=page,
+        filters=filters,
+        now=utcnow(),
+        care_arranged=services.incidents_with_care_arranged(page.rows),
+    )
 
 
 @blueprint.route("/new", methods=["GET", "POST"])
@@ -316,9 +323,19 @@ def _show_context(case: Case) -> dict[str, Any]:
     return {
         "case": case,
         "now": now,
-        "windows": case.incident.clinical_windows() if case.incident else [],
-        "care_arranged": care_arranged((r.sector.value, r.state.value) for r in referrals),
+        # R8: every incident's windows, open or closed; care is arranged per incident
+        "windows": [(i, w) for i in case.incidents for w in i.clinical_windows()],
+        "care_arranged": {
+            i.public_id
+            for i in case.incidents
+            if care_arranged(
+                (r.sector.value, r.state.value)
+                for r in referrals
+                if r.incident_public_id == i.public_id
+            )
+        },
         "window_labels": WINDOW_STATUS_LABELS,
+        "incident_numbers": {i.public_id: i.number for i in case.incidents},
         "consents": consents,
         "referrals": referrals,
         "goals": goals,
@@ -507,19 +524,46 @@ def _parse_time(value: str | None) -> time | None:
 @blueprint.route("/<public_id>/incident", methods=["GET", "POST"])
 @requires(Permission.HANDLE_CASES)
 def incident(public_id: str) -> Page:
+    """Record a new incident of the case (a returning survivor's next one too)."""
+    case = _case(public_id, for_update=request.method == "POST")
+    return _incident_form(case, None)
+
+
+@blueprint.route("/<public_id>/incidents/<incident_id>", methods=["GET", "POST"])
+@requires(Permission.HANDLE_CASES)
+def edit_incident(public_id: str, incident_id: str) -> Page:
+    """Correct one incident of the case."""
     case = _case(public_id)
+    existing = case.incident_by_public_id(incident_id)
+    if existing is None:
+        deny("incident not of this case", status=404, obj_type="incident", obj_id=incident_id)
+    return _incident_form(case, existing)
+
+
+def _incident_form(case: Case, existing: Incident | None) -> Page:
     form = IncidentForm()
     form.location_type.choices = lists.choices(
-        CountryList.LOCATION_TYPE, keep=case.incident.location_type if case.incident else None
+        CountryList.LOCATION_TYPE, keep=existing.location_type if existing else None
     )
-    if request.method == "GET" and case.incident is not None:
-        existing = case.incident
+    context = {"case": case, "form": form, "incident": existing}
+    if request.method == "GET" and existing is not None:
         for question in QUESTION_LABELS:
             getattr(form, question).data = "yes" if getattr(existing, question) else "no"
         local = wall_clock(existing.incident_at)
         form.incident_date.data = local.date()
         form.incident_time.data = local.strftime("%H:%M")
         form.reported_on.data = existing.reported_on
+        form.incident_time_approximate.data = existing.incident_time_approximate
+        form.time_of_day.data = existing.time_of_day.value
+        form.location_type.data = existing.location_type
+        form.perpetrator_count.process_data(existing.perpetrator_count)
+        sex = existing.perpetrator_sex
+        form.perpetrator_sex.data = sex.value if sex else ""
+        form.perpetrator_age_group.data = existing.perpetrator_age_group.value
+        form.perpetrator_relationship.data = existing.perpetrator_relationship.value
+        form.goods_or_money_exchanged.data = existing.goods_or_money_exchanged
+        form.abduction.data = existing.abduction
+        form.previously_reported.data = existing.previously_reported.value
     if request.method == "POST":
         if form.validate():
             at = _parse_time(form.incident_time.data)
@@ -546,11 +590,16 @@ def incident(public_id: str) -> Page:
                     abduction=bool(form.abduction.data),
                     previously_reported=PreviouslyReported(form.previously_reported.data),
                 )
-                if attempt(lambda: services.record_incident(case, data, actor=current_user), form):
+                if attempt(
+                    lambda: services.record_incident(
+                        case, data, actor=current_user, incident=existing
+                    ),
+                    form,
+                ):
                     flash(_("Incident recorded."), "success")
-                    return redirect(url_for("cases.show", public_id=case.public_id))
-        return _error_page("cases/incident.html", case=case, form=form)
-    return render_template("cases/incident.html", case=case, form=form)
+                    return redirect(url_for("cases.show", public_id=case.public_id) + "#incidents")
+        return _error_page("cases/incident.html", **context)
+    return render_template("cases/incident.html", **context)
 
 
 # --- stages, plan, follow-up, closure ----------------------------------------------------------
@@ -738,9 +787,36 @@ def assign(public_id: str) -> Page:
 @requires(Permission.HANDLE_CASES)
 def refer(public_id: str) -> Page:
     case = _case(public_id)
-    options = engine.pathway_options(case)
-    consents = engine.usable_referral_consents(case)
     form = ReferForm()
+    incident_choices = [
+        (
+            i.public_id,
+            _(
+                "Incident %(n)d: %(type)s, %(day)s",
+                n=i.number,
+                type=INCIDENT_TYPE_LABELS[i.incident_type],
+                day=day_text(i.incident_at),
+            ),
+        )
+        for i in reversed(case.incidents)
+    ]
+    if request.method == "GET":
+        wanted = request.args.get("incident")
+        latest = case.latest_incident
+        if wanted is not None and (wanted == "" or case.incident_by_public_id(wanted)):
+            form.incident.data = wanted
+        else:
+            form.incident.data = latest.public_id if latest else ""
+    elif "incident" not in request.form:
+        # a form that names none (an older page) refers about the latest incident
+        latest = case.latest_incident
+        form.incident.data = latest.public_id if latest else ""
+    elif form.incident.data and case.incident_by_public_id(form.incident.data) is None:
+        abort(400)
+    chosen = case.incident_by_public_id(form.incident.data or "")
+    source = case.regarding(chosen)
+    options = engine.pathway_options(source)
+    consents = engine.usable_referral_consents(case)
     form.service.choices = list(
         dict.fromkeys((o.service.public_id, o.service.name) for o in options)
     )
@@ -759,6 +835,8 @@ def refer(public_id: str) -> Page:
         "options": options,
         "can_override": can_override,
         "now": utcnow(),
+        "incident_choices": incident_choices,
+        "chosen_incident": chosen,
     }
     if request.method == "POST":
         if form.validate():
@@ -769,7 +847,7 @@ def refer(public_id: str) -> Page:
             else:
                 sent = attempt(
                     lambda: services.refer(
-                        case,
+                        source,
                         engine.ReferralRequest(
                             service=service,
                             priority=Priority(form.priority.data),

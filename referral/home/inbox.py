@@ -14,6 +14,7 @@ from typing import Any
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from referral.assistance.models import AssistanceRecord
 from referral.cases import services as case_services
@@ -255,40 +256,55 @@ def _overdue_referrals(user: User) -> InboxSection | None:
 
 
 def _clinical_windows_closing(user: User) -> InboxSection | None:
-    """R8: open cases of mine whose PEP or emergency-contraception window is still open and
-    whose health care is not arranged yet (no health referral accepted or completed)."""
+    """R8: open cases of mine with a PEP or emergency-contraception window still open over
+    any of their incidents (a returning survivor's new incident included) whose health
+    care is not arranged yet (no health referral for that incident accepted or
+    completed), the window closing first first."""
     if not has_permission(user, Permission.HANDLE_CASES):
         return None
     now = utcnow()
+    # the earliest incident with a window open: its windows close first
+    earliest_open = (
+        select(func.min(Incident.incident_at))
+        .where(
+            Incident.case_id == Case.id,
+            window_open_now_sql(Incident.incident_type, Incident.incident_at, now),
+            ~referral_services.care_arranged_sql(
+                SourceKind.GBV_CASE, Case.public_id, Incident.public_id
+            ),
+        )
+        .scalar_subquery()
+    )
     cases = db.session.scalars(
         case_services.visible_cases(user)
-        .join(Incident, Incident.case_id == Case.id)
-        .where(
-            Case.stage.in_(OPEN_STAGES),
-            window_open_now_sql(Incident.incident_type, Incident.incident_at, now),
-            ~referral_services.care_arranged_sql(SourceKind.GBV_CASE, Case.public_id),
-        )
-        .order_by(Incident.incident_at)
+        .where(Case.stage.in_(OPEN_STAGES), earliest_open.is_not(None))
+        .options(selectinload(Case.incidents))
+        .order_by(earliest_open, Case.id)
         .limit(20)
     ).all()
+    arranged = case_services.incidents_with_care_arranged(cases)
     items = []
     for case in cases:
-        windows = case.incident.clinical_windows() if case.incident else []
-        open_windows = [w for w in windows if w.is_open(now)]
+        open_windows = case.open_clinical_windows(now, care_arranged=arranged)
         if not open_windows:
             continue
-        first = open_windows[0]
+        incident, first = open_windows[0]
+        prefix = str(_l("Incident %(n)d", n=incident.number)) + " · " if incident.number > 1 else ""
         items.append(
-            InboxItem(
-                title=case.survivor_code,
-                url=url_for("cases.show", public_id=case.public_id),
-                detail=f"{first.label}: {time_left(first.time_left(now).total_seconds())}",
-                urgent=True,
+            (
+                first.closes_at,
+                InboxItem(
+                    title=case.survivor_code,
+                    url=url_for("cases.show", public_id=case.public_id),
+                    detail=f"{prefix}{first.label}: "
+                    f"{time_left(first.time_left(now).total_seconds())}",
+                    urgent=True,
+                ),
             )
         )
     return InboxSection(
         title=_l("Clinical windows closing"),
-        items=items,
+        items=[item for _closes, item in sorted(items, key=lambda pair: pair[0])],
         empty_text=_l("No case of yours has a clinical window open."),
     )
 

@@ -231,6 +231,9 @@ class Referral(PublicIdMixin, TimestampMixin, Base):
     source_kind: Mapped[SourceKind] = mapped_column(enum_type(SourceKind))
     source_public_id: Mapped[str] = mapped_column(String(24))
     survivor_code: Mapped[str] = mapped_column(String(20))
+    # The incident of the source the referral concerns, when it concerns one (a case may
+    # hold several incidents); known by public id, like the source.
+    incident_public_id: Mapped[str | None] = mapped_column(String(24))
     sending_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     receiving_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))

@@ -265,25 +265,35 @@ class ReferralRequest:
 
 
 def care_arranged_sql(
-    source_kind: SourceKind, source_public_id: SQLColumnExpression[str]
+    source_kind: SourceKind,
+    source_public_id: SQLColumnExpression[str],
+    incident_public_id: SQLColumnExpression[str] | None = None,
 ) -> ColumnElement[bool]:
     """R8 in SQL: the source has a health referral accepted or completed (the clinical
-    window alarm stops, :func:`referral.clinical.care_arranged`)."""
-    return exists().where(
+    window alarm stops, :func:`referral.clinical.care_arranged`); with
+    ``incident_public_id``, one made for that incident."""
+    conditions = [
         Referral.source_kind == source_kind,
         Referral.source_public_id == source_public_id,
         Referral.sector == Sector.HEALTH,
         Referral.state.in_([ReferralState(s) for s in sorted(CARE_ARRANGED_STATES)]),
+    ]
+    if incident_public_id is not None:
+        conditions.append(Referral.incident_public_id == incident_public_id)
+    return exists().where(*conditions)
+
+
+def care_arranged_for(
+    source_kind: SourceKind, source_public_id: str, incident_public_id: str | None = None
+) -> bool:
+    """R8: the source has a health referral accepted or completed (for the incident, when
+    one is named: care arranged after an earlier incident does not cover a new one)."""
+    query = select(Referral.sector, Referral.state).where(
+        Referral.source_kind == source_kind, Referral.source_public_id == source_public_id
     )
-
-
-def care_arranged_for(source_kind: SourceKind, source_public_id: str) -> bool:
-    """R8: the source has a health referral accepted or completed."""
-    rows = db.session.execute(
-        select(Referral.sector, Referral.state).where(
-            Referral.source_kind == source_kind, Referral.source_public_id == source_public_id
-        )
-    ).all()
+    if incident_public_id is not None:
+        query = query.where(Referral.incident_public_id == incident_public_id)
+    rows = db.session.execute(query).all()
     return care_arranged((sector.value, state.value) for sector, state in rows)
 
 
@@ -296,7 +306,9 @@ def pathway_options(source: ReferralSource) -> list[PathwayOption]:
     if area is None:
         return []
     hours = source.hours_since_incident(utcnow())
-    if hours is not None and care_arranged_for(source.source_kind, source.public_id):
+    if hours is not None and care_arranged_for(
+        source.source_kind, source.public_id, source.incident_public_id
+    ):
         hours = None
     return lookup_pathway(
         area,
@@ -379,6 +391,7 @@ def create_referral(
         source_kind=source.source_kind,
         source_public_id=source.public_id,
         survivor_code=source.survivor_code,
+        incident_public_id=source.incident_public_id,
         sending_organisation_id=source.organisation_id,
         created_by_id=actor.id,
         receiving_organisation_id=receiver.id,

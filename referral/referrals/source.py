@@ -21,8 +21,14 @@ Implementing a source::
         def survivor_area(self) -> Area | None: ...   # for the pathway lookup (R14)
         @property
         def incident_type_value(self) -> str | None: ... # GBVIMS value, None if unknown
+        @property
+        def incident_public_id(self) -> str | None: ... # the incident referred about
         def hours_since_incident(self, now: datetime) -> float | None: ...
         def shared_field_value(self, name: str) -> str | None: ...
+
+The incident facts (type, time, public id) are those of the one incident the referral
+concerns, if any; a GBV case with several incidents hands the engine a view of itself
+for the chosen incident.
 
 ``shared_field_value`` is called only for field names in ``OPTIONAL_SHARED_FIELDS`` that
 the consent releases; return None for a field the source does not hold. Reading the
@@ -62,6 +68,9 @@ class ReferralSource(Protocol):
 
     @property
     def incident_type_value(self) -> str | None: ...
+
+    @property
+    def incident_public_id(self) -> str | None: ...
 
     def hours_since_incident(self, now: datetime) -> float | None: ...
 

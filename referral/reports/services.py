@@ -3,7 +3,10 @@
 Every count is a GROUP BY in the database over the *counted incidents*: incidents of a
 GBVIMS core type whose survivor consented to anonymous statistics (a granted, not
 withdrawn statistics consent) and which are not flagged as already reported by another
-organisation. Referral figures count referrals from the cases behind counted incidents.
+organisation. Referral figures count referrals from the cases behind counted incidents;
+a case may hold several incidents, and a referral names the one it concerns, so a figure
+about an incident (health care within the PEP window, the export's referral columns)
+takes only the referrals made for that incident.
 Every table leaves this module through ``suppress``; derived figures (shares, medians)
 through ``safe_share`` / ``safe_median_of_middle``.
 
@@ -538,6 +541,8 @@ def _rape_health_care(scope: StatsScope, threshold: int) -> tuple[SafeTable, Fig
     in_time = exists().where(
         Referral.source_kind == SourceKind.GBV_CASE,
         Referral.source_public_id == Case.public_id,
+        # the health referral made for this incident, not for another of the case
+        Referral.incident_public_id == Incident.public_id,
         Referral.sector == Sector.HEALTH,
         Referral.state.in_(ACCEPTED_STATES),
         Referral.responded_at.is_not(None),
@@ -581,8 +586,12 @@ def _referral_conditions(scope: StatsScope) -> list[ColumnElement[bool]]:
         Referral.sent_at >= scope.start_at,
         Referral.sent_at < scope.end_before,
         statistics_consent(),
+        # A referral about an incident already reported to a GBVIMS organisation is
+        # counted there, as the incident is; one about another incident of the same
+        # case (or about none) is counted here.
         ~exists().where(
             Incident.case_id == Case.id,
+            Incident.public_id == Referral.incident_public_id,
             Incident.previously_reported == PreviouslyReported.GBVIMS_ORG,
         ),
     ]
@@ -790,6 +799,7 @@ def incident_export_statement(scope: StatsScope) -> Select[Any]:
         .where(
             Referral.source_kind == SourceKind.GBV_CASE,
             Referral.source_public_id == Case.public_id,
+            Referral.incident_public_id == Incident.public_id,
             Referral.sector == sector,
             Referral.state != ReferralState.DRAFT,
         )
