@@ -40,11 +40,12 @@ def _details(case: Case, **changes: object) -> cases.CaseDetails:
 def test_r7_editing_the_age_of_a_case_rederives_the_child_flags(caseworker: Person) -> None:
     case = open_case(caseworker.user, age=19)
     incident(case, caseworker.user, penetration=True)
-    assert case.incident is not None and not case.incident.child_sexual_abuse
+    recorded = case.latest_incident
+    assert recorded is not None and not recorded.child_sexual_abuse
     with captured_events() as events:
         changed = cases.edit_case(case, _details(case, age=15), actor=caseworker.user)
     assert changed == ["age", "age_group"]
-    assert case.age_group is AgeGroup.ADOLESCENT and case.incident.child_sexual_abuse
+    assert case.age_group is AgeGroup.ADOLESCENT and recorded.child_sexual_abuse
     assert [e["detail"] for e in events if e["action"] == "case.edited"] == [
         {"fields": ["age", "age_group"]}
     ]

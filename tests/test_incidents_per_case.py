@@ -351,7 +351,7 @@ def test_item1_r24_statistics_count_each_incident_and_its_own_referrals(
 # --- the migration ---------------------------------------------------------------------------
 
 
-def test_item1_migration_0015_keeps_old_style_cases_and_names_their_incident(
+def test_item1_migration_0016_keeps_old_style_cases_and_names_their_incident(
     tmp_path: Path, engine_name: str
 ) -> None:
     if engine_name != "sqlite":
@@ -378,7 +378,7 @@ def test_item1_migration_0015_keeps_old_style_cases_and_names_their_incident(
         db.session.commit()
         incident_id, case_id, worker_id = recorded.public_id, case.public_id, worker.user.id
         db.session.remove()
-        downgrade(revision="0014")
+        downgrade(revision="0015")
         with db.engine.connect() as c:
             columns = {col["name"] for col in sa.inspect(c).get_columns("referrals")}
             assert "incident_public_id" not in columns

@@ -236,8 +236,8 @@ def edit_case(case: Case, details: CaseDetails, *, actor: User) -> list[str]:
         return []
     for name in changed:
         setattr(case, name, wanted[name])
-    if case.incident is not None:
-        _derive_flags(case, case.incident)
+    for recorded in case.incidents:
+        _derive_flags(case, recorded)
     _commit_guard()
     trail.record(
         "case.edited",

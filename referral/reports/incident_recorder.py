@@ -317,7 +317,8 @@ class Context:
     """What the row builders share: loaded once per export."""
 
     organisation: Organisation
-    referred: set[tuple[str, Sector]]  # (case public id, sector) with a sent referral
+    # (incident public id, sector) with a sent referral made for that incident
+    referred: set[tuple[str, Sector]]
     areas: dict[int, Area]
     location_labels: dict[str, str]
 
@@ -342,9 +343,9 @@ def _area_at(context: Context, area_id: int | None, level: AreaLevel) -> str | N
     return None
 
 
-def _referral(context: Context, case: Case, key: str) -> str | None:
+def _referral(context: Context, incident: Incident, key: str) -> str | None:
     sectors = REFERRAL_SECTORS[key]
-    if any((case.public_id, sector) in context.referred for sector in sectors):
+    if any((incident.public_id, sector) in context.referred for sector in sectors):
         return REFERRED
     return None
 
@@ -361,7 +362,7 @@ def _builders() -> dict[str, Row]:
         return lambda context, incident: _area_at(context, incident.case.area_id, level)
 
     def referral(key: str) -> Row:
-        return lambda context, incident: _referral(context, incident.case, key)
+        return lambda context, incident: _referral(context, incident, key)
 
     builders: dict[str, Row] = {
         "incident_id": lambda context, incident: incident.public_id,
@@ -431,14 +432,15 @@ def _context(organisation: Organisation, incidents: Sequence[Incident]) -> Conte
     wanted = [sector for sectors in REFERRAL_SECTORS.values() for sector in sectors]
     for start in range(0, len(case_ids), 500):
         rows = db.session.execute(
-            select(Referral.source_public_id, Referral.sector).where(
+            select(Referral.incident_public_id, Referral.sector).where(
                 Referral.source_kind == SourceKind.GBV_CASE,
                 Referral.source_public_id.in_(case_ids[start : start + 500]),
+                Referral.incident_public_id.is_not(None),
                 Referral.sector.in_(wanted),
                 Referral.state != ReferralState.DRAFT,
             )
         )
-        referred.update((public_id, sector) for public_id, sector in rows)
+        referred.update((public_id, sector) for public_id, sector in rows if public_id)
     areas = {area.id: area for area in db.session.scalars(select(Area))}
     return Context(organisation, referred, areas, lists.labels(CountryList.LOCATION_TYPE))
 

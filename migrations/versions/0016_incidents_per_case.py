@@ -5,8 +5,8 @@ incident becomes number 1 of its case, and every referral made from a case that 
 incident names that incident (it was the only one). The downgrade keeps the first
 incident of each case only.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-02 01:10:00
 
 """
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
