@@ -99,6 +99,7 @@ MAY_REACH: dict[str, frozenset[Role] | frozenset[str]] = {
     "cases.consent": CASE_HANDLERS,
     "cases.withdraw_consent": CASE_HANDLERS,
     "cases.incident": CASE_HANDLERS,
+    "cases.edit_incident": CASE_HANDLERS,
     "cases.refer": CASE_HANDLERS,
     "cases.withdraw_referral": CASE_HANDLERS,
     "cases.stage": CASE_HANDLERS,
