@@ -28,11 +28,11 @@ from referral.audit.models import (
     GENESIS_HASH,
     AuditChainHead,
     AuditEvent,
-    chain_hash,
+    chain_mac,
 )
 from referral.audit.services import verify_chain
 from referral.extensions import db
-from referral.security.crypto import Binding, KeyRing, generate_key_entry
+from referral.security.crypto import Binding, KeyRing, current_audit_keys, generate_key_entry
 
 
 def bench_crypto(rounds: int) -> None:
@@ -73,6 +73,10 @@ def bench_audit(url: str, count: int, batch: int = 20_000) -> None:
         upgrade()
         table = AuditEvent.__table__
         prev = GENESIS_HASH
+        keys = current_audit_keys()
+        key_id = keys.current_key_id
+        mac = keys.chain_mac(key_id)
+        assert mac is not None
         start = datetime(2026, 1, 1, tzinfo=UTC)
         t0 = time.perf_counter()
         with db.engine.begin() as connection:
@@ -95,8 +99,8 @@ def bench_audit(url: str, count: int, batch: int = 20_000) -> None:
                         "fields_revealed": ["name", "phone"] if i % 3 == 0 else [],
                         "detail": {},
                     }
-                    digest = chain_hash(prev, {k: fields[k] for k in CHAIN_FIELDS})
-                    rows.append({**fields, "prev_hash": prev, "hash": digest})
+                    digest = chain_mac(mac, prev, {k: fields[k] for k in CHAIN_FIELDS})
+                    rows.append({**fields, "prev_hash": prev, "hash": digest, "key_id": key_id})
                     prev = digest
                 connection.execute(sa.insert(table), rows)
             connection.execute(

@@ -57,13 +57,14 @@ def fresh_postgresql(admin_url: str, name: str) -> str:
     return pg_url(admin_url, name)
 
 
-def app_env(url: str, keys: str, instance: Path, redis: str) -> dict[str, str]:
+def app_env(url: str, keys: str, audit_keys: str, instance: Path, redis: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
             "REFERRAL_ENV": "production",
             "REFERRAL_SECRET_KEY": secrets.token_urlsafe(48),
             "REFERRAL_ENCRYPTION_KEYS": keys,
+            "REFERRAL_AUDIT_KEYS": audit_keys,
             "REFERRAL_DATABASE_URL": url,
             "REFERRAL_INSTANCE_PATH": str(instance),
             "REFERRAL_RATELIMIT_STORAGE_URI": redis,
@@ -103,12 +104,18 @@ def one_run(
 ) -> dict[str, Any]:
     print(f"\n=== {label}: {cases:,} cases ===", flush=True)
     keys = generate_key_entry("bench")
-    env = app_env(url, keys, work, args.redis)
+    audit_keys = generate_key_entry("benchaudit")
+    env = app_env(url, keys, audit_keys, work, args.redis)
     seconds, _ = timed_command([str(BIN / "referral"), "db", "upgrade"], env)
     print(f"migrations: {seconds:.1f} s", flush=True)
     credentials = work / f"users-{label}.json"
     seeded = seed(
-        url, keys, cases=cases, events=cases * args.events_per_case, credentials_path=credentials
+        url,
+        keys,
+        audit_keys=audit_keys,
+        cases=cases,
+        events=cases * args.events_per_case,
+        credentials_path=credentials,
     )
     for step, step_seconds in seeded["timings"].items():
         print(f"  seed {step}: {step_seconds:.1f} s")

@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/seed.py \\
         --url postgresql+psycopg://postgres@127.0.0.1:5432/referral_bench \\
-        --keys "$REFERRAL_ENCRYPTION_KEYS" --cases 100000 --credentials /tmp/bench-users.json
+        --keys "$REFERRAL_ENCRYPTION_KEYS" --audit-keys "$REFERRAL_AUDIT_KEYS" \\
+        --cases 100000 --credentials /tmp/bench-users.json
 
 Defaults: 100,000 cases (each with an incident and consents), 3 referrals per case,
 one allegation per 10 cases, one assistance record per 100 cases, and 1,000,000 audit
@@ -35,11 +36,11 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.engine import Connection
 
-from referral.audit.models import CHAIN_FIELDS, GENESIS_HASH, chain_hash
+from referral.audit.models import CHAIN_FIELDS, GENESIS_HASH, chain_mac
 from referral.db.base import CODE_ALPHABET
 from referral.lifecycle.models import wrap_binding
 from referral.security import passwords
-from referral.security.crypto import Binding, KeyRing, Sealed
+from referral.security.crypto import AuditKeys, Binding, KeyRing, Sealed, parse_key_entries
 
 BATCH = 5_000
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -125,7 +126,10 @@ def public_id() -> str:
 
 
 class Seeder:
-    def __init__(self, connection: Connection, ring: KeyRing, cases: int, events: int) -> None:
+    def __init__(
+        self, connection: Connection, ring: KeyRing, audit: AuditKeys, cases: int, events: int
+    ) -> None:
+        self.audit_keys = audit
         self.conn = connection
         self.ring = ring
         self.n_cases = cases
@@ -714,6 +718,9 @@ class Seeder:
         start = self.now - timedelta(days=730)
         step = timedelta(days=730) / max(self.n_events, 1)
         prev = GENESIS_HASH
+        key_id = self.audit_keys.current_key_id
+        mac = self.audit_keys.chain_mac(key_id)
+        assert mac is not None
 
         def events() -> Iterator[dict[str, Any]]:
             nonlocal prev
@@ -737,8 +744,8 @@ class Seeder:
                     "fields_revealed": ["contact", "name"] if viewed else [],
                     "detail": {} if viewed else {"note": "synthetic"},
                 }
-                digest = chain_hash(prev, {k: fields[k] for k in CHAIN_FIELDS})
-                yield {**fields, "prev_hash": prev, "hash": digest}
+                digest = chain_mac(mac, prev, {k: fields[k] for k in CHAIN_FIELDS})
+                yield {**fields, "prev_hash": prev, "hash": digest, "key_id": key_id}
                 prev = digest
 
         self.insert("audit_events", events())
@@ -790,6 +797,7 @@ def seed(
     url: str,
     keys: str,
     *,
+    audit_keys: str,
     cases: int,
     events: int,
     credentials_path: Path,
@@ -803,7 +811,7 @@ def seed(
     with engine.begin() as connection:
         if connection.scalar(sa.text("SELECT count(*) FROM users")):
             raise SystemExit("the database already holds users: seed a fresh database")
-        seeder = Seeder(connection, ring, cases, events)
+        seeder = Seeder(connection, ring, AuditKeys(parse_key_entries(audit_keys)), cases, events)
         credentials = seeder.run(password)
         seeder_info = {
             "pathway_area": seeder.pathway_area,
@@ -831,13 +839,23 @@ def main() -> None:
         default=os.environ.get("REFERRAL_ENCRYPTION_KEYS", ""),
         help="key entries the app runs with (default: $REFERRAL_ENCRYPTION_KEYS)",
     )
+    parser.add_argument(
+        "--audit-keys",
+        default=os.environ.get("REFERRAL_AUDIT_KEYS", ""),
+        help="audit key entries the app runs with (default: $REFERRAL_AUDIT_KEYS)",
+    )
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=None, help="default: 10 per case")
     parser.add_argument("--credentials", type=Path, default=Path("bench-users.json"))
     args = parser.parse_args()
     events = args.events if args.events is not None else args.cases * 10
     result = seed(
-        args.url, args.keys, cases=args.cases, events=events, credentials_path=args.credentials
+        args.url,
+        args.keys,
+        audit_keys=args.audit_keys,
+        cases=args.cases,
+        events=events,
+        credentials_path=args.credentials,
     )
     for label, seconds in result["timings"].items():
         print(f"  {label}: {seconds:.1f} s")

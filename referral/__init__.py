@@ -50,10 +50,11 @@ def register_extensions(app: Flask) -> None:
     from referral.i18n import select_locale, select_timezone
     from referral.lifecycle.keys import init_record_keys
     from referral.security import passwords
-    from referral.security.crypto import init_crypto
+    from referral.security.crypto import init_audit_keys, init_crypto
 
     os.makedirs(app.instance_path, exist_ok=True)
     init_crypto(app)
+    init_audit_keys(app)
     init_record_keys(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))

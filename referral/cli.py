@@ -8,7 +8,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from referral.admin import services as admin_services
-from referral.audit.cli import audit_group, keys_group
+from referral.audit.cli import audit_group, grant_app_role, keys_group
 from referral.db import Organisation, OrganisationType, User
 from referral.extensions import db
 from referral.lifecycle.cli import backup_command, restore_command, retention_group
@@ -169,6 +169,10 @@ def init_commands(app: Flask) -> None:
     app.cli.add_command(tokens_group)
     app.cli.add_command(keys_group)
     app.cli.add_command(audit_group)
+    # Flask-Migrate's `db` group (upgrade, downgrade, ...) gains `db grant-app-role`.
+    migrate_group = app.cli.commands.get("db")
+    if isinstance(migrate_group, click.Group):
+        migrate_group.add_command(grant_app_role)
     app.cli.add_command(retention_group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

@@ -143,6 +143,28 @@ def _fresh_state(app: Flask) -> Iterator[None]:
 
 
 @pytest.fixture
+def triggers_dropped(app: Flask) -> Iterator[None]:
+    """Play the audit table's owner, who removes the append-only triggers; put them back
+    afterwards."""
+    dialect = db.engine.dialect.name
+    with db.engine.begin() as c:
+        if dialect == "sqlite":
+            c.execute(sa.text("DROP TRIGGER audit_events_no_update"))
+            c.execute(sa.text("DROP TRIGGER audit_events_no_delete"))
+        else:
+            c.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+    yield
+    with db.engine.begin() as c:
+        if dialect == "sqlite":
+            c.execute(sa.text("DROP TRIGGER IF EXISTS audit_events_no_update"))
+            c.execute(sa.text("DROP TRIGGER IF EXISTS audit_events_no_delete"))
+            for statement in SQLITE_EVENTS_TRIGGERS:
+                c.execute(sa.text(statement))
+        else:
+            c.execute(sa.text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

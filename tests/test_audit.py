@@ -10,7 +10,6 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -22,11 +21,8 @@ from sqlalchemy import select, text
 
 from referral.audit import record
 from referral.audit.models import (
-    POSTGRESQL_EVENTS_TRIGGERS,
-    SQLITE_EVENTS_TRIGGERS,
     AuditChainHead,
     AuditEvent,
-    app_role_grants,
 )
 from referral.audit.services import verify_chain
 from referral.db import Organisation, User
@@ -251,28 +247,6 @@ def test_database_refuses_update_and_delete(statement: str) -> None:
 def test_chain_head_cannot_be_deleted() -> None:
     with pytest.raises(sa.exc.DatabaseError), db.engine.begin() as c:
         c.execute(text("DELETE FROM audit_chain_head"))
-
-
-@pytest.fixture
-def triggers_dropped(app: Flask) -> Iterator[None]:
-    """Play the table owner who removes the triggers; put them back afterwards."""
-    dialect = db.engine.dialect.name
-    with db.engine.begin() as c:
-        if dialect == "sqlite":
-            c.execute(text("DROP TRIGGER audit_events_no_update"))
-            c.execute(text("DROP TRIGGER audit_events_no_delete"))
-        else:
-            c.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
-    yield
-    with db.engine.begin() as c:
-        if dialect == "sqlite":
-            c.execute(text("DROP TRIGGER IF EXISTS audit_events_no_update"))
-            c.execute(text("DROP TRIGGER IF EXISTS audit_events_no_delete"))
-            for statement in SQLITE_EVENTS_TRIGGERS:
-                c.execute(text(statement))
-        else:
-            c.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
-    assert POSTGRESQL_EVENTS_TRIGGERS  # the migration's statements live with the models
 
 
 def _verify_cli(app: Flask) -> Any:
@@ -575,39 +549,6 @@ def test_viewer_verify_button(signed_in_auditor: FlaskClient) -> None:
 
 def test_admin_may_read_audit_log(signed_in_admin: FlaskClient) -> None:
     assert signed_in_admin.get("/audit/").status_code == 200
-
-
-def test_postgresql_app_role_cannot_rewrite_history(engine_name: str) -> None:
-    """The application's database role may append and read, never rewrite or disable."""
-    if engine_name != "postgresql":
-        pytest.skip("PostgreSQL privileges")
-    _some_events(2)
-    role = "referral_app_audit_test"
-    with db.engine.begin() as c:
-        if c.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).scalar():
-            c.execute(text(f"DROP OWNED BY {role}"))
-        c.execute(text(f"DROP ROLE IF EXISTS {role}"))
-        c.execute(text(f"CREATE ROLE {role} NOLOGIN"))
-        c.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
-        for statement in app_role_grants(role):
-            c.execute(text(statement))
-    try:
-        for statement in (
-            "DELETE FROM audit_events",
-            "TRUNCATE audit_events",
-            "ALTER TABLE audit_events DISABLE TRIGGER USER",
-            "DROP TRIGGER audit_events_no_change ON audit_events",
-        ):
-            with pytest.raises(sa.exc.DatabaseError), db.engine.begin() as c:
-                c.execute(text(f"SET LOCAL ROLE {role}"))
-                c.execute(text(statement))
-        with db.engine.begin() as c:
-            c.execute(text(f"SET LOCAL ROLE {role}"))
-            assert c.execute(text("SELECT count(*) FROM audit_events")).scalar_one() == 2
-    finally:
-        with db.engine.begin() as c:
-            c.execute(text(f"DROP OWNED BY {role}"))
-            c.execute(text(f"DROP ROLE {role}"))
 
 
 def test_admin_two_factor_reset_clears_encrypted_secret(

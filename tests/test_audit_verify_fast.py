@@ -1,4 +1,5 @@
-"""`audit verify` hashes rows from their stored values (no ORM/JSON types): same answer."""
+"""`audit verify` builds each link from the stored values (no ORM/JSON types): same bytes,
+and its precomputed HMAC is the standard one."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from referral.audit import record
-from referral.audit.models import chain_hash
-from referral.audit.services import _row_hash, verify_chain
+from referral.audit.models import link_message
+from referral.audit.services import _row_message, verify_chain
 from referral.extensions import db
 
 texts = st.one_of(st.none(), st.text(max_size=20))
@@ -39,7 +40,7 @@ json_values = st.recursive(
     detail=st.dictionaries(st.text(max_size=8), json_values, max_size=4),
     stored_as_text=st.booleans(),
 )
-def test_fast_row_hash_equals_canonical_hash(
+def test_fast_row_message_equals_canonical_link(
     id_: int,
     when: datetime,
     actor_id: int | None,
@@ -49,7 +50,7 @@ def test_fast_row_hash_equals_canonical_hash(
     detail: dict[str, Any],
     stored_as_text: bool,
 ) -> None:
-    """The verifier's string-built canonical form is byte for byte ``canonical()``."""
+    """The verifier's string-built link is byte for byte ``link_message()``."""
     import json
 
     public_id, role, action, obj_type, obj_id, outcome, request_id, address = strings
@@ -70,7 +71,7 @@ def test_fast_row_hash_equals_canonical_hash(
         "detail": detail,
     }
     prev = "a" * 64
-    expected = chain_hash(prev, fields)
+    expected = link_message(prev, fields)
     # As the drivers hand it back: the JSON columns as their stored text (SQLAlchemy's
     # default serialisation, with spaces), the instant as SQLite's text or PostgreSQL's.
     stamp = (
@@ -93,10 +94,11 @@ def test_fast_row_hash_equals_canonical_hash(
         address,
         json.dumps(revealed),
         json.dumps(detail),
+        "k1",
         prev,
-        expected,
+        "b" * 64,
     )
-    assert _row_hash(row, {}) == expected
+    assert _row_message(row, {}) == expected
 
 
 def timezone_plus_two() -> Any:
@@ -127,8 +129,19 @@ def test_verify_rechecks_a_fast_mismatch_before_reporting(app: Flask, monkeypatc
 
     record("test.one")
     db.session.commit()
-    monkeypatch.setattr(services, "_row_hash", lambda row, cache: "0" * 64)
+    monkeypatch.setattr(services, "_row_message", lambda row, cache: b"not the link")
     assert verify_chain(db.session()).ok
     with db.engine.begin() as connection:  # a real break is still a break
         connection.execute(text("UPDATE audit_chain_head SET last_id = 5"))
     assert not verify_chain(db.session()).ok
+
+
+@settings(max_examples=100, deadline=None)
+@given(key=st.binary(min_size=32, max_size=64), message=st.binary(max_size=600))
+def test_item3_precomputed_hmac_is_standard_hmac_sha256(key: bytes, message: bytes) -> None:
+    """The chain's MAC, with the key's pads hashed once, is RFC 2104 HMAC-SHA256."""
+    import hmac
+
+    from referral.security.crypto import ChainMac
+
+    assert ChainMac(key).hexdigest(message) == hmac.new(key, message, "sha256").hexdigest()

@@ -66,6 +66,7 @@ def production_env(directory: Path, **extra: str) -> dict[str, str]:
         REFERRAL_ENV="production",
         REFERRAL_SECRET_KEY=secrets.token_urlsafe(48),
         REFERRAL_ENCRYPTION_KEYS=generate_key_entry("https1"),
+        REFERRAL_AUDIT_KEYS=generate_key_entry("httpsaudit1"),
         REFERRAL_DATABASE_URL=f"sqlite:///{directory / 'https.sqlite'}",
         REFERRAL_INSTANCE_PATH=str(directory / "instance"),
         REFERRAL_ARGON2_TIME_COST="1",

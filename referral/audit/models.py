@@ -1,11 +1,16 @@
-"""The audit trail: an append-only, hash-chained table and its one-row chain head.
+"""The audit trail: an append-only, keyed hash chain and its one-row chain head.
 
-Each event's ``hash`` is SHA-256 over the previous event's hash and a canonical JSON
-form of the event (its id included), so editing, deleting or reordering events
-breaks the chain, and the chain head (last id and hash) catches a removed tail.
-Ids are assigned from the chain head under its lock, so they are contiguous: a gap
-is a missing event. The database refuses UPDATE and DELETE on ``audit_events``
-(triggers created by the migration, and by ``create_all`` for tests).
+Each event's ``hash`` is an HMAC-SHA256, under the audit key named by its ``key_id``,
+of the previous event's hash and a canonical JSON form of the event (its id included),
+so editing, deleting or reordering events breaks the chain, and the chain head (last id
+and hash) catches a removed tail. The audit key lives in configuration, never in the
+database (``referral.security.crypto.audit_keys``): the database's owner can delete rows
+and recompute plain hashes, not MACs. Signed checkpoints of the head, kept off the
+database, catch a tail removed together with the head's update. Ids are assigned from
+the chain head under its lock, so they are contiguous: a gap is a missing event. The
+database refuses UPDATE and DELETE on ``audit_events`` (triggers created by the
+migration, and by ``create_all`` for tests), and the application's own database role may
+only read and append (:func:`app_role_statements`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from referral.db.base import UTCDateTime
 from referral.extensions import db
+from referral.security.crypto import ChainMac
 
 GENESIS_HASH = "0" * 64
 
@@ -70,6 +76,8 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    # The audit key whose MAC ``hash`` is; never NULL for an event the chain accepts.
+    key_id: Mapped[str | None] = mapped_column(String(64))
 
     def chain_fields(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in CHAIN_FIELDS}
@@ -108,8 +116,20 @@ def canonical(fields: dict[str, Any]) -> bytes:
     ).encode("utf-8")
 
 
+def link_message(prev_hash: str, fields: dict[str, Any]) -> bytes:
+    """What a chain link authenticates: the previous hash and the event."""
+    return prev_hash.encode("ascii") + b"\n" + canonical(fields)
+
+
+def chain_mac(mac: ChainMac, prev_hash: str, fields: dict[str, Any]) -> str:
+    """The keyed hash of an event (what ``audit_events.hash`` holds)."""
+    return mac.hexdigest(link_message(prev_hash, fields))
+
+
 def chain_hash(prev_hash: str, fields: dict[str, Any]) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical(fields)).hexdigest()
+    """The unkeyed SHA-256 link of the chain's first form (before audit keys): what
+    anyone can compute, kept to check such a chain before it is re-keyed."""
+    return hashlib.sha256(link_message(prev_hash, fields)).hexdigest()
 
 
 class AuditChainHead(db.Model):  # type: ignore[name-defined]
@@ -173,20 +193,3 @@ _attach(AuditEvent.__table__, POSTGRESQL_EVENTS_TRIGGERS, "postgresql")
 _attach(AuditChainHead.__table__, SQLITE_HEAD_TRIGGERS, "sqlite")
 _attach(AuditChainHead.__table__, POSTGRESQL_HEAD_TRIGGERS, "postgresql")
 event.listen(AuditChainHead.__table__, "after_create", DDL(SEED_CHAIN_HEAD))  # type: ignore[no-untyped-call]
-
-
-def app_role_grants(role: str) -> list[str]:
-    """PostgreSQL privileges of the role the application runs as (production).
-
-    Triggers stop mistakes, not the table's owner: the migrations run as the owner,
-    the application as ``role``, which may only read and append to the audit trail
-    (and move the chain head). It cannot UPDATE, DELETE, TRUNCATE or disable triggers.
-    """
-    if not role.replace("_", "").isalnum():
-        raise ValueError("role must be a plain identifier")
-    return [
-        f"GRANT SELECT, INSERT ON audit_events TO {role}",
-        f"GRANT SELECT, UPDATE ON audit_chain_head TO {role}",
-        f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM {role}",
-        f"REVOKE DELETE, TRUNCATE ON audit_chain_head FROM {role}",
-    ]

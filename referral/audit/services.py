@@ -18,7 +18,6 @@ takes the database write lock as ``BEGIN IMMEDIATE`` would). So:
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import re
@@ -52,10 +51,11 @@ from referral.audit.models import (
     AuditChainHead,
     AuditEvent,
     Outcome,
-    chain_hash,
+    chain_mac,
 )
 from referral.clock import utcnow
 from referral.extensions import db
+from referral.security.crypto import AuditKeys, ChainMac, current_audit_keys
 
 PENDING = "referral_audit_pending"
 OBJ_ID_LENGTH = 64  # audit_events.obj_id
@@ -170,14 +170,18 @@ def append(session: Session, events: Sequence[PendingEvent]) -> list[AuditEvent]
     """Append events to the chain inside the session's transaction (head locked)."""
     if not events:
         return []
+    keys = current_audit_keys()
+    key_id = keys.current_key_id
+    mac = keys.chain_mac(key_id)
+    assert mac is not None  # noqa: S101 - the current key is always configured
     head = _lock_head(session)
     last_id, last_hash = head.last_id, head.last_hash
     rows: list[AuditEvent] = []
     for pending in events:
         last_id += 1
         fields = {**pending.fields, "id": last_id}
-        digest = chain_hash(last_hash, {name: fields[name] for name in CHAIN_FIELDS})
-        rows.append(AuditEvent(**fields, prev_hash=last_hash, hash=digest))
+        digest = chain_mac(mac, last_hash, {name: fields[name] for name in CHAIN_FIELDS})
+        rows.append(AuditEvent(**fields, prev_hash=last_hash, hash=digest, key_id=key_id))
         last_hash = digest
     session.add_all(rows)
     head.last_id, head.last_hash = last_id, last_hash
@@ -231,18 +235,121 @@ class VerifyResult:
     last_id: int
     broken_id: int | None = None
     problem: str | None = None
+    last_hash: str = GENESIS_HASH
+    checkpoints: int = 0
 
     def message(self) -> str:
         if self.ok:
-            return f"audit chain intact: {self.checked} events, last id {self.last_id}"
+            against = (
+                f", consistent with {self.checkpoints} checkpoint(s)" if self.checkpoints else ""
+            )
+            return f"audit chain intact: {self.checked} events, last id {self.last_id}{against}"
+        if self.broken_id is None:
+            return f"audit chain broken: {self.problem}"
         return f"audit chain broken at event {self.broken_id}: {self.problem}"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint line that is malformed or whose signature does not match."""
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A signed statement that the chain held ``last_id`` events, the last of them with
+    ``last_hash``. Kept off the database (a file, or shipped off-host from standard
+    output): whoever owns the database can move the chain head with a removed tail, not
+    a checkpoint taken before."""
+
+    last_id: int
+    last_hash: str
+    taken_at: str
+    key_id: str
+    signature: str = ""
+
+    def payload(self) -> bytes:
+        """The signed bytes: every field but the signature, canonical JSON."""
+        return json.dumps(
+            {
+                "v": 1,
+                "last_id": self.last_id,
+                "last_hash": self.last_hash,
+                "taken_at": self.taken_at,
+                "key_id": self.key_id,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode("utf-8")
+
+    def to_line(self) -> str:
+        data = json.loads(self.payload())
+        data["signature"] = self.signature
+        return json.dumps(data, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_line(cls, line: str) -> Checkpoint:
+        try:
+            data = json.loads(line)
+        except ValueError as error:
+            raise CheckpointError("not JSON") from error
+        if not isinstance(data, dict) or data.get("v") != 1:
+            raise CheckpointError("not a checkpoint (version 1)")
+        last_id, last_hash = data.get("last_id"), data.get("last_hash")
+        texts = [data.get(name) for name in ("last_hash", "taken_at", "key_id", "signature")]
+        if not (
+            isinstance(last_id, int)
+            and last_id >= 0
+            and all(isinstance(value, str) for value in texts)
+            and isinstance(last_hash, str)
+            and len(last_hash) == 64
+        ):
+            raise CheckpointError("a field is missing or has the wrong type")
+        return cls(last_id, last_hash, data["taken_at"], data["key_id"], data["signature"])
+
+
+def sign_checkpoint(result: VerifyResult, keys: AuditKeys | None = None) -> Checkpoint:
+    """A checkpoint of a verified chain, signed with the current audit key."""
+    if not result.ok:
+        raise ValueError("only an intact chain is checkpointed")
+    keys = keys or current_audit_keys()
+    unsigned = Checkpoint(
+        result.last_id,
+        result.last_hash,
+        utcnow().isoformat(timespec="seconds"),
+        keys.current_key_id,
+    )
+    _, signature = keys.sign_checkpoint(unsigned.payload(), unsigned.key_id)
+    return Checkpoint(
+        unsigned.last_id, unsigned.last_hash, unsigned.taken_at, unsigned.key_id, signature
+    )
+
+
+def read_checkpoints(lines: Iterable[str], keys: AuditKeys | None = None) -> list[Checkpoint]:
+    """Parse checkpoint lines and check each signature; CheckpointError names the line."""
+    keys = keys or current_audit_keys()
+    out: list[Checkpoint] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            checkpoint = Checkpoint.from_line(line)
+        except CheckpointError as error:
+            raise CheckpointError(f"checkpoint line {number}: {error}") from None
+        if not keys.checkpoint_signed(
+            checkpoint.payload(), checkpoint.key_id, checkpoint.signature
+        ):
+            raise CheckpointError(
+                f"checkpoint line {number}: the signature does not match (edited, or signed "
+                f"with an audit key that is not configured: {checkpoint.key_id!r})"
+            )
+        out.append(checkpoint)
+    return out
 
 
 _CHAINED = len(CHAIN_FIELDS)
 
 
 def _row_fields(row: Any) -> dict[str, Any]:
-    """The chained fields of a row selected as (*CHAIN_FIELDS, prev_hash, hash)."""
+    """The chained fields of a row selected as (*CHAIN_FIELDS, key_id, prev_hash, hash)."""
     return dict(zip(CHAIN_FIELDS, tuple(row)[:_CHAINED], strict=True))
 
 
@@ -252,7 +359,7 @@ def _verify_columns(table: Table, dialect: str) -> list[Any]:
     decoding). This is what makes ``audit verify`` fast: most of its time went into
     result processing, not hashing."""
     columns: list[Any] = []
-    for name in (*CHAIN_FIELDS, "prev_hash", "hash"):
+    for name in (*CHAIN_FIELDS, "key_id", "prev_hash", "hash"):
         column = table.c[name]
         if name == "occurred_at" and dialect == "postgresql":
             # The canonical ISO-8601 text, formatted by the server: no timestamp parsing.
@@ -268,12 +375,13 @@ def _verify_columns(table: Table, dialect: str) -> list[Any]:
     return columns
 
 
-def _row_hash(row: tuple[Any, ...], json_cache: dict[str, str]) -> str:
-    """The chain hash of a row selected by :func:`_verify_columns`.
+def _row_message(row: tuple[Any, ...], json_cache: dict[str, str]) -> bytes:
+    """The link message of a row selected by :func:`_verify_columns`.
 
-    Builds exactly the bytes of :func:`referral.audit.models.canonical` (keys in sorted
-    order, no spaces, ``ensure_ascii=False``) with the C string encoder; a test checks
-    both agree. A mismatch is re-checked through the ORM types before it is reported.
+    Builds exactly the bytes of :func:`referral.audit.models.link_message` (keys in
+    sorted order, no spaces, ``ensure_ascii=False``) with the C string encoder; a test
+    checks both agree. A mismatch is re-checked through the ORM types before it is
+    reported.
     """
     (
         id_,
@@ -290,6 +398,7 @@ def _row_hash(row: tuple[Any, ...], json_cache: dict[str, str]) -> str:
         client_address,
         fields_revealed,
         detail,
+        _key_id,
         prev_hash,
         _,
     ) = row
@@ -321,7 +430,8 @@ def _row_hash(row: tuple[Any, ...], json_cache: dict[str, str]) -> str:
         + ',"request_id":' + _json_str(request_id_)
         + "}"
     )  # fmt: skip
-    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + text.encode("utf-8")).hexdigest()
+    link: bytes = prev_hash.encode("ascii") + b"\n" + text.encode("utf-8")
+    return link
 
 
 def _json_str(value: str | None) -> str:
@@ -346,22 +456,44 @@ def _canonical_json(stored: str | None, json_cache: dict[str, str]) -> str:
     return found
 
 
-def _hash_through_orm(session: Session, table: Table, event_id: int, prev_hash: str) -> str:
-    """The slow, authoritative hash of one event, through the mapped column types."""
+def _mac_through_orm(
+    session: Session, table: Table, event_id: int, prev_hash: str, mac: ChainMac
+) -> str:
+    """The slow, authoritative MAC of one event, through the mapped column types."""
     columns = [table.c[name] for name in CHAIN_FIELDS]
     row = session.execute(select(*columns).where(table.c.id == event_id)).one()
-    return chain_hash(prev_hash, dict(zip(CHAIN_FIELDS, tuple(row), strict=True)))
+    return chain_mac(mac, prev_hash, dict(zip(CHAIN_FIELDS, tuple(row), strict=True)))
 
 
-def verify_chain(session: Session, *, batch_size: int = 20_000) -> VerifyResult:
+def verify_chain(
+    session: Session, *, checkpoints: Sequence[Checkpoint] = (), batch_size: int = 20_000
+) -> VerifyResult:
     """Walk the whole chain in id order; name the first broken or missing link.
 
-    Rows are streamed through the DB-API cursor (server-side on PostgreSQL) in id order
-    and hashed from their stored values without ORM or JSON-type processing; a row whose
-    fast hash does not match is checked again through the mapped types before it is
-    reported, so the fast path can only be stricter, never more lenient.
+    Every event must be the MAC, under a configured audit key, of its content and the
+    previous event's hash; the chain head and every checkpoint (signed, read off the
+    database) must name an event of the chain with the same hash. Rows are streamed
+    through the DB-API cursor (server-side on PostgreSQL) in id order and hashed from
+    their stored values without ORM or JSON-type processing; a row whose fast MAC does
+    not match is checked again through the mapped types before it is reported, so the
+    fast path can only be stricter, never more lenient.
     """
+    keys = current_audit_keys()
     table = cast(Table, AuditEvent.__table__)
+    head = session.get(AuditChainHead, 1, populate_existing=True)
+    if head is None:
+        return VerifyResult(False, 0, 0, None, "the chain head row is missing")
+    # The events a hash is known for. The head is read before the walk: events that
+    # commit during the walk can only come after it.
+    marks: dict[int, list[tuple[str, str]]] = {}
+    for checkpoint in checkpoints:
+        if checkpoint.last_id:
+            marks.setdefault(checkpoint.last_id, []).append(
+                (checkpoint.last_hash, f"the checkpoint of {checkpoint.taken_at}")
+            )
+    if head.last_id:
+        marks.setdefault(head.last_id, []).append((head.last_hash, "the chain head"))
+    macs: dict[str, ChainMac] = {}
     expected_id, prev_hash, checked = 1, GENESIS_HASH, 0
     last_seen = 0
     json_cache: dict[str, str] = {}
@@ -378,55 +510,66 @@ def verify_chain(session: Session, *, batch_size: int = 20_000) -> VerifyResult:
     else:
         result = driver.cursor()  # type: ignore[union-attr]
     result.execute(sql)
+
+    def broken(event_id: int | None, problem: str) -> VerifyResult:
+        return VerifyResult(False, checked, last_seen, event_id, problem, prev_hash)
+
     try:
         for row in result:
-            event_id, row_prev, row_hash = row[0], row[-2], row[-1]
+            event_id, key_id, row_prev, row_hash = row[0], row[-3], row[-2], row[-1]
             if event_id != expected_id:
-                return VerifyResult(
-                    False,
-                    checked,
-                    last_seen,
-                    expected_id,
-                    f"event {expected_id} is missing (next found: {event_id})",
+                return broken(
+                    expected_id, f"event {expected_id} is missing (next found: {event_id})"
                 )
             if row_prev != prev_hash:
-                return VerifyResult(
-                    False,
-                    checked,
-                    last_seen,
+                return broken(
                     event_id,
                     "prev_hash does not match the previous event "
                     "(an event was deleted, inserted or reordered)",
                 )
+            mac = macs.get(key_id)
+            if mac is None:
+                mac = keys.chain_mac(key_id) if key_id else None
+                if mac is None:
+                    return broken(
+                        event_id,
+                        f"not chained with a configured audit key (key id {key_id!r}): "
+                        "re-chained without the audit key, or the key is missing",
+                    )
+                macs[key_id] = mac
             if (
-                _row_hash(tuple(row), json_cache) != row_hash
-                and _hash_through_orm(session, table, event_id, prev_hash) != row_hash
+                mac.hexdigest(_row_message(tuple(row), json_cache)) != row_hash
+                and _mac_through_orm(session, table, event_id, prev_hash, mac) != row_hash
             ):
-                return VerifyResult(
-                    False,
-                    checked,
-                    last_seen,
+                return broken(
                     event_id,
-                    "content does not match its hash (event edited)",
+                    "content does not match its MAC (event edited, or re-chained "
+                    "without the audit key)",
                 )
+            for known, source in marks.get(event_id, ()):
+                if known != row_hash:
+                    return broken(event_id, f"differs from {source} (history rewritten)")
             prev_hash, last_seen = row_hash, event_id
             expected_id += 1
             checked += 1
     finally:
         result.close()
-    head = session.get(AuditChainHead, 1, populate_existing=True)
-    if head is None:
-        return VerifyResult(False, checked, last_seen, None, "the chain head row is missing")
-    if head.last_id != last_seen or head.last_hash != prev_hash:
-        return VerifyResult(
-            False,
-            checked,
-            last_seen,
+    beyond = [(event_id, source) for event_id, seen in marks.items() for _, source in seen]
+    beyond = sorted(item for item in beyond if item[0] > last_seen)
+    if beyond:
+        event_id, source = beyond[0]
+        return broken(
             last_seen + 1,
-            f"the chain head expects {head.last_id} events; "
-            f"found {last_seen} (events removed from the end)",
+            f"{source} counts {event_id} events; found {last_seen} (events removed from the end)",
         )
-    return VerifyResult(True, checked, last_seen)
+    after = session.get(AuditChainHead, 1, populate_existing=True)
+    if (
+        after is None
+        or after.last_id < last_seen
+        or (after.last_id == last_seen and after.last_hash != prev_hash)
+    ):
+        return broken(None, "the chain head does not point at the last event")
+    return VerifyResult(True, checked, last_seen, last_hash=prev_hash, checkpoints=len(checkpoints))
 
 
 # --- listing, filters, export --------------------------------------------------------------

@@ -11,7 +11,8 @@ for the audit trail); it knows no feature and no model.
 - :mod:`.owners`: which record's data key encrypts a row (``__data_key_owners__``);
 - :mod:`.fields`: the encrypted attribute and its column type;
 - :mod:`.app`: the key ring and data key store of a Flask app;
-- :mod:`.rotation`: re-encryption under a new master key.
+- :mod:`.rotation`: re-encryption under a new master key;
+- :mod:`.audit_keys`: the audit trail's HMAC keys (chain and signed checkpoints).
 """
 
 from referral.security.crypto.app import (
@@ -22,6 +23,13 @@ from referral.security.crypto.app import (
     current_keyring,
     init_crypto,
     install_data_key_store,
+)
+from referral.security.crypto.audit_keys import (
+    AUDIT_KEYS_EXTENSION,
+    AuditKeys,
+    ChainMac,
+    current_audit_keys,
+    init_audit_keys,
 )
 from referral.security.crypto.errors import (
     CryptoError,
@@ -62,13 +70,16 @@ from referral.security.crypto.sealed import (
 )
 
 __all__ = [
+    "AUDIT_KEYS_EXTENSION",
     "DATA_KEYS_EXTENSION",
     "FORMAT_VERSION",
     "KEYRING_EXTENSION",
     "KEY_SIZE",
     "KIND_DATA_KEY",
     "KIND_MASTER_KEY",
+    "AuditKeys",
     "Binding",
+    "ChainMac",
     "CryptoError",
     "DataKeyOwner",
     "DataKeyResolver",
@@ -85,6 +96,7 @@ __all__ = [
     "Sealed",
     "ShreddedError",
     "count_encrypted_values",
+    "current_audit_keys",
     "current_data_key_store",
     "current_keyring",
     "data_key_owner_of",
@@ -93,6 +105,7 @@ __all__ = [
     "encrypted_columns",
     "encrypted_fields",
     "generate_key_entry",
+    "init_audit_keys",
     "init_crypto",
     "install_data_key_store",
     "parse_key_entries",

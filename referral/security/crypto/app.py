@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Final, Protocol
 
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from referral.security.crypto.errors import EncryptionError, KeyConfigurationError
 from referral.security.crypto.keyring import KeyRing
-from referral.security.crypto.keys import generate_key_entry
+from referral.security.crypto.keys import ensure_dev_key_file, generate_key_entry
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,8 @@ def init_crypto(app: Flask) -> KeyRing:
     ring = KeyRing.from_config(app.config)
     if ring is None:
         if env == "development":
-            ring = KeyRing.from_file(_ensure_dev_key_file(Path(app.instance_path)))
+            path = Path(app.instance_path) / DEV_KEY_FILENAME
+            ring = KeyRing.from_file(ensure_dev_key_file(path, "dev1", "encryption keys"))
         elif env == "testing":
             ring = KeyRing.from_entries([generate_key_entry("test")])
         else:
@@ -85,17 +85,3 @@ def init_crypto(app: Flask) -> KeyRing:
             )
     app.extensions[KEYRING_EXTENSION] = ring
     return ring
-
-
-def _ensure_dev_key_file(instance_path: Path) -> Path:
-    path = instance_path / DEV_KEY_FILENAME
-    if path.exists():
-        return path
-    instance_path.mkdir(parents=True, exist_ok=True)
-    entry = generate_key_entry("dev1")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("# development keys; generated on first run, never commit this file\n")
-        fh.write(entry + "\n")
-    log.warning("generated development encryption key file %s", path)
-    return path

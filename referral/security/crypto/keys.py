@@ -117,3 +117,16 @@ def parse_key_file(path: str | os.PathLike[str]) -> list[KeyEntry]:
         except KeyConfigurationError as exc:
             raise KeyConfigurationError(f"{p}, line {lineno}: {exc}") from None
     return entries
+
+
+def ensure_dev_key_file(path: Path, key_id: str, what: str) -> Path:
+    """A development key file: created once with one new entry (mode 0600), then reused."""
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"# development {what}; generated on first run, never commit this file\n")
+        fh.write(generate_key_entry(key_id) + "\n")
+    log.warning("generated development %s file %s", what, path)
+    return path
