@@ -40,6 +40,7 @@ def test_item7_production_refuses_per_process_rate_limits_unless_single_worker(
     monkeypatch.setenv("REFERRAL_ENV", "production")
     monkeypatch.setenv("REFERRAL_SECRET_KEY", "s" * 48)
     monkeypatch.setenv("REFERRAL_ENCRYPTION_KEYS", generate_key_entry("p1"))
+    monkeypatch.setenv("REFERRAL_AUDIT_KEYS", generate_key_entry("a1"))
     monkeypatch.setenv("REFERRAL_INSTANCE_PATH", str(tmp_path))
     monkeypatch.setenv("REFERRAL_DATABASE_URL", f"sqlite:///{tmp_path / 'p.sqlite'}")
     monkeypatch.delenv("REFERRAL_RATELIMIT_STORAGE_URI", raising=False)

@@ -22,7 +22,7 @@ from sqlalchemy import event
 from bench.seed import Seeder
 from referral.db import User
 from referral.extensions import db
-from referral.security.crypto import KEYRING_EXTENSION
+from referral.security.crypto import AUDIT_KEYS_EXTENSION, KEYRING_EXTENSION
 from tests.conftest import Person, sign_in
 
 PAGES: list[tuple[str, str, str]] = [
@@ -55,7 +55,13 @@ def counting() -> Iterator[list[str]]:
 
 def seed(app: Flask, cases: int, tmp_path: Path) -> dict[str, Person]:
     with db.engine.begin() as connection:
-        seeder = Seeder(connection, app.extensions[KEYRING_EXTENSION], cases, cases * 10)
+        seeder = Seeder(
+            connection,
+            app.extensions[KEYRING_EXTENSION],
+            app.extensions[AUDIT_KEYS_EXTENSION],
+            cases,
+            cases * 10,
+        )
         credentials = seeder.run(PASSWORD)
     people: dict[str, Person] = {}
     for entry in credentials:
