@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from referral import clock
 from referral.cases import services as cases
+from referral.cases.demo_history import load_history
 from referral.cases.models import (
     Case,
     CaseStage,
@@ -160,8 +161,25 @@ def load_case_demo(by_acronym: dict[str, Organisation]) -> list[str]:
                 clock.freeze(was_frozen)
             else:
                 clock.unfreeze()
+        history = load_history(rng, real_now, _history_areas(area), worker, supervisor)
+        db.session.commit()
     summary = ", ".join(f"{state.value} {n}" for state, n in sorted(states.items()))
-    return [f"Demo cases: {DEMO_CASES} (referrals: {summary})"]
+    return [
+        f"Demo cases: {DEMO_CASES} (referrals: {summary}), "
+        f"and {history} past cases over the last year for the statistics"
+    ]
+
+
+def _history_areas(area: Area) -> list[Area]:
+    """Where the past cases happened: the demo districts and camp, else the one area."""
+    found = list(
+        db.session.scalars(
+            select(Area).where(
+                Area.code.in_(["AR-LOM-KES", "AR-LOM-KES-C1", "AR-LOM-DAL", "AR-LOM-MAV"])
+            )
+        )
+    )
+    return found or [area]
 
 
 def _one_case(
@@ -201,6 +219,14 @@ def _one_case(
     engine.record_consent(
         case, ConsentKind.SERVICES, actor=case.owner, survivor_is_child=case.is_child, child=child
     )
+    if index % 5:
+        engine.record_consent(
+            case,
+            ConsentKind.STATISTICS,
+            actor=case.owner,
+            survivor_is_child=case.is_child,
+            child=child,
+        )
     hours_ago = rng.choice([6, 30, 60, 100, 200, 500])
     cases.record_incident(
         case,
