@@ -77,6 +77,7 @@ from referral.referrals import services as engine
 from referral.referrals.labels import (
     CAREGIVER_LABELS,
     CONSENT_KIND_LABELS,
+    EVENT_LABELS,
     NEED_LABELS,
     PRIORITY_SHORT,
     SHARED_FIELD_LABELS,
@@ -121,6 +122,7 @@ LABELS: dict[str, Any] = {
     "sector": SECTOR_LABELS,
     "priority": PRIORITY_SHORT,
     "state": STATE_LABELS,
+    "event": EVENT_LABELS,
     "state_class": STATE_CLASSES,
 }
 
@@ -338,6 +340,7 @@ def _show_context(case: Case) -> dict[str, Any]:
         "incident_numbers": {i.public_id: i.number for i in case.incidents},
         "consents": consents,
         "referrals": referrals,
+        "exchanges": {r.id: engine.exchange(r, current_user, as_sender=True) for r in referrals},
         "goals": goals,
         "stage_form": stage_form,
         "action_form": ActionForm(formdata=None, prefix="action"),

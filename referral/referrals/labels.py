@@ -31,6 +31,16 @@ STATE_LABELS = {
     ReferralState.CLOSED: _l("Closed, not completed"),
     ReferralState.WITHDRAWN: _l("Withdrawn"),
 }
+# A move into each state, as the referral's history tells it.
+EVENT_LABELS = {
+    ReferralState.DRAFT: _l("Drafted"),
+    ReferralState.SENT: _l("Sent"),
+    ReferralState.ACCEPTED: _l("Accepted"),
+    ReferralState.DECLINED: _l("Declined"),
+    ReferralState.COMPLETED: _l("Service provided"),
+    ReferralState.CLOSED: _l("Closed, not completed"),
+    ReferralState.WITHDRAWN: _l("Withdrawn"),
+}
 # The CSS class of each state: a word plus a colour.
 STATE_CLASSES = {
     ReferralState.DRAFT: "off",

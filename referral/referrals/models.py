@@ -66,6 +66,10 @@ REASON_REQUIRED: frozenset[ReferralState] = frozenset(
 PENDING_STATES: frozenset[ReferralState] = frozenset(
     {ReferralState.DRAFT, ReferralState.SENT, ReferralState.ACCEPTED}
 )
+# The outcomes a receiver may explain with a feedback note to the sender.
+FEEDBACK_STATES: frozenset[ReferralState] = frozenset(
+    {ReferralState.COMPLETED, ReferralState.CLOSED}
+)
 # Waiting for the receiver's answer: the deadline (R12) runs in these states.
 AWAITING_RESPONSE: frozenset[ReferralState] = frozenset({ReferralState.SENT})
 
@@ -260,6 +264,10 @@ class Referral(PublicIdMixin, TimestampMixin, Base):
     # The consented optional fields, as JSON, encrypted; their names in clear.
     shared_fields: Mapped[str] = mapped_column(String(300), default="")
     shared_details: Mapped[str | None] = encrypted_column()
+
+    # The receiver's short feedback to the sender when the referral ends (service
+    # provided or not), encrypted.
+    feedback_note: Mapped[str | None] = encrypted_column()
 
     consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id"), index=True)
     override_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -16,6 +16,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, SQLColumnExpression, bindparam, exists, select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.clinical import CARE_ARRANGED_STATES, care_arranged
@@ -28,6 +29,7 @@ from referral.pathways.services import Eligibility, PathwayOption, lookup_pathwa
 from referral.referrals import trail
 from referral.referrals.models import (
     AWAITING_RESPONSE,
+    FEEDBACK_STATES,
     OPTIONAL_SHARED_FIELDS,
     PENDING_STATES,
     REASON_REQUIRED,
@@ -47,6 +49,7 @@ from referral.security.policy import Permission, has_permission
 from referral.workflow import ConflictError, RuleError
 
 MAX_REASON_LENGTH = 2000
+MAX_FEEDBACK_LENGTH = 1000
 
 
 # --- codes ---------------------------------------------------------------------------------
@@ -507,8 +510,12 @@ def transition(
     actor: User,
     reason: str | None = None,
     as_sender: bool = False,
+    feedback: str | None = None,
 ) -> Referral:
     """Move a referral; lock the row, then check the table (R13).
+
+    ``feedback`` is the receiver's short note to the sender on the outcome (service
+    provided or not); only those two moves take one.
 
     Receiver moves (accept, decline, complete, close) need ``RECEIVE_REFERRALS`` in the
     receiving organisation (R10). Sender moves (send, withdraw) need ``as_sender`` (the
@@ -528,6 +535,13 @@ def transition(
     elif not (as_sender and actor.organisation_id == referral.sending_organisation_id):
         raise RuleError("referral", _l("Only the referring organisation does this."))
     REFERRAL_WORKFLOW.check(referral.state, target)
+    feedback = (feedback or "").strip()
+    if feedback:
+        if target not in FEEDBACK_STATES:
+            raise RuleError("feedback", _l("Feedback is given with the outcome of the service."))
+        if len(feedback) > MAX_FEEDBACK_LENGTH:
+            raise RuleError("feedback", _l("The feedback is too long."))
+        referral.feedback_note = feedback
     _apply(referral, target, actor=actor, reason=reason)
     try:
         db.session.flush()
@@ -584,6 +598,7 @@ def referrals_of(source_kind: SourceKind, source_public_id: str) -> Sequence[Ref
         select(Referral)
         .where(Referral.source_kind == source_kind, Referral.source_public_id == source_public_id)
         .order_by(Referral.created_at.desc(), Referral.id.desc())
+        .options(selectinload(Referral.transitions).joinedload(ReferralTransition.actor))
     ).all()
 
 
@@ -594,6 +609,72 @@ def can_receive(actor: User, referral: Referral) -> bool:
         and actor.organisation_id == referral.receiving_organisation_id
         and referral.state is not ReferralState.DRAFT
     )
+
+
+def _record_reveal(referral: Referral, actor: User, revealed: list[str]) -> None:
+    """R2: name the decrypted fields of a referral in the audit (nothing when none)."""
+    if revealed:
+        trail.record(
+            "referral.viewed",
+            actor=actor,
+            obj_type="referral",
+            obj_id=referral.public_id,
+            fields_revealed=revealed,
+        )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    occurred_at: datetime
+    state: ReferralState
+    organisation: Organisation  # the side that made the move
+    actor_name: str
+    reason: str | None  # only when the viewer's side may read it
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """What the two sides of a referral tell each other: its moves and the receiver's
+    feedback on the outcome."""
+
+    history: list[HistoryEntry]
+    feedback: str | None
+
+
+SENDER_MOVES = frozenset({ReferralState.DRAFT, ReferralState.SENT, ReferralState.WITHDRAWN})
+
+
+def exchange(referral: Referral, actor: User, *, as_sender: bool) -> Exchange:
+    """The referral's history and feedback as one side sees it; reasons and feedback are
+    decrypted here and the reveal is audited (R2).
+
+    The sender reads every reason (why it was declined or closed) and the feedback; the
+    receiver reads the reasons of its own organisation's moves and the feedback it gave,
+    and sees the sender's moves without their reasons (a withdrawal reason is about the
+    case)."""
+    entries = []
+    shown_reason = False
+    for step in referral.transitions:
+        by_sender = step.to_state in SENDER_MOVES
+        reason = step.reason if (as_sender or not by_sender) else None
+        shown_reason = shown_reason or bool(reason)
+        entries.append(
+            HistoryEntry(
+                occurred_at=step.occurred_at,
+                state=step.to_state,
+                organisation=referral.sending_organisation
+                if by_sender
+                else referral.receiving_organisation,
+                actor_name=step.actor.full_name if step.actor else "",
+                reason=reason,
+            )
+        )
+    feedback = referral.feedback_note
+    revealed = (["transition_reasons"] if shown_reason else []) + (
+        ["feedback_note"] if feedback else []
+    )
+    _record_reveal(referral, actor, revealed)
+    return Exchange(entries, feedback)
 
 
 @dataclass(frozen=True)
@@ -622,14 +703,7 @@ def reveal_for_receiver(
         details = {name: value for name, value in details.items() if name in only}
     note = referral.note if include_note else None
     revealed = ["note", *details.keys()] if note else list(details.keys())
-    if revealed:
-        trail.record(
-            "referral.viewed",
-            actor=actor,
-            obj_type="referral",
-            obj_id=referral.public_id,
-            fields_revealed=revealed,
-        )
+    _record_reveal(referral, actor, revealed)
     return ReceiverView(referral, note, details)
 
 

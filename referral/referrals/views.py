@@ -21,13 +21,14 @@ from referral.extensions import db
 from referral.forms import confirmation_field, no_control_characters, strip_filter
 from referral.referrals import services
 from referral.referrals.labels import (
+    EVENT_LABELS,
     NEED_LABELS,
     PRIORITY_SHORT,
     SHARED_FIELD_LABELS,
     STATE_CLASSES,
     STATE_LABELS,
 )
-from referral.referrals.models import REFERRAL_WORKFLOW, Referral, ReferralState
+from referral.referrals.models import FEEDBACK_STATES, REFERRAL_WORKFLOW, Referral, ReferralState
 from referral.security.policy import Permission, deny, requires
 
 blueprint = Blueprint("referrals", __name__, url_prefix="/referrals")
@@ -51,6 +52,9 @@ class ActForm(FlaskForm):
     reason = TextAreaField(
         validators=[Optional(), Length(max=2000), no_control_characters], filters=[strip_filter]
     )
+    feedback = TextAreaField(
+        validators=[Optional(), Length(max=1000), no_control_characters], filters=[strip_filter]
+    )
     confirm = confirmation_field(
         _l("This cannot be undone: the sender is told at once and must refer elsewhere."),
         when=lambda form: form.action.data in FINAL_ACTIONS,
@@ -62,6 +66,7 @@ def _labels() -> dict[str, Any]:
     return {
         "labels": {
             "state": STATE_LABELS,
+            "event": EVENT_LABELS,
             "state_class": STATE_CLASSES,
             "priority": PRIORITY_SHORT,
             "need": NEED_LABELS,
@@ -109,12 +114,14 @@ def _referral(public_id: str) -> Referral:
 
 def _page(referral: Referral, form: ActForm | None = None, status: int = 200) -> Page:
     view = services.reveal_for_receiver(referral, current_user)
+    exchange = services.exchange(referral, current_user, as_sender=False)
     actions = [
         name for name, target in ACTIONS.items() if REFERRAL_WORKFLOW.can(referral.state, target)
     ]
     html = render_template(
         "referrals/show.html",
         view=view,
+        exchange=exchange,
         referral=referral,
         actions=actions,
         form=form or ActForm(formdata=None),
@@ -141,7 +148,13 @@ def act(public_id: str) -> Page:
         return _page(referral, form, 400)
     target = ACTIONS[form.action.data or ""]
     done = attempt(
-        lambda: services.transition(public_id, target, actor=current_user, reason=form.reason.data),
+        lambda: services.transition(
+            public_id,
+            target,
+            actor=current_user,
+            reason=form.reason.data,
+            feedback=form.feedback.data if target in FEEDBACK_STATES else None,
+        ),
         form,
         default="reason",
     )
