@@ -1,7 +1,7 @@
 """Audit chain keyed: each event's hash becomes an HMAC under an audit key
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-02 01:00:00
 
 ``audit_events.key_id`` names the audit key (configuration: REFERRAL_AUDIT_KEYS or
@@ -23,8 +23,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
