@@ -239,9 +239,9 @@ def _legacy_rows(count: int) -> list[dict[str, Any]]:
     return rows
 
 
-def _legacy_trail_at_0016(rows: list[dict[str, Any]]) -> None:
+def _legacy_trail_at_0017(rows: list[dict[str, Any]]) -> None:
     """The schema before audit keys, holding ``rows`` and their chain head."""
-    upgrade(revision="0016")
+    upgrade(revision="0017")
     with db.engine.begin() as c:
         c.execute(_LEGACY.insert(), rows)
         c.execute(
@@ -261,7 +261,7 @@ def test_item3_migration_keys_an_existing_chain_and_back(tmp_path: Path, engine_
     app = _migrated_app(tmp_path, engine_name)
     rows = _legacy_rows(4)
     with app.app_context():
-        _legacy_trail_at_0016(rows)
+        _legacy_trail_at_0017(rows)
         upgrade()
         result = verify_chain(db.session())
         assert result.ok and result.checked == 4, result.message()
@@ -277,7 +277,7 @@ def test_item3_migration_keys_an_existing_chain_and_back(tmp_path: Path, engine_
         db.session.commit()
         assert verify_chain(db.session()).checked == 5
         db.session.remove()
-        downgrade(revision="0016")
+        downgrade(revision="0017")
         with db.engine.connect() as c:
             plain = c.execute(text("SELECT hash FROM audit_events ORDER BY id")).scalars().all()
         assert plain[:4] == [r["hash"] for r in rows]
@@ -292,12 +292,12 @@ def test_item3_migration_refuses_to_key_a_broken_chain(
     rows = _legacy_rows(3)
     rows[1]["obj_id"] = "edited"  # event 2 no longer matches its hash
     with app.app_context():
-        _legacy_trail_at_0016(rows)
+        _legacy_trail_at_0017(rows)
         with pytest.raises(SystemExit):
             upgrade()
         assert "the audit chain is broken at event 2: it is not re-chained" in caplog.text
         with db.engine.connect() as c:  # nothing half done
-            assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0016"
+            assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0017"
             hashes = c.execute(text("SELECT hash FROM audit_events ORDER BY id")).scalars()
             assert list(hashes) == [r["hash"] for r in rows]
         db.session.remove()

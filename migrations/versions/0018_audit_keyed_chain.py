@@ -1,7 +1,7 @@
 """Audit chain keyed: each event's hash becomes an HMAC under an audit key
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-02 01:00:00
 
 ``audit_events.key_id`` names the audit key (configuration: REFERRAL_AUDIT_KEYS or
@@ -23,8 +23,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
