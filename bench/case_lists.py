@@ -159,7 +159,7 @@ def main() -> None:
         )
         _timed(
             "supervisor: 20 pages of 50 by keyset",
-            deep(lambda c: cases.list_cases(sup, cases.CaseFilter(), after=c)),
+            deep(lambda c: cases.list_cases(sup, cases.CaseFilter(), cursor=c)),
             5,
         )
         _timed(
@@ -175,7 +175,7 @@ def main() -> None:
         _timed("receiver queue: first page of 50", lambda: engine.queue(rec.organisation_id))
         _timed(
             "receiver queue: 20 pages of 50 by keyset",
-            deep(lambda c: engine.queue(rec.organisation_id, after=c)),
+            deep(lambda c: engine.queue(rec.organisation_id, cursor=c)),
             5,
         )
 

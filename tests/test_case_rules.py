@@ -23,6 +23,7 @@ from referral.cases.models import (
 )
 from referral.clinical import Care
 from referral.db import Organisation, User
+from referral.db.paging import CursorError
 from referral.directory.models import AgeGroup, Sex
 from referral.extensions import db
 from referral.referrals import services as engine
@@ -355,11 +356,12 @@ def test_case_list_keyset_pages_and_filters(caseworker) -> None:  # type: ignore
         made.append(open_case(caseworker, risk_level=RiskLevel.HIGH if i % 2 else RiskLevel.LOW))
     first = cases.list_cases(caseworker, cases.CaseFilter(), limit=3)
     assert [c.id for c in first.rows] == [c.id for c in reversed(made)][:3]
-    second = cases.list_cases(caseworker, cases.CaseFilter(), after=first.next_cursor, limit=3)
+    second = cases.list_cases(caseworker, cases.CaseFilter(), cursor=first.next_cursor, limit=3)
     assert [c.id for c in second.rows] == [c.id for c in reversed(made)][3:6]
     high = cases.list_cases(caseworker, cases.CaseFilter(risk_level=RiskLevel.HIGH))
     assert len(high.rows) == 3
-    assert cases.list_cases(caseworker, cases.CaseFilter(), after="garbage").rows
+    with pytest.raises(CursorError):
+        cases.list_cases(caseworker, cases.CaseFilter(), cursor="garbage")
 
 
 def test_demo_cases_cover_every_stage_and_referral_state_and_load_once(app) -> None:  # type: ignore[no-untyped-def]

@@ -61,7 +61,7 @@ def test_search_by_area_includes_services_of_parent_areas(areas: Areas, org: Org
     make_service(org, Sector.SHELTER, "National hotline", [areas.country])
 
     def search(area: Area) -> list[str]:
-        return names(services.search_services(services.ServiceFilter(area=area)).services)
+        return names(services.search_services(services.ServiceFilter(area=area)).rows)
 
     assert search(areas.kesa) == ["Kesa safe space", "National hotline", "Province clinic"]
     assert search(areas.camp) == ["Kesa safe space", "National hotline", "Province clinic"]
@@ -78,7 +78,7 @@ def test_search_filters_sector_age_sex_status(areas: Areas, org: Organisation) -
 
     def search(**kw: object) -> list[str]:
         return names(
-            services.search_services(services.ServiceFilter(area=areas.kesa, **kw)).services  # type: ignore[arg-type]
+            services.search_services(services.ServiceFilter(area=areas.kesa, **kw)).rows  # type: ignore[arg-type]
         )
 
     assert search(sector=Sector.HEALTH) == ["Adult clinic", "Women's clinic"]
@@ -91,12 +91,12 @@ def test_search_pages_by_keyset(areas: Areas, org: Organisation) -> None:
     for i in range(5):
         make_service(org, Sector.OTHER, f"Service {i}", [areas.kesa])
     first = services.search_services(services.ServiceFilter(), limit=2)
-    assert names(first.services) == ["Service 0", "Service 1"]
-    assert first.next_after is not None
-    second = services.search_services(services.ServiceFilter(), after=first.next_after, limit=2)
-    assert names(second.services) == ["Service 2", "Service 3"]
-    third = services.search_services(services.ServiceFilter(), after=second.next_after, limit=2)
-    assert names(third.services) == ["Service 4"] and third.next_after is None
+    assert names(first.rows) == ["Service 0", "Service 1"]
+    assert first.next_cursor is not None
+    second = services.search_services(services.ServiceFilter(), cursor=first.next_cursor, limit=2)
+    assert names(second.rows) == ["Service 2", "Service 3"]
+    third = services.search_services(services.ServiceFilter(), cursor=second.next_cursor, limit=2)
+    assert names(third.rows) == ["Service 4"] and third.next_cursor is None
 
 
 def test_every_role_can_browse_and_search(
@@ -293,7 +293,7 @@ def test_search_loads_a_page_in_a_fixed_number_of_queries(areas: Areas, org: Org
     event.listen(db.engine, "before_cursor_execute", count)
     try:
         page = services.search_services(services.ServiceFilter(sector=Sector.OTHER), limit=10)
-        shown = [(s.organisation.acronym, [a.name for a in s.areas]) for s in page.services]
+        shown = [(s.organisation.acronym, [a.name for a in s.areas]) for s in page.rows]
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     assert len(shown) == 10 and shown[0] == ("HBI", ["Dalo", "Kesa"])

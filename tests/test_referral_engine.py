@@ -296,8 +296,8 @@ def test_r10_queue_keyset_pages_by_deadline(
 ) -> None:
     made = [_sent(caseworker, legal) for _ in range(5)]
     first = engine.queue(receiver_org.id, limit=2)
-    second = engine.queue(receiver_org.id, limit=2, after=first.next_cursor)
-    third = engine.queue(receiver_org.id, limit=2, after=second.next_cursor)
+    second = engine.queue(receiver_org.id, limit=2, cursor=first.next_cursor)
+    third = engine.queue(receiver_org.id, limit=2, cursor=second.next_cursor)
     ids = [r.id for r in first.rows + second.rows + third.rows]
     assert ids == [r.id for r in made] and third.next_cursor is None
 

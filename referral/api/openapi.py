@@ -313,7 +313,7 @@ def _id_param(what: str) -> Schema:
 
 
 CURSOR = _query(
-    "cursor", "The `next_cursor` of the previous page.", {"type": "string", "maxLength": 400}
+    "cursor", "The `next_cursor` of the previous page.", {"type": "string", "maxLength": 1000}
 )
 LIMIT = _query(
     "limit",

@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from flask import request
 
+from referral.db.paging import CURSOR_PARAMETER
 from referral.workflow import RuleError
 
 E = TypeVar("E", bound=StrEnum)
@@ -19,7 +17,6 @@ E = TypeVar("E", bound=StrEnum)
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_TEXT = 2000
-MAX_CURSOR = 400
 
 
 class InputError(RuleError):
@@ -66,33 +63,12 @@ def limit_arg() -> int:
     return int(value)
 
 
-# --- cursors: an opaque token for the keyset of the last row of a page ---------------------
+# --- cursors: opaque, made and read by referral.db.paging -------------------------------
 
 
-def encode_cursor(key: Sequence[str | int]) -> str:
-    raw = json.dumps(list(key), separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def cursor_arg(*types: type) -> list[Any] | None:
-    """The decoded keyset of ``?cursor=`` (values of the given types), or None."""
-    value = request.args.get("cursor")
-    if value is None or value == "":
-        return None
-    problem = InputError("cursor", "not a cursor given by this API; start again without it")
-    if len(value) > MAX_CURSOR or not value.isascii():
-        raise problem
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-    except (binascii.Error, ValueError):
-        raise problem from None
-    if (
-        not isinstance(decoded, list)
-        or len(decoded) != len(types)
-        or not all(type(item) is kind for item, kind in zip(decoded, types, strict=True))
-    ):
-        raise problem
-    return decoded
+def cursor_arg() -> str | None:
+    """The ``?cursor=`` of a list (a bad one is refused when the list reads it)."""
+    return request.args.get(CURSOR_PARAMETER) or None
 
 
 # --- JSON bodies ------------------------------------------------------------------------------

@@ -4,15 +4,14 @@ the survivor fields that never leave through the API."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import ColumnElement, false, or_, select
 
 from referral.assistance.models import AssistanceRecord
 from referral.cases.models import Case
 from referral.cases.services import visible_cases
-from referral.db import User
+from referral.db import User, paging
+from referral.db.paging import Keyset, Page
 from referral.extensions import db
 from referral.referrals.models import Referral, ReferralState, SourceKind
 from referral.referrals.services import ReceiverView, reveal_for_receiver
@@ -70,19 +69,18 @@ def can_follow(actor: User, referral: Referral) -> bool:
     return found is not None
 
 
-@dataclass
-class SentPage:
-    rows: list[Referral]
-    next_after: tuple[str, int] | None
+SENT_ORDER = Keyset(
+    (Referral.created_at,), descending=True, row_id=Referral.id, public_id=Referral.public_id
+)
 
 
 def sent_referrals(
     actor: User,
     *,
     states: Iterable[ReferralState] | None = None,
-    after: tuple[datetime, int] | None = None,
+    cursor: str | None = None,
     limit: int = 50,
-) -> SentPage:
+) -> Page[Referral]:
     """The referrals of the actor's organisation that the actor follows, newest first,
     keyset-paged on (created_at, id)."""
     query = select(Referral).where(
@@ -90,21 +88,7 @@ def sent_referrals(
     )
     if states is not None:
         query = query.where(Referral.state.in_(list(states)))
-    if after is not None:
-        created, last_id = after
-        query = query.where(
-            (Referral.created_at < created)
-            | ((Referral.created_at == created) & (Referral.id < last_id))
-        )
-    rows = list(
-        db.session.scalars(
-            query.order_by(Referral.created_at.desc(), Referral.id.desc()).limit(limit + 1)
-        ).all()
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1] if more and rows else None
-    return SentPage(rows, (last.created_at.isoformat(), last.id) if last else None)
+    return paging.page(query, SENT_ORDER, cursor=cursor, limit=limit)
 
 
 def referral_by_public_id(public_id: str) -> Referral | None:

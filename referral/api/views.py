@@ -34,7 +34,6 @@ from referral.api.params import (
     body_text,
     choice_arg,
     cursor_arg,
-    encode_cursor,
     enum_arg,
     json_body,
     limit_arg,
@@ -43,6 +42,7 @@ from referral.api.params import (
 from referral.audit import record
 from referral.clock import utcnow
 from referral.db import Organisation
+from referral.db.paging import CursorError
 from referral.directory import services as directory
 from referral.directory.models import AgeGroup, Area, AreaLevel, Sector, Service, ServiceStatus, Sex
 from referral.errors import problem
@@ -90,6 +90,15 @@ ACTIONS = {
 @blueprint.errorhandler(InputError)
 def _bad_input(error: InputError) -> Response:
     return problem(400, "Some parameters are not valid.", errors=error.errors)
+
+
+@blueprint.errorhandler(CursorError)
+def _bad_cursor(error: CursorError) -> Response:
+    return problem(
+        400,
+        "Some parameters are not valid.",
+        errors=[{"field": "cursor", "message": "not a cursor given by this API; start again"}],
+    )
 
 
 def _stamp(value: datetime | None) -> str | None:
@@ -200,12 +209,8 @@ def _area_arg(name: str) -> Area | None:
 def areas() -> Response:
     level = enum_arg("level", AreaLevel)
     parent = _area_arg("parent")
-    after = cursor_arg(str)
-    page = directory.list_areas(
-        level=level, parent=parent, after=after[0] if after else None, limit=limit_arg()
-    )
-    cursor = encode_cursor([page.next_after]) if page.next_after else None
-    return _page([_area(area) for area in page.areas], cursor)
+    page = directory.list_areas(level=level, parent=parent, cursor=cursor_arg(), limit=limit_arg())
+    return _page([_area(area) for area in page.rows], page.next_cursor)
 
 
 @blueprint.route("/areas/<public_id>")
@@ -269,12 +274,8 @@ def services_list() -> Response:
         status=enum_arg("status", ServiceStatus),
         organisation_id=organisation_id,
     )
-    after = cursor_arg(str, str)
-    page = directory.search_services(
-        filters, after=(after[0], after[1]) if after else None, limit=limit_arg()
-    )
-    cursor = encode_cursor(list(page.next_after)) if page.next_after else None
-    return _page([_service(s) for s in page.services], cursor)
+    page = directory.search_services(filters, cursor=cursor_arg(), limit=limit_arg())
+    return _page([_service(s) for s in page.rows], page.next_cursor)
 
 
 @blueprint.route("/services/<public_id>")
@@ -321,13 +322,12 @@ def _pathway(version: PathwayVersion) -> dict[str, Any]:
 def pathways_list() -> Response:
     area = _area_arg("area")
     limit = limit_arg()
-    after = cursor_arg(str)
+    cursor = cursor_arg()
     if area is not None:
         applying = pathways.published_pathway_for(area)
         return _page([_pathway(applying)] if applying else [], None)
-    rows = pathways.published_versions(after=after[0] if after else None, limit=limit)
-    cursor = encode_cursor([rows[limit - 1].public_id]) if len(rows) > limit else None
-    return _page([_pathway(v) for v in rows[:limit]], cursor)
+    page = pathways.published_versions(cursor=cursor, limit=limit)
+    return _page([_pathway(v) for v in page.rows], page.next_cursor)
 
 
 @blueprint.route("/pathways/<public_id>")
@@ -388,16 +388,14 @@ def _incoming_or_404(public_id: str) -> Referral:
 @token_endpoint(Scope.REFERRALS_READ)
 def incoming() -> Response:
     show = choice_arg("state", list(QUEUE_STATES), "open")
-    after = cursor_arg(str)
     page = referrals.queue(
         current_user.organisation_id,
         states=QUEUE_STATES[show],
-        after=after[0] if after else None,
+        cursor=cursor_arg(),
         limit=limit_arg(),
     )
     now = utcnow()
-    cursor = encode_cursor([page.next_cursor]) if page.next_cursor else None
-    return _page([_incoming_summary(r, now) for r in page.rows], cursor)
+    return _page([_incoming_summary(r, now) for r in page.rows], page.next_cursor)
 
 
 def _incoming_detail(referral: Referral) -> dict[str, Any]:
@@ -482,25 +480,14 @@ def _sent(referral: Referral, now: datetime) -> dict[str, Any]:
 @token_endpoint(Scope.REFERRALS_READ)
 def sent() -> Response:
     state = enum_arg("state", ReferralState)
-    after = cursor_arg(str, int)
-    key = None
-    if after is not None:
-        try:
-            stamp = datetime.fromisoformat(after[0])
-        except ValueError:
-            raise InputError("cursor", "not a cursor given by this API") from None
-        if stamp.tzinfo is None:
-            raise InputError("cursor", "not a cursor given by this API")
-        key = (stamp, int(after[1]))
     page = services.sent_referrals(
         current_user,
         states=[state] if state is not None else None,
-        after=key,
+        cursor=cursor_arg(),
         limit=limit_arg(),
     )
     now = utcnow()
-    cursor = encode_cursor(list(page.next_after)) if page.next_after else None
-    return _page([_sent(r, now) for r in page.rows], cursor)
+    return _page([_sent(r, now) for r in page.rows], page.next_cursor)
 
 
 @blueprint.route("/referrals/sent/<public_id>")

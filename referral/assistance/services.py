@@ -24,8 +24,9 @@ from referral.assistance.models import (
 )
 from referral.audit import record as audit
 from referral.clock import utcnow
-from referral.db import User
+from referral.db import User, paging
 from referral.db.base import random_code
+from referral.db.paging import Keyset, Page
 from referral.directory.models import AgeGroup, Area, Sector, Service, Sex
 from referral.extensions import db
 from referral.pathways.services import PathwayOption
@@ -55,6 +56,38 @@ def can_handle(user: User, record: AssistanceRecord) -> bool:
         has_permission(user, Permission.ASSIST_VICTIMS)
         and user.organisation_id == record.organisation_id
     )
+
+
+RECORD_ORDER = Keyset(
+    (AssistanceRecord.created_at,),
+    descending=True,
+    row_id=AssistanceRecord.id,
+    public_id=AssistanceRecord.public_id,
+)
+
+
+def list_records(
+    user: User, *, cursor: str | None = None, limit: int = 50
+) -> Page[AssistanceRecord]:
+    """The records of the user's organisation, newest first, keyset-paged."""
+    query = select(AssistanceRecord).where(AssistanceRecord.organisation_id == user.organisation_id)
+    return paging.page(query, RECORD_ORDER, cursor=cursor, limit=limit)
+
+
+def latest_referrals(records: Sequence[AssistanceRecord]) -> dict[str, Referral]:
+    """Each record's latest referral, by the record's public id, in one query."""
+    latest: dict[str, Referral] = {}
+    if records:
+        for referral in db.session.scalars(
+            select(Referral)
+            .where(
+                Referral.source_kind == SourceKind.ASSISTANCE,
+                Referral.source_public_id.in_([r.public_id for r in records]),
+            )
+            .order_by(Referral.created_at, Referral.id)
+        ):
+            latest[referral.source_public_id] = referral
+    return latest
 
 
 def allegation_for_assistance(public_id: str) -> str | None:

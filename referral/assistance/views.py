@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from referral.assistance import services
@@ -28,7 +28,7 @@ from referral.directory.models import AgeGroup, Sex
 from referral.directory.services import area_by_public_id, area_choices
 from referral.extensions import db
 from referral.referrals import services as engine
-from referral.referrals.models import CaregiverRelationship, Priority, Referral, SourceKind
+from referral.referrals.models import CaregiverRelationship, Priority
 from referral.security.policy import Permission, authorize, requires
 
 blueprint = Blueprint("assistance", __name__, url_prefix="/assistance")
@@ -76,46 +76,16 @@ def _child(form: ChildConsentFields) -> engine.ChildConsent:
 @requires(Permission.ASSIST_VICTIMS)
 def index() -> Page:
     user = _me()
-    query = select(AssistanceRecord).where(AssistanceRecord.organisation_id == user.organisation_id)
-    after = request.args.get("after", "")
-    if after:
-        anchor = db.session.execute(
-            select(AssistanceRecord.created_at, AssistanceRecord.id).where(
-                AssistanceRecord.public_id == after,
-                AssistanceRecord.organisation_id == user.organisation_id,
-            )
-        ).first()
-        if anchor is None:
-            abort(400)
-        query = query.where(
-            tuple_(AssistanceRecord.created_at, AssistanceRecord.id) < tuple_(anchor[0], anchor[1])
-        )
-    size = int(current_app.config["PAGE_SIZE"])
-    rows = list(
-        db.session.scalars(
-            query.order_by(AssistanceRecord.created_at.desc(), AssistanceRecord.id.desc()).limit(
-                size + 1
-            )
-        )
+    page = services.list_records(
+        user, cursor=request.args.get("cursor"), limit=int(current_app.config["PAGE_SIZE"])
     )
-    next_after = rows[size - 1].public_id if len(rows) > size else None
-    rows = rows[:size]
-    latest: dict[str, Referral] = {}
-    if rows:
-        for referral in db.session.scalars(
-            select(Referral)
-            .where(
-                Referral.source_kind == SourceKind.ASSISTANCE,
-                Referral.source_public_id.in_([r.public_id for r in rows]),
-            )
-            .order_by(Referral.created_at, Referral.id)
-        ):
-            latest[referral.source_public_id] = referral
+    rows = page.rows
+    latest = services.latest_referrals(rows)
     return render_template(
         "assistance/index.html",
         records=rows,
         latest=latest,
-        next_after=next_after,
+        next_cursor=page.next_cursor,
         allegations=services.allegation_references(
             [r.allegation_public_id for r in rows if r.allegation_public_id]
         ),

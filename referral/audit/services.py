@@ -54,6 +54,8 @@ from referral.audit.models import (
     chain_mac,
 )
 from referral.clock import utcnow
+from referral.db import paging
+from referral.db.paging import Keyset, Page
 from referral.extensions import db
 from referral.security.crypto import AuditKeys, ChainMac, current_audit_keys
 
@@ -620,23 +622,16 @@ class AuditFilter:
         return out
 
 
-@dataclass(slots=True)
-class Page:
-    events: list[AuditEvent]
-    next_before: int | None
+EVENT_ORDER = Keyset((AuditEvent.id,), descending=True)  # the chain's order, newest first
 
 
 def list_events(
-    session: Session, flt: AuditFilter, *, before: int | None = None, page_size: int = 50
-) -> Page:
-    """Newest first, keyset-paginated on the id (``WHERE id < :before``), never OFFSET."""
-    stmt = flt.apply(select(AuditEvent))
-    if before is not None:
-        stmt = stmt.where(AuditEvent.id < before)
-    rows = list(session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(page_size + 1)))
-    more = len(rows) > page_size
-    rows = rows[:page_size]
-    return Page(rows, rows[-1].id if more and rows else None)
+    session: Session, flt: AuditFilter, *, cursor: str | None = None, page_size: int = 50
+) -> Page[AuditEvent]:
+    """Newest first, keyset-paginated on the id (``WHERE id < :last``), never OFFSET."""
+    return paging.page(
+        flt.apply(select(AuditEvent)), EVENT_ORDER, cursor=cursor, limit=page_size, session=session
+    )
 
 
 def iter_events(

@@ -17,6 +17,7 @@ from referral.audit.forms import OUTCOME_LABELS, AuditFilterForm
 from referral.audit.models import AuditEvent, Outcome
 from referral.clock import utcnow
 from referral.db import Organisation, User
+from referral.db.paging import Page
 from referral.extensions import db
 from referral.formatting import from_wall_clock
 from referral.security.policy import Permission, has_permission, requires
@@ -84,7 +85,7 @@ def _labels(events: list[AuditEvent]) -> tuple[dict[int, str], dict[int, str]]:
 
 
 def _query_args() -> dict[str, str]:
-    return {k: v for k, v in request.args.items() if k != "before" and v}
+    return {k: v for k, v in request.args.items() if k != "cursor" and v}
 
 
 @blueprint.route("/")
@@ -92,14 +93,14 @@ def _query_args() -> dict[str, str]:
 def index() -> str | tuple[str, int]:
     form = _filter_form(request.args)
     valid = form.validate()
-    before = request.args.get("before", type=int)
+    cursor = request.args.get("cursor")
     page = services.list_events(
         db.session(),
         _filter_from(form) if valid else services.AuditFilter(actor_id=NO_MATCH),
-        before=before,
+        cursor=cursor,
         page_size=int(current_app.config["PAGE_SIZE"]),
     )
-    users, orgs = _labels(page.events)
+    users, orgs = _labels(page.rows)
     body = render_template(
         "audit/index.html",
         form=form,
@@ -108,7 +109,7 @@ def index() -> str | tuple[str, int]:
         orgs=orgs,
         outcome_labels=OUTCOME_LABELS,
         query_args=_query_args(),
-        first_page=before is None,
+        first_page=not cursor,
         can_export=has_permission(current_user, Permission.EXPORT_AUDIT),
     )
     return body if valid else (body, 400)
@@ -122,7 +123,7 @@ def export_csv() -> Response | tuple[str, int]:
         return render_template(
             "audit/index.html",
             form=form,
-            page=services.Page([], None),
+            page=Page([], None),
             users={},
             orgs={},
             outcome_labels=OUTCOME_LABELS,

@@ -20,7 +20,8 @@ from referral.admin import lists
 from referral.admin.lists import CountryList
 from referral.clinical import CARE_ARRANGED_STATES
 from referral.clock import utcnow
-from referral.db import User
+from referral.db import User, paging
+from referral.db.paging import Keyset, Page
 from referral.directory.models import AgeGroup, Area, Sector, Sex
 from referral.extensions import db
 from referral.referrals import services as engine
@@ -635,10 +636,7 @@ class CaseFilter:
     mine_only: bool = False
 
 
-@dataclass(frozen=True)
-class CasePage:
-    rows: Sequence[Case]
-    next_cursor: str | None
+CASE_ORDER = Keyset((Case.opened_at,), descending=True, row_id=Case.id, public_id=Case.public_id)
 
 
 def visible_cases(actor: User) -> Select[Case]:
@@ -671,8 +669,8 @@ def incidents_with_care_arranged(cases: Iterable[Case]) -> set[str]:
 
 
 def list_cases(
-    actor: User, filters: CaseFilter, *, after: str | None = None, limit: int = 50
-) -> CasePage:
+    actor: User, filters: CaseFilter, *, cursor: str | None = None, limit: int = 50
+) -> Page[Case]:
     """Newest first, keyset-paged on (opened_at, id); filters on indexed clear columns."""
     query = visible_cases(actor)
     if filters.stage is not None:
@@ -681,25 +679,6 @@ def list_cases(
         query = query.where(Case.risk_level == filters.risk_level)
     if filters.mine_only:
         query = query.where(Case.owner_id == actor.id)
-    if after:
-        stamp, _, ident = after.rpartition("_")
-        try:
-            opened, last_id = datetime.fromisoformat(stamp), int(ident)
-        except ValueError:
-            opened, last_id = None, 0
-        if opened is not None and opened.tzinfo is not None:
-            query = query.where(
-                (Case.opened_at < opened) | ((Case.opened_at == opened) & (Case.id < last_id))
-            )
-    rows = list(
-        db.session.scalars(
-            query.options(selectinload(Case.incidents))
-            .order_by(Case.opened_at.desc(), Case.id.desc())
-            .limit(limit + 1)
-        ).all()
+    return paging.page(
+        query.options(selectinload(Case.incidents)), CASE_ORDER, cursor=cursor, limit=limit
     )
-    cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        cursor = f"{rows[-1].opened_at.isoformat()}_{rows[-1].id}"
-    return CasePage(rows, cursor)

@@ -163,7 +163,7 @@ def index() -> Page:
     page = services.list_cases(
         current_user,
         filters,
-        after=request.args.get("after"),
+        cursor=request.args.get("cursor"),
         limit=int(current_app.config["PAGE_SIZE"]),
     )
     return render_template(

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import selectinload
 
 from referral.audit import record
 from referral.clock import utcnow
-from referral.db import Organisation, User
+from referral.db import Organisation, User, paging
+from referral.db.paging import Keyset, Page
 from referral.directory.models import (
     AGE_COLUMNS,
     SEX_COLUMNS,
@@ -92,31 +93,23 @@ def all_areas() -> list[Area]:
     return ordered
 
 
-@dataclass
-class AreaPage:
-    areas: list[Area]
-    next_after: str | None  # code of the last row when more follow
+AREA_ORDER = Keyset((Area.code,))  # P-codes sort parents before children
 
 
 def list_areas(
     *,
     level: AreaLevel | None = None,
     parent: Area | None = None,
-    after: str | None = None,
+    cursor: str | None = None,
     limit: int = 50,
-) -> AreaPage:
-    """Areas by code (P-codes sort parents before children), keyset-paged on the code."""
+) -> Page[Area]:
+    """Areas by code, keyset-paged on the code."""
     query = select(Area).options(selectinload(Area.parent))
     if level is not None:
         query = query.where(Area.level == level)
     if parent is not None:
         query = query.where(Area.parent_id == parent.id)
-    if after is not None:
-        query = query.where(Area.code > after)
-    rows = list(db.session.scalars(query.order_by(Area.code).limit(limit + 1)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return AreaPage(rows, rows[-1].code if more and rows else None)
+    return paging.page(query, AREA_ORDER, cursor=cursor, limit=limit)
 
 
 def area_choices(*, blank: str | None = None) -> list[tuple[str, str]]:
@@ -472,10 +465,7 @@ class ServiceFilter:
     include_within: bool = False
 
 
-@dataclass
-class ServicePage:
-    services: list[Service]
-    next_after: tuple[str, str] | None  # (name, public_id) of the last row when more follow
+SERVICE_ORDER = Keyset((Service.name, Service.public_id))
 
 
 def _filtered(filters: ServiceFilter) -> Select[Any]:
@@ -505,31 +495,12 @@ def _filtered(filters: ServiceFilter) -> Select[Any]:
 
 
 def search_services(
-    filters: ServiceFilter, *, after: tuple[str, str] | None = None, limit: int = 50
-) -> ServicePage:
+    filters: ServiceFilter, *, cursor: str | None = None, limit: int = 50
+) -> Page[Service]:
     """Services matching the filters, by name, paged by keyset on (name, public_id)."""
-    query = _filtered(filters)
-    if after is not None:
-        name, public_id = after
-        query = query.where(
-            or_(Service.name > name, and_(Service.name == name, Service.public_id > public_id))
-        )
-    query = query.options(selectinload(Service.areas).joinedload(Area.parent))
-    rows = list(
-        db.session.scalars(query.order_by(Service.name, Service.public_id).limit(limit + 1))
-        .unique()
-        .all()
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_after = (rows[-1].name, rows[-1].public_id) if more and rows else None
-    return ServicePage(rows, next_after)
+    query = _filtered(filters).options(selectinload(Service.areas).joinedload(Area.parent))
+    return paging.page(query, SERVICE_ORDER, cursor=cursor, limit=limit, unique=True)
 
 
 def service_by_public_id(public_id: str) -> Service | None:
     return db.session.scalar(select(Service).where(Service.public_id == public_id))
-
-
-def services_for_choices(area: Area | None = None) -> list[Service]:
-    """Services that may be chosen in a pathway of ``area`` (covering it or above it)."""
-    return search_services(ServiceFilter(area=area, include_within=True), limit=1000).services

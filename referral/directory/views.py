@@ -91,15 +91,14 @@ def index() -> Page:
             sex=Sex(form.sex.data) if form.sex.data else None,
             status=ServiceStatus(form.status.data) if form.status.data else None,
         )
-    after_name, after_id = request.args.get("after_name"), request.args.get("after_id")
-    after = (after_name[:160], after_id[:24]) if after_name and after_id else None
+    cursor = request.args.get("cursor")
     page = services.search_services(
-        filters, after=after, limit=int(current_app.config["PAGE_SIZE"])
+        filters, cursor=cursor, limit=int(current_app.config["PAGE_SIZE"])
     )
     next_url = None
-    if page.next_after is not None:
+    if page.next_cursor is not None:
         args = MultiDict(request.args)
-        args["after_name"], args["after_id"] = page.next_after
+        args["cursor"] = page.next_cursor
         next_url = url_for("directory.index") + "?" + urlencode(args.to_dict())
     return render_template(
         "directory/index.html",
@@ -109,8 +108,8 @@ def index() -> Page:
         next_url=next_url,
         first_url=url_for("directory.index")
         + "?"
-        + urlencode({k: v for k, v in request.args.items() if k not in ("after_name", "after_id")})
-        if after
+        + urlencode({k: v for k, v in request.args.items() if k != "cursor"})
+        if cursor
         else None,
     ), (200 if valid else 400)
 

@@ -23,7 +23,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from referral.audit import record
 from referral.clinical import open_windows
 from referral.clock import utcnow
-from referral.db import User
+from referral.db import User, paging
+from referral.db.paging import Keyset, Page
 from referral.directory.models import AgeGroup, Area, Sector, Service, ServiceStatus, Sex
 from referral.directory.services import area_chain
 from referral.extensions import db
@@ -76,19 +77,17 @@ def published_pathway_for(area: Area) -> PathwayVersion | None:
     return None
 
 
-def published_versions(*, after: str | None = None, limit: int = 50) -> list[PathwayVersion]:
-    """Every published version (one per area at most), keyset-paged on the public id;
-    ``limit + 1`` rows tell the caller whether more follow."""
-    query = select(PathwayVersion).where(PathwayVersion.status == PathwayStatus.PUBLISHED)
-    if after is not None:
-        query = query.where(PathwayVersion.public_id > after)
-    return list(
-        db.session.scalars(
-            query.order_by(PathwayVersion.public_id)
-            .limit(limit + 1)
-            .options(selectinload(PathwayVersion.steps).selectinload(PathwayStep.services))
-        ).all()
+PUBLISHED_ORDER = Keyset((PathwayVersion.public_id,))
+
+
+def published_versions(*, cursor: str | None = None, limit: int = 50) -> Page[PathwayVersion]:
+    """Every published version (one per area at most), keyset-paged on the public id."""
+    query = (
+        select(PathwayVersion)
+        .where(PathwayVersion.status == PathwayStatus.PUBLISHED)
+        .options(selectinload(PathwayVersion.steps).selectinload(PathwayStep.services))
     )
+    return paging.page(query, PUBLISHED_ORDER, cursor=cursor, limit=limit)
 
 
 # --- drafting ----------------------------------------------------------------------------
@@ -186,7 +185,7 @@ def services_allowed_in(area: Area) -> list[Service]:
     """Services that may appear in a pathway of ``area``: covering it, above or inside it."""
     from referral.directory.services import ServiceFilter, search_services
 
-    return search_services(ServiceFilter(area=area, include_within=True), limit=1000).services
+    return search_services(ServiceFilter(area=area, include_within=True), limit=1000).rows
 
 
 def _check_step_services(

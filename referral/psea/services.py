@@ -13,13 +13,14 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.audit import record
 from referral.clock import utcnow
-from referral.db import Organisation, User
+from referral.db import Organisation, User, paging
 from referral.db.base import random_code
+from referral.db.paging import Keyset, Page
 from referral.directory.models import Area, AreaLevel
 from referral.extensions import db
 from referral.formatting import time_left
@@ -298,6 +299,37 @@ def is_member(organisation: Organisation) -> bool:
         )
         is not None
     )
+
+
+ALLEGATION_ORDER = Keyset(
+    (Allegation.received_at,), descending=True, row_id=Allegation.id, public_id=Allegation.public_id
+)
+
+
+def list_allegations(
+    user: User,
+    *,
+    state: AllegationState | None = None,
+    overdue_only: bool = False,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Allegation]:
+    """The allegations the user may see, newest first, keyset-paged on (received_at, id)."""
+    query = select(Allegation).where(visible_to(user))
+    if state is not None:
+        query = query.where(Allegation.state == state)
+    if overdue_only:
+        query = query.where(overdue())
+    return paging.page(query, ALLEGATION_ORDER, cursor=cursor, limit=limit)
+
+
+def dashboard() -> dict[str, Any]:
+    """The network coordinator's counts: allegations by state, and overdue (R19)."""
+    counts = dict(
+        db.session.execute(select(Allegation.state, func.count()).group_by(Allegation.state)).all()
+    )
+    overdue_count = db.session.scalar(select(func.count()).select_from(Allegation).where(overdue()))
+    return {"counts": counts, "overdue": overdue_count or 0}
 
 
 def load_for_update(public_id: str) -> Allegation | None:

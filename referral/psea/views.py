@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from referral.clock import utcnow
@@ -126,55 +126,26 @@ def _template_context() -> dict[str, Any]:
 @blueprint.route("/allegations/")
 @requires(*SEE_ALLEGATIONS)
 def index() -> Page:
-    visible = services.visible_to(current_user)
-    query = select(Allegation).where(visible)
     state_filter = request.args.get("state", "")
-    if state_filter:
-        try:
-            query = query.where(Allegation.state == AllegationState(state_filter))
-        except ValueError:
-            abort(400)
+    try:
+        state = AllegationState(state_filter) if state_filter else None
+    except ValueError:
+        abort(400)
     overdue_only = request.args.get("overdue") == "1"
-    if overdue_only:
-        query = query.where(services.overdue())
-    after = request.args.get("after", "")
-    if after:
-        anchor = db.session.execute(
-            select(Allegation.received_at, Allegation.id).where(
-                Allegation.public_id == after, visible
-            )
-        ).first()
-        if anchor is None:
-            abort(400)
-        query = query.where(
-            tuple_(Allegation.received_at, Allegation.id) < tuple_(anchor[0], anchor[1])
-        )
-    page_size = int(current_app.config["PAGE_SIZE"])
-    rows = list(
-        db.session.scalars(
-            query.order_by(Allegation.received_at.desc(), Allegation.id.desc()).limit(page_size + 1)
-        )
+    page = services.list_allegations(
+        current_user,
+        state=state,
+        overdue_only=overdue_only,
+        cursor=request.args.get("cursor"),
+        limit=int(current_app.config["PAGE_SIZE"]),
     )
-    next_after = rows[page_size - 1].public_id if len(rows) > page_size else None
-    rows = rows[:page_size]
     dashboard = None
     if has_permission(current_user, Permission.COORDINATE_PSEA):
-        counts = dict(
-            db.session.execute(
-                select(Allegation.state, func.count()).group_by(Allegation.state)
-            ).all()
-        )
-        dashboard = {
-            "counts": counts,
-            "overdue": db.session.scalar(
-                select(func.count()).select_from(Allegation).where(services.overdue())
-            )
-            or 0,
-        }
+        dashboard = services.dashboard()
     return render_template(
         "psea/index.html",
-        allegations=rows,
-        next_after=next_after,
+        allegations=page.rows,
+        next_cursor=page.next_cursor,
         state_filter=state_filter,
         overdue_only=overdue_only,
         dashboard=dashboard,

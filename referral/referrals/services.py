@@ -21,8 +21,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from referral.clinical import CARE_ARRANGED_STATES, care_arranged
 from referral.clock import utcnow
-from referral.db import Organisation, User
+from referral.db import Organisation, User, paging
 from referral.db.base import random_code
+from referral.db.paging import Keyset, Page
 from referral.directory.models import Sector, Service
 from referral.extensions import db
 from referral.pathways.services import Eligibility, PathwayOption, lookup_pathway
@@ -707,19 +708,16 @@ def reveal_for_receiver(
     return ReceiverView(referral, note, details)
 
 
-@dataclass(frozen=True)
-class QueuePage:
-    rows: list[Referral]
-    next_cursor: str | None
+QUEUE_ORDER = Keyset((Referral.deadline_at,), row_id=Referral.id, public_id=Referral.public_id)
 
 
 def queue(
     organisation_id: int,
     *,
     states: Iterable[ReferralState] = (ReferralState.SENT, ReferralState.ACCEPTED),
-    after: str | None = None,
+    cursor: str | None = None,
     limit: int = 50,
-) -> QueuePage:
+) -> Page[Referral]:
     """The receiving organisation's queue (R10), earliest deadline first, keyset-paged
     on (deadline_at, id). Drafts never appear."""
     wanted = [s for s in states if s is not ReferralState.DRAFT]
@@ -732,35 +730,7 @@ def queue(
         ),
         Referral.deadline_at.is_not(None),
     )
-    if after:
-        key = _parse_cursor(after)
-        if key is not None:
-            deadline, last_id = key
-            query = query.where(
-                (Referral.deadline_at > deadline)
-                | ((Referral.deadline_at == deadline) & (Referral.id > last_id))
-            )
-    rows = list(
-        db.session.scalars(query.order_by(Referral.deadline_at, Referral.id).limit(limit + 1)).all()
-    )
-    cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        cursor = f"{last.deadline_at.isoformat() if last.deadline_at else ''}_{last.id}"
-    return QueuePage(rows, cursor)
-
-
-def _parse_cursor(value: str) -> tuple[datetime, int] | None:
-    stamp, _, ident = value.rpartition("_")
-    try:
-        parsed = datetime.fromisoformat(stamp)
-        number = int(ident)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return None
-    return parsed, number
+    return paging.page(query, QUEUE_ORDER, cursor=cursor, limit=limit)
 
 
 def overdue_for_organisation(organisation_id: int, *, limit: int = 20) -> list[Referral]:

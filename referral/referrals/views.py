@@ -94,7 +94,7 @@ def queue() -> Page:
     page = services.queue(
         current_user.organisation_id,
         states=states,
-        after=request.args.get("after"),
+        cursor=request.args.get("cursor"),
         limit=int(current_app.config["PAGE_SIZE"]),
     )
     return render_template("referrals/queue.html", page=page, show=show, now=utcnow())

@@ -500,7 +500,7 @@ def test_list_pages_by_keyset(app: Flask, client: FlaskClient, network: Network)
         while url:
             html = client.get(url).get_data(as_text=True)
             seen += re.findall(r">(SEA-26-\w{5})<", html)
-            match = re.search(r'href="(/allegations/\?after=[^"]+)"', html)
+            match = re.search(r'href="(/allegations/\?cursor=[^"]+)"', html)
             url = match.group(1).replace("&amp;", "&") if match else ""
         assert seen == references
     finally:
