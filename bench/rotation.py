@@ -46,6 +46,7 @@ from referral.security.crypto import (
     Binding,
     KeyRing,
     generate_key_entry,
+    owner_label,
     rotate_keys,
 )
 from referral.security.policy import Role
@@ -123,7 +124,10 @@ def seed(count: int, ring: KeyRing, batch: int = 5_000) -> None:
             for name in FIELDS:
                 text = f"{name} of case {i} " + secrets.token_hex(16)
                 row[name] = ring.seal_with_data_key(
-                    text.encode(), Binding("cases", name, public_id), key_id, key
+                    text.encode(),
+                    Binding("cases", name, public_id, owner_label("case", public_id)),
+                    key_id,
+                    key,
                 )
             case_rows.append(row)
         db.session.execute(record_keys.insert(), key_rows)

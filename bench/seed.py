@@ -40,7 +40,14 @@ from referral.audit.models import CHAIN_FIELDS, GENESIS_HASH, chain_mac
 from referral.db.base import CODE_ALPHABET
 from referral.lifecycle.models import wrap_binding
 from referral.security import passwords
-from referral.security.crypto import AuditKeys, Binding, KeyRing, Sealed, parse_key_entries
+from referral.security.crypto import (
+    AuditKeys,
+    Binding,
+    KeyRing,
+    Sealed,
+    owner_label,
+    parse_key_entries,
+)
 
 BATCH = 5_000
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -143,8 +150,11 @@ class Seeder:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def seal(self, table: str, column: str, pid: str, text: str) -> Sealed:
-        return self.ring.seal(text.encode("utf-8"), Binding(table, column, pid))
+    def seal(
+        self, table: str, column: str, pid: str, text: str, owner: str | None = None
+    ) -> Sealed:
+        """Under the master key; ``owner``: the owner record of a row that has one."""
+        return self.ring.seal(text.encode("utf-8"), Binding(table, column, pid, owner))
 
     def insert(self, table: str, rows: list[dict[str, Any]] | Iterator[dict[str, Any]]) -> None:
         t = self.meta.tables[table]
@@ -435,9 +445,8 @@ class Seeder:
             def sealed(
                 column: str, text: str, pid: str = pid, key_id: str = key_id, key: bytes = data_key
             ) -> Sealed:
-                return self.ring.seal_with_data_key(
-                    text.encode("utf-8"), Binding("cases", column, pid), key_id, key
-                )
+                binding = Binding("cases", column, pid, owner_label("case", pid))
+                return self.ring.seal_with_data_key(text.encode("utf-8"), binding, key_id, key)
 
             cases.append(
                 {
@@ -569,7 +578,13 @@ class Seeder:
                         "needs": rng.choice(
                             ("health", "psychosocial", "safety_security,health", "legal_aid")
                         ),
-                        "note": self.seal("referrals", "note", rpid, "Please call before 4 pm."),
+                        "note": self.seal(
+                            "referrals",
+                            "note",
+                            rpid,
+                            "Please call before 4 pm.",
+                            owner_label("case", pid),
+                        ),
                         "shared_fields": "",
                         "consent_id": consent_id,
                         "version": 1,
@@ -656,7 +671,13 @@ class Seeder:
                     "survivor_count": 1,
                     "any_child_survivor": child,
                     "consents_to_assistance": rng.random() < 0.4,
-                    "narrative": self.seal("allegations", "narrative", pid, "Short synthetic note.")
+                    "narrative": self.seal(
+                        "allegations",
+                        "narrative",
+                        pid,
+                        "Short synthetic note.",
+                        owner_label("allegation", pid),
+                    )
                     if i % 2
                     else None,
                     "received_by_organisation_id": recorder["organisation_id"],

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_migrate import downgrade, upgrade
 
 from referral import create_app
 from referral.audit.models import AuditEvent
-from referral.db import Organisation
+from referral.cases import services as cases
+from referral.cases.models import ActionItem, Case, FollowUp
+from referral.db import Organisation, OrganisationType
+from referral.directory.models import Sector
 from referral.extensions import db
+from referral.lifecycle import keys
+from referral.referrals import services as engine
+from referral.referrals.models import Consent, Need, Referral, ReferralTransition
+from referral.security.crypto import Binding, DecryptionError, current_keyring
 from referral.security.policy import Role
-from tests.casehelpers import open_case
-from tests.conftest import Person, csrf_from, make_person, sign_in
+from tests.casehelpers import make_service, open_case, publish_pathway, referral_consent, request
+from tests.conftest import Person, csrf_from, make_organisation, make_person, sign_in
 
 
 @pytest.fixture
@@ -125,3 +135,128 @@ def test_item9_sqlite_database_files_are_created_private(tmp_path: Path) -> None
             db.engine.dispose()
     finally:
         os.umask(old_umask)
+
+
+# --- item 8: child rows bound to their owner record --------------------------------------
+
+
+@dataclass
+class CaseFile:
+    """Case A with a child row of every kind holding an encrypted field, and case B."""
+
+    victim: tuple[int, str]  # (id, public id)
+    other: tuple[int, str]
+    rows: list[tuple[type, int, str, str]]  # (model, id, field, plaintext)
+
+
+@pytest.fixture
+def case_file(caseworker: Person) -> CaseFile:
+    actor = caseworker.user
+    clinic = make_organisation("CLINIC", OrganisationType.NATIONAL_NGO)
+    health = make_service(clinic, Sector.HEALTH)
+    publish_pathway(actor, [health])
+    victim = open_case(actor, name="Victim name")
+    other = open_case(actor, name="Other name")
+    follow_up = cases.add_follow_up(victim, "Canary follow-up", actor=actor)
+    item = cases.add_action_item(victim, Need.HEALTH, "Canary goal", None, actor=actor)
+    consent = referral_consent(victim, actor, health)
+    referral = cases.refer(
+        victim, request(health, note="Canary note"), consent=consent, actor=actor
+    )
+    db.session.commit()
+    engine.withdraw_consent(consent, actor=actor, reason="Canary reason")
+    db.session.commit()
+    [transition] = [t for t in referral.transitions if t.reason]
+    return CaseFile(
+        (victim.id, victim.public_id),
+        (other.id, other.public_id),
+        [
+            (FollowUp, follow_up.id, "note", "Canary follow-up"),
+            (ActionItem, item.id, "goal", "Canary goal"),
+            (Consent, consent.id, "withdrawal_reason", "Canary reason"),
+            (Referral, referral.id, "note", "Canary note"),
+            (ReferralTransition, transition.id, "reason", "Consent withdrawn: Canary reason"),
+        ],
+    )
+
+
+def _move(case_file: CaseFile, to: tuple[int, str]) -> None:
+    """What a database write can do: re-point the child rows at another case."""
+    ids = {model: row_id for model, row_id, _, _ in case_file.rows}
+    moves = (
+        ("UPDATE case_follow_ups SET case_id = :case WHERE id = :id", FollowUp),
+        ("UPDATE case_action_items SET case_id = :case WHERE id = :id", ActionItem),
+        ("UPDATE consents SET source_public_id = :pid WHERE id = :id", Consent),
+        ("UPDATE referrals SET source_public_id = :pid WHERE id = :id", Referral),
+    )
+    for statement, model in moves:
+        db.session.execute(sa.text(statement), {"case": to[0], "pid": to[1], "id": ids[model]})
+    db.session.commit()
+    db.session.expunge_all()
+
+
+def _read(model: type, row_id: int, field: str) -> str | None:
+    row = db.session.get(model, row_id)
+    assert row is not None
+    return getattr(row, field)
+
+
+def test_item8_child_rows_moved_to_another_case_fail_to_decrypt(
+    app: Flask, case_file: CaseFile
+) -> None:
+    """Follow-ups, action items, consents, referrals and their transitions are bound to
+    their case as well as to their row: re-pointed at another case by a database write,
+    none of them decrypts (each failure audited); pointed back, they read again."""
+    _move(case_file, to=case_file.other)
+    for model, row_id, field, _plaintext in case_file.rows:
+        with pytest.raises(DecryptionError):
+            _read(model, row_id, field)
+        db.session.rollback()
+    db.session.commit()  # the failures that survive the rollbacks
+    failed = {(e.obj_type, e.detail["column"]) for e in _events("crypto.decryption_failed")}
+    assert failed == {
+        ("case_follow_ups", "note"),
+        ("case_action_items", "goal"),
+        ("consents", "withdrawal_reason"),
+        ("referrals", "note"),
+        ("referral_transitions", "reason"),
+    }
+
+    _move(case_file, to=case_file.victim)
+    for model, row_id, field, plaintext in case_file.rows:
+        assert _read(model, row_id, field) == plaintext
+
+
+def test_item8_migration_binds_existing_values_to_their_owner(
+    app: Flask, case_file: CaseFile
+) -> None:
+    """Migration 0019 re-seals values written before owners were bound (its downgrade
+    writes them back that way): they read as before, and then a move breaks them."""
+    keyring = current_keyring()
+    db.session.remove()
+    downgrade(revision="0018")
+    try:
+        for model, row_id, field, plaintext in case_file.rows:
+            table = model.__table__  # type: ignore[attr-defined]
+            public_id, sealed = db.session.execute(
+                sa.select(table.c.public_id, table.c[field]).where(table.c.id == row_id)
+            ).one()
+            unowned = Binding(table.name, field, public_id)
+            resolve = functools.partial(keys.resolve_in, db.session(), keyring)
+            opened = keyring.open(sealed, unowned, data_keys=resolve)
+            assert opened.decode() == plaintext  # the form written before owners were bound
+        db.session.remove()
+    finally:
+        upgrade()
+    for model, row_id, field, plaintext in case_file.rows:
+        assert _read(model, row_id, field) == plaintext
+    assert _read(Case, case_file.victim[0], "name") == "Victim name"
+    report = keys.check_values(db.session(), keyring, db.metadata)
+    assert report.failures == [] and report.opened >= len(case_file.rows) + 2
+    assert keys.bind_values_to_owners(db.session(), keyring, db.metadata).rebound == 0
+
+    _move(case_file, to=case_file.other)
+    for model, row_id, field, _plaintext in case_file.rows:
+        with pytest.raises(DecryptionError):
+            _read(model, row_id, field)
+        db.session.rollback()

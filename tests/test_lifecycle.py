@@ -35,6 +35,7 @@ from referral.security.crypto import (
     Sealed,
     ShreddedError,
     generate_key_entry,
+    owner_label,
     rotate_keys,
 )
 from referral.security.policy import Role
@@ -195,7 +196,7 @@ def test_r26_purge_shreds_the_case_in_a_backup_taken_before(
         ).one()
     copy.dispose()
     assert row.wrapped is not None
-    binding = Binding("cases", "name", old.public_id)
+    binding = Binding("cases", "name", old.public_id, owner_label("case", old.public_id))
     # ... which the current keys cannot open, and the live database no longer has the key.
     with pytest.raises(DecryptionError):
         current.unwrap_data_key(

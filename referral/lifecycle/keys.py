@@ -24,7 +24,6 @@ from referral.lifecycle.models import RecordKey, wrap_binding
 from referral.security.crypto import (
     KEY_SIZE,
     KIND_DATA_KEY,
-    Binding,
     DecryptionError,
     EncryptedColumnRef,
     EncryptionError,
@@ -374,11 +373,11 @@ def reseal_values(
     """Phase 2, one column: move data-key values from previous keys to the new keys,
     and master-key values to the current master key. Bounded memory: keyset batches."""
     for rows in value_batches(session, ref, batch_size):
-        wanted = {s.key_id for _, _, s in rows if s.kind == KIND_DATA_KEY}
+        wanted = {s.key_id for *_, s in rows if s.kind == KIND_DATA_KEY}
         renewals = _previous_to_current(session, keyring, wanted)
         updates: list[tuple[Any, Sealed, Sealed]] = []
-        for pk, public_id, sealed in rows:
-            binding = Binding(ref.table.name, ref.column.name, public_id)
+        for pk, public_id, owner, sealed in rows:
+            binding = ref.binding(public_id, owner)
             try:
                 if sealed.kind == KIND_DATA_KEY:
                     renewal = renewals.get(sealed.key_id)
@@ -441,6 +440,73 @@ def reencrypt_everything(
     return report
 
 
+# --------------------------------------------------------------------------- owner binding
+
+
+@dataclass(slots=True)
+class OwnerBindingReport:
+    rebound: int = 0
+    already: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def bind_values_to_owners(
+    session: Session,
+    keyring: KeyRing,
+    metadata: Any,
+    *,
+    unbind: bool = False,
+    batch_size: int = 1000,
+    progress: Progress | None = None,
+) -> OwnerBindingReport:
+    """Re-seal every value of a row that has an owner record so that it is bound to that
+    owner as well (``unbind``: back to the binding without owner, for a downgrade).
+
+    For values written before owners were bound. Each value stays under the key it was
+    sealed with; a value that already opens under the wanted binding is skipped, so an
+    interrupted run is simply run again. Updates are compare-and-set, like a rotation.
+    """
+    report = OwnerBindingReport()
+
+    def data_keys(key_id: str) -> bytes:
+        return resolve_in(session, keyring, key_id)
+
+    for ref in encrypted_columns(metadata):
+        if ref.owner is None:
+            continue
+        for rows in value_batches(session, ref, batch_size):
+            prefetch_keys(session, keyring, {s.key_id for *_, s in rows if s.kind == KIND_DATA_KEY})
+            updates: list[tuple[Any, Sealed, Sealed]] = []
+            for pk, public_id, owner, sealed in rows:
+                bound = ref.binding(public_id, owner)
+                wanted, given = (bound.unowned(), bound) if unbind else (bound, bound.unowned())
+                try:
+                    try:
+                        keyring.open(sealed, wanted, data_keys=data_keys, quiet=True)
+                        report.already += 1
+                        continue
+                    except ShreddedError:
+                        continue  # purged (R26): nothing left to bind
+                    except DecryptionError:
+                        plaintext = keyring.open(sealed, given, data_keys=data_keys)
+                    if sealed.kind == KIND_DATA_KEY:
+                        key = data_keys(sealed.key_id)
+                        new = keyring.seal_with_data_key(plaintext, wanted, sealed.key_id, key)
+                    else:
+                        new = keyring.seal(plaintext, wanted)
+                except DecryptionError as exc:
+                    report.failures.append(f"{ref.label} {public_id}: {exc}")
+                    continue
+                updates.append((pk, sealed, new))
+            if updates:
+                _update_values(session, ref, updates)
+                report.rebound += len(updates)
+            session.info.pop(_KEYS, None)  # bounded memory
+            if progress is not None:
+                progress(len(rows))
+    return report
+
+
 # --------------------------------------------------------------------------- check
 
 
@@ -476,8 +542,8 @@ def check_values(
     for ref in encrypted_columns(metadata):
         for rows in value_batches(session, ref, batch_size):
             prefetch_keys(session, keyring, {s.key_id for *_, s in rows if s.kind == KIND_DATA_KEY})
-            for _pk, public_id, sealed in rows:
-                binding = Binding(ref.table.name, ref.column.name, public_id)
+            for _pk, public_id, owner, sealed in rows:
+                binding = ref.binding(public_id, owner)
                 try:
                     keyring.open(
                         sealed, binding, data_keys=lambda k: resolve_in(session, keyring, k)

@@ -67,6 +67,7 @@ from referral.security.crypto.sealed import (
     KIND_MASTER_KEY,
     Binding,
     Sealed,
+    owner_label,
 )
 
 __all__ = [
@@ -108,6 +109,7 @@ __all__ = [
     "init_audit_keys",
     "init_crypto",
     "install_data_key_store",
+    "owner_label",
     "parse_key_entries",
     "parse_key_file",
     "rotate_keys",

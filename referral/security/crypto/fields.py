@@ -31,7 +31,7 @@ from referral.security.crypto.app import current_data_key_store, current_keyring
 from referral.security.crypto.errors import DecryptionError, EncryptionError, ShreddedError
 from referral.security.crypto.keyring import DataKeyResolver, KeyRing
 from referral.security.crypto.owners import data_key_owner_of, ensure_public_id
-from referral.security.crypto.sealed import KIND_DATA_KEY, Binding, Sealed
+from referral.security.crypto.sealed import KIND_DATA_KEY, Binding, Sealed, owner_label
 
 
 class EncryptedBlob(TypeDecorator[Sealed]):
@@ -94,7 +94,11 @@ class EncryptedField:
         fields[name] = self
         owner.__encrypted_fields__ = fields  # type: ignore[attr-defined]
 
-    def binding(self, instance: object) -> Binding:
+    def binding(
+        self, instance: object, owner: tuple[str, str] | object | None = _NOTHING
+    ) -> Binding:
+        """Table, column, public id and, for a model with data key owners, the owner
+        record as the row names it now (``owner``: already known, at flush)."""
         mapper = object_mapper(instance)
         column = mapper.get_property(self.storage_attr).columns[0]
         public_id = getattr(instance, "public_id", None)
@@ -102,7 +106,10 @@ class EncryptedField:
             raise EncryptionError(
                 f"{type(instance).__name__}.{self.attr}: the row has no public_id to bind to"
             )
-        return Binding(column.table.name, column.name, public_id)
+        if owner is _NOTHING:
+            owner = data_key_owner_of(instance, object_session(instance))
+        label = owner_label(*owner) if isinstance(owner, tuple) else None
+        return Binding(column.table.name, column.name, public_id, label)
 
     def __get__(self, instance: object | None, owner: type) -> Any:
         if instance is None:
@@ -151,11 +158,16 @@ class EncryptedField:
             attributes.flag_dirty(instance)
 
     def seal_pending(
-        self, instance: object, keyring: KeyRing, data_key: tuple[str, bytes] | None = None
+        self,
+        instance: object,
+        keyring: KeyRing,
+        data_key: tuple[str, bytes] | None = None,
+        owner: tuple[str, str] | None = None,
     ) -> bool:
         """Seal a pending plaintext into the storage column; return True if one was sealed.
 
-        With ``data_key`` (id, key) the value is sealed under that record data key.
+        With ``data_key`` (id, key) the value is sealed under that record data key and
+        bound to its ``owner`` (type, public id).
         """
         pending = instance.__dict__.pop(_PENDING + self.attr, _NOTHING)
         if pending is _NOTHING:
@@ -164,12 +176,11 @@ class EncryptedField:
             setattr(instance, self.storage_attr, None)
             return True
         plaintext = str(pending).encode("utf-8")
+        binding = self.binding(instance, owner)
         if data_key is not None:
-            sealed = keyring.seal_with_data_key(
-                plaintext, self.binding(instance), data_key[0], data_key[1]
-            )
+            sealed = keyring.seal_with_data_key(plaintext, binding, data_key[0], data_key[1])
         else:
-            sealed = keyring.seal(plaintext, self.binding(instance))
+            sealed = keyring.seal(plaintext, binding)
         setattr(instance, self.storage_attr, sealed)
         instance.__dict__[_CACHE + self.attr] = (sealed, pending)
         return True
@@ -210,9 +221,10 @@ def _seal_pending_values(session: Session, flush_context: Any, instances: Any) -
         keyring = current_keyring()
         ensure_public_id(instance)
         data_key: tuple[str, bytes] | None = None
+        owner: tuple[str, str] | None = None
         if any(p is not None for p in (instance.__dict__[_PENDING + f.attr] for f in pending)):
             owner = data_key_owner_of(instance, session)
             if owner is not None:
                 data_key = current_data_key_store().key_for(session, *owner)
         for f in pending:
-            f.seal_pending(instance, keyring, data_key)
+            f.seal_pending(instance, keyring, data_key, owner)

@@ -126,8 +126,10 @@ class KeyRing:
         binding: Binding,
         *,
         data_keys: DataKeyResolver | None = None,
+        quiet: bool = False,
     ) -> bytes:
-        """Decrypt, or raise :class:`DecryptionError` (which is also logged).
+        """Decrypt, or raise :class:`DecryptionError` (which is also logged unless
+        ``quiet``: a migration trying the binding a value may already have).
 
         A value under a record data key opens only with ``data_keys``, which finds
         the key by its id. A destroyed data key raises :class:`ShreddedError`.
@@ -160,6 +162,8 @@ class KeyRing:
         except ShreddedError:
             raise
         except DecryptionError as exc:
+            if quiet:
+                raise
             log.error(
                 "decryption failed for %s.%s of %s: %s",
                 binding.table,

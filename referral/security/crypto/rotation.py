@@ -7,12 +7,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Column, MetaData, Table, func, select, update
+from sqlalchemy import Column, FromClause, MetaData, Table, func, null, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from referral.security.crypto.errors import DecryptionError, EncryptionError
 from referral.security.crypto.fields import EncryptedBlob
 from referral.security.crypto.keyring import KeyRing
+from referral.security.crypto.owners import owner_sql
 from referral.security.crypto.sealed import KIND_DATA_KEY, Binding, Sealed
 
 
@@ -22,10 +24,17 @@ class EncryptedColumnRef:
     column: Column[Any]
     primary_key: Column[Any]
     public_id: Column[Any]
+    # Each row's owner record in SQL (None: the table's rows have none), and the table
+    # joined with what that expression reads.
+    owner: ColumnElement[str] | None = None
+    source: FromClause | None = None
 
     @property
     def label(self) -> str:
         return f"{self.table.name}.{self.column.name}"
+
+    def binding(self, public_id: str, owner: str | None) -> Binding:
+        return Binding(self.table.name, self.column.name, public_id, owner)
 
 
 @dataclass(slots=True)
@@ -53,7 +62,10 @@ def encrypted_columns(metadata: MetaData) -> list[EncryptedColumnRef]:
                 f"table {table.name} has encrypted columns but no single-column primary "
                 "key and public_id"
             )
-        refs.extend(EncryptedColumnRef(table, c, pk[0], table.c.public_id) for c in cols)
+        owner, source = owner_sql(table)
+        refs.extend(
+            EncryptedColumnRef(table, c, pk[0], table.c.public_id, owner, source) for c in cols
+        )
     return refs
 
 
@@ -67,20 +79,22 @@ def count_encrypted_values(session: Session, metadata: MetaData) -> int:
 
 def value_batches(
     session: Session, ref: EncryptedColumnRef, batch_size: int
-) -> Iterator[list[tuple[Any, str, Sealed]]]:
-    """The column's non-empty values as (primary key, public id, sealed value), in keyset
-    batches over the primary key: bounded memory, and safe to commit between batches."""
+) -> Iterator[list[tuple[Any, str, str | None, Sealed]]]:
+    """The column's non-empty values as (primary key, public id, owner, sealed value), in
+    keyset batches over the primary key: bounded memory, safe to commit between batches."""
     last: Any = None
+    owner = ref.owner if ref.owner is not None else null()
     while True:
         stmt = (
-            select(ref.primary_key, ref.public_id, ref.column)
+            select(ref.primary_key, ref.public_id, owner, ref.column)
+            .select_from(ref.source if ref.source is not None else ref.table)
             .where(ref.column.is_not(None))
             .order_by(ref.primary_key)
             .limit(batch_size)
         )
         if last is not None:
             stmt = stmt.where(ref.primary_key > last)
-        rows = [(r[0], r[1], r[2]) for r in session.execute(stmt)]
+        rows = [(r[0], r[1], r[2], r[3]) for r in session.execute(stmt)]
         if not rows:
             return
         yield rows
@@ -108,7 +122,7 @@ def rotate_keys(
     report = RotationReport()
     for ref in encrypted_columns(metadata):
         for rows in value_batches(session, ref, batch_size):
-            for pk, public_id, sealed in rows:
+            for pk, public_id, owner, sealed in rows:
                 try:
                     if sealed.kind == KIND_DATA_KEY:
                         report.data_key_values += 1
@@ -117,8 +131,7 @@ def rotate_keys(
                         report.already_current += 1
                         continue
                     old_id = sealed.key_id
-                    binding = Binding(ref.table.name, ref.column.name, public_id)
-                    new = keyring.reseal(sealed, binding)
+                    new = keyring.reseal(sealed, ref.binding(public_id, owner))
                 except DecryptionError as exc:
                     report.failures.append(f"{ref.label} {public_id}: {exc}")
                     continue

@@ -13,7 +13,11 @@ Value format (stored as bytes in a ``LargeBinary`` column)::
 
 The associated data authenticates the whole header (so a value cannot be relabelled)
 and binds the value to ``table``, ``column`` and the row's ``public_id``: a ciphertext
-copied to another column or another row does not decrypt.
+copied to another column or another row does not decrypt. A row sealed under a record's
+data key (a case and its follow-ups, notes, consents, referrals...) is bound to that
+owner record as well (``owner``, "type:public id"): a child row moved to another case by
+a database write no longer decrypts. Values written before owners were bound
+(``referral-field-v1`` without an owner) are re-sealed by migration 0019.
 """
 
 from __future__ import annotations
@@ -30,18 +34,37 @@ KIND_DATA_KEY: Final = 0x02
 NONCE_SIZE: Final = 12
 TAG_SIZE: Final = 16
 _AD_PREFIX: Final = b"referral-field-v1"
+_AD_PREFIX_OWNED: Final = b"referral-field-v2"
+
+
+def owner_label(owner_type: str, owner_public_id: str) -> str:
+    """How a binding names its owner record: ``"case:7KQ3M..."``."""
+    return f"{owner_type}:{owner_public_id}"
 
 
 @dataclass(frozen=True, slots=True)
 class Binding:
-    """What a value is bound to: table, column and the row's public id."""
+    """What a value is bound to: table, column, the row's public id and, for a row sealed
+    under a record data key, that owner record (:func:`owner_label`)."""
 
     table: str
     column: str
     public_id: str
+    owner: str | None = None
+
+    def unowned(self) -> Binding:
+        """The binding of a value written before owners were bound (migration only)."""
+        return Binding(self.table, self.column, self.public_id)
 
     def associated_data(self, header: bytes) -> bytes:
-        parts = (_AD_PREFIX, self.table.encode(), self.column.encode(), self.public_id.encode())
+        parts: tuple[bytes, ...] = (
+            _AD_PREFIX,
+            self.table.encode(),
+            self.column.encode(),
+            self.public_id.encode(),
+        )
+        if self.owner is not None:
+            parts = (_AD_PREFIX_OWNED, *parts[1:], self.owner.encode())
         out = bytearray()
         for part in parts:
             out += len(part).to_bytes(2, "big") + part
