@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from referral.auth.services import normalise_email
 from referral.auth.sessions import end_all_sessions
+from referral.clock import utcnow
 from referral.db import Organisation, OrganisationType, User
 from referral.extensions import db
 from referral.security import events, passwords
@@ -190,6 +191,7 @@ def reset_password(user: User, *, actor: User) -> str:
     one_time_password = passwords.generate_one_time_password()
     user.password_hash = passwords.hash_password(one_time_password)
     user.must_change_password = True
+    user.password_reset_by_admin_at = utcnow()
     end_all_sessions(user, reason="password_reset")
     events.emit("admin.password_reset", user=actor, obj_type="user", obj_id=user.public_id)
     return one_time_password
@@ -199,5 +201,6 @@ def reset_two_factor(user: User, *, actor: User) -> None:
     user.totp_secret = None
     user.totp_enrolled_at = None
     user.recovery_codes = []
+    user.two_factor_reset_by_admin_at = utcnow()
     end_all_sessions(user, reason="two_factor_reset")
     events.emit("admin.two_factor_reset", user=actor, obj_type="user", obj_id=user.public_id)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from referral.audit.models import AuditEvent
 from referral.auth import throttle
 from referral.clock import utcnow
 from referral.db import RecoveryCode, User
@@ -197,3 +200,22 @@ def next_step_endpoint(user: User) -> str:
     if not user.has_totp:
         return "auth.enrol"
     return "auth.second_factor"
+
+
+ADMIN_RESET_ACTIONS = ("admin.password_reset", "admin.two_factor_reset")
+
+
+def admin_resets(user: User, *, limit: int = 5) -> list[tuple[str, datetime]]:
+    """The latest resets of the user's password or second factor by an administrator, from
+    the audit log (which an administrator cannot edit), newest first."""
+    rows = db.session.execute(
+        select(AuditEvent.action, AuditEvent.occurred_at)
+        .where(
+            AuditEvent.obj_type == "user",
+            AuditEvent.obj_id == user.public_id,
+            AuditEvent.action.in_(ADMIN_RESET_ACTIONS),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    ).all()
+    return [(action, when) for action, when in rows]

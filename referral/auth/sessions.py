@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, update
 from werkzeug.wrappers import Response
@@ -19,6 +20,7 @@ from werkzeug.wrappers import Response
 from referral.clock import utcnow
 from referral.db import AuthSession, User
 from referral.extensions import db, login_manager
+from referral.formatting import when_text
 from referral.security import events
 from referral.security.policy import (
     Access,
@@ -65,7 +67,46 @@ def start_session(user: User) -> None:
     session[TOKEN_KEY] = token
     login_user(user, remember=False, fresh=True)
     events.emit("auth.sign_in", user=user)
+    _tell_of_admin_resets(user)
     db.session.commit()
+
+
+def _tell_of_admin_resets(user: User) -> None:
+    """Once, at the first sign-in after it, tell the user that an administrator reset their
+    password or second factor: the one way an administrator can take an account over."""
+    resets = (
+        (
+            "password",
+            user.password_reset_by_admin_at,
+            _l(
+                "Your password was reset by an administrator on %(when)s. "
+                "If you did not ask for this, report it at once."
+            ),
+        ),
+        (
+            "two_factor",
+            user.two_factor_reset_by_admin_at,
+            _l(
+                "Your two-factor sign-in was reset by an administrator on %(when)s. "
+                "If you did not ask for this, report it at once."
+            ),
+        ),
+    )
+    told = [kind for kind, when, _message in resets if when is not None]
+    if not told:
+        return
+    for _kind, when, message in resets:
+        if when is not None:
+            flash(str(message) % {"when": when_text(when)}, "warning")
+    user.password_reset_by_admin_at = None
+    user.two_factor_reset_by_admin_at = None
+    events.emit(
+        "auth.admin_reset_notice_shown",
+        user=user,
+        obj_type="user",
+        obj_id=user.public_id,
+        detail={"resets": told},
+    )
 
 
 def end_session(reason: SessionEnd) -> None:

@@ -252,6 +252,11 @@ def _account_page(
         everywhere_form=everywhere or SignOutEverywhereForm(formdata=None, prefix="everywhere"),
         language=LanguageForm(locale=user.locale or ""),
         remaining_codes=services.remaining_recovery_codes(user),
+        admin_resets=services.admin_resets(user),
+        reset_labels={
+            "admin.password_reset": _("Password reset"),
+            "admin.two_factor_reset": _("Two-factor sign-in reset"),
+        },
     ), status
 
 

@@ -67,6 +67,11 @@ class User(PublicIdMixin, TimestampMixin, Base):
     # Highest TOTP time step accepted so far; a code of that step or earlier is a replay.
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
 
+    # When an administrator last reset the password / the second factor, until the user
+    # has been told at their next sign-in (then cleared; the audit log keeps the reset).
+    password_reset_by_admin_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    two_factor_reset_by_admin_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
     # Bumped to revoke every existing session of the user at its next request.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
