@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -140,6 +141,26 @@ def _fresh_state(app: Flask) -> Iterator[None]:
         ctx.pop()
         clock.unfreeze()
         empty_tables(app)
+
+
+@pytest.fixture
+def scratch_url(database_url: str, engine_name: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database on the same engine, dropped afterwards."""
+    if engine_name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'restored.sqlite'}"
+        return
+    name = f"referral_scratch_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(
+        sa.make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture

@@ -201,7 +201,7 @@ _LEGACY = sa.table(
 )
 
 
-def _legacy_rows(count: int) -> list[dict[str, Any]]:
+def _legacy_rows(count: int, engine_name: str) -> list[dict[str, Any]]:
     """Events as the chain before audit keys stored them: plain SHA-256 links."""
     from datetime import UTC, datetime
 
@@ -228,7 +228,12 @@ def _legacy_rows(count: int) -> list[dict[str, Any]]:
         rows.append(
             {
                 **fields,
-                "occurred_at": when.replace(tzinfo=None).isoformat(sep=" "),
+                # As the application's column type stores it: naive UTC text on SQLite.
+                "occurred_at": (
+                    when.replace(tzinfo=None).isoformat(sep=" ")
+                    if engine_name == "sqlite"
+                    else when
+                ),
                 "fields_revealed": json.dumps(fields["fields_revealed"]),
                 "detail": json.dumps(fields["detail"]),
                 "prev_hash": prev,
@@ -250,16 +255,11 @@ def _legacy_trail_at_0017(rows: list[dict[str, Any]]) -> None:
         )
 
 
-def _migrated_app(tmp_path: Path, engine_name: str) -> Flask:
-    if engine_name != "sqlite":
-        pytest.skip("runs on its own SQLite file; the PostgreSQL schema is shared")
-    url = f"sqlite:///{tmp_path / 'migrate.sqlite'}"
-    return make_app(url, ENCRYPTION_KEYS=generate_key_entry("m1"))
-
-
-def test_item3_migration_keys_an_existing_chain_and_back(tmp_path: Path, engine_name: str) -> None:
-    app = _migrated_app(tmp_path, engine_name)
-    rows = _legacy_rows(4)
+def test_item3_migration_keys_an_existing_chain_and_back(
+    scratch_url: str, engine_name: str
+) -> None:
+    app = make_app(scratch_url, ENCRYPTION_KEYS=generate_key_entry("m1"))
+    rows = _legacy_rows(4, engine_name)
     with app.app_context():
         _legacy_trail_at_0017(rows)
         upgrade()
@@ -286,10 +286,10 @@ def test_item3_migration_keys_an_existing_chain_and_back(tmp_path: Path, engine_
 
 
 def test_item3_migration_refuses_to_key_a_broken_chain(
-    tmp_path: Path, engine_name: str, caplog: pytest.LogCaptureFixture
+    scratch_url: str, engine_name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = _migrated_app(tmp_path, engine_name)
-    rows = _legacy_rows(3)
+    app = make_app(scratch_url, ENCRYPTION_KEYS=generate_key_entry("m1"))
+    rows = _legacy_rows(3, engine_name)
     rows[1]["obj_id"] = "edited"  # event 2 no longer matches its hash
     with app.app_context():
         _legacy_trail_at_0017(rows)

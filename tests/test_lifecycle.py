@@ -3,7 +3,6 @@ restore, key rotation (rewrap and full), resumable after crashes."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -97,26 +96,6 @@ def events(action: str) -> list[AuditEvent]:
 
 
 # --- scratch database for restores --------------------------------------------------------
-
-
-@pytest.fixture
-def scratch_url(database_url: str, engine_name: str, tmp_path: Path) -> Iterator[str]:
-    """An empty database on the same engine, dropped afterwards."""
-    if engine_name == "sqlite":
-        yield f"sqlite:///{tmp_path / 'restored.sqlite'}"
-        return
-    name = f"referral_restore_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(
-        sa.make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 # --- data keys ----------------------------------------------------------------------------
