@@ -113,7 +113,7 @@ def test_case_workflow_in_a_real_browser(browser: Any, live_server: str, org: Or
     clinic_tab.screenshot(path=str(shots / "4-received.png"), full_page=True)
 
     worker.reload()
-    expect(worker.get_by_text("Service provided")).to_be_visible()
+    expect(worker.get_by_role("table").get_by_text("Service provided")).to_be_visible()
     worker.get_by_text("Request closure").first.click()
     worker.select_option("#closure-reason", "needs_met")
     worker.get_by_label(re.compile("Once a supervisor approves the closure")).check()

@@ -72,6 +72,7 @@ from referral.extensions import db
 from referral.formatting import day_text, from_wall_clock, wall_clock
 from referral.lifecycle import retention
 from referral.lifecycle.forms import LegalHoldForm, apply_hold_form
+from referral.pathways.services import PathwayOption
 from referral.referrals import notify, trail
 from referral.referrals import services as engine
 from referral.referrals.labels import (
@@ -845,6 +846,9 @@ def refer(public_id: str) -> Page:
         if form.validate():
             service = service_by_public_id(form.service.data or "")
             consent_record = next((c for c in consents if c.public_id == form.consent.data), None)
+            if consent_record is None and service is not None:
+                # consent is entered once: the consent covering this service applies
+                consent_record = engine.matching_consent(consents, service)
             if service is None:
                 form.service.errors.append(_("Choose a service of the pathway."))
             else:
@@ -882,7 +886,32 @@ def refer(public_id: str) -> Page:
         return _error_page("cases/refer.html", **context)
     if request.method == "GET":
         form.priority.data = Priority.ROUTINE.value
+        _preselect(form, options, consents)
     return render_template("cases/refer.html", **context)
+
+
+def _preselect(form: ReferForm, options: list[PathwayOption], consents: list[Consent]) -> None:
+    """Consent is entered once: the refer page starts from the service or consent named in
+    the address (or the only referral consent there is) and preselects the matching
+    consent, the information it allows to share and the need of the service's sector."""
+    services_by_id = {o.service.public_id: o.service for o in options}
+    service = services_by_id.get(request.args.get("service", ""))
+    wanted = request.args.get("consent", "")
+    consent = next((c for c in consents if c.public_id == wanted), None)
+    if service is None and consent is None and len(consents) == 1:
+        consent = consents[0]
+    if service is None and consent is not None:
+        service = next(
+            (s for s in services_by_id.values() if engine.matching_consent([consent], s)), None
+        )
+    if consent is None and service is not None:
+        consent = engine.matching_consent(consents, service)
+    if service is not None:
+        form.service.data = service.public_id
+        form.needs.data = [service.sector.value]
+    if consent is not None:
+        form.consent.data = consent.public_id
+        form.shared_fields.data = consent.shared_field_list
 
 
 @blueprint.route("/<public_id>/referrals/<referral_id>/withdraw", methods=["POST"])

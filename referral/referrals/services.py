@@ -254,6 +254,23 @@ def usable_referral_consents(
     ]
 
 
+def matching_consent(consents: Sequence[Consent], service: Service) -> Consent | None:
+    """R3/R4: the active referral consent that covers a referral to ``service`` (same
+    receiving organisation and sector), the most recent first; consent is entered once
+    and the referral picks it up."""
+    return next(
+        (
+            c
+            for c in consents
+            if c.kind is ConsentKind.REFERRAL
+            and c.active
+            and c.receiving_organisation_id == service.organisation_id
+            and c.sector is service.sector
+        ),
+        None,
+    )
+
+
 # --- creating and sending (R4, R10, R11, R12, R8) ----------------------------------------
 
 
