@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
@@ -82,6 +82,10 @@ def create_user(email: str, full_name: str, role: str, acronym: str) -> None:
     db.session.commit()
     click.echo(f"Created {user.email} ({role}, {organisation.acronym}).")
     click.echo(f"One-time password (must be changed at first sign-in): {one_time_password}")
+    hours = current_app.config["ONE_TIME_PASSWORD_HOURS"]
+    click.echo(
+        f"It expires in {hours} hours ({user.one_time_password_expires_at:%Y-%m-%d %H:%M} UTC)."
+    )
 
 
 @click.group("tokens", help="API tokens and organisation service accounts.")
@@ -151,9 +155,19 @@ def revoke_token(public_id: str) -> None:
 
 @click.command("demo", help="Load fictional demo data (idempotent) and print the sign-ins.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when users exist already.")
+@click.option(
+    "--force", is_flag=True, help="Load it even when REFERRAL_ENV is production (a showcase)."
+)
 @with_appcontext
-def demo(if_empty: bool) -> None:
+def demo(if_empty: bool, force: bool) -> None:
     from referral.demo import load_demo
+
+    if current_app.config["ENV"] == "production" and not force:
+        # Demo accounts with a printed shared password do not belong in a live database.
+        raise click.ClickException(
+            "REFERRAL_ENV is production: refusing to load demo accounts and data. "
+            "Use --force only for a showcase instance that holds no real data."
+        )
 
     if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
         click.echo("Demo data: the database already has users; nothing loaded.")

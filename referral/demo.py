@@ -68,7 +68,8 @@ def load_demo() -> list[str]:
                 role=role,
                 organisation=by_acronym[acronym],
                 password_hash=password_hash,
-                must_change_password=False,
+                # The password is shared and printed: each account sets its own at once.
+                must_change_password=True,
             )
         )
         created.append((email, role, acronym))
@@ -88,8 +89,9 @@ def load_demo() -> list[str]:
             *case_lines,
         ]
     lines = [
-        "Demo sign-ins (fictional data). Each account enrols an authenticator app",
-        f"(TOTP) at its first sign-in. Password for every demo account: {password}",
+        "Demo sign-ins (fictional data). At its first sign-in each account chooses its own",
+        "password (this shared one then stops working for it) and enrols an authenticator",
+        f"app (TOTP). Shared first password of every demo account: {password}",
     ]
     lines += [f"  {email:<38} {role.value:<20} {acronym}" for email, role, acronym in created]
     return lines + case_lines

@@ -87,8 +87,11 @@ def _enrol_everyone() -> dict[str, Account]:
         )
     )
     accounts = {}
+    # Accounts past their first sign-in: own password set, authenticator enrolled (the
+    # first sign-in itself: tests/test_auth.py::test_item6_demo_accounts_...).
     for user in db.session.scalars(select(User)):
         user.password_hash = password_hash
+        user.must_change_password = False
         user.totp_secret = totp.new_secret()
         user.totp_enrolled_at = clock.utcnow()
         accounts[user.email] = Account(user.email, PASSWORD, user.totp_secret)

@@ -6,9 +6,13 @@ import re
 from datetime import timedelta
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from referral import clock
+from referral.admin import services as admin_services
+from referral.audit.models import AuditEvent
 from referral.db import Organisation, User
 from referral.extensions import db, limiter
 from referral.security import passwords, totp
@@ -388,3 +392,47 @@ def test_bad_second_factor_input_is_refused(
     response = form_post(client, "/auth/verify", {"code": code})
     assert response.status_code == status
     assert "<script>" not in response.get_data(as_text=True)
+
+
+def test_item6_one_time_password_expires_after_the_configured_hours(
+    client: FlaskClient, app: Flask, admin: Person, org: Organisation
+) -> None:
+    """A one-time password an administrator sets (new user, reset) works for
+    ONE_TIME_PASSWORD_HOURS; after that the right password is refused, saying why, and
+    the refusal is audited; a reset gives a fresh one."""
+    app.config["ONE_TIME_PASSWORD_HOURS"] = 2
+    try:
+        data = admin_services.UserData(
+            email="new.worker@example.org",
+            full_name="New Worker",
+            role=Role.CASEWORKER,
+            organisation=org,
+        )
+        user, one_time = admin_services.create_user(data, actor=admin.user)
+        db.session.commit()
+        assert user.one_time_password_expires_at == clock.utcnow() + timedelta(hours=2)
+
+        clock.advance(timedelta(hours=1, minutes=59))
+        response = form_post(client, "/auth/sign-in", {"email": user.email, "password": one_time})
+        assert response.headers["Location"].endswith("/auth/first-password")
+
+        clock.advance(timedelta(minutes=1))
+        status, page = post_credentials(app.test_client(), user.email, one_time)
+        assert status == 401 and "one-time password has expired" in page
+        refusal = db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "auth.sign_in_failed")
+            .order_by(AuditEvent.id.desc())
+        ).first()
+        assert refusal is not None and refusal.detail == {"reason": "one_time_password_expired"}
+        status, page = post_credentials(app.test_client(), user.email, "a wrong password!")
+        assert status == 401 and "expired" not in page  # a guess learns nothing
+
+        fresh = admin_services.reset_password(user, actor=admin.user)
+        db.session.commit()
+        response = form_post(
+            app.test_client(), "/auth/sign-in", {"email": user.email, "password": fresh}
+        )
+        assert response.headers["Location"].endswith("/auth/first-password")
+    finally:
+        app.config["ONE_TIME_PASSWORD_HOURS"] = 72

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from referral.config import ConfigurationError
 from referral.db import Organisation, User
 from referral.extensions import db
 from referral.security.crypto import KeyConfigurationError, generate_key_entry
+from tests.conftest import form_post
 
 
 def test_production_refuses_the_default_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -147,3 +149,47 @@ def test_demo_is_idempotent_and_prints_sign_ins(app: Flask) -> None:
     assert (db.session.query(User).count(), db.session.query(Organisation).count()) == counts
     skipped = runner.invoke(args=["demo", "--if-empty"])
     assert "nothing loaded" in skipped.output
+
+
+def test_item6_demo_refuses_production_unless_forced(app: Flask) -> None:
+    """Demo accounts with a printed shared password never land in a live database by
+    mistake: production refuses, --force loads a showcase on purpose."""
+    runner = app.test_cli_runner()
+    app.config["ENV"] = "production"
+    try:
+        refused = runner.invoke(args=["demo"])
+        assert refused.exit_code != 0
+        assert "REFERRAL_ENV is production" in refused.output
+        assert db.session.query(User).count() == 0
+        forced = runner.invoke(args=["demo", "--force"])
+        assert forced.exit_code == 0, forced.output
+        assert db.session.query(User).count() > 0
+    finally:
+        app.config["ENV"] = "testing"
+
+
+def test_item6_demo_accounts_change_the_shared_password_at_first_sign_in(app: Flask) -> None:
+    """The printed demo sign-in leads to choosing one's own password, then to enrolling an
+    authenticator; the shared password then no longer opens that account."""
+    output = app.test_cli_runner().invoke(args=["demo"]).output
+    match = re.search(r"Shared first password of every demo account: (\S+)", output)
+    assert match, output
+    shared = match.group(1)
+    client = app.test_client()
+    email = "caseworker@demo.example.org"
+    response = form_post(client, "/auth/sign-in", {"email": email, "password": shared})
+    assert response.headers["Location"].endswith("/auth/first-password")
+    assert client.get("/auth/enrol").headers["Location"].endswith("/auth/first-password")
+    own = "copper lantern drifting north"
+    done = form_post(client, "/auth/first-password", {"password": own, "confirm": own})
+    assert done.headers["Location"].endswith("/auth/enrol")
+
+    again = app.test_client()
+    response = form_post(again, "/auth/sign-in", {"email": email, "password": shared})
+    assert response.status_code == 401
+    response = form_post(again, "/auth/sign-in", {"email": email, "password": own})
+    assert response.headers["Location"].endswith("/auth/enrol")
+    other = form_post(
+        app.test_client(), "/auth/sign-in", {"email": "admin@demo.example.org", "password": shared}
+    )
+    assert other.headers["Location"].endswith("/auth/first-password")

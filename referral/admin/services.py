@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -119,16 +121,14 @@ def create_user(data: UserData, *, actor: User | None) -> tuple[User, str]:
             _l("A user with this e-mail already exists."),
         )
     check_role_for_organisation(data.role, data.organisation)
-    one_time_password = passwords.generate_one_time_password()
     user = User(
         email=email,
         full_name=data.full_name,
         role=data.role,
         organisation=data.organisation,
         active=data.active,
-        password_hash=passwords.hash_password(one_time_password),
-        must_change_password=True,
     )
+    one_time_password = give_one_time_password(user)
     db.session.add(user)
     db.session.flush()
     events.emit(
@@ -187,10 +187,19 @@ def update_user(user: User, data: UserData, *, actor: User) -> None:
     )
 
 
-def reset_password(user: User, *, actor: User) -> str:
+def give_one_time_password(user: User) -> str:
+    """A new one-time password: changed at first sign-in, refused once it expired
+    (``ONE_TIME_PASSWORD_HOURS``)."""
     one_time_password = passwords.generate_one_time_password()
     user.password_hash = passwords.hash_password(one_time_password)
     user.must_change_password = True
+    hours = int(current_app.config["ONE_TIME_PASSWORD_HOURS"])
+    user.one_time_password_expires_at = utcnow() + timedelta(hours=hours)
+    return one_time_password
+
+
+def reset_password(user: User, *, actor: User) -> str:
+    one_time_password = give_one_time_password(user)
     user.password_reset_by_admin_at = utcnow()
     end_all_sessions(user, reason="password_reset")
     events.emit("admin.password_reset", user=actor, obj_type="user", obj_id=user.public_id)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from referral.audit.models import AuditEvent
@@ -14,6 +15,7 @@ from referral.clock import utcnow
 from referral.db import RecoveryCode, User
 from referral.extensions import db
 from referral.security import events, passwords, totp
+from referral.workflow import RuleError
 
 
 def normalise_email(email: str) -> str:
@@ -28,7 +30,8 @@ def check_credentials(email: str, password: str) -> User | None:
     """The user when e-mail and password match an active account, else None.
 
     Unknown accounts cost the same argon2 verification as wrong passwords, and every
-    failure looks the same to the caller (no user enumeration).
+    failure looks the same to the caller (no user enumeration). The right one-time
+    password after it expired is refused with a :class:`RuleError` saying so.
     """
     user = find_user_by_email(email)
     valid = passwords.verify_password(user.password_hash if user else None, password)
@@ -44,6 +47,20 @@ def check_credentials(email: str, password: str) -> User | None:
         db.session.commit()
         return None
     throttle.forget_failures(email)
+    expires = user.one_time_password_expires_at
+    if user.must_change_password and expires is not None and utcnow() >= expires:
+        # Only someone holding the password learns that it expired.
+        events.emit(
+            "auth.sign_in_failed",
+            outcome="denied",
+            user=user,
+            detail={"reason": "one_time_password_expired"},
+        )
+        db.session.commit()
+        raise RuleError(
+            "password",
+            _l("This one-time password has expired. Ask your administrator to set a new one."),
+        )
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     events.emit("auth.password_accepted", user=user)
@@ -92,6 +109,7 @@ def set_password(user: User, password: str) -> None:
 
     user.password_hash = passwords.hash_password(password)
     user.must_change_password = False
+    user.one_time_password_expires_at = None
     user.password_changed_at = utcnow()
     end_all_sessions(user, reason="password_changed")
     events.emit("auth.password_changed", user=user, obj_type="user", obj_id=user.public_id)

@@ -45,6 +45,7 @@ from referral.extensions import limiter
 from referral.security import events, totp
 from referral.security.policy import partially_signed_in, public, signed_in
 from referral.security.sessions import SessionEnd
+from referral.workflow import RuleError
 
 blueprint = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -102,7 +103,11 @@ def sign_in() -> Page:
                 )
             )
             return render_template("auth/sign_in.html", form=form), 429
-        user = services.check_credentials(form.email.data or "", form.password.data or "")
+        try:
+            user = services.check_credentials(form.email.data or "", form.password.data or "")
+        except RuleError as refusal:
+            form.password.errors.append(str(refusal))
+            return render_template("auth/sign_in.html", form=form), 401
         if user is None:
             form.password.errors.append(_("The e-mail or password is not correct."))
             return render_template("auth/sign_in.html", form=form), 401

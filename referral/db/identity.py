@@ -59,6 +59,9 @@ class User(PublicIdMixin, TimestampMixin, Base):
 
     password_hash: Mapped[str] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When an administrator's one-time password stops working (None: it does not expire,
+    # as the demo accounts' shared password, which must be changed all the same).
+    one_time_password_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # R2: encrypted at rest, bound to this row (users.totp_secret + public_id).
