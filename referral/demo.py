@@ -32,6 +32,8 @@ USERS = [
     ("admin@demo.example.org", "Amara Okoye", Role.ADMIN, "UNPOA"),
     ("auditor@demo.example.org", "Bruno Lefevre", Role.AUDITOR, "UNPOA"),
     ("coordinator@demo.example.org", "Chiara Mbeki", Role.GBV_COORDINATOR, "UNPOA"),
+    # the sub-cluster's co-lead: approves and publishes what the coordinator drafts (R15)
+    ("colead@demo.example.org", "Moses Adeyemi", Role.GBV_COORDINATOR, "MOSA"),
     ("supervisor@demo.example.org", "Dalia Haddad", Role.SUPERVISOR, "HBI"),
     ("caseworker@demo.example.org", "Esther Nkemelu", Role.CASEWORKER, "HBI"),
     ("clinic@demo.example.org", "Fatou Diallo", Role.SERVICE_FOCAL_POINT, "LWHA"),
@@ -406,8 +408,11 @@ def load_directory(by_acronym: dict[str, Organisation]) -> None:
             ),
             actor=None,
         )
-    coordinator = db.session.scalar(select(User).where(User.role == Role.GBV_COORDINATOR))
-    if coordinator is None:
+    coordinator = db.session.scalar(
+        select(User).where(User.email == "coordinator@demo.example.org")
+    )
+    colead = db.session.scalar(select(User).where(User.email == "colead@demo.example.org"))
+    if coordinator is None or colead is None:
         db.session.commit()
         return
     for code, (title, steps) in PATHWAYS.items():
@@ -433,7 +438,7 @@ def load_directory(by_acronym: dict[str, Organisation]) -> None:
                 actor=coordinator,
             )
         pathways.transition(version, PathwayStatus.IN_REVIEW, actor=coordinator)
-        pathways.transition(version, PathwayStatus.PUBLISHED, actor=coordinator, replaces="")
+        pathways.transition(version, PathwayStatus.PUBLISHED, actor=colead, replaces="")
     db.session.commit()
 
 

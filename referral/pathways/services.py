@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -323,6 +324,28 @@ def sea_procedure_problem(text: str) -> str | None:
 # --- the workflow (R15) ------------------------------------------------------------------
 
 
+def four_eyes() -> bool:
+    """R15: whether the author of a version is kept from publishing it (the default)."""
+    return bool(current_app.config["PATHWAY_FOUR_EYES"])
+
+
+def is_author(version: PathwayVersion, actor: User) -> bool:
+    """The coordinator who started the version or sent it for review."""
+    return actor.id in (version.created_by_id, version.submitted_by_id)
+
+
+def publish_refusal(version: PathwayVersion, actor: User) -> str | None:
+    """Why ``actor`` may not publish ``version`` under the four-eyes rule, or None."""
+    if four_eyes() and is_author(version, actor):
+        return str(
+            _l(
+                "You started this version or sent it for review: another GBV coordinator "
+                "approves and publishes it (four eyes)."
+            )
+        )
+    return None
+
+
 def _locked(version: PathwayVersion) -> PathwayVersion:
     """Lock the area's row, then re-read the version under the lock.
 
@@ -362,6 +385,9 @@ def transition(
     elif target is PathwayStatus.DRAFT:
         version.submitted_by, version.submitted_at = None, None
     elif target is PathwayStatus.PUBLISHED:
+        refusal = publish_refusal(version, actor)
+        if refusal:
+            raise RuleError("", refusal)
         problem = sea_procedure_problem(version.sea_reporting_procedure)
         if problem:
             raise RuleError("sea_reporting_procedure", problem)
@@ -404,6 +430,11 @@ def transition(
             "area": version.area.public_id,
             "number": version.number,
             **({"archived": archived.public_id} if archived else {}),
+            **(
+                {"four_eyes": four_eyes(), "self_approved": is_author(version, actor)}
+                if target is PathwayStatus.PUBLISHED
+                else {}
+            ),
         },
     )
     return archived

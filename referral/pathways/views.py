@@ -155,6 +155,8 @@ def _version_page(
         action=ActionForm(formdata=None),
         archive_form=archive_form or ArchiveForm(formdata=None),
         sea_problem=services.sea_procedure_problem(version.sea_reporting_procedure),
+        four_eyes=services.four_eyes(),
+        publish_refusal=services.publish_refusal(version, current_user),
     ), status
 
 
@@ -309,14 +311,23 @@ def publish(public_id: str) -> Page:
         else:
             flash(_("Version %(n)d is published.", n=version.number), "success")
             return redirect(url_for("pathways.area", public_id=version.area.public_id))
-        return render_template(
-            "pathways/publish.html", form=form, version=version, current=current
-        ), 409
+        return _publish_page(version, form, current, 409)
     else:
-        return render_template(
-            "pathways/publish.html", form=form, version=version, current=current
-        ), 400
-    return render_template("pathways/publish.html", form=form, version=version, current=current)
+        return _publish_page(version, form, current, 400)
+    return _publish_page(version, form, current)
+
+
+def _publish_page(
+    version: PathwayVersion, form: PublishForm, current: PathwayVersion | None, status: int = 200
+) -> Page:
+    return render_template(
+        "pathways/publish.html",
+        form=form,
+        version=version,
+        current=current,
+        four_eyes=services.four_eyes(),
+        publish_refusal=services.publish_refusal(version, current_user),
+    ), status
 
 
 @blueprint.route("/versions/<public_id>/compare")
