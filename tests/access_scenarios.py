@@ -287,6 +287,16 @@ def _cases(world: World) -> dict[str, Any]:
             item = cases.add_action_item(
                 own_case, Need.SAFETY_SECURITY, "Safety plan", None, actor=own_worker
             )
+            from referral.cases import transfers
+
+            # a transfer proposed each way: own case to the other organisation, and the
+            # other organisation's case to the own one
+            outgoing_transfer = transfers.propose_transfer(
+                own_case, world.other, consented=True, note="Moving", actor=own_worker
+            )
+            incoming_transfer = transfers.propose_transfer(
+                other_case, world.own, consented=True, note="Moving", actor=other_worker
+            )
             from referral.extensions import db
 
             db.session.commit()
@@ -299,6 +309,8 @@ def _cases(world: World) -> dict[str, Any]:
                 "incoming": incoming,
                 "item": item,
                 "own_incident": own_incident,
+                "outgoing_transfer": outgoing_transfer,
+                "incoming_transfer": incoming_transfer,
                 "other_incident": other_incident,
             }
 
@@ -319,6 +331,8 @@ def _cases(world: World) -> dict[str, Any]:
     "cases.decide_closure",
     "cases.reopen",
     "cases.assign",
+    "cases.reassign",
+    "cases.transfer",
     "cases.legal_hold",
 )
 def _case_pages(world: World, role: Role) -> list[Scenario]:
@@ -502,6 +516,44 @@ def _case_incidents(world: World, role: Role) -> list[Scenario]:
             },
             404,
         ),
+    ]
+
+
+@scenarios_for("cases.withdraw_transfer")
+def _case_transfers(world: World, role: Role) -> list[Scenario]:
+    records = _cases(world)
+    own = records["own_case"].public_id
+    return [
+        Scenario(
+            "transfer of the case",
+            {"public_id": own, "transfer_id": records["outgoing_transfer"].public_id},
+            200,
+        ),
+        Scenario(
+            "transfer of another organisation's case",
+            {"public_id": own, "transfer_id": records["incoming_transfer"].public_id},
+            404,
+        ),
+        Scenario("unknown transfer", {"public_id": own, "transfer_id": UNKNOWN}, 404),
+    ]
+
+
+@scenarios_for("cases.transfer_request", "cases.accept_transfer", "cases.decline_transfer")
+def _transfer_requests(world: World, role: Role) -> list[Scenario]:
+    """Only the receiving organisation's supervisor sees a transfer request."""
+    records = _cases(world)
+    return [
+        Scenario(
+            "transfer proposed to own org",
+            {"transfer_id": records["incoming_transfer"].public_id},
+            200,
+        ),
+        Scenario(
+            "transfer proposed by own org to another",
+            {"transfer_id": records["outgoing_transfer"].public_id},
+            404,
+        ),
+        Scenario("unknown", {"transfer_id": UNKNOWN}, 404),
     ]
 
 

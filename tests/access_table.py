@@ -108,6 +108,14 @@ MAY_REACH: dict[str, frozenset[Role] | frozenset[str]] = {
     "cases.add_follow_up": CASE_HANDLERS,
     "cases.request_closure": CASE_HANDLERS,
     "cases.assign": frozenset({SUPERVISOR}),
+    "cases.reassign": frozenset({SUPERVISOR}),
+    "cases.transfer": CASE_HANDLERS,
+    "cases.withdraw_transfer": CASE_HANDLERS,
+    # a transfer is answered by a supervisor of the receiving organisation
+    "cases.transfers_index": frozenset({SUPERVISOR}),
+    "cases.transfer_request": frozenset({SUPERVISOR}),
+    "cases.accept_transfer": frozenset({SUPERVISOR}),
+    "cases.decline_transfer": frozenset({SUPERVISOR}),
     "cases.decide_closure": frozenset({SUPERVISOR}),  # R9: a supervisor approves closure
     "cases.reopen": frozenset({SUPERVISOR}),
     "cases.legal_hold": frozenset({SUPERVISOR}),  # R26
@@ -212,6 +220,10 @@ EMPTY_POST: dict[str, int | dict[str, int]] = {
     "cases.add_action": 400,
     "cases.add_follow_up": 400,
     "cases.assign": 400,
+    "cases.reassign": 400,
+    "cases.withdraw_transfer": 400,
+    "cases.accept_transfer": 400,
+    "cases.decline_transfer": 400,
     "cases.decide_closure": 400,
     "cases.reopen": 400,
     "cases.legal_hold": 400,

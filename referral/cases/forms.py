@@ -42,6 +42,7 @@ from referral.referrals.labels import (
     PRIORITY_LABELS,
     SHARED_FIELD_LABELS,
 )
+from referral.referrals.models import ConsentKind
 
 YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
 
@@ -122,18 +123,9 @@ class IntakeForm(CaseDetailsForm):
     )
 
 
-class ConsentForm(FlaskForm):
-    kind = SelectField(_l("Consent to"), choices=_choices(CONSENT_KIND_LABELS))
-    granted = RadioField(_l("Did the survivor give consent?"), choices=YES_NO, default="yes")
-    service = SelectField(
-        _l("Receiving service (for a referral)"),
-        description=_l("Consent names the receiving organisation and sector of this service."),
-        validate_choice=True,
-    )
-    shared_fields = CheckboxesField(
-        _l("Information the survivor allows to share (besides code, age group, sex and needs)"),
-        choices=[(k, v) for k, v in SHARED_FIELD_LABELS.items()],
-    )
+class ChildConsentForm(FlaskForm):
+    """R5: the facts a child survivor's consent records (rendered only for a child)."""
+
     caregiver_consented = RadioField(
         _l("Child survivor: did a caregiver give consent?"), choices=YES_NO, validators=[Optional()]
     )
@@ -151,6 +143,28 @@ class ConsentForm(FlaskForm):
     )
     best_interest_note = _long(
         _l("Best-interest decision (required when no caregiver consents)"), 4000
+    )
+
+
+class ConsentForm(ChildConsentForm):
+    # a transfer's consent is recorded with the transfer proposal, on its own page
+    kind = SelectField(
+        _l("Consent to"),
+        choices=[
+            (kind.value, label)
+            for kind, label in CONSENT_KIND_LABELS.items()
+            if kind is not ConsentKind.TRANSFER
+        ],
+    )
+    granted = RadioField(_l("Did the survivor give consent?"), choices=YES_NO, default="yes")
+    service = SelectField(
+        _l("Receiving service (for a referral)"),
+        description=_l("Consent names the receiving organisation and sector of this service."),
+        validate_choice=True,
+    )
+    shared_fields = CheckboxesField(
+        _l("Information the survivor allows to share (besides code, age group, sex and needs)"),
+        choices=[(k, v) for k, v in SHARED_FIELD_LABELS.items()],
     )
 
 
@@ -273,6 +287,47 @@ class ReopenForm(FlaskForm):
 
 class AssignForm(FlaskForm):
     user = SelectField(_l("Caseworker"), validate_choice=True)
+
+
+class ReassignForm(FlaskForm):
+    user = SelectField(_l("New caseworker in charge"), validate_choice=True)
+    confirm = confirmation_field(
+        _l("The caseworker in charge now stops being assigned to the case.")
+    )
+
+
+class TransferForm(ChildConsentForm):
+    organisation = SelectField(_l("Receiving organisation"), validate_choice=True)
+    consented = RadioField(
+        _l("Does the survivor consent to the transfer of her or his case to this organisation?"),
+        choices=YES_NO,
+        validators=[InputRequired()],
+    )
+    note = _long(
+        _l("Note for the receiving supervisor"),
+        2000,
+        description=_l(
+            "Why the case moves. Encrypted; do not repeat the survivor's story or name."
+        ),
+    )
+
+
+class AcceptTransferForm(FlaskForm):
+    owner = SelectField(_l("Caseworker who takes the case"), validate_choice=True)
+    confirm = confirmation_field(
+        _l(
+            "Accepting moves the whole case to your organisation: the sending organisation "
+            "can no longer open it."
+        )
+    )
+
+
+class DeclineTransferForm(FlaskForm):
+    reason = _long(_l("Why is the transfer declined?"), 2000, required=True)
+
+
+class WithdrawTransferForm(FlaskForm):
+    reason = _long(_l("Why is the transfer withdrawn?"), 2000, required=True)
 
 
 class ReferForm(FlaskForm):

@@ -16,6 +16,7 @@ from referral.cases.models import (
     ReportingDelay,
     RiskLevel,
     TimeOfDay,
+    TransferState,
 )
 
 STAGE_LABELS = {
@@ -35,6 +36,12 @@ STAGE_CLASSES = {
     CaseStage.FOLLOW_UP: "ok",
     CaseStage.CLOSURE_REQUESTED: "warn",
     CaseStage.CLOSED: "off",
+}
+TRANSFER_STATE_LABELS = {
+    TransferState.PROPOSED: _l("Proposed, waiting for an answer"),
+    TransferState.ACCEPTED: _l("Accepted"),
+    TransferState.DECLINED: _l("Declined"),
+    TransferState.WITHDRAWN: _l("Withdrawn"),
 }
 RISK_LABELS = {RiskLevel.LOW: _l("Low"), RiskLevel.MEDIUM: _l("Medium"), RiskLevel.HIGH: _l("High")}
 RISK_CLASSES = {RiskLevel.LOW: "ok", RiskLevel.MEDIUM: "warn", RiskLevel.HIGH: "danger"}

@@ -480,6 +480,71 @@ class Incident(PublicIdMixin, TimestampMixin, Base):
         return clinical_windows(self.incident_type.value, self.incident_at)
 
 
+class TransferState(StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+# A case moves to another organisation only with the survivor's consent: the sending
+# side proposes, the receiving organisation's supervisor accepts or declines; the sender
+# may withdraw the proposal (withdrawing the consent does) until it is answered.
+TRANSFER_WORKFLOW: TransitionTable[TransferState] = TransitionTable.build(
+    "case transfer",
+    {
+        TransferState.PROPOSED: [
+            TransferState.ACCEPTED,
+            TransferState.DECLINED,
+            TransferState.WITHDRAWN,
+        ],
+    },
+)
+
+
+class CaseTransfer(PublicIdMixin, TimestampMixin, Base):
+    """A proposal to hand a case to another organisation (with the survivor's consent, a
+    consent record of its own). Until the receiving organisation accepts, its users see
+    this request only, never the case."""
+
+    __tablename__ = "case_transfers"
+    __data_key_owners__ = (DataKeyOwner("case", via="case"),)
+    __table_args__ = (
+        # the receiving organisation's queue, oldest first
+        Index("ix_case_transfers_to_state", "to_organisation_id", "state", "proposed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    from_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    to_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    state: Mapped[TransferState] = mapped_column(
+        enum_type(TransferState), default=TransferState.PROPOSED
+    )
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), index=True)
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # for the receiving supervisor: why the case moves (no story, no identifying detail)
+    note: Mapped[str | None] = encrypted_column()
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = encrypted_column()  # of a decline or a withdrawal
+    new_owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+    case: Mapped[Case] = relationship()
+    from_organisation: Mapped[Organisation] = relationship(
+        foreign_keys=[from_organisation_id], lazy="joined"
+    )
+    to_organisation: Mapped[Organisation] = relationship(
+        foreign_keys=[to_organisation_id], lazy="joined"
+    )
+    proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
 class ActionStatus(StrEnum):
     PLANNED = "planned"
     IN_PROGRESS = "in_progress"

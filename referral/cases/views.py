@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time
 from typing import Any
 
@@ -14,24 +15,30 @@ from werkzeug.wrappers import Response
 
 from referral.admin import lists
 from referral.admin.lists import CountryList
-from referral.cases import services
+from referral.cases import services, transfers
 from referral.cases.forms import (
+    AcceptTransferForm,
     ActionForm,
     ActionStatusForm,
     AssignForm,
     CaseDetailsForm,
+    ChildConsentForm,
     ClosureForm,
     ConsentForm,
     DecisionForm,
+    DeclineTransferForm,
     FollowUpForm,
     IncidentForm,
     IntakeForm,
     NotesForm,
+    ReassignForm,
     ReferForm,
     ReopenForm,
     StageForm,
+    TransferForm,
     WithdrawForm,
     WithdrawReferralForm,
+    WithdrawTransferForm,
 )
 from referral.cases.labels import (
     ACTION_STATUS_LABELS,
@@ -45,6 +52,7 @@ from referral.cases.labels import (
     RISK_LABELS,
     STAGE_CLASSES,
     STAGE_LABELS,
+    TRANSFER_STATE_LABELS,
 )
 from referral.cases.models import (
     CASE_WORKFLOW,
@@ -52,6 +60,7 @@ from referral.cases.models import (
     ActionStatus,
     Case,
     CaseStage,
+    CaseTransfer,
     ClosureReason,
     DisplacementStatus,
     Incident,
@@ -60,10 +69,11 @@ from referral.cases.models import (
     PreviouslyReported,
     RiskLevel,
     TimeOfDay,
+    TransferState,
 )
 from referral.clinical import WINDOW_STATUS_LABELS, care_arranged
 from referral.clock import utcnow
-from referral.db import User
+from referral.db import Organisation, User
 from referral.db.work import after_commit, attempt
 from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
 from referral.directory.models import AgeGroup, Area, Sex
@@ -104,6 +114,7 @@ Page = str | tuple[str, int] | Response
 
 LABELS: dict[str, Any] = {
     "stage": STAGE_LABELS,
+    "transfer_state": TRANSFER_STATE_LABELS,
     "stage_class": STAGE_CLASSES,
     "risk": RISK_LABELS,
     "risk_class": RISK_CLASSES,
@@ -173,6 +184,7 @@ def index() -> Page:
         filters=filters,
         now=utcnow(),
         care_arranged=services.incidents_with_care_arranged(page.rows),
+        can_supervise=has_permission(current_user, Permission.SUPERVISE_CASES),
     )
 
 
@@ -321,8 +333,12 @@ def _show_context(case: Case) -> dict[str, Any]:
     status_form = ActionStatusForm()
     status_form.status.choices = [(s.value, ACTION_STATUS_LABELS[s]) for s in ActionStatus]
     assign_form = AssignForm()
+    reassign_form = ReassignForm(formdata=None, prefix="reassign")
     if has_permission(current_user, Permission.SUPERVISE_CASES):
         assign_form.user.choices = _caseworker_choices(case)
+        reassign_form.user.choices = [
+            choice for choice in assign_form.user.choices if choice[0] != case.owner.public_id
+        ]
     return {
         "case": case,
         "now": now,
@@ -352,6 +368,9 @@ def _show_context(case: Case) -> dict[str, Any]:
         "reopen_form": ReopenForm(formdata=None, prefix="reopen"),
         "closure_texts": closure_texts,
         "assign_form": assign_form,
+        "reassign_form": reassign_form,
+        "transfers": transfers.transfers_of(case),
+        "withdraw_transfer_form": WithdrawTransferForm(formdata=None, prefix="transfer"),
         "withdraw_form": WithdrawForm(formdata=None),
         "withdraw_referral_form": WithdrawReferralForm(formdata=None),
         # A withdrawal that came back with errors, by the consent or referral it was for.
@@ -433,6 +452,22 @@ def _pathway_service_choices(case: Case) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
+def _child_consent(case: Case, form: ChildConsentForm) -> engine.ChildConsent | None:
+    """R5: the child-consent answers of the form, for a child survivor only."""
+    if not case.is_child:
+        return None
+    return engine.ChildConsent(
+        caregiver_consented=_yes(form.caregiver_consented.data),
+        caregiver_relationship=CaregiverRelationship(form.caregiver_relationship.data)
+        if form.caregiver_relationship.data
+        else None,
+        caregiver_name=form.caregiver_name.data,
+        caregiver_is_alleged_perpetrator=_yes(form.caregiver_is_alleged_perpetrator.data),
+        child_assented=_yes(form.child_assented.data),
+        best_interest_note=form.best_interest_note.data,
+    )
+
+
 @blueprint.route("/<public_id>/consent", methods=["GET", "POST"])
 @requires(Permission.HANDLE_CASES)
 def consent(public_id: str) -> Page:
@@ -443,20 +478,7 @@ def consent(public_id: str) -> Page:
         if form.validate():
             kind = ConsentKind(form.kind.data)
             service = service_by_public_id(form.service.data) if form.service.data else None
-            child = None
-            if case.is_child:
-                child = engine.ChildConsent(
-                    caregiver_consented=_yes(form.caregiver_consented.data),
-                    caregiver_relationship=CaregiverRelationship(form.caregiver_relationship.data)
-                    if form.caregiver_relationship.data
-                    else None,
-                    caregiver_name=form.caregiver_name.data,
-                    caregiver_is_alleged_perpetrator=_yes(
-                        form.caregiver_is_alleged_perpetrator.data
-                    ),
-                    child_assented=_yes(form.child_assented.data),
-                    best_interest_note=form.best_interest_note.data,
-                )
+            child = _child_consent(case, form)
             if kind is ConsentKind.REFERRAL and service is None:
                 form.service.errors.append(_("Choose the receiving service."))
             elif attempt(
@@ -494,9 +516,15 @@ def withdraw_consent(public_id: str, consent_id: str) -> Page:
     form = WithdrawForm()
     if not form.validate():
         return _form_error_page(case, failed_withdrawals={consent_id: form})
-    done = attempt(
-        lambda: engine.withdraw_consent(record, actor=current_user, reason=form.reason.data or "")
-    )
+
+    def withdraw() -> Sequence[Referral]:
+        referrals = engine.withdraw_consent(
+            record, actor=current_user, reason=form.reason.data or ""
+        )
+        transfers.consent_withdrawn(record, actor=current_user)  # R3: stops a transfer too
+        return referrals
+
+    done = attempt(withdraw)
     if not done:
         flash(_("The consent could not be withdrawn; reload and try again."), "error")
         return _error_page("cases/show.html", 409, **_show_context(case))
@@ -949,3 +977,200 @@ def withdraw_referral(public_id: str, referral_id: str) -> Page:
         return _error_page("cases/show.html", 409, **_show_context(_case(public_id)))
     flash(_("Referral withdrawn."), "success")
     return redirect(url_for("cases.show", public_id=case.public_id))
+
+
+# --- moving a case: reassignment, transfer to another organisation ----------------------------
+
+
+@blueprint.route("/<public_id>/reassign", methods=["POST"])
+@requires(Permission.SUPERVISE_CASES)
+def reassign(public_id: str) -> Page:
+    """A supervisor hands the case to another caseworker of the organisation (audited)."""
+    case = _case(public_id, for_update=True)
+    form = ReassignForm(prefix="reassign")
+    form.user.choices = _caseworker_choices(case)
+    user = db.session.scalar(select(User).where(User.public_id == (form.user.data or "")))
+    if (
+        form.validate()
+        and user is not None
+        and attempt(lambda: transfers.reassign(case, user, actor=current_user), form)
+    ):
+        flash(_("Case reassigned to %(name)s.", name=user.full_name), "success")
+        return redirect(url_for("cases.show", public_id=case.public_id))
+    return _form_error_page(_case(public_id), reassign_form=form)
+
+
+def _transfer_choices(case: Case) -> list[tuple[str, str]]:
+    return [
+        (o.public_id, f"{o.name} ({o.acronym})") for o in transfers.receiving_organisations(case)
+    ]
+
+
+@blueprint.route("/<public_id>/transfer", methods=["GET", "POST"])
+@requires(Permission.HANDLE_CASES)
+def transfer(public_id: str) -> Page:
+    """Propose the case to another organisation, with the survivor's consent."""
+    case = _case(public_id, for_update=request.method == "POST")
+    form = TransferForm()
+    form.organisation.choices = [("", _("Choose")), *_transfer_choices(case)]
+    context = {"case": case, "form": form, "pending": transfers.pending_transfer(case)}
+    if request.method == "POST":
+        if form.validate():
+            receiver = db.session.scalar(
+                select(Organisation).where(Organisation.public_id == form.organisation.data)
+            )
+            proposed = attempt(
+                lambda: transfers.propose_transfer(
+                    case,
+                    receiver,
+                    consented=form.consented.data == "yes",
+                    note=form.note.data or "",
+                    actor=current_user,
+                    child=_child_consent(case, form),
+                ),
+                form,
+                fields={"receiving_organisation": "organisation"},
+                default="organisation",
+            )
+            if proposed:
+                flash(
+                    _(
+                        "Transfer proposed to %(org)s; its supervisor accepts or declines it.",
+                        org=proposed.value.to_organisation.acronym,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("cases.show", public_id=case.public_id))
+        return _error_page("cases/transfer.html", **context)
+    return render_template("cases/transfer.html", **context)
+
+
+@blueprint.route("/<public_id>/transfers/<transfer_id>/withdraw", methods=["POST"])
+@requires(Permission.HANDLE_CASES)
+def withdraw_transfer(public_id: str, transfer_id: str) -> Page:
+    case = _case(public_id)
+    record = transfers.load_transfer(transfer_id, for_update=True)
+    if record is None or record.case_id != case.id:
+        deny("transfer not of this case", status=404, obj_type="case_transfer", obj_id=transfer_id)
+    form = WithdrawTransferForm(prefix="transfer")
+    if form.validate():
+        done = attempt(
+            lambda: transfers.withdraw_transfer(record, form.reason.data or "", actor=current_user),
+            form,
+        )
+        if done:
+            flash(_("Transfer withdrawn."), "success")
+            return redirect(url_for("cases.show", public_id=case.public_id))
+        if done.status == 409:
+            form.reason.errors.append(_("The transfer was already answered."))
+    return _form_error_page(_case(public_id), withdraw_transfer_form=form)
+
+
+@blueprint.route("/transfers")
+@requires(Permission.SUPERVISE_CASES)
+def transfers_index() -> Page:
+    """Transfers proposed to the supervisor's organisation, waiting for an answer."""
+    return render_template(
+        "cases/transfers.html",
+        rows=transfers.incoming(current_user.organisation_id),
+        now=utcnow(),
+    )
+
+
+def _incoming_transfer(transfer_id: str, *, for_update: bool = False) -> CaseTransfer:
+    """Load -> authorise: only a supervisor of the receiving organisation sees a transfer
+    request (and nothing of the case until it accepts)."""
+    record = transfers.load_transfer(transfer_id, for_update=for_update)
+    if record is None or not transfers.may_answer(current_user, record):
+        deny(
+            "transfer not proposed to this organisation",
+            status=404,
+            obj_type="case_transfer",
+            obj_id=transfer_id,
+        )
+    return record
+
+
+def _transfer_request_page(
+    record: CaseTransfer,
+    accept_form: AcceptTransferForm | None = None,
+    decline_form: DeclineTransferForm | None = None,
+    status: int = 200,
+) -> Page:
+    accept = accept_form or AcceptTransferForm(formdata=None, prefix="accept")
+    accept.owner.choices = _owner_choices(record)
+    if accept_form is None:
+        accept.owner.data = current_user.public_id
+    context = {
+        "transfer": record,
+        "case": record.case,
+        "note": transfers.reveal_note(record, current_user),
+        "accept_form": accept,
+        "decline_form": decline_form or DeclineTransferForm(formdata=None, prefix="decline"),
+        "can_answer": record.state is TransferState.PROPOSED,
+    }
+    if status != 200:
+        return _error_page("cases/transfer_request.html", status, **context)
+    return render_template("cases/transfer_request.html", **context)
+
+
+def _owner_choices(record: CaseTransfer) -> list[tuple[str, str]]:
+    return [(u.public_id, u.full_name) for u in transfers.case_handlers(record.to_organisation_id)]
+
+
+@blueprint.route("/transfers/<transfer_id>")
+@requires(Permission.SUPERVISE_CASES)
+def transfer_request(transfer_id: str) -> Page:
+    return _transfer_request_page(_incoming_transfer(transfer_id))
+
+
+@blueprint.route("/transfers/<transfer_id>/accept", methods=["POST"])
+@requires(Permission.SUPERVISE_CASES)
+def accept_transfer(transfer_id: str) -> Page:
+    record = _incoming_transfer(transfer_id, for_update=True)
+    form = AcceptTransferForm(prefix="accept")
+    form.owner.choices = _owner_choices(record)
+    if form.validate():
+        owner = db.session.scalar(select(User).where(User.public_id == form.owner.data))
+        done = attempt(lambda: transfers.accept_transfer(record, owner, actor=current_user), form)
+        if done:
+            flash(
+                _(
+                    "Transfer accepted: case %(code)s is now your organisation's.",
+                    code=record.case.survivor_code,
+                ),
+                "success",
+            )
+            return redirect(url_for("cases.show", public_id=record.case.public_id))
+        if done.status == 409:
+            form.owner.errors.append(
+                _(
+                    "The transfer can no longer be accepted: it was answered or withdrawn, the "
+                    "survivor withdrew the consent, or the case was closed."
+                )
+            )
+            return _transfer_request_page(
+                _incoming_transfer(transfer_id), accept_form=form, status=409
+            )
+    return _transfer_request_page(_incoming_transfer(transfer_id), accept_form=form, status=400)
+
+
+@blueprint.route("/transfers/<transfer_id>/decline", methods=["POST"])
+@requires(Permission.SUPERVISE_CASES)
+def decline_transfer(transfer_id: str) -> Page:
+    record = _incoming_transfer(transfer_id, for_update=True)
+    form = DeclineTransferForm(prefix="decline")
+    if form.validate():
+        done = attempt(
+            lambda: transfers.decline_transfer(record, form.reason.data or "", actor=current_user),
+            form,
+        )
+        if done:
+            flash(_("Transfer declined."), "success")
+            return redirect(url_for("cases.transfers_index"))
+        if done.status == 409:
+            form.reason.errors.append(_("The transfer was already answered or withdrawn."))
+            return _transfer_request_page(
+                _incoming_transfer(transfer_id), decline_form=form, status=409
+            )
+    return _transfer_request_page(_incoming_transfer(transfer_id), decline_form=form, status=400)

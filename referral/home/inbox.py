@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from referral.assistance.models import AssistanceRecord
 from referral.cases import services as case_services
+from referral.cases import transfers as case_transfers
 from referral.cases.models import OPEN_STAGES, Case, CaseStage, Incident
 from referral.clinical import window_open_now_sql
 from referral.clock import utcnow
@@ -329,6 +330,25 @@ def _closures_awaiting_approval(user: User) -> InboxSection | None:
     )
 
 
+def _transfers_awaiting_answer(user: User) -> InboxSection | None:
+    """Cases other organisations propose to hand over, for a supervisor to answer."""
+    if not has_permission(user, Permission.SUPERVISE_CASES):
+        return None
+    rows = case_transfers.incoming(user.organisation_id, limit=20)
+    return InboxSection(
+        title=_l("Case transfers awaiting your answer"),
+        items=[
+            InboxItem(
+                title=t.case.survivor_code,
+                url=url_for("cases.transfer_request", transfer_id=t.public_id),
+                detail=str(_l("from %(org)s", org=t.from_organisation.acronym)),
+            )
+            for t in rows
+        ],
+        empty_text=_l("No case transfer is waiting for your answer."),
+    )
+
+
 def _accepted_referrals_to_open(user: User) -> InboxSection | None:
     """R21: referrals the organisation accepted for case management, waiting for a case."""
     if not has_permission(user, Permission.HANDLE_CASES):
@@ -356,6 +376,7 @@ SECTIONS: list[Callable[[User], InboxSection | None]] = [
     _overdue_referrals,
     _clinical_windows_closing,
     _closures_awaiting_approval,
+    _transfers_awaiting_answer,
     _allegations_for_coordinator,
     _allegations_for_focal_point,
     _survivors_waiting_for_assistance,

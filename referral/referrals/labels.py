@@ -56,6 +56,7 @@ CONSENT_KIND_LABELS = {
     ConsentKind.SERVICES: _l("Consent to case-management services"),
     ConsentKind.REFERRAL: _l("Consent to a referral"),
     ConsentKind.STATISTICS: _l("Consent to anonymous statistics"),
+    ConsentKind.TRANSFER: _l("Consent to a case transfer"),
 }
 CAREGIVER_LABELS = {
     CaregiverRelationship.MOTHER: _l("Mother"),

@@ -94,6 +94,7 @@ class ConsentKind(StrEnum):
     SERVICES = "services"  # consent to receive case-management services
     REFERRAL = "referral"  # consent to one referral: receiving org, sector, shared fields
     STATISTICS = "statistics"  # consent to anonymous statistics
+    TRANSFER = "transfer"  # consent to hand the whole case to another organisation
 
 
 class CaregiverRelationship(StrEnum):
