@@ -29,10 +29,14 @@ def _rebind(unbind):
     from referral.lifecycle.keys import bind_values_to_owners
     from referral.security.crypto import current_keyring
 
+    from sqlalchemy import inspect
+
+    # The models may hold tables later revisions create: only those there now.
+    existing = set(inspect(op.get_bind()).get_table_names())
     session = Session(bind=op.get_bind())
     try:
         report = bind_values_to_owners(
-            session, current_keyring(), db.metadata, unbind=unbind
+            session, current_keyring(), db.metadata, unbind=unbind, tables=existing
         )
         if report.failures:
             raise RuntimeError(
