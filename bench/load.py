@@ -7,10 +7,12 @@ Each user signs in once through the real sign-in pages (one TOTP code per user p
 30-second window: the server refuses a replayed code) and keeps its session.
 
 For every page: ``--requests`` timed requests from ``--threads`` threads after a short
-warm-up; prints p50/p95/p99, requests per second, and the page's p95 as a ratio to the
-floor's p95 (``/healthz``: same server, no work) measured in the same run. Then a mixed
-workload of every page for ``--mixed-seconds`` seconds, counting errors (any status other
-than 200, or no answer). ``--json`` writes the figures for bench/run.py.
+warm-up; prints p50/p95/p99, requests per second, and the page's p95 over two floors
+measured in the same run: ``/healthz`` (the app itself, one trivial database round-trip)
+and, with ``--bare-base``, a bare one-route Flask app (bench/bare_app.py) served by
+gunicorn with the same settings. Then a mixed workload of the app's pages for
+``--mixed-seconds`` seconds, counting errors (any status other than 200, or no answer).
+``--json`` writes the figures for bench/run.py.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import os
 import random
 import re
 import statistics
@@ -190,16 +193,23 @@ def mixed(
     }
 
 
+HEALTHZ = "healthz (floor)"
+BARE = "bare Flask (floor)"
+
+
 def build_pages(credentials: dict[str, Any], clients: dict[str | None, Client]) -> list[Page]:
     status, text = clients["supervisor"].request("/cases/")
     case_ids = list(dict.fromkeys(CASE_LINK_RE.findall(text)))
     if status != 200 or not case_ids:
         raise RuntimeError(f"the supervisor's case list shows no cases (status {status})")
+    bare = [Page(BARE, BARE, ["/"])] if BARE in clients else []
     return [
-        Page("healthz (floor)", None, ["/healthz"]),
+        *bare,
+        Page(HEALTHZ, None, ["/healthz"]),
         Page("case list", "supervisor", ["/cases/"]),
         Page("case list filtered", "supervisor", ["/cases/?stage=implementation&risk=high"]),
         Page("case detail", "supervisor", [f"/cases/{c}" for c in case_ids]),
+        Page("inbox", "caseworker", ["/"]),
         Page("referral queue", "service_focal_point", ["/referrals/"]),
         Page("allegation list", "psea_coordinator", ["/allegations/"]),
         Page("audit log filtered", "auditor", ["/audit/?action=case.viewed"]),
@@ -221,19 +231,21 @@ def sign_in_roles(
 
 
 def report(pages: list[Page]) -> list[dict[str, Any]]:
-    floor = percentile(pages[0].samples, 95)
+    floors = {page.name: percentile(page.samples, 95) for page in pages}
+    healthz, bare = floors[HEALTHZ], floors.get(BARE, float("nan"))
     rows = []
     print(
         f"{'page':<22}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>8}"
-        f"{'p95/floor':>11}{'errors':>8}{'n':>6}"
+        f"{'/healthz':>10}{'/bare':>8}{'errors':>8}{'n':>6}"
     )
     for page in pages:
         p50, p95, p99 = (percentile(page.samples, q) for q in (50, 95, 99))
         rps = len(page.samples) / page.wall if page.wall else 0.0
-        ratio = p95 / floor if floor else float("nan")
+        ratio = p95 / healthz if healthz else float("nan")
+        over_bare = p95 / bare if bare else float("nan")
         print(
             f"{page.name:<22}{p50 * 1000:9.1f}{p95 * 1000:9.1f}{p99 * 1000:9.1f}"
-            f"{rps:8.1f}{ratio:11.1f}{page.errors:8d}{len(page.samples):6d}"
+            f"{rps:8.1f}{ratio:10.1f}{over_bare:8.1f}{page.errors:8d}{len(page.samples):6d}"
         )
         rows.append(
             {
@@ -242,7 +254,8 @@ def report(pages: list[Page]) -> list[dict[str, Any]]:
                 "p95_ms": p95 * 1000,
                 "p99_ms": p99 * 1000,
                 "rps": rps,
-                "p95_over_floor": ratio,
+                "p95_over_floor": ratio,  # over /healthz
+                "p95_over_bare": over_bare,
                 "errors": page.errors,
                 "n": len(page.samples),
                 "median_ms": statistics.median(page.samples) * 1000 if page.samples else None,
@@ -256,6 +269,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--base", default="http://127.0.0.1:8811")
+    parser.add_argument(
+        "--bare-base", default="", help="the bare Flask app (bench/bare_app.py), e.g. :8812"
+    )
     parser.add_argument("--credentials", type=Path, default=Path("bench-users.json"))
     parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
     parser.add_argument("--threads", type=int, default=4)
@@ -271,13 +287,21 @@ def main() -> None:
     roles = {"supervisor", "service_focal_point", "psea_coordinator", "auditor"}
     roles |= {"gbv_coordinator", "caseworker"}
     clients = sign_in_roles(args.base, credentials, roles)
+    if args.bare_base:
+        clients[BARE] = Client(args.bare_base)
     pages = build_pages(credentials, clients)
+    load_before = os.getloadavg()
     for page in pages:
         measure(page, clients[page.role], args.requests, args.threads, args.page_seconds)
+    load_after = os.getloadavg()
     rows = report(pages)
-    result: dict[str, Any] = {"pages": rows}
+    # The machine may be shared: its 1-minute load average before and after the pages.
+    load_average = f"{load_before[0]:.1f} -> {load_after[0]:.1f}"
+    print(f"load average (1 min) before and after the pages: {load_average}")
+    result: dict[str, Any] = {"pages": rows, "load_average": load_average}
     if args.mixed_seconds:
-        result["mixed"] = mixed(pages, clients, args.mixed_seconds, args.threads)
+        app_pages = [page for page in pages if page.name != BARE]
+        result["mixed"] = mixed(app_pages, clients, args.mixed_seconds, args.threads)
         m = result["mixed"]
         print(
             f"mixed workload: {m['requests']} requests in {m['seconds']:.0f} s "

@@ -8,8 +8,10 @@ point it at a database you care about) and once on SQLite (a file in a temp dire
 ``referral db upgrade``, bench/seed.py (10 audit events per case), ``referral audit
 verify`` (timed), then gunicorn with 2 workers in production mode (generated secret
 key and encryption key, rate limits in Redis, sign-in limits raised for the driver's
-users), bench/load.py against it, and gunicorn stopped. At the end: the growth ratio of
-each page's p95 from the smallest to the largest PostgreSQL size. If bench/rotation.py
+users) and, beside it with the same gunicorn settings, the bare one-route Flask app of
+bench/bare_app.py; bench/load.py measures both (every page's p95 over /healthz and over
+the bare app, same driver, same run), and both are stopped. At the end: the growth ratio
+of each page's p95 from the smallest to the largest PostgreSQL size. If bench/rotation.py
 exists and ``--rotation`` is given, its full key rotation runs too.
 
 Needs a local PostgreSQL (``--pg``) and Redis (``--redis``). Plain HTTP on 127.0.0.1,
@@ -85,13 +87,47 @@ def timed_command(args: list[str], env: dict[str, str]) -> tuple[float, str]:
     return time.perf_counter() - started, (done.stdout + done.stderr).strip()
 
 
-def wait_healthy(base: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+def serve(
+    app: str, port: int, env: dict[str, str], cwd: Path, *extra: str
+) -> subprocess.Popen[bytes]:
+    """gunicorn as the bench runs every server it measures: 2 workers, the same settings."""
+    return subprocess.Popen(  # noqa: S603
+        [
+            str(BIN / "gunicorn"),
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "120",
+            "--log-level",
+            "warning",
+            *extra,
+            app,
+        ],
+        env=env,
+        cwd=cwd,
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def wait_healthy(
+    base: str, process: subprocess.Popen[bytes], seconds: float = 60, path: str = "/healthz"
+) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit("gunicorn exited during start-up")
         try:
-            with urllib.request.urlopen(base + "/healthz", timeout=2) as response:  # noqa: S310 - 127.0.0.1
+            with urllib.request.urlopen(base + path, timeout=2) as response:  # noqa: S310 - 127.0.0.1
                 if response.status == 200:
                     return
         except OSError:
@@ -132,24 +168,12 @@ def one_run(
     print(verify_best.splitlines()[-1], flush=True)
     verify_seconds = float(verify_best.split("best ")[1].split(" s")[0])
     base = f"http://127.0.0.1:{args.port}"
-    gunicorn = subprocess.Popen(  # noqa: S603
-        [
-            str(BIN / "gunicorn"),
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{args.port}",
-            "--timeout",
-            "120",
-            "--log-level",
-            "warning",
-            "referral:create_app()",
-        ],
-        env=env,
-        cwd=work,
-    )
+    bare_base = f"http://127.0.0.1:{args.port + 1}"
+    gunicorn = serve("referral:create_app()", args.port, env, work)
+    bare = serve("bare_app:app", args.port + 1, env, work, "--pythonpath", str(ROOT / "bench"))
     try:
         wait_healthy(base, gunicorn)
+        wait_healthy(bare_base, bare, path="/")
         figures = work / f"load-{label}.json"
         subprocess.run(  # noqa: S603
             [
@@ -157,6 +181,8 @@ def one_run(
                 str(ROOT / "bench" / "load.py"),
                 "--base",
                 base,
+                "--bare-base",
+                bare_base,
                 "--credentials",
                 str(credentials),
                 "--requests",
@@ -172,12 +198,8 @@ def one_run(
         )
         result: dict[str, Any] = json.loads(figures.read_text(encoding="utf-8"))
     finally:
-        gunicorn.send_signal(signal.SIGTERM)
-        try:
-            gunicorn.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            gunicorn.kill()
-            gunicorn.wait()
+        stop(gunicorn)
+        stop(bare)
     result.update(
         label=label, cases=cases, seed_seconds=seeded["seconds"], verify_seconds=verify_seconds
     )
@@ -185,13 +207,16 @@ def one_run(
 
 
 def growth(small: dict[str, Any], large: dict[str, Any]) -> None:
-    """p95 growth per page; also relative to each run's floor, since a shared machine's
-    load can differ between the two runs (the floor moves with it)."""
+    """p95 growth per page; also relative to each run's /healthz floor, since a shared
+    machine's load can differ between the two runs (the floor moves with it); and each
+    page's p95 at the large size over both floors."""
     print(f"\n=== growth {small['cases']:,} -> {large['cases']:,} cases (PostgreSQL, p95) ===")
     before = {row["page"]: row for row in small["pages"]}
+    for run in (small, large):
+        print(f"load average during the {run['cases']:,}-case run: {run.get('load_average')}")
     print(
         f"{'page':<22}{'small ms':>10}{'large ms':>10}{'growth':>8}"
-        f"{'growth/floor':>14}{'large/floor':>13}"
+        f"{'growth/floor':>14}{'x healthz':>11}{'x bare':>8}"
     )
     for row in large["pages"]:
         old = before[row["page"]]
@@ -199,7 +224,7 @@ def growth(small: dict[str, Any], large: dict[str, Any]) -> None:
             f"{row['page']:<22}{old['p95_ms']:10.1f}{row['p95_ms']:10.1f}"
             f"{row['p95_ms'] / old['p95_ms']:8.2f}"
             f"{row['p95_over_floor'] / old['p95_over_floor']:14.2f}"
-            f"{row['p95_over_floor']:13.1f}"
+            f"{row['p95_over_floor']:11.1f}{row.get('p95_over_bare', float('nan')):8.1f}"
         )
 
 
