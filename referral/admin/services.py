@@ -213,3 +213,30 @@ def reset_two_factor(user: User, *, actor: User) -> None:
     user.two_factor_reset_by_admin_at = utcnow()
     end_all_sessions(user, reason="two_factor_reset")
     events.emit("admin.two_factor_reset", user=actor, obj_type="user", obj_id=user.public_id)
+
+
+# --- lists ------------------------------------------------------------------------------
+
+
+def all_organisations() -> list[Organisation]:
+    return list(db.session.scalars(select(Organisation).order_by(Organisation.name)))
+
+
+def all_users() -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User).join(User.organisation).order_by(Organisation.acronym, User.full_name)
+        )
+    )
+
+
+def organisation_choices(*, providers_only: bool = False) -> list[tuple[str, str]]:
+    """The active organisations as form choices, "ACRONYM (Name)" by acronym; only those
+    providing services with ``providers_only``."""
+    query = select(Organisation).where(Organisation.active)
+    if providers_only:
+        query = query.where(Organisation.provides_services)
+    return [
+        (o.public_id, f"{o.acronym} ({o.name})")
+        for o in db.session.scalars(query.order_by(Organisation.acronym))
+    ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from referral.admin import lists, services
@@ -20,8 +19,8 @@ from referral.admin.forms import (
 from referral.auth.throttle import reauthentication_limit
 from referral.db import Organisation, OrganisationType, User
 from referral.db.work import attempt
-from referral.extensions import db
 from referral.security.policy import Permission, Role, requires
+from referral.security.records import load_or_404
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -32,22 +31,6 @@ def _list_labels() -> dict[str, object]:
 
 
 Page = str | tuple[str, int] | Response
-
-
-def _organisation_or_404(public_id: str) -> Organisation:
-    organisation = db.session.scalar(
-        select(Organisation).where(Organisation.public_id == public_id)
-    )
-    if organisation is None:
-        abort(404)
-    return organisation
-
-
-def _user_or_404(public_id: str) -> User:
-    user = db.session.scalar(select(User).where(User.public_id == public_id))
-    if user is None:
-        abort(404)
-    return user
 
 
 def _organisation_data(form: OrganisationForm) -> services.OrganisationData:
@@ -64,8 +47,7 @@ def _organisation_data(form: OrganisationForm) -> services.OrganisationData:
 @blueprint.route("/organisations")
 @requires(Permission.MANAGE_ORGANISATIONS)
 def organisations() -> Page:
-    rows = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
-    return render_template("admin/organisations.html", organisations=rows)
+    return render_template("admin/organisations.html", organisations=services.all_organisations())
 
 
 @blueprint.route("/organisations/new", methods=["GET", "POST"])
@@ -86,7 +68,7 @@ def new_organisation() -> Page:
 @blueprint.route("/organisations/<public_id>", methods=["GET", "POST"])
 @requires(Permission.MANAGE_ORGANISATIONS)
 def edit_organisation(public_id: str) -> Page:
-    organisation = _organisation_or_404(public_id)
+    organisation = load_or_404(Organisation, public_id, obj_type="organisation")
     form = OrganisationForm(obj=organisation)
     form.currently_active = organisation.active
     if request.method == "POST":
@@ -107,22 +89,14 @@ def edit_organisation(public_id: str) -> Page:
 @blueprint.route("/users")
 @requires(Permission.MANAGE_USERS)
 def users() -> Page:
-    rows = db.session.scalars(
-        select(User).join(User.organisation).order_by(Organisation.acronym, User.full_name)
-    ).all()
-    return render_template("admin/users.html", users=rows)
+    return render_template("admin/users.html", users=services.all_users())
 
 
 def _user_form(user: User | None = None, *, posted: bool = True) -> UserForm:
     """The user form; ``posted=False`` shows the stored user even on a POST (another form of
     the page was sent)."""
     form = UserForm(obj=user) if posted else UserForm(formdata=None, obj=user)
-    form.organisation.choices = [
-        (o.public_id, f"{o.acronym} ({o.name})")
-        for o in db.session.scalars(
-            select(Organisation).where(Organisation.active).order_by(Organisation.acronym)
-        )
-    ]
+    form.organisation.choices = services.organisation_choices()
     if user is not None:
         form.currently_active = user.active
         if request.method == "GET" or not posted:
@@ -157,7 +131,9 @@ def _user_data(form: UserForm, user: User | None) -> services.UserData:
         email=form.email.data or "",
         full_name=form.full_name.data or "",
         role=Role(form.role.data),
-        organisation=_organisation_or_404(form.organisation.data or ""),
+        organisation=load_or_404(
+            Organisation, form.organisation.data or "", obj_type="organisation"
+        ),
         active=bool(form.active.data) if user is not None else True,
     )
 
@@ -184,7 +160,7 @@ def new_user() -> Page:
 @blueprint.route("/users/<public_id>", methods=["GET", "POST"])
 @requires(Permission.MANAGE_USERS)
 def edit_user(public_id: str) -> Page:
-    user = _user_or_404(public_id)
+    user = load_or_404(User, public_id, obj_type="user")
     form = _user_form(user)
     if request.method == "POST":
         if form.validate() and attempt(
@@ -200,7 +176,7 @@ def edit_user(public_id: str) -> Page:
 @requires(Permission.MANAGE_USERS)
 @reauthentication_limit
 def reset_password(public_id: str) -> Page:
-    user = _user_or_404(public_id)
+    user = load_or_404(User, public_id, obj_type="user")
     form = ResetPasswordForm(prefix="reset-password")
     if not (form.validate() and form.reauthenticates(current_user, "reset_password")):
         return _user_page(user, _user_form(user, posted=False), 400, reset_password_form=form)
@@ -212,7 +188,7 @@ def reset_password(public_id: str) -> Page:
 @requires(Permission.MANAGE_USERS)
 @reauthentication_limit
 def reset_two_factor(public_id: str) -> Page:
-    user = _user_or_404(public_id)
+    user = load_or_404(User, public_id, obj_type="user")
     form = ResetTwoFactorForm(prefix="reset-2fa")
     if not (form.validate() and form.reauthenticates(current_user, "reset_two_factor")):
         return _user_page(user, _user_form(user, posted=False), 400, reset_two_factor_form=form)

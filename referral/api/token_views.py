@@ -6,16 +6,14 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from referral.admin.services import organisation_choices
 from referral.api import tokens
 from referral.api.forms import SCOPE_LABELS, RevokeForm, ServiceAccountForm, TokenForm
-from referral.api.models import ApiToken
 from referral.clock import utcnow
 from referral.db import Organisation, User
 from referral.db.work import attempt
-from referral.extensions import db
 from referral.labels import ROLE_LABELS
 from referral.security.policy import (
     Permission,
@@ -26,6 +24,7 @@ from referral.security.policy import (
     scopes_for,
     signed_in,
 )
+from referral.security.records import find, load_or_404
 
 blueprint = Blueprint("tokens", __name__, url_prefix="/api-tokens")
 
@@ -112,12 +111,7 @@ def revoke(public_id: str) -> Response:
 
 def _account_form() -> ServiceAccountForm:
     form = ServiceAccountForm()
-    form.organisation.choices = [
-        (o.public_id, f"{o.acronym} ({o.name})")
-        for o in db.session.scalars(
-            select(Organisation).where(Organisation.active).order_by(Organisation.acronym)
-        )
-    ]
+    form.organisation.choices = organisation_choices()
     form.role.choices = [
         (role.value, str(ROLE_LABELS[role])) for role in Role if tokens.role_has_api_use(role)
     ]
@@ -130,9 +124,7 @@ def service_accounts() -> Page:
     form = _account_form()
     status = 200
     if request.method == "POST":
-        organisation = db.session.scalar(
-            select(Organisation).where(Organisation.public_id == (form.organisation.data or ""))
-        )
+        organisation = find(Organisation, form.organisation.data)
         if form.validate() and organisation is not None:
             done = attempt(
                 lambda: tokens.create_service_account(
@@ -154,12 +146,9 @@ def service_accounts() -> Page:
 
 
 def _service_account_or_404(public_id: str) -> User:
-    account = db.session.scalar(
-        select(User).where(User.public_id == public_id, User.service_account.is_(True))
+    return load_or_404(
+        User, public_id, may=User.service_account.is_(True), obj_type="service_account"
     )
-    if account is None:
-        deny("no such service account", status=404, obj_type="user", obj_id=public_id)
-    return account
 
 
 @blueprint.route("/service-accounts/<public_id>", methods=["GET", "POST"])
@@ -173,12 +162,9 @@ def service_account(public_id: str) -> Page:
 def all_tokens() -> str:
     """Every token that still works, newest first (at most 500), for revoking."""
     now = utcnow()
-    rows = db.session.scalars(
-        select(ApiToken)
-        .where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
-        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
-        .limit(500)
-    ).all()
     return render_template(
-        "tokens/all.html", tokens=rows, revoke=RevokeForm(formdata=None), now=now
+        "tokens/all.html",
+        tokens=tokens.usable_tokens(now),
+        revoke=RevokeForm(formdata=None),
+        now=now,
     )

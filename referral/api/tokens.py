@@ -150,6 +150,18 @@ def tokens_of(owner: User) -> Sequence[ApiToken]:
     ).all()
 
 
+def usable_tokens(now: datetime, limit: int = 500) -> list[ApiToken]:
+    """Every token that still works, newest first (at most ``limit``), for revoking."""
+    return list(
+        db.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def token_by_public_id(public_id: str) -> ApiToken | None:
     return db.session.scalar(select(ApiToken).where(ApiToken.public_id == public_id))
 

@@ -46,7 +46,7 @@ from referral.db.paging import CursorError
 from referral.directory import services as directory
 from referral.directory.models import AgeGroup, Area, AreaLevel, Sector, Service, ServiceStatus, Sex
 from referral.errors import problem
-from referral.extensions import db, limiter
+from referral.extensions import limiter
 from referral.pathways import services as pathways
 from referral.pathways.models import PathwayStatus, PathwayVersion
 from referral.pathways.services import render_markdown
@@ -65,6 +65,7 @@ from referral.security.policy import (
     signed_in,
     token_endpoint,
 )
+from referral.security.records import find
 from referral.workflow import ConflictError, RuleError
 
 PREFIX = "/api/v1"
@@ -260,12 +261,10 @@ def services_list() -> Response:
     organisation_id = None
     organisation = text_arg("organisation", max_length=24)
     if organisation is not None:
-        found = db.session.scalar(
-            db.select(Organisation.id).where(Organisation.public_id == organisation)
-        )
+        found = find(Organisation, organisation)
         if found is None:
             raise InputError("organisation", "no such organisation")
-        organisation_id = found
+        organisation_id = found.id
     filters = directory.ServiceFilter(
         area=_area_arg("area"),
         sector=enum_arg("sector", Sector),
@@ -372,15 +371,7 @@ def _incoming_summary(referral: Referral, now: datetime) -> dict[str, Any]:
 
 def _incoming_or_404(public_id: str) -> Referral:
     """Load -> authorise: only the receiving organisation's receivers, once sent."""
-    referral = services.referral_by_public_id(public_id)
-    if referral is None or not referrals.can_receive(current_user, referral):
-        deny(
-            "referral not for the user's organisation",
-            status=404,
-            obj_type="referral",
-            obj_id=public_id,
-        )
-    return referral
+    return referrals.load_received(public_id, current_user)
 
 
 @blueprint.route("/referrals/incoming")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, String, column, select, table
+from sqlalchemy import Boolean, ColumnElement, String, column, false, select, table
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.assistance.models import (
@@ -33,6 +33,7 @@ from referral.pathways.services import PathwayOption
 from referral.referrals import services as engine
 from referral.referrals.models import ConsentKind, Priority, Referral, SourceKind
 from referral.security.policy import Permission, has_permission
+from referral.security.records import load_or_404
 from referral.workflow import ConflictError, RuleError
 
 OBJ_TYPE = "assistance"
@@ -50,12 +51,16 @@ _ALLEGATIONS = table(
 # --- visibility --------------------------------------------------------------------------
 
 
-def can_handle(user: User, record: AssistanceRecord) -> bool:
-    """VA focal points of the organisation holding the record."""
-    return (
-        has_permission(user, Permission.ASSIST_VICTIMS)
-        and user.organisation_id == record.organisation_id
-    )
+def handled_by(user: User) -> ColumnElement[bool]:
+    """VA focal points of the organisation holding the record (for lists and pages)."""
+    if not has_permission(user, Permission.ASSIST_VICTIMS):
+        return false()
+    return AssistanceRecord.organisation_id == user.organisation_id
+
+
+def load_record(public_id: str, user: User) -> AssistanceRecord:
+    """Load -> authorise: a record of the user's organisation, or a 404."""
+    return load_or_404(AssistanceRecord, public_id, may=handled_by(user), obj_type=OBJ_TYPE)
 
 
 RECORD_ORDER = Keyset(
@@ -70,7 +75,7 @@ def list_records(
     user: User, *, cursor: str | None = None, limit: int = 50
 ) -> Page[AssistanceRecord]:
     """The records of the user's organisation, newest first, keyset-paged."""
-    query = select(AssistanceRecord).where(AssistanceRecord.organisation_id == user.organisation_id)
+    query = select(AssistanceRecord).where(handled_by(user))
     return paging.page(query, RECORD_ORDER, cursor=cursor, limit=limit)
 
 

@@ -8,7 +8,6 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from referral.assistance import services
@@ -26,10 +25,9 @@ from referral.db.work import attempt
 from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
 from referral.directory.models import AgeGroup, Sex
 from referral.directory.services import area_by_public_id, area_choices
-from referral.extensions import db
 from referral.referrals import services as engine
 from referral.referrals.models import CaregiverRelationship, Priority
-from referral.security.policy import Permission, authorize, requires
+from referral.security.policy import Permission, requires
 
 blueprint = Blueprint("assistance", __name__, url_prefix="/assistance")
 
@@ -138,18 +136,7 @@ def new() -> Page:
 
 
 def _load(public_id: str) -> AssistanceRecord:
-    record = db.session.scalar(
-        select(AssistanceRecord).where(AssistanceRecord.public_id == public_id)
-    )
-    if record is None:
-        abort(404)
-    authorize(
-        services.can_handle(_me(), record),
-        reason="assistance record of another organisation",
-        obj_type=services.OBJ_TYPE,
-        obj_id=public_id,
-    )
-    return record
+    return services.load_record(public_id, _me())
 
 
 def _refer_form(record: AssistanceRecord) -> tuple[ReferForm, dict[str, Any]]:

@@ -38,6 +38,7 @@ from sqlalchemy import (
     and_,
     event,
     func,
+    or_,
     select,
     type_coerce,
     update,
@@ -54,7 +55,7 @@ from referral.audit.models import (
     chain_mac,
 )
 from referral.clock import utcnow
-from referral.db import paging
+from referral.db import Organisation, User, paging
 from referral.db.paging import Keyset, Page
 from referral.extensions import db
 from referral.security.crypto import AuditKeys, ChainMac, current_audit_keys
@@ -632,6 +633,41 @@ def list_events(
     return paging.page(
         flt.apply(select(AuditEvent)), EVENT_ORDER, cursor=cursor, limit=page_size, session=session
     )
+
+
+def actor_labels(events: list[AuditEvent]) -> tuple[dict[int, str], dict[int, str]]:
+    """Who (e-mail) and which organisation (acronym) by id, in two queries for a page."""
+    user_ids = {e.actor_id for e in events if e.actor_id is not None}
+    org_ids = {e.org_id for e in events if e.org_id is not None}
+    users: dict[int, str] = {}
+    orgs: dict[int, str] = {}
+    if user_ids:
+        for user_id, email in db.session.execute(
+            select(User.id, User.email).where(User.id.in_(user_ids))
+        ):
+            users[user_id] = email
+    if org_ids:
+        for org_id, acronym in db.session.execute(
+            select(Organisation.id, Organisation.acronym).where(Organisation.id.in_(org_ids))
+        ):
+            orgs[org_id] = acronym
+    return users, orgs
+
+
+def organisation_acronyms() -> list[tuple[str, str]]:
+    """(public id, acronym) of every organisation, for the filter form."""
+    rows = db.session.execute(
+        select(Organisation.public_id, Organisation.acronym).order_by(Organisation.acronym)
+    )
+    return [(public_id, acronym) for public_id, acronym in rows]
+
+
+def user_id_of(needle: str) -> int | None:
+    """The user an auditor names by e-mail or public id."""
+    found: int | None = db.session.scalar(
+        select(User.id).where(or_(User.email == needle.lower(), User.public_id == needle))
+    )
+    return found
 
 
 def iter_events(

@@ -9,18 +9,18 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_, select
 from werkzeug.datastructures import MultiDict
 
 from referral.audit import services
 from referral.audit.forms import OUTCOME_LABELS, AuditFilterForm
-from referral.audit.models import AuditEvent, Outcome
+from referral.audit.models import Outcome
 from referral.clock import utcnow
-from referral.db import Organisation, User
+from referral.db import Organisation
 from referral.db.paging import Page
 from referral.extensions import db
 from referral.formatting import from_wall_clock
 from referral.security.policy import Permission, has_permission, requires
+from referral.security.records import find
 
 blueprint = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -29,10 +29,7 @@ NO_MATCH = -1
 
 def _filter_form(args: MultiDict[str, str]) -> AuditFilterForm:
     form = AuditFilterForm(formdata=args)
-    organisations = db.session.execute(
-        select(Organisation.public_id, Organisation.acronym).order_by(Organisation.acronym)
-    ).all()
-    form.organisation.choices = [("", _("Any")), *[(p, a) for p, a in organisations]]
+    form.organisation.choices = [("", _("Any")), *services.organisation_acronyms()]
     return form
 
 
@@ -53,35 +50,12 @@ def _filter_from(form: AuditFilterForm) -> services.AuditFilter:
     )
     if form.user.data:
         needle = form.user.data
-        user_id = db.session.scalar(
-            select(User.id).where(or_(User.email == needle.lower(), User.public_id == needle))
-        )
+        user_id = services.user_id_of(needle)
         flt.actor_id = user_id if user_id is not None else NO_MATCH
     if form.organisation.data:
-        org_id = db.session.scalar(
-            select(Organisation.id).where(Organisation.public_id == form.organisation.data)
-        )
-        flt.org_id = org_id if org_id is not None else NO_MATCH
+        organisation = find(Organisation, form.organisation.data)
+        flt.org_id = organisation.id if organisation is not None else NO_MATCH
     return flt
-
-
-def _labels(events: list[AuditEvent]) -> tuple[dict[int, str], dict[int, str]]:
-    """Who and which organisation, in two queries for the whole page."""
-    user_ids = {e.actor_id for e in events if e.actor_id is not None}
-    org_ids = {e.org_id for e in events if e.org_id is not None}
-    users: dict[int, str] = {}
-    orgs: dict[int, str] = {}
-    if user_ids:
-        for user_id, email in db.session.execute(
-            select(User.id, User.email).where(User.id.in_(user_ids))
-        ):
-            users[user_id] = email
-    if org_ids:
-        for org_id, acronym in db.session.execute(
-            select(Organisation.id, Organisation.acronym).where(Organisation.id.in_(org_ids))
-        ):
-            orgs[org_id] = acronym
-    return users, orgs
 
 
 def _query_args() -> dict[str, str]:
@@ -100,7 +74,7 @@ def index() -> str | tuple[str, int]:
         cursor=cursor,
         page_size=int(current_app.config["PAGE_SIZE"]),
     )
-    users, orgs = _labels(page.rows)
+    users, orgs = services.actor_labels(page.rows)
     body = render_template(
         "audit/index.html",
         form=form,

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -35,7 +35,8 @@ from referral.referrals.models import (
     SourceKind,
     age_group_of,
 )
-from referral.security.policy import Permission, deny, has_permission
+from referral.security.policy import Permission, has_permission
+from referral.security.records import load_or_404
 from referral.workflow import ConflictError, RuleError
 
 from .models import (
@@ -67,29 +68,59 @@ SENSITIVE_FIELDS = ("name", "contact", "safe_contact", "location_detail", "narra
 # --- access ----------------------------------------------------------------------------
 
 
-def can_open(user: User, case: Case) -> bool:
-    """Caseworker: own or assigned cases; supervisor: every case of the own organisation.
-    Nobody else (admin, auditor, coordinators, PSEA, receivers) opens a case."""
+def open_to(user: User) -> ColumnElement[bool]:
+    """Who opens a case, as one SQL condition for the case list and every case page.
+
+    Caseworker: own or assigned cases; supervisor: every case of the own organisation.
+    Nobody else (admin, auditor, coordinators, PSEA, receivers) opens a case.
+    """
     if not has_permission(user, Permission.HANDLE_CASES):
-        return False
-    if user.organisation_id != case.organisation_id:
-        return False
+        return false()
+    own_organisation = Case.organisation_id == user.organisation_id
     if has_permission(user, Permission.SUPERVISE_CASES):
-        return True
-    return user.id == case.owner_id or user.id in case.assigned_user_ids()
+        return own_organisation
+    assigned = select(CaseAssignment.case_id).where(CaseAssignment.user_id == user.id)
+    return and_(own_organisation, or_(Case.owner_id == user.id, Case.id.in_(assigned)))
 
 
-def authorize_case(user: User, case: Case | None, public_id: str) -> Case:
-    if case is None or not can_open(user, case):
-        deny("case not visible to user", status=404, obj_type="case", obj_id=public_id)
-    return case
+def can_open(user: User, case: Case) -> bool:
+    """The same rule as :func:`open_to`, asked of a loaded case."""
+    found = db.session.scalar(select(Case.id).where(Case.id == case.id, open_to(user)))
+    return found is not None
 
 
-def load_case(public_id: str, *, for_update: bool = False) -> Case | None:
-    query = select(Case).where(Case.public_id == public_id)
-    if for_update:
-        query = query.with_for_update(of=Case).execution_options(populate_existing=True)
-    return db.session.scalar(query)
+def load_case(public_id: str, user: User, *, for_update: bool = False) -> Case:
+    """Load -> authorise: someone else's (or a missing) case is a 404 either way."""
+    return load_or_404(Case, public_id, may=open_to(user), obj_type="case", for_update=for_update)
+
+
+def consent_of(case: Case, public_id: str) -> Consent:
+    """A consent recorded for this case, or a 404."""
+    return load_or_404(
+        Consent,
+        public_id,
+        may=and_(
+            Consent.source_kind == case.source_kind, Consent.source_public_id == case.public_id
+        ),
+        obj_type="consent",
+    )
+
+
+def action_item_of(case: Case, public_id: str) -> ActionItem:
+    """An action item of this case's plan, or a 404."""
+    return load_or_404(
+        ActionItem, public_id, may=ActionItem.case_id == case.id, obj_type="action_item"
+    )
+
+
+def caseworkers_of(organisation_id: int) -> list[User]:
+    """The organisation's active users who handle cases, by name (to assign one)."""
+    users = db.session.scalars(
+        select(User)
+        .where(User.organisation_id == organisation_id, User.active)
+        .order_by(User.full_name)
+    )
+    return [u for u in users if has_permission(u, Permission.HANDLE_CASES)]
 
 
 def reveal(case: Case, actor: User, fields: Iterable[str] = SENSITIVE_FIELDS) -> dict[str, str]:
@@ -640,13 +671,7 @@ CASE_ORDER = Keyset((Case.opened_at,), descending=True, row_id=Case.id, public_i
 
 
 def visible_cases(actor: User) -> Select[Case]:
-    query = select(Case).where(Case.organisation_id == actor.organisation_id)
-    if not has_permission(actor, Permission.HANDLE_CASES):
-        return query.where(Case.id.is_(None))
-    if not has_permission(actor, Permission.SUPERVISE_CASES):
-        assigned = select(CaseAssignment.case_id).where(CaseAssignment.user_id == actor.id)
-        query = query.where((Case.owner_id == actor.id) | Case.id.in_(assigned))
-    return query
+    return select(Case).where(open_to(actor))
 
 
 def incidents_with_care_arranged(cases: Iterable[Case]) -> set[str]:

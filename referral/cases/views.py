@@ -10,7 +10,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from referral.admin import lists
@@ -56,7 +55,6 @@ from referral.cases.labels import (
 )
 from referral.cases.models import (
     CASE_WORKFLOW,
-    ActionItem,
     ActionStatus,
     Case,
     CaseStage,
@@ -98,7 +96,6 @@ from referral.referrals.labels import (
 from referral.referrals.models import (
     PENDING_STATES,
     CaregiverRelationship,
-    Consent,
     ConsentKind,
     Need,
     Priority,
@@ -106,6 +103,7 @@ from referral.referrals.models import (
     ReferralState,
 )
 from referral.security.policy import Permission, authorize, deny, has_permission, requires
+from referral.security.records import find
 from referral.workflow import RuleError
 
 blueprint = Blueprint("cases", __name__, url_prefix="/cases")
@@ -146,9 +144,7 @@ def _labels() -> dict[str, Any]:
 
 def _case(public_id: str, *, for_update: bool = False) -> Case:
     """Load -> authorise: someone else's (or a missing) case is a 404 either way."""
-    return services.authorize_case(
-        current_user, services.load_case(public_id, for_update=for_update), public_id
-    )
+    return services.load_case(public_id, current_user, for_update=for_update)
 
 
 def _yes(value: str | None) -> bool | None:
@@ -281,7 +277,7 @@ def _origin_referral() -> Referral | None:
     public_id = request.args.get("referral", "")
     if not public_id:
         return None
-    referral = db.session.scalar(select(Referral).where(Referral.public_id == public_id))
+    referral = find(Referral, public_id)
     if referral is None:
         abort(404)
     try:
@@ -393,12 +389,7 @@ def _form_error_page(case: Case, **forms: Any) -> tuple[str, int]:
 
 
 def _caseworker_choices(case: Case) -> list[tuple[str, str]]:
-    users = db.session.scalars(
-        select(User)
-        .where(User.organisation_id == case.organisation_id, User.active)
-        .order_by(User.full_name)
-    ).all()
-    return [(u.public_id, u.full_name) for u in users if has_permission(u, Permission.HANDLE_CASES)]
+    return [(u.public_id, u.full_name) for u in services.caseworkers_of(case.organisation_id)]
 
 
 @blueprint.route("/<public_id>")
@@ -506,13 +497,7 @@ def consent(public_id: str) -> Page:
 @requires(Permission.HANDLE_CASES)
 def withdraw_consent(public_id: str, consent_id: str) -> Page:
     case = _case(public_id)
-    record = db.session.scalar(select(Consent).where(Consent.public_id == consent_id))
-    if (
-        record is None
-        or record.source_kind is not case.source_kind
-        or record.source_public_id != case.public_id
-    ):
-        deny("consent not of this case", status=404, obj_type="consent", obj_id=consent_id)
+    record = services.consent_of(case, consent_id)
     form = WithdrawForm()
     if not form.validate():
         return _form_error_page(case, failed_withdrawals={consent_id: form})
@@ -674,9 +659,7 @@ def add_action(public_id: str) -> Page:
 @requires(Permission.HANDLE_CASES)
 def action_status(public_id: str, item_id: str) -> Page:
     case = _case(public_id)
-    item = db.session.scalar(select(ActionItem).where(ActionItem.public_id == item_id))
-    if item is None or item.case_id != case.id:
-        deny("action item not of this case", status=404, obj_type="action_item", obj_id=item_id)
+    item = services.action_item_of(case, item_id)
     form = ActionStatusForm()
     form.status.choices = [(s.value, s.value) for s in ActionStatus]
     if not form.validate():
@@ -804,7 +787,7 @@ def assign(public_id: str) -> Page:
     form.user.choices = _caseworker_choices(case)
     if not form.validate():
         abort(400)
-    user = db.session.scalar(select(User).where(User.public_id == form.user.data))
+    user = find(User, form.user.data)
     if user is None:
         abort(400)
     services.assign(case, user, actor=current_user)  # a refusal is answered 400

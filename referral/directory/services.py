@@ -39,6 +39,10 @@ MAX_DEPTH = len(AreaLevel)
 # --- areas -------------------------------------------------------------------------------
 
 
+def areas_by_public_ids(public_ids: Iterable[str]) -> list[Area]:
+    return list(db.session.scalars(select(Area).where(Area.public_id.in_(list(public_ids)))))
+
+
 def area_by_public_id(public_id: str) -> Area | None:
     return db.session.scalar(select(Area).where(Area.public_id == public_id))
 
@@ -500,6 +504,10 @@ def search_services(
     """Services matching the filters, by name, paged by keyset on (name, public_id)."""
     query = _filtered(filters).options(selectinload(Service.areas).joinedload(Area.parent))
     return paging.page(query, SERVICE_ORDER, cursor=cursor, limit=limit, unique=True)
+
+
+def services_by_public_ids(public_ids: Iterable[str]) -> list[Service]:
+    return list(db.session.scalars(select(Service).where(Service.public_id.in_(list(public_ids)))))
 
 
 def service_by_public_id(public_id: str) -> Service | None:

@@ -8,10 +8,10 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from referral.admin.services import organisation_choices
 from referral.db import Organisation
 from referral.db.work import attempt
 from referral.directory import services
@@ -35,8 +35,8 @@ from referral.directory.models import (
     ServiceStatus,
     Sex,
 )
-from referral.extensions import db
 from referral.security.policy import Permission, permissions_of, requires
+from referral.security.records import find
 
 blueprint = Blueprint("directory", __name__, url_prefix="/directory")
 
@@ -122,14 +122,7 @@ def service(public_id: str) -> Page:
 
 def _service_form(service: Service | None = None) -> ServiceForm:
     form = ServiceForm(obj=service)
-    form.organisation.choices = [
-        (o.public_id, f"{o.acronym} ({o.name})")
-        for o in db.session.scalars(
-            select(Organisation)
-            .where(Organisation.active, Organisation.provides_services)
-            .order_by(Organisation.acronym)
-        )
-    ]
+    form.organisation.choices = organisation_choices(providers_only=True)
     form.areas.choices = services.area_choices()
     if service is not None and request.method == "GET":
         form.organisation.data = service.organisation.public_id
@@ -146,12 +139,10 @@ def _service_form(service: Service | None = None) -> ServiceForm:
 
 
 def _service_data(form: ServiceForm) -> services.ServiceData:
-    organisation = db.session.scalar(
-        select(Organisation).where(Organisation.public_id == form.organisation.data)
-    )
+    organisation = find(Organisation, form.organisation.data)
     if organisation is None:
         abort(400)
-    areas = list(db.session.scalars(select(Area).where(Area.public_id.in_(form.areas.data or []))))
+    areas = services.areas_by_public_ids(form.areas.data or [])
     return services.ServiceData(
         organisation=organisation,
         sector=Sector(form.sector.data),

@@ -41,6 +41,15 @@ from referral.workflow import RuleError
 # --- loading -----------------------------------------------------------------------------
 
 
+def current_versions() -> list[PathwayVersion]:
+    """Every version not archived (drafts, in review, published), for the index."""
+    return list(
+        db.session.scalars(
+            select(PathwayVersion).where(PathwayVersion.status != PathwayStatus.ARCHIVED)
+        )
+    )
+
+
 def version_by_public_id(public_id: str) -> PathwayVersion | None:
     return db.session.scalar(
         select(PathwayVersion)

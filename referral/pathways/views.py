@@ -7,14 +7,17 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from referral.db.work import attempt
 from referral.directory.labels import SECTOR_LABELS
-from referral.directory.models import Area, Sector, Service
-from referral.directory.services import all_areas, area_by_public_id, area_chain
-from referral.extensions import db
+from referral.directory.models import Area, Sector
+from referral.directory.services import (
+    all_areas,
+    area_by_public_id,
+    area_chain,
+    services_by_public_ids,
+)
 from referral.pathways import services
 from referral.pathways.forms import ActionForm, ArchiveForm, PublishForm, StepForm, VersionForm
 from referral.pathways.models import PathwayStatus, PathwayStep, PathwayVersion
@@ -88,9 +91,7 @@ def _step(version: PathwayVersion, public_id: str) -> PathwayStep:
 @requires(Permission.READ_PATHWAYS)
 def index() -> Page:
     areas = all_areas()
-    versions = db.session.scalars(
-        select(PathwayVersion).where(PathwayVersion.status != PathwayStatus.ARCHIVED)
-    ).all()
+    versions = services.current_versions()
     by_area: dict[int, list[PathwayVersion]] = {}
     for version in versions:
         by_area.setdefault(version.area_id, []).append(version)
@@ -206,11 +207,7 @@ def edit_step(public_id: str, step_id: str | None = None) -> Page:
     form = _step_form(version, step)
     if request.method == "POST":
         if form.validate():
-            chosen = list(
-                db.session.scalars(
-                    select(Service).where(Service.public_id.in_(form.services.data or []))
-                )
-            )
+            chosen = services_by_public_ids(form.services.data or [])
             if attempt(
                 lambda: services.save_step(
                     version,

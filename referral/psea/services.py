@@ -40,6 +40,7 @@ from referral.psea.models import (
     SurvivorSex,
 )
 from referral.security.policy import Permission, Role, has_permission
+from referral.security.records import load_or_404
 from referral.workflow import ConflictError, RuleError
 
 OBJ_TYPE = "allegation"
@@ -339,6 +340,14 @@ def load_for_update(public_id: str) -> Allegation | None:
         .where(Allegation.public_id == public_id)
         .with_for_update(of=Allegation)
         .execution_options(populate_existing=True)
+    )
+
+
+def load_visible(public_id: str, user: User, *, for_update: bool = False) -> Allegation:
+    """Load -> authorise: an allegation the user may see (:func:`visible_to`), or a 404;
+    ``for_update`` locks the row for a transition."""
+    return load_or_404(
+        Allegation, public_id, may=visible_to(user), obj_type=OBJ_TYPE, for_update=for_update
     )
 
 

@@ -10,9 +10,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from referral.admin.services import organisation_choices
 from referral.clock import utcnow
 from referral.db import Organisation, User
 from referral.db.work import attempt
@@ -61,6 +61,7 @@ from referral.security.policy import (
     register_extra_permissions,
     requires,
 )
+from referral.security.records import find, load_or_404
 
 blueprint = Blueprint("psea", __name__)
 
@@ -160,12 +161,7 @@ def index() -> Page:
 
 def _intake_form() -> AllegationForm:
     form = AllegationForm()
-    form.entity.choices = [("", _("Unknown or not listed"))] + [
-        (o.public_id, f"{o.acronym} ({o.name})")
-        for o in db.session.scalars(
-            select(Organisation).where(Organisation.active).order_by(Organisation.acronym)
-        )
-    ]
+    form.entity.choices = [("", _("Unknown or not listed")), *organisation_choices()]
     form.area.choices = [("", _("Not known"))] + [
         (area.public_id, ("\u2003" * area.level.rank) + area.name)
         for area in all_areas()
@@ -174,12 +170,6 @@ def _intake_form() -> AllegationForm:
     if request.method == "GET":
         form.received_at.data = wall_clock(utcnow()).replace(second=0, microsecond=0)
     return form
-
-
-def _organisation_by_public_id(public_id: str) -> Organisation | None:
-    if not public_id:
-        return None
-    return db.session.scalar(select(Organisation).where(Organisation.public_id == public_id))
 
 
 def _intake_data(form: AllegationForm) -> services.AllegationData:
@@ -197,7 +187,7 @@ def _intake_data(form: AllegationForm) -> services.AllegationData:
         area=area_by_public_id(form.area.data) if form.area.data else None,
         category=Category(form.category.data),
         entity_type=EntityType(form.entity_type.data),
-        entity_organisation=_organisation_by_public_id(form.entity.data or ""),
+        entity_organisation=find(Organisation, form.entity.data),
         personnel_category=PersonnelCategory(form.personnel_category.data),
         survivors=survivors,
         consents_to_assistance=bool(form.consents_to_assistance.data),
@@ -246,20 +236,7 @@ def _survivor_grid(form: AllegationForm) -> dict[str, Any]:
 
 
 def _load_visible(public_id: str, *, for_update: bool = False) -> Allegation:
-    allegation = (
-        services.load_for_update(public_id)
-        if for_update
-        else db.session.scalar(select(Allegation).where(Allegation.public_id == public_id))
-    )
-    if allegation is None:
-        abort(404)
-    authorize(
-        services.can_view(current_user, allegation),
-        reason="allegation not visible to this user",
-        obj_type=services.OBJ_TYPE,
-        obj_id=public_id,
-    )
-    return allegation
+    return services.load_visible(public_id, current_user, for_update=for_update)
 
 
 def _load_for_response(public_id: str) -> Allegation:
@@ -363,7 +340,7 @@ def route(public_id: str) -> Page:
     form = _route_form(allegation)
     if not form.validate():
         return _render_show(_load_visible(public_id), 400, route_form=form)
-    target = _organisation_by_public_id(form.organisation.data or "")
+    target = find(Organisation, form.organisation.data)
     routed = attempt(
         lambda: services.route(allegation, target, actor=_me()), form, default="organisation"
     )
@@ -449,7 +426,7 @@ def delegations_page() -> Page:
     if request.method == "POST":
         status = 400
         if form.validate():
-            holder = db.session.scalar(select(User).where(User.public_id == form.holder.data))
+            holder = find(User, form.holder.data)
             ends_on: date = form.ends_on.data  # DataRequired: never None here
             if holder is None:
                 abort(400)
@@ -472,11 +449,7 @@ def delegations_page() -> Page:
 @blueprint.route("/admin/psea-delegations/<public_id>/end", methods=["POST"])
 @requires(Permission.GRANT_DELEGATION)
 def end_delegation(public_id: str) -> Page:
-    delegation = db.session.scalar(
-        select(PseaDelegation).where(PseaDelegation.public_id == public_id)
-    )
-    if delegation is None:
-        abort(404)
+    delegation = load_or_404(PseaDelegation, public_id, obj_type=delegations.OBJ_TYPE)
     if not ActionForm().validate():
         abort(400)
     ended = attempt(lambda: delegations.revoke(delegation, actor=_me()))

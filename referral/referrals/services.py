@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, SQLColumnExpression, bindparam, exists, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, bindparam, exists, false, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -47,6 +47,7 @@ from referral.referrals.models import (
 )
 from referral.referrals.source import ReferralSource
 from referral.security.policy import Permission, has_permission
+from referral.security.records import load_or_404
 from referral.workflow import ConflictError, RuleError
 
 MAX_REASON_LENGTH = 2000
@@ -620,13 +621,20 @@ def referrals_of(source_kind: SourceKind, source_public_id: str) -> Sequence[Ref
     ).all()
 
 
-def can_receive(actor: User, referral: Referral) -> bool:
-    """R10/R11: any authorised receiver of the receiving organisation, once sent."""
-    return (
-        has_permission(actor, Permission.RECEIVE_REFERRALS)
-        and actor.organisation_id == referral.receiving_organisation_id
-        and referral.state is not ReferralState.DRAFT
+def received_by(actor: User) -> ColumnElement[bool]:
+    """R10/R11: the referrals any authorised receiver of the receiving organisation
+    opens, once sent (a SQL condition for the queue's pages and the API)."""
+    if not has_permission(actor, Permission.RECEIVE_REFERRALS):
+        return false()
+    return and_(
+        Referral.receiving_organisation_id == actor.organisation_id,
+        Referral.state != ReferralState.DRAFT,
     )
+
+
+def load_received(public_id: str, actor: User) -> Referral:
+    """Load -> authorise: a referral the actor's organisation receives, or a 404."""
+    return load_or_404(Referral, public_id, may=received_by(actor), obj_type="referral")
 
 
 def _record_reveal(referral: Referral, actor: User, revealed: list[str]) -> None:

@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -17,7 +16,6 @@ from wtforms.validators import DataRequired, Length, Optional
 from referral.clock import utcnow
 from referral.db.work import attempt
 from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
-from referral.extensions import db
 from referral.forms import confirmation_field, no_control_characters, strip_filter
 from referral.referrals import services
 from referral.referrals.labels import (
@@ -29,7 +27,7 @@ from referral.referrals.labels import (
     STATE_LABELS,
 )
 from referral.referrals.models import FEEDBACK_STATES, REFERRAL_WORKFLOW, Referral, ReferralState
-from referral.security.policy import Permission, deny, requires
+from referral.security.policy import Permission, requires
 
 blueprint = Blueprint("referrals", __name__, url_prefix="/referrals")
 
@@ -101,15 +99,7 @@ def queue() -> Page:
 
 
 def _referral(public_id: str) -> Referral:
-    referral = db.session.scalar(select(Referral).where(Referral.public_id == public_id))
-    if referral is None or not services.can_receive(current_user, referral):
-        deny(
-            "referral not for the user's organisation",
-            status=404,
-            obj_type="referral",
-            obj_id=public_id,
-        )
-    return referral
+    return services.load_received(public_id, current_user)
 
 
 def _page(referral: Referral, form: ActForm | None = None, status: int = 200) -> Page:
