@@ -96,6 +96,7 @@ from referral.referrals.labels import (
 from referral.referrals.models import (
     PENDING_STATES,
     CaregiverRelationship,
+    Consent,
     ConsentKind,
     Need,
     Priority,
