@@ -973,7 +973,7 @@ def reassign(public_id: str) -> Page:
     case = _case(public_id, for_update=True)
     form = ReassignForm(prefix="reassign")
     form.user.choices = _caseworker_choices(case)
-    user = db.session.scalar(select(User).where(User.public_id == (form.user.data or "")))
+    user = find(User, form.user.data)
     if (
         form.validate()
         and user is not None
@@ -1000,9 +1000,7 @@ def transfer(public_id: str) -> Page:
     context = {"case": case, "form": form, "pending": transfers.pending_transfer(case)}
     if request.method == "POST":
         if form.validate():
-            receiver = db.session.scalar(
-                select(Organisation).where(Organisation.public_id == form.organisation.data)
-            )
+            receiver = find(Organisation, form.organisation.data)
             proposed = attempt(
                 lambda: transfers.propose_transfer(
                     case,
@@ -1115,7 +1113,7 @@ def accept_transfer(transfer_id: str) -> Page:
     form = AcceptTransferForm(prefix="accept")
     form.owner.choices = _owner_choices(record)
     if form.validate():
-        owner = db.session.scalar(select(User).where(User.public_id == form.owner.data))
+        owner = find(User, form.owner.data)
         done = attempt(lambda: transfers.accept_transfer(record, owner, actor=current_user), form)
         if done:
             flash(
