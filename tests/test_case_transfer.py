@@ -27,7 +27,14 @@ from referral.referrals import services as engine
 from referral.referrals.models import CaregiverRelationship, Consent, ConsentKind
 from referral.security.policy import Role
 from referral.workflow import ConflictError, IllegalTransitionError, RuleError
-from tests.casehelpers import incident, open_case
+from tests.casehelpers import (
+    incident,
+    make_service,
+    open_case,
+    publish_pathway,
+    referral_consent,
+    request,
+)
 from tests.conftest import Person, form_post, make_organisation, make_person, sign_in
 
 
@@ -373,3 +380,27 @@ def test_item7_supervisor_reassigns_within_the_organisation_audited(
         "from": people["worker"].user.public_id,
         "to": people["colleague"].user.public_id,
     }
+
+
+def test_item7_r3_pending_referrals_follow_the_case_and_the_receiver_can_withdraw_them(
+    people: dict[str, Person], receiver_org: Organisation
+) -> None:
+    """After the transfer the receiving organisation follows the case's pending referrals:
+    withdrawing the survivor's consent there withdraws them (R3)."""
+    clinic = make_organisation("CLN", OrganisationType.NATIONAL_NGO)
+    health = make_service(clinic)
+    publish_pathway(people["worker"].user, [health])
+    case = _case(people)
+    consent = referral_consent(case, people["worker"].user, health)
+    referral = cases.refer(case, request(health), consent=consent, actor=people["worker"].user)
+    db.session.commit()
+    transfer = _propose(case, people, receiver_org)
+    transfers.accept_transfer(transfer, None, actor=people["their_supervisor"].user)
+    db.session.commit()
+    assert referral.sending_organisation_id == receiver_org.id
+    withdrawn = engine.withdraw_consent(
+        consent, actor=people["their_supervisor"].user, reason="She asked to stop"
+    )
+    db.session.commit()
+    assert [r.public_id for r in withdrawn] == [referral.public_id]
+    assert "referral.handed_over" in _actions()

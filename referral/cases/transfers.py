@@ -11,7 +11,8 @@ Transfer (the survivor consents; ``TRANSFER_WORKFLOW``):
   consent withdraws it;
 - on acceptance the case belongs to the receiving organisation: ``can_open`` and
   ``visible_cases`` follow ``Case.organisation_id``, so from that moment no user of the
-  sending organisation opens it. Every step is audited.
+  sending organisation opens it; the case's pending referrals are handed over with it
+  (finished ones keep their sender). Every step is audited.
 
 Reassignment: a supervisor hands a case of the organisation to another of its
 caseworkers; the previous owner stops being assigned to it (audited).
@@ -262,6 +263,9 @@ def accept_transfer(transfer: CaseTransfer, new_owner: User | None, *, actor: Us
     case.owner = owner
     case.assignments.clear()
     case.assignments.append(CaseAssignment(user_id=owner.id, assigned_at=utcnow()))
+    engine.hand_over_pending(
+        case.source_kind, case.public_id, transfer.to_organisation_id, actor=actor
+    )
     try:
         db.session.flush()
     except StaleDataError as error:

@@ -609,6 +609,40 @@ def _apply(referral: Referral, target: ReferralState, *, actor: User, reason: st
     )
 
 
+def hand_over_pending(
+    source_kind: SourceKind, source_public_id: str, organisation_id: int, *, actor: User
+) -> list[Referral]:
+    """The source moved to another organisation (a case transfer): its pending referrals
+    follow it, so the new organisation follows them up and may withdraw them (and a
+    consent withdrawal there withdraws them, R3); finished ones keep their sender."""
+    moved = list(
+        db.session.scalars(
+            select(Referral)
+            .where(
+                Referral.source_kind == source_kind,
+                Referral.source_public_id == source_public_id,
+                Referral.state.in_(sorted(PENDING_STATES)),
+                Referral.sending_organisation_id != organisation_id,
+            )
+            .with_for_update(of=Referral)
+        )
+    )
+    for referral in moved:
+        referral.sending_organisation_id = organisation_id
+        trail.record(
+            "referral.handed_over",
+            actor=actor,
+            obj_type="referral",
+            obj_id=referral.public_id,
+            detail={"source": f"{source_kind.value}:{source_public_id}"},
+        )
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        raise ConflictError() from error
+    return moved
+
+
 # --- reading -------------------------------------------------------------------------------
 
 
