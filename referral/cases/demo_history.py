@@ -100,6 +100,8 @@ REFERRAL_OUTCOMES: Sequence[tuple[ReferralState, int]] = (
     (ReferralState.CLOSED, 8),
     (ReferralState.DECLINED, 10),
     (ReferralState.WITHDRAWN, 5),
+    # never answered: overdue now, as the inboxes and the statistics both show
+    (ReferralState.SENT, 3),
 )
 REFERRAL_SECTORS: Sequence[tuple[Sector, int]] = (
     (Sector.HEALTH, 40),
@@ -108,6 +110,8 @@ REFERRAL_SECTORS: Sequence[tuple[Sector, int]] = (
     (Sector.SHELTER, 8),
     (Sector.SAFETY_SECURITY, 6),
     (Sector.LIVELIHOODS, 4),
+    # transfers to another case-management team (the pathways offer it as a step)
+    (Sector.GBV_CASE_MANAGEMENT, 6),
 )
 
 
@@ -305,7 +309,7 @@ def _referral(
     at = sent
     if state is ReferralState.WITHDRAWN:
         steps.append((ReferralState.SENT, state, at + timedelta(hours=rng.uniform(2, 60))))
-    else:
+    elif state is not ReferralState.SENT:
         at = at + timedelta(hours=rng.uniform(0.5, 70 if priority is Priority.ROUTINE else 20))
         referral.responded_at = at
         first = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, text
+from sqlalchemy import Boolean, ColumnElement, ForeignKey, Index, Integer, String, and_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from referral.db import Organisation, User
@@ -299,11 +299,23 @@ class Referral(PublicIdMixin, TimestampMixin, Base):
         return [f for f in self.shared_fields.split(",") if f]
 
     def is_overdue(self, now: datetime) -> bool:
+        """R12 for one referral loaded in Python: the rule of :func:`overdue`."""
         return (
             self.state in AWAITING_RESPONSE
             and self.deadline_at is not None
-            and now > self.deadline_at
+            and self.deadline_at < now
         )
+
+
+def overdue(now: datetime) -> ColumnElement[bool]:
+    """R12, the one definition of an overdue referral in SQL: waiting for the receiver's
+    answer past its deadline. The inboxes and the statistics both filter with it, so they
+    count the same referrals; :meth:`Referral.is_overdue` is the same rule in Python."""
+    return and_(
+        Referral.state.in_(sorted(AWAITING_RESPONSE)),
+        Referral.deadline_at.is_not(None),
+        Referral.deadline_at < now,
+    )
 
 
 class ReferralTransition(PublicIdMixin, Base):

@@ -29,7 +29,6 @@ from referral.extensions import db
 from referral.pathways.services import Eligibility, PathwayOption, lookup_pathway
 from referral.referrals import trail
 from referral.referrals.models import (
-    AWAITING_RESPONSE,
     FEEDBACK_STATES,
     OPTIONAL_SHARED_FIELDS,
     PENDING_STATES,
@@ -44,6 +43,7 @@ from referral.referrals.models import (
     ReferralState,
     ReferralTransition,
     SourceKind,
+    overdue,
 )
 from referral.referrals.source import ReferralSource
 from referral.security.policy import Permission, has_permission
@@ -799,8 +799,7 @@ def overdue_for_organisation(organisation_id: int, *, limit: int = 20) -> list[R
         db.session.scalars(
             select(Referral)
             .where(
-                Referral.state.in_(AWAITING_RESPONSE),
-                Referral.deadline_at < now,
+                overdue(now),
                 (Referral.receiving_organisation_id == organisation_id)
                 | (Referral.sending_organisation_id == organisation_id),
             )

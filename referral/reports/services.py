@@ -60,6 +60,7 @@ from referral.referrals.models import (
     Referral,
     ReferralState,
     SourceKind,
+    overdue,
 )
 from referral.reports.labels import (
     CONTEXT_LABELS,
@@ -632,12 +633,12 @@ def _referral_statistics(scope: StatsScope, threshold: int) -> ReferralStatistic
     to Python; ``safe_median_of_middle`` then gives what ``safe_median`` would."""
     answered = and_(Referral.state.in_(ACCEPTED_STATES), Referral.responded_at.is_not(None))
     completed = and_(Referral.state == ReferralState.COMPLETED, Referral.finished_at.is_not(None))
-    overdue = and_(Referral.state == ReferralState.SENT, Referral.deadline_at < utcnow())
+    late = overdue(utcnow())  # the inboxes' definition (R12)
     counted = (
         _referrals(
             Referral.sector.label("sector"),
             Referral.state.label("state"),
-            case((overdue, 1), else_=0).label("overdue"),
+            case((late, 1), else_=0).label("overdue"),
             case((answered, seconds_between(Referral.sent_at, Referral.responded_at))).label(
                 "to_acceptance"
             ),
