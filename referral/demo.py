@@ -612,7 +612,7 @@ def load_demo_assistance() -> None:
                     risk_level=RiskLevel.MEDIUM,
                     area=area,
                     age_group=AgeGroup.ADULT,
-                    referred_by="victim_assistance",
+                    referred_from="other_humanitarian",
                     from_referral=referral,
                 ),
                 actor=caseworker,

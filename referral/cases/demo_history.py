@@ -18,20 +18,36 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
+from referral.admin import lists
+from referral.admin.lists import CountryList
+from referral.cases import dictionary
 from referral.cases import services as cases
+from referral.cases.dictionary import PerpetratorData
 from referral.cases.models import (
+    ANSWER_SECTORS,
+    AbductionType,
+    AgeBand,
     Case,
     CaseAssignment,
     CaseStage,
     ClosureReason,
+    DisabilityType,
+    DisplacementStage,
     DisplacementStatus,
+    GbvimsRelationship,
+    HarmfulPractice,
     Incident,
+    LegalAction,
     LocationType,
+    MaritalStatus,
     PerpetratorAgeGroup,
     PerpetratorRelationship,
+    PerpetratorSex,
     PreviouslyReported,
+    ReferralAnswer,
     ReportingDelay,
     RiskLevel,
+    SeparationStatus,
     TimeOfDay,
 )
 from referral.db import User
@@ -52,6 +68,62 @@ from referral.referrals.models import (
 from referral.referrals.services import deadline_for
 
 HISTORY_CASES = 300
+# The demo's adapted ethnicity list (fictional groups of Lomara).
+ETHNICITIES = (("kesani", "Kesani"), ("daloan", "Daloan"), ("mavi_hill", "Mavi hill people"))
+REFERRED_FROM: Sequence[tuple[str, int]] = (
+    ("self_referral", 40),
+    ("health_medical", 15),
+    ("community_camp_leader", 15),
+    ("psychosocial", 8),
+    ("other_humanitarian", 8),
+    ("police_security", 5),
+    ("teacher_school", 4),
+    ("other", 5),
+)
+STAGES: Sequence[tuple[DisplacementStage, int]] = (
+    (DisplacementStage.DURING_REFUGE, 45),
+    (DisplacementStage.NOT_DISPLACED, 30),
+    (DisplacementStage.DURING_FLIGHT, 12),
+    (DisplacementStage.PRE_DISPLACEMENT, 8),
+    (DisplacementStage.DURING_RETURN, 5),
+)
+BANDS: Sequence[tuple[AgeBand, int]] = (
+    (AgeBand.AGE_12_17, 6),
+    (AgeBand.AGE_18_25, 22),
+    (AgeBand.AGE_26_40, 40),
+    (AgeBand.AGE_41_60, 20),
+    (AgeBand.AGE_61_PLUS, 2),
+    (AgeBand.UNKNOWN, 10),
+)
+GBVIMS_RELATIONS: Sequence[tuple[GbvimsRelationship, int]] = (
+    (GbvimsRelationship.INTIMATE_PARTNER, 38),
+    (GbvimsRelationship.FAMILY_OTHER, 10),
+    (GbvimsRelationship.PRIMARY_CAREGIVER, 3),
+    (GbvimsRelationship.COMMUNITY_MEMBER, 14),
+    (GbvimsRelationship.OTHER_DISPLACED, 6),
+    (GbvimsRelationship.NO_RELATION, 14),
+    (GbvimsRelationship.SUPERVISOR_EMPLOYER, 4),
+    (GbvimsRelationship.TEACHER, 2),
+    (GbvimsRelationship.SERVICE_PROVIDER, 2),
+    (GbvimsRelationship.OTHER, 7),
+)
+OCCUPATIONS: Sequence[tuple[str, int]] = (
+    ("unemployed", 25),
+    ("farmer", 20),
+    ("trader", 12),
+    ("armed_forces", 10),
+    ("police", 4),
+    ("student", 5),
+    ("unknown", 20),
+    ("other", 4),
+)
+OTHER_ANSWERS: Sequence[tuple[ReferralAnswer, int]] = (
+    (ReferralAnswer.NOT_APPLICABLE, 60),
+    (ReferralAnswer.OWN_AGENCY, 20),
+    (ReferralAnswer.DECLINED, 10),
+    (ReferralAnswer.UNAVAILABLE, 5),
+    (ReferralAnswer.ALREADY_RECEIVED, 5),
+)
 HISTORY_DAYS = 365
 
 # Weighted choices: (value, weight).
@@ -141,6 +213,10 @@ def load_history(
     supervisor: User,
 ) -> int:
     """Add the past cases; return how many incidents were made."""
+    if not lists.is_adapted(CountryList.ETHNICITY):
+        admin = db.session.scalar(select(User).where(User.email == "admin@demo.example.org"))
+        for code, label in ETHNICITIES:
+            lists.add_item(CountryList.ETHNICITY, code, label, actor=admin or supervisor)
     services = {
         service.sector: service
         for service in db.session.scalars(
@@ -180,16 +256,54 @@ def _one(
         age_group=age_group_of(age),
         sex=sex,
         area_id=area.id,
-        has_disability=rng.random() < 0.07,
+        has_disability=False,
         displacement_status=rng.choice(
             [DisplacementStatus.IDP] * 4
             + [DisplacementStatus.RESIDENT] * 3
             + [DisplacementStatus.REFUGEE, DisplacementStatus.RETURNEE]
         ),
-        unaccompanied_or_separated=age < 18 and rng.random() < 0.15,
+        unaccompanied_or_separated=False,
         mandatory_reporting_explained_at=opened,
+        ethnicity=rng.choice([code for code, _label in ETHNICITIES]),
+        marital_status=(
+            MaritalStatus.SINGLE
+            if age < 18
+            else _pick(
+                rng,
+                (
+                    (MaritalStatus.MARRIED_COHABITING, 50),
+                    (MaritalStatus.SINGLE, 30),
+                    (MaritalStatus.DIVORCED_SEPARATED, 12),
+                    (MaritalStatus.WIDOWED, 8),
+                ),
+            )
+        ),
+        referred_by=_pick(rng, REFERRED_FROM),
         mandatory_reporting_explained_by_id=worker.id,
     )
+    if case.displacement_status is DisplacementStatus.REFUGEE:
+        case.country_of_origin = rng.choice(["CF", "SS", "TD"])
+    case.disability_type = _pick(
+        rng,
+        (
+            (DisabilityType.NONE, 92),
+            (DisabilityType.PHYSICAL, 5),
+            (DisabilityType.MENTAL, 2),
+            (DisabilityType.BOTH, 1),
+        ),
+    )
+    case.has_disability = case.disability_type is not DisabilityType.NONE
+    if age < 18:
+        case.separation_status = _pick(
+            rng,
+            (
+                (SeparationStatus.NO, 80),
+                (SeparationStatus.SEPARATED, 10),
+                (SeparationStatus.UNACCOMPANIED, 6),
+                (SeparationStatus.OTHER_VULNERABLE, 4),
+            ),
+        )
+        case.unaccompanied_or_separated = case.separation_status is not SeparationStatus.NO
     if closed:
         closed_at = opened + timedelta(days=rng.randint(20, 80))
         case.stage_before_closure = CaseStage.FOLLOW_UP
@@ -225,7 +339,16 @@ def _one(
         else PerpetratorAgeGroup.ADULT,
         perpetrator_relationship=_pick(rng, RELATIONSHIPS),
         goods_or_money_exchanged=bool(answers.get("penetration")) and rng.random() < 0.12,
-        abduction=rng.random() < 0.04,
+        abduction=False,
+        abduction_type=AbductionType.NONE,
+        survivor_age=max(0, age - (1 if (opened - incident_at).days > 180 else 0)),
+        area_id=area.id,
+        displacement_stage=_pick(rng, STAGES),
+        harmful_practice=HarmfulPractice.NO,
+        previous_incidents=rng.random() < 0.3,
+        wants_legal_action=_pick(
+            rng, ((LegalAction.NO, 55), (LegalAction.YES, 20), (LegalAction.UNDECIDED, 25))
+        ),
         previously_reported=_pick(
             rng,
             (
@@ -235,6 +358,14 @@ def _one(
             ),
         ),
     )
+    if rng.random() < 0.04:
+        incident.abduction_type = rng.choice(list(AbductionType)[1:])
+        incident.abduction = True
+    if answers.get("unwanted_sexual_contact") and age < 15 and rng.random() < 0.5:
+        incident.harmful_practice = HarmfulPractice.FGM_C
+    elif answers.get("forced_marriage") and age < 18:
+        incident.harmful_practice = HarmfulPractice.CHILD_MARRIAGE
+    dictionary.set_perpetrators(incident, _perpetrators(rng, incident.perpetrator_count))
     cases._derive_flags(case, incident)
     made: list[object] = [case, incident]
     made.append(_consent(case, worker, opened, ConsentKind.SERVICES))
@@ -243,11 +374,34 @@ def _one(
     wanted = {_pick(rng, REFERRAL_SECTORS) for _n in range(rng.choice([0, 1, 1, 2, 2, 3]))}
     if answers.get("penetration") and incident_at > opened - timedelta(hours=72):
         wanted.add(Sector.HEALTH)
+    # the Incident Recorder's answer for sectors not referred: mostly the own service
+    unreferred = [key for key, sectors in ANSWER_SECTORS.items() if not set(sectors) & wanted]
+    incident.sector_answers = dictionary.encode_answers(
+        {key: _pick(rng, OTHER_ANSWERS) for key in unreferred}
+    )
     for sector in sorted(wanted):
         service = services.get(sector)
         if service is not None:
             made.append(_referral(rng, case, service, opened, worker))
     return made
+
+
+def _perpetrators(rng: random.Random, count: int) -> list[PerpetratorData]:
+    relation = _pick(rng, GBVIMS_RELATIONS)
+    group = count > 1 and rng.random() < 0.5
+    return [
+        PerpetratorData(
+            primary=True,
+            sex=PerpetratorSex.MALE
+            if rng.random() < 0.95
+            else (PerpetratorSex.BOTH if group else PerpetratorSex.FEMALE),
+            age_band=_pick(rng, BANDS),
+            relation=relation,
+            occupation=_pick(rng, OCCUPATIONS),
+            previous_incident=relation is GbvimsRelationship.INTIMATE_PARTNER
+            and rng.random() < 0.6,
+        )
+    ]
 
 
 def _consent(case: Case, worker: User, at: datetime, kind: ConsentKind, **extra: Any) -> Consent:

@@ -7,6 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     RadioField,
     SelectField,
@@ -18,13 +21,25 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from referral.cases.labels import (
+    ABDUCTION_LABELS,
+    AGE_BAND_LABELS,
+    ANSWER_SECTOR_LABELS,
     CLOSURE_LABELS,
+    DISABILITY_LABELS,
     DISPLACEMENT_LABELS,
+    DISPLACEMENT_STAGE_LABELS,
+    GBVIMS_RELATIONSHIP_LABELS,
+    HARMFUL_PRACTICE_LABELS,
+    LEGAL_ACTION_LABELS,
+    MARITAL_LABELS,
     PERPETRATOR_AGE_LABELS,
+    PERPETRATOR_SEX_LABELS,
     PREVIOUSLY_REPORTED_LABELS,
     QUESTION_LABELS,
+    REFERRAL_ANSWER_LABELS,
     RELATIONSHIP_LABELS,
     RISK_LABELS,
+    SEPARATION_LABELS,
     TIME_OF_DAY_LABELS,
 )
 from referral.cases.models import CaseStage, PreviouslyReported
@@ -98,7 +113,32 @@ class CaseDetailsForm(FlaskForm):
         _l("Displacement status"), choices=_choices(DISPLACEMENT_LABELS)
     )
     has_disability = BooleanField(_l("The survivor has a disability"))
+    disability_type = SelectField(
+        _l("Type of disability (GBVIMS)"),
+        description=_l("When chosen, it decides the tick box above."),
+        choices=_choices(DISABILITY_LABELS, _l("Not asked")),
+        validators=[Optional()],
+    )
     unaccompanied_or_separated = BooleanField(_l("Unaccompanied or separated child"))
+    separation_status = SelectField(
+        _l("Unaccompanied or separated child? (GBVIMS)"),
+        description=_l("When chosen, it decides the tick box above."),
+        choices=_choices(SEPARATION_LABELS, _l("Not asked")),
+        validators=[Optional()],
+    )
+    # choices of the next three: set by the view (country lists, countries)
+    ethnicity = SelectField(_l("Ethnicity"), validate_choice=True, validators=[Optional()])
+    country_of_origin = SelectField(
+        _l("Country of origin"), validate_choice=True, validators=[Optional()]
+    )
+    referred_from = SelectField(
+        _l("Referred to you from"), validate_choice=True, validators=[Optional()]
+    )
+    marital_status = SelectField(
+        _l("Civil or marital status"),
+        choices=_choices(MARITAL_LABELS, _l("Not asked")),
+        validators=[Optional()],
+    )
     name = _text(
         _l("Name (optional)"),
         120,
@@ -178,6 +218,39 @@ class WithdrawForm(FlaskForm):
     )
 
 
+class PerpetratorForm(Form):
+    """One alleged perpetrator (GBVIMS); a row left at "not given" is ignored."""
+
+    primary = BooleanField(_l("Primary perpetrator"))
+    sex = SelectField(
+        _l("Sex"),
+        choices=_choices(PERPETRATOR_SEX_LABELS, _l("Not given")),
+        validators=[Optional()],
+    )
+    age_band = SelectField(_l("Age group"), choices=_choices(AGE_BAND_LABELS), default="unknown")
+    relation = SelectField(
+        _l("Relationship to the survivor"),
+        choices=_choices(GBVIMS_RELATIONSHIP_LABELS, _l("Not given")),
+        validators=[Optional()],
+    )
+    # choices: the country-adapted occupation list, set by the view
+    occupation = SelectField(_l("Occupation"), validate_choice=True, validators=[Optional()])
+    previous_incident = RadioField(
+        _l("Earlier incident with this perpetrator?"), choices=YES_NO, validators=[Optional()]
+    )
+
+    def given(self) -> bool:
+        return bool(self.sex.data or self.relation.data or self.occupation.data)
+
+
+def _answer(key: str) -> SelectField:
+    return SelectField(
+        ANSWER_SECTOR_LABELS[key],
+        choices=_choices(REFERRAL_ANSWER_LABELS, _l("Not asked")),
+        validators=[Optional()],
+    )
+
+
 class IncidentForm(FlaskForm):
     penetration = RadioField(
         QUESTION_LABELS["penetration"], choices=YES_NO, validators=[InputRequired()]
@@ -230,6 +303,49 @@ class IncidentForm(FlaskForm):
     perpetrator_relationship = SelectField(
         _l("Relationship to the survivor"), choices=_choices(RELATIONSHIP_LABELS)
     )
+    # GBVIMS intake
+    survivor_age = SmallIntegerField(
+        _l("Survivor's age at the incident"),
+        description=_l("Leave empty when unknown: the age group of the case then decides."),
+        validators=[Optional(), NumberRange(min=0, max=120, message=_l("Age must be 0 to 120."))],
+    )
+    area = SelectField(
+        _l("Area where it happened"), validate_choice=True, validators=[Optional()]
+    )  # choices: the directory's areas, set by the view
+    displacement_stage = SelectField(
+        _l("Stage of displacement at the incident"),
+        choices=_choices(DISPLACEMENT_STAGE_LABELS, _l("Not asked")),
+        validators=[Optional()],
+    )
+    harmful_practice = SelectField(
+        _l("Harmful traditional practice"),
+        choices=_choices(HARMFUL_PRACTICE_LABELS, _l("Not asked")),
+        validators=[Optional()],
+    )
+    abduction_type = SelectField(
+        _l("Type of abduction"),
+        description=_l("When chosen, it decides the tick box of abduction."),
+        choices=_choices(ABDUCTION_LABELS, _l("Not asked")),
+        validators=[Optional()],
+    )
+    previous_incidents = RadioField(
+        _l("Has the survivor suffered earlier GBV incidents?"),
+        choices=YES_NO,
+        validators=[Optional()],
+    )
+    wants_legal_action = SelectField(
+        _l("Does the survivor want to pursue legal action?"),
+        choices=_choices(LEGAL_ACTION_LABELS, _l("Not asked")),
+        validators=[Optional()],
+    )
+    perpetrators = FieldList(FormField(PerpetratorForm), min_entries=3, max_entries=3)
+    answer_shelter = _answer("shelter")
+    answer_health = _answer("health")
+    answer_psychosocial = _answer("psychosocial")
+    answer_legal = _answer("legal")
+    answer_police = _answer("police")
+    answer_livelihoods = _answer("livelihoods")
+    answer_child_protection = _answer("child_protection")
 
 
 class StageForm(FlaskForm):

@@ -6,13 +6,22 @@ from collections.abc import Collection
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from referral.clinical import ClinicalWindow, clinical_windows
 from referral.db import Organisation, User
 from referral.db.base import PublicIdMixin, TimestampMixin, UTCDateTime, enum_type, random_code
-from referral.directory.models import AgeGroup, Area, Sex
+from referral.directory.models import AgeGroup, Area, Sector, Sex
 from referral.extensions import Base
 from referral.lifecycle.models import Retention
 from referral.referrals.models import Need, SourceKind
@@ -73,8 +82,129 @@ class DisplacementStatus(StrEnum):
     REFUGEE = "refugee"
     RETURNEE = "returnee"
     ASYLUM_SEEKER = "asylum_seeker"
+    FOREIGN_NATIONAL = "foreign_national"
+    STATELESS = "stateless"
     OTHER = "other"
     UNKNOWN = "unknown"
+
+
+# --- the GBVIMS intake data dictionary: its core lists, fixed (country lists: admin.lists) --
+
+
+class MaritalStatus(StrEnum):
+    SINGLE = "single"
+    MARRIED_COHABITING = "married_cohabiting"
+    DIVORCED_SEPARATED = "divorced_separated"
+    WIDOWED = "widowed"
+
+
+class DisabilityType(StrEnum):
+    NONE = "none"
+    MENTAL = "mental"
+    PHYSICAL = "physical"
+    BOTH = "both"
+
+
+class SeparationStatus(StrEnum):
+    """Unaccompanied or separated child?"""
+
+    NO = "no"
+    UNACCOMPANIED = "unaccompanied"
+    SEPARATED = "separated"
+    OTHER_VULNERABLE = "other_vulnerable"
+
+
+class DisplacementStage(StrEnum):
+    """Stage of displacement at the time of the incident."""
+
+    NOT_DISPLACED = "not_displaced"
+    PRE_DISPLACEMENT = "pre_displacement"
+    DURING_FLIGHT = "during_flight"
+    DURING_REFUGE = "during_refuge"
+    DURING_RETURN = "during_return"
+    POST_DISPLACEMENT = "post_displacement"
+
+
+class HarmfulPractice(StrEnum):
+    NO = "no"
+    FGM_C = "fgm_c"
+    CHILD_MARRIAGE = "child_marriage"
+    HONOUR_CRIME = "honour_crime"
+    WIDOW_INHERITANCE = "widow_inheritance"
+    DENIAL_OF_EDUCATION = "denial_of_education"
+    OTHER = "other"
+
+
+class AbductionType(StrEnum):
+    NONE = "none"
+    FORCED_CONSCRIPTION = "forced_conscription"
+    TRAFFICKED = "trafficked"
+    OTHER = "other"
+
+
+class LegalAction(StrEnum):
+    YES = "yes"
+    NO = "no"
+    UNDECIDED = "undecided"
+
+
+class ReferralAnswer(StrEnum):
+    """The Incident Recorder's answer per service sector."""
+
+    REFERRED = "referred"
+    OWN_AGENCY = "own_agency"  # service provided by your agency
+    ALREADY_RECEIVED = "already_received"  # already received from another agency
+    NOT_APPLICABLE = "not_applicable"
+    DECLINED = "declined"  # declined by the survivor
+    UNAVAILABLE = "unavailable"
+
+
+# The Incident Recorder's sector questions: key -> the directory sectors that answer it.
+ANSWER_SECTORS: dict[str, tuple[Sector, ...]] = {
+    "shelter": (Sector.SHELTER,),
+    "health": (Sector.HEALTH,),
+    "psychosocial": (Sector.PSYCHOSOCIAL,),
+    "legal": (Sector.LEGAL_AID,),
+    "police": (Sector.SAFETY_SECURITY,),
+    "livelihoods": (Sector.LIVELIHOODS,),
+    "child_protection": (Sector.CHILD_PROTECTION, Sector.EDUCATION),
+}
+
+
+class PerpetratorSex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    BOTH = "both"  # a group of both
+    UNKNOWN = "unknown"
+
+
+class AgeBand(StrEnum):
+    """The Incident Recorder's age groups of an alleged perpetrator."""
+
+    AGE_0_11 = "0-11"
+    AGE_12_17 = "12-17"
+    AGE_18_25 = "18-25"
+    AGE_26_40 = "26-40"
+    AGE_41_60 = "41-60"
+    AGE_61_PLUS = "61+"
+    UNKNOWN = "unknown"
+
+
+class GbvimsRelationship(StrEnum):
+    """Alleged perpetrator - survivor relationship, the GBVIMS list."""
+
+    INTIMATE_PARTNER = "intimate_partner"  # current or former
+    PRIMARY_CAREGIVER = "primary_caregiver"
+    FAMILY_OTHER = "family_other"  # family other than spouse or caregiver
+    SUPERVISOR_EMPLOYER = "supervisor_employer"
+    SCHOOLMATE = "schoolmate"
+    TEACHER = "teacher"  # teacher or school official
+    SERVICE_PROVIDER = "service_provider"
+    COTENANT_LANDLORD = "cotenant_landlord"  # cotenant, housemate or landlord
+    OTHER_DISPLACED = "other_displaced"  # other refugee, IDP or returnee
+    COMMUNITY_MEMBER = "community_member"  # other resident community member
+    OTHER = "other"
+    NO_RELATION = "no_relation"
 
 
 class ClosureReason(StrEnum):
@@ -218,7 +348,16 @@ class Case(PublicIdMixin, TimestampMixin, Base):
         enum_type(DisplacementStatus), default=DisplacementStatus.UNKNOWN
     )
     unaccompanied_or_separated: Mapped[bool] = mapped_column(Boolean, default=False)
-    referred_by: Mapped[str] = mapped_column(String(40), default="self")
+    # A code of the country-adapted "referred from" list.
+    referred_by: Mapped[str] = mapped_column(String(40), default="self_referral")
+    # GBVIMS intake: country-adapted ethnicity code, ISO 3166 country, GBVIMS lists. The
+    # precise disability and separation answers; the yes/no columns above follow them
+    # (None: recorded before these were asked, only the yes/no is known).
+    ethnicity: Mapped[str | None] = mapped_column(String(40))
+    country_of_origin: Mapped[str | None] = mapped_column(String(2))
+    marital_status: Mapped[MaritalStatus | None] = mapped_column(enum_type(MaritalStatus))
+    disability_type: Mapped[DisabilityType | None] = mapped_column(enum_type(DisabilityType))
+    separation_status: Mapped[SeparationStatus | None] = mapped_column(enum_type(SeparationStatus))
 
     # R6: the mandatory-reporting explanation, confirmed before intake.
     mandatory_reporting_explained_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -467,17 +606,87 @@ class Incident(PublicIdMixin, TimestampMixin, Base):
     reported_on: Mapped[date] = mapped_column(Date)
     reporting_delay: Mapped[ReportingDelay] = mapped_column(enum_type(ReportingDelay))
 
+    # GBVIMS intake. The survivor's age at the incident (None: unknown, the case's age
+    # group decides the child status); where it happened (an area of the directory).
+    survivor_age: Mapped[int | None] = mapped_column(Integer)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    displacement_stage: Mapped[DisplacementStage | None] = mapped_column(
+        enum_type(DisplacementStage)
+    )
+    harmful_practice: Mapped[HarmfulPractice | None] = mapped_column(enum_type(HarmfulPractice))
+    # None with abduction true: abducted, type not recorded (recorded before it was asked)
+    abduction_type: Mapped[AbductionType | None] = mapped_column(enum_type(AbductionType))
+    previous_incidents: Mapped[bool | None] = mapped_column(Boolean)
+    wants_legal_action: Mapped[LegalAction | None] = mapped_column(enum_type(LegalAction))
+    # The Incident Recorder's answer per sector (ANSWER_SECTORS) when no referral record
+    # says "referred"; stored as "key=answer" pairs, comma-separated.
+    sector_answers: Mapped[str] = mapped_column(String(300), default="", server_default="")
+
     # R7: derived by the service from the answers and the case, never typed.
     child_sexual_abuse: Mapped[bool] = mapped_column(Boolean, default=False)
     early_marriage: Mapped[bool] = mapped_column(Boolean, default=False)
     possible_sexual_exploitation: Mapped[bool] = mapped_column(Boolean, default=False)
     intimate_partner_violence: Mapped[bool] = mapped_column(Boolean, default=False)
+    # (server defaults: rows written by bulk loaders that predate them stay valid)
+    possible_sexual_slavery: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    harmful_traditional_practice: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     case: Mapped[Case] = relationship(back_populates="incidents")
+    area: Mapped[Area | None] = relationship()
+    perpetrators: Mapped[list[Perpetrator]] = relationship(
+        back_populates="incident", cascade="all, delete-orphan", order_by="Perpetrator.position"
+    )
 
     def clinical_windows(self) -> list[ClinicalWindow]:
         """R8: the windows of care counted from this incident."""
         return clinical_windows(self.incident_type.value, self.incident_at)
+
+    @property
+    def survivor_child(self) -> bool:
+        """Child status at the incident: from the age then, else the case's age group."""
+        if self.survivor_age is not None:
+            return self.survivor_age < 18
+        return self.case.is_child
+
+    @property
+    def primary_perpetrators(self) -> list[Perpetrator]:
+        return [p for p in self.perpetrators if p.primary]
+
+    def answers_by_sector(self) -> dict[str, ReferralAnswer]:
+        pairs = (item.partition("=") for item in self.sector_answers.split(",") if item)
+        return {
+            key: ReferralAnswer(value)
+            for key, _eq, value in pairs
+            if key in ANSWER_SECTORS and value in ReferralAnswer.__members__.values()
+        }
+
+
+class Perpetrator(Base):
+    """One alleged perpetrator (or group) of an incident, in the GBVIMS terms."""
+
+    __tablename__ = "incident_perpetrators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=1)
+    primary: Mapped[bool] = mapped_column(Boolean, default=True)
+    sex: Mapped[PerpetratorSex] = mapped_column(
+        enum_type(PerpetratorSex), default=PerpetratorSex.UNKNOWN
+    )
+    age_band: Mapped[AgeBand] = mapped_column(enum_type(AgeBand), default=AgeBand.UNKNOWN)
+    # None: not recorded (an incident recorded before the GBVIMS list was asked)
+    relation: Mapped[GbvimsRelationship | None] = mapped_column(enum_type(GbvimsRelationship))
+    # A code of the country-adapted occupation list.
+    occupation: Mapped[str | None] = mapped_column(String(40))
+    previous_incident: Mapped[bool | None] = mapped_column(Boolean)
+
+    incident: Mapped[Incident] = relationship(back_populates="perpetrators")
 
 
 class TransferState(StrEnum):

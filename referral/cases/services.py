@@ -6,6 +6,7 @@ of these functions; each state change is one transaction committed by the caller
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -39,8 +40,11 @@ from referral.security.policy import Permission, has_permission
 from referral.security.records import load_or_404
 from referral.workflow import ConflictError, RuleError
 
+from . import dictionary
+from .dictionary import PerpetratorData
 from .models import (
     CASE_WORKFLOW,
+    AbductionType,
     ActionItem,
     ActionStatus,
     Case,
@@ -48,15 +52,22 @@ from .models import (
     CaseIncident,
     CaseStage,
     ClosureReason,
+    DisabilityType,
+    DisplacementStage,
     DisplacementStatus,
     FollowUp,
+    HarmfulPractice,
     Incident,
     IncidentType,
+    LegalAction,
+    MaritalStatus,
     PerpetratorAgeGroup,
     PerpetratorRelationship,
     PreviouslyReported,
+    ReferralAnswer,
     ReportingDelay,
     RiskLevel,
+    SeparationStatus,
     TimeOfDay,
 )
 
@@ -154,6 +165,13 @@ class CaseDetails:
     has_disability: bool = False
     displacement_status: DisplacementStatus = DisplacementStatus.UNKNOWN
     unaccompanied_or_separated: bool = False
+    # GBVIMS: the precise answers (they decide the two yes/no above when given)
+    disability_type: DisabilityType | None = None
+    separation_status: SeparationStatus | None = None
+    ethnicity: str | None = None  # a code of the country-adapted list
+    country_of_origin: str | None = None  # ISO 3166 alpha-2
+    marital_status: MaritalStatus | None = None
+    referred_from: str | None = None  # a code of the country-adapted list
     name: str = ""
     contact: str = ""
     safe_contact: str = ""
@@ -168,7 +186,6 @@ INTAKE_SENSITIVE_FIELDS = ("name", "contact", "safe_contact", "location_detail",
 @dataclass(frozen=True, kw_only=True)
 class Intake(CaseDetails):
     mandatory_reporting_explained: bool
-    referred_by: str = "self"
     # The accepted referral the case is opened for (R21: from victim assistance).
     from_referral: Referral | None = None
 
@@ -184,6 +201,42 @@ def _age_group(details: CaseDetails) -> AgeGroup:
     if details.age_group is None:
         raise RuleError("age_group", _l("Give the age, or the age group when it is unknown."))
     return details.age_group
+
+
+def _check_dictionary(details: CaseDetails, case: Case | None) -> None:
+    """The GBVIMS answers: country lists by code (a case keeps a code no longer offered)."""
+    lists.check_code(
+        CountryList.ETHNICITY,
+        details.ethnicity,
+        "ethnicity",
+        keep=case.ethnicity if case else None,
+    )
+    lists.check_code(
+        CountryList.REFERRED_FROM,
+        details.referred_from,
+        "referred_from",
+        keep=case.referred_by if case else None,
+    )
+    dictionary.check_country(details.country_of_origin)
+
+
+def _dictionary_values(details: CaseDetails, case: Case | None = None) -> dict[str, object]:
+    """The GBVIMS columns of the case; the yes/no summaries follow the precise answers."""
+    referred = details.referred_from or (case.referred_by if case else "self_referral")
+    return {
+        "has_disability": dictionary.disability_yes(
+            details.disability_type, details.has_disability
+        ),
+        "unaccompanied_or_separated": dictionary.separated_yes(
+            details.separation_status, details.unaccompanied_or_separated
+        ),
+        "disability_type": details.disability_type,
+        "separation_status": details.separation_status,
+        "ethnicity": details.ethnicity or None,
+        "country_of_origin": details.country_of_origin or None,
+        "marital_status": details.marital_status,
+        "referred_by": referred,
+    }
 
 
 def _check_text(field: str, value: str) -> str:
@@ -202,6 +255,7 @@ def open_case(intake: Intake, *, actor: User) -> Case:
             _l("Confirm first that the survivor was told about any mandatory-reporting duty."),
         )
     age_group = _age_group(intake)
+    _check_dictionary(intake, None)
     origin = intake.from_referral
     if origin is not None:
         check_origin_referral(origin, actor)
@@ -217,10 +271,8 @@ def open_case(intake: Intake, *, actor: User) -> Case:
         age_group=age_group,
         sex=intake.sex,
         area_id=intake.area.id,
-        has_disability=intake.has_disability,
         displacement_status=intake.displacement_status,
-        unaccompanied_or_separated=intake.unaccompanied_or_separated,
-        referred_by=intake.referred_by[:40],
+        **_dictionary_values(intake),
         mandatory_reporting_explained_at=now,
         mandatory_reporting_explained_by_id=actor.id,
         origin_referral_id=origin.id if origin is not None else None,
@@ -251,6 +303,7 @@ def edit_case(case: Case, details: CaseDetails, *, actor: User) -> list[str]:
     names of the fields changed."""
     check_open(case, "age")
     age_group = _age_group(details)
+    _check_dictionary(details, case)
     wanted: dict[str, object] = {
         "age": details.age,
         "age_group": age_group,
@@ -258,8 +311,7 @@ def edit_case(case: Case, details: CaseDetails, *, actor: User) -> list[str]:
         "area": details.area,
         "risk_level": details.risk_level,
         "displacement_status": details.displacement_status,
-        "has_disability": details.has_disability,
-        "unaccompanied_or_separated": details.unaccompanied_or_separated,
+        **_dictionary_values(details, case),
     }
     for field in INTAKE_SENSITIVE_FIELDS:
         wanted[field] = _check_text(field, getattr(details, field)) or None
@@ -386,6 +438,17 @@ class IncidentData:
     goods_or_money_exchanged: bool = False
     abduction: bool = False
     previously_reported: PreviouslyReported = PreviouslyReported.NO
+    # GBVIMS intake (optional). Perpetrators: when given, the summary fields above follow
+    # the primary one; when not, one primary perpetrator is made from the summary.
+    survivor_age: int | None = None
+    area: Area | None = None
+    displacement_stage: DisplacementStage | None = None
+    harmful_practice: HarmfulPractice | None = None
+    abduction_type: AbductionType | None = None  # when given, decides ``abduction``
+    previous_incidents: bool | None = None
+    wants_legal_action: LegalAction | None = None
+    perpetrators: tuple[PerpetratorData, ...] = ()
+    sector_answers: dict[str, ReferralAnswer] = dataclasses.field(default_factory=dict)
 
 
 def record_incident(
@@ -406,6 +469,8 @@ def record_incident(
         raise RuleError("reported_on", _l("The report date cannot be before the incident."))
     if not 1 <= data.perpetrator_count <= 100:
         raise RuleError("perpetrator_count", _l("Give a number of perpetrators from 1 to 100."))
+    if data.survivor_age is not None and not 0 <= data.survivor_age <= MAX_AGE:
+        raise RuleError("survivor_age", _l("Age must be between 0 and %(max)d.", max=MAX_AGE))
     unknown = set(data.answers) - {q for q, _ in DECISION_QUESTIONS}
     if unknown:
         raise RuleError("penetration", _l("Unknown decision question."))
@@ -415,6 +480,7 @@ def record_incident(
         "location_type",
         keep=incident.location_type if incident is not None else None,
     )
+    dictionary.check_perpetrators(data.perpetrators, incident)
     incident_type = classify(data.answers)
     new = incident is None
     if incident is None:
@@ -433,8 +499,8 @@ def record_incident(
     incident.perpetrator_age_group = data.perpetrator_age_group
     incident.perpetrator_relationship = data.perpetrator_relationship
     incident.goods_or_money_exchanged = data.goods_or_money_exchanged
-    incident.abduction = data.abduction
     incident.previously_reported = data.previously_reported
+    _record_dictionary(incident, data)
     reported_at = datetime.combine(data.reported_on, data.incident_at.timetz())
     incident.reporting_delay = ReportingDelay.between(
         data.incident_at, max(reported_at, data.incident_at)
@@ -456,12 +522,47 @@ def record_incident(
     return incident
 
 
+def _record_dictionary(incident: Incident, data: IncidentData) -> None:
+    """The incident's GBVIMS answers, and the summaries that follow from them."""
+    incident.survivor_age = data.survivor_age
+    incident.area_id = data.area.id if data.area is not None else None
+    incident.displacement_stage = data.displacement_stage
+    incident.harmful_practice = data.harmful_practice
+    if data.abduction_type is not None:
+        incident.abduction_type = data.abduction_type
+        incident.abduction = data.abduction_type is not AbductionType.NONE
+    else:
+        incident.abduction = data.abduction
+        incident.abduction_type = None if data.abduction else AbductionType.NONE
+    incident.previous_incidents = data.previous_incidents
+    incident.wants_legal_action = data.wants_legal_action
+    incident.sector_answers = dictionary.encode_answers(data.sector_answers)
+    if data.perpetrators:
+        dictionary.set_perpetrators(incident, data.perpetrators)
+    else:
+        incident.perpetrator_sex = data.perpetrator_sex
+        incident.perpetrator_age_group = data.perpetrator_age_group
+        incident.perpetrator_relationship = data.perpetrator_relationship
+        summary = dictionary.perpetrator_from_summary(incident)
+        dictionary.set_perpetrators(incident, [summary])
+        incident.perpetrator_sex = data.perpetrator_sex
+        incident.perpetrator_age_group = data.perpetrator_age_group
+        incident.perpetrator_relationship = data.perpetrator_relationship
+
+
 def _derive_flags(case: Case, incident: Incident) -> None:
-    """R7: context flags follow from the answers and the survivor, never typed."""
+    """R7: context flags follow from the answers and the survivor, never typed. A child
+    is a survivor under 18 at the incident (the case's age group when the age then is
+    not known)."""
     sexual = incident.incident_type in (IncidentType.RAPE, IncidentType.SEXUAL_ASSAULT)
-    incident.child_sexual_abuse = sexual and case.is_child
-    incident.early_marriage = (
-        incident.incident_type is IncidentType.FORCED_MARRIAGE and case.is_child
+    child = incident.survivor_age < 18 if incident.survivor_age is not None else case.is_child
+    incident.child_sexual_abuse = sexual and child
+    incident.early_marriage = incident.incident_type is IncidentType.FORCED_MARRIAGE and child
+    # GBVIMS: sexual violence during an abduction; any harmful traditional practice
+    incident.possible_sexual_slavery = sexual and incident.abduction
+    incident.harmful_traditional_practice = incident.harmful_practice not in (
+        None,
+        HarmfulPractice.NO,
     )
     incident.possible_sexual_exploitation = sexual and incident.goods_or_money_exchanged
     incident.intimate_partner_violence = (

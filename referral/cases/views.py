@@ -14,7 +14,8 @@ from werkzeug.wrappers import Response
 
 from referral.admin import lists
 from referral.admin.lists import CountryList
-from referral.cases import services, transfers
+from referral.cases import dictionary, services, transfers
+from referral.cases.dictionary import PerpetratorData
 from referral.cases.forms import (
     AcceptTransferForm,
     ActionForm,
@@ -42,6 +43,7 @@ from referral.cases.forms import (
 from referral.cases.labels import (
     ACTION_STATUS_LABELS,
     CLOSURE_LABELS,
+    DISABILITY_LABELS,
     DISPLACEMENT_LABELS,
     INCIDENT_TYPE_LABELS,
     QUESTION_LABELS,
@@ -54,18 +56,30 @@ from referral.cases.labels import (
     TRANSFER_STATE_LABELS,
 )
 from referral.cases.models import (
+    ANSWER_SECTORS,
     CASE_WORKFLOW,
+    AbductionType,
     ActionStatus,
+    AgeBand,
     Case,
     CaseStage,
     CaseTransfer,
     ClosureReason,
+    DisabilityType,
+    DisplacementStage,
     DisplacementStatus,
+    GbvimsRelationship,
+    HarmfulPractice,
     Incident,
+    LegalAction,
+    MaritalStatus,
     PerpetratorAgeGroup,
     PerpetratorRelationship,
+    PerpetratorSex,
     PreviouslyReported,
+    ReferralAnswer,
     RiskLevel,
+    SeparationStatus,
     TimeOfDay,
     TransferState,
 )
@@ -120,6 +134,7 @@ LABELS: dict[str, Any] = {
     "age_group": AGE_GROUP_LABELS,
     "sex": SEX_LABELS,
     "displacement": DISPLACEMENT_LABELS,
+    "disability": DISABILITY_LABELS,
     "incident_type": INCIDENT_TYPE_LABELS,
     "relationship": RELATIONSHIP_LABELS,
     "reporting_delay": REPORTING_DELAY_LABELS,
@@ -190,6 +205,7 @@ def index() -> Page:
 def new() -> Page:
     form = IntakeForm()
     form.area.choices = area_choices(blank=_("Choose"))
+    _dictionary_choices(form, None)
     origin = _origin_referral()
     if origin is not None and request.method == "GET":
         form.sex.data = origin.sex.value
@@ -214,9 +230,31 @@ def new() -> Page:
     return render_template("cases/new.html", form=form, origin=origin)
 
 
+def _dictionary_choices(form: CaseDetailsForm, case: Case | None) -> None:
+    """The country lists (a case keeps a code no longer offered) and the countries."""
+    blank = [("", str(_("Not asked")))]
+    form.ethnicity.choices = blank + lists.choices(
+        CountryList.ETHNICITY, keep=case.ethnicity if case else None
+    )
+    form.referred_from.choices = blank + lists.choices(
+        CountryList.REFERRED_FROM, keep=case.referred_by if case else None
+    )
+    form.country_of_origin.choices = blank + dictionary.country_choices()
+
+
+def _enum_or_none(kind: Any, value: str | None) -> Any:
+    return kind(value) if value else None
+
+
 def _survivor_details(form: CaseDetailsForm, area: Area) -> dict[str, Any]:
     """The :class:`services.CaseDetails` fields from the intake or edit form."""
     return {
+        "disability_type": _enum_or_none(DisabilityType, form.disability_type.data),
+        "separation_status": _enum_or_none(SeparationStatus, form.separation_status.data),
+        "marital_status": _enum_or_none(MaritalStatus, form.marital_status.data),
+        "ethnicity": form.ethnicity.data or None,
+        "country_of_origin": form.country_of_origin.data or None,
+        "referred_from": form.referred_from.data or None,
         "sex": Sex(form.sex.data),
         "risk_level": RiskLevel(form.risk_level.data),
         "area": area,
@@ -253,13 +291,21 @@ def edit(public_id: str) -> Page:
                 "displacement_status": case.displacement_status.value,
                 "has_disability": case.has_disability,
                 "unaccompanied_or_separated": case.unaccompanied_or_separated,
+                "disability_type": _value(case.disability_type),
+                "separation_status": _value(case.separation_status),
+                "marital_status": _value(case.marital_status),
+                "ethnicity": case.ethnicity or "",
+                "country_of_origin": case.country_of_origin or "",
+                "referred_from": case.referred_by,
                 **values,
             }
         )
         form.area.choices = area_choices(blank=_("Choose"))
+        _dictionary_choices(form, case)
         return render_template("cases/edit.html", case=case, form=form)
     form = CaseDetailsForm()
     form.area.choices = area_choices(blank=_("Choose"))
+    _dictionary_choices(form, case)
     if form.validate():
         area = area_by_public_id(form.area.data or "")
         if area is None:
@@ -563,6 +609,19 @@ def _incident_form(case: Case, existing: Incident | None) -> Page:
     form.location_type.choices = lists.choices(
         CountryList.LOCATION_TYPE, keep=existing.location_type if existing else None
     )
+    form.area.choices = area_choices(blank=_("Not asked"))
+    # an occupation no longer offered stays available to the incident that has it
+    offered = lists.choices(CountryList.OCCUPATION)
+    labels = lists.labels(CountryList.OCCUPATION)
+    kept = {p.occupation for p in existing.perpetrators if p.occupation} if existing else set()
+    extra = sorted(code for code in kept if code is not None and code not in dict(offered))
+    occupations = [
+        ("", str(_("Not given"))),
+        *offered,
+        *[(code, labels[code]) for code in extra if code in labels],
+    ]
+    for entry in form.perpetrators:
+        entry.form.occupation.choices = occupations
     context = {"case": case, "form": form, "incident": existing}
     if request.method == "GET" and existing is not None:
         for question in QUESTION_LABELS:
@@ -582,6 +641,7 @@ def _incident_form(case: Case, existing: Incident | None) -> Page:
         form.goods_or_money_exchanged.data = existing.goods_or_money_exchanged
         form.abduction.data = existing.abduction
         form.previously_reported.data = existing.previously_reported.value
+        _fill_dictionary(form, existing)
     if request.method == "POST":
         if form.validate():
             at = _parse_time(form.incident_time.data)
@@ -607,6 +667,7 @@ def _incident_form(case: Case, existing: Incident | None) -> Page:
                     goods_or_money_exchanged=bool(form.goods_or_money_exchanged.data),
                     abduction=bool(form.abduction.data),
                     previously_reported=PreviouslyReported(form.previously_reported.data),
+                    **_incident_dictionary(form),
                 )
                 if attempt(
                     lambda: services.record_incident(
@@ -618,6 +679,65 @@ def _incident_form(case: Case, existing: Incident | None) -> Page:
                     return redirect(url_for("cases.show", public_id=case.public_id) + "#incidents")
         return _error_page("cases/incident.html", **context)
     return render_template("cases/incident.html", **context)
+
+
+def _value(member: Any) -> str:
+    return member.value if member is not None else ""
+
+
+def _fill_dictionary(form: IncidentForm, existing: Incident) -> None:
+    form.survivor_age.process_data(existing.survivor_age)
+    form.area.data = existing.area.public_id if existing.area else ""
+    form.displacement_stage.data = _value(existing.displacement_stage)
+    form.harmful_practice.data = _value(existing.harmful_practice)
+    form.abduction_type.data = _value(existing.abduction_type)
+    previous = existing.previous_incidents
+    form.previous_incidents.data = "" if previous is None else ("yes" if previous else "no")
+    form.wants_legal_action.data = _value(existing.wants_legal_action)
+    for entry, perpetrator in zip(form.perpetrators, existing.perpetrators, strict=False):
+        sub = entry.form
+        sub.primary.data = perpetrator.primary
+        sub.sex.data = perpetrator.sex.value
+        sub.age_band.data = perpetrator.age_band.value
+        sub.relation.data = _value(perpetrator.relation)
+        sub.occupation.data = perpetrator.occupation or ""
+        known = perpetrator.previous_incident
+        sub.previous_incident.data = "" if known is None else ("yes" if known else "no")
+    answers = existing.answers_by_sector()
+    for key in ANSWER_SECTORS:
+        getattr(form, f"answer_{key}").data = _value(answers.get(key))
+
+
+def _incident_dictionary(form: IncidentForm) -> dict[str, Any]:
+    """The GBVIMS answers of the incident form, for :class:`services.IncidentData`."""
+    perpetrators = tuple(
+        PerpetratorData(
+            primary=bool(sub.primary.data),
+            sex=PerpetratorSex(sub.sex.data) if sub.sex.data else PerpetratorSex.UNKNOWN,
+            age_band=AgeBand(sub.age_band.data),
+            relation=_enum_or_none(GbvimsRelationship, sub.relation.data),
+            occupation=sub.occupation.data or None,
+            previous_incident=_yes(sub.previous_incident.data),
+        )
+        for sub in (entry.form for entry in form.perpetrators)
+        if sub.given()
+    )
+    answers = {
+        key: ReferralAnswer(getattr(form, f"answer_{key}").data)
+        for key in ANSWER_SECTORS
+        if getattr(form, f"answer_{key}").data
+    }
+    return {
+        "survivor_age": form.survivor_age.data,
+        "area": area_by_public_id(form.area.data) if form.area.data else None,
+        "displacement_stage": _enum_or_none(DisplacementStage, form.displacement_stage.data),
+        "harmful_practice": _enum_or_none(HarmfulPractice, form.harmful_practice.data),
+        "abduction_type": _enum_or_none(AbductionType, form.abduction_type.data),
+        "previous_incidents": _yes(form.previous_incidents.data),
+        "wants_legal_action": _enum_or_none(LegalAction, form.wants_legal_action.data),
+        "perpetrators": perpetrators,
+        "sector_answers": answers,
+    }
 
 
 # --- stages, plan, follow-up, closure ----------------------------------------------------------

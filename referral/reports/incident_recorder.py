@@ -22,17 +22,31 @@ from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from referral.admin import lists
 from referral.admin.lists import CountryList
+from referral.cases.dictionary import country_name
 from referral.cases.models import (
+    ANSWER_SECTORS,
+    AbductionType,
+    AgeBand,
     Case,
+    DisabilityType,
+    DisplacementStage,
     DisplacementStatus,
+    GbvimsRelationship,
+    HarmfulPractice,
     Incident,
     IncidentType,
+    LegalAction,
+    MaritalStatus,
+    Perpetrator,
     PerpetratorRelationship,
+    PerpetratorSex,
     PreviouslyReported,
+    ReferralAnswer,
+    SeparationStatus,
     TimeOfDay,
 )
 from referral.db import Organisation
@@ -246,6 +260,8 @@ DISPLACEMENT_VALUES = {
     DisplacementStatus.REFUGEE: "Refugee",
     DisplacementStatus.RETURNEE: "Returnee",
     DisplacementStatus.ASYLUM_SEEKER: "Asylum Seeker",
+    DisplacementStatus.FOREIGN_NATIONAL: "Foreign National",
+    DisplacementStatus.STATELESS: "Stateless Person",
 }
 TIME_OF_DAY_VALUES = {
     TimeOfDay.MORNING: "Morning (sunrise to noon)",
@@ -277,25 +293,86 @@ RELATIONSHIP_VALUES = {
     PerpetratorRelationship.OTHER: "Other",
 }
 AGE_BAND_VALUES = {
-    "0-11": "Age 0 - 11",
-    "12-17": "Age 12 - 17",
-    "18-25": "Age 18 - 25",
-    "26-40": "Age 26 - 40",
-    "41-60": "Age 41 - 60",
-    "61+": "Age 61 & Older",
-    "unknown": "Unknown",
+    AgeBand.AGE_0_11: "Age 0 - 11",
+    AgeBand.AGE_12_17: "Age 12 - 17",
+    AgeBand.AGE_18_25: "Age 18 - 25",
+    AgeBand.AGE_26_40: "Age 26 - 40",
+    AgeBand.AGE_41_60: "Age 41 - 60",
+    AgeBand.AGE_61_PLUS: "Age 61 & Older",
+    AgeBand.UNKNOWN: "Unknown",
 }
 REFERRED = "Referred"
-# The sectors of the referral columns.
-REFERRAL_SECTORS: dict[str, tuple[Sector, ...]] = {
-    "shelter": (Sector.SHELTER,),
-    "health": (Sector.HEALTH,),
-    "psychosocial": (Sector.PSYCHOSOCIAL,),
-    "legal": (Sector.LEGAL_AID,),
-    "police": (Sector.SAFETY_SECURITY,),
-    "livelihoods": (Sector.LIVELIHOODS,),
-    "child_protection": (Sector.CHILD_PROTECTION, Sector.EDUCATION),
+BOTH_SEXES = "M and F"
+ANSWER_VALUES = {
+    ReferralAnswer.REFERRED: REFERRED,
+    ReferralAnswer.OWN_AGENCY: "Service provided by your agency",
+    ReferralAnswer.ALREADY_RECEIVED: "Services already received from another agency",
+    ReferralAnswer.NOT_APPLICABLE: "Service not applicable",
+    ReferralAnswer.DECLINED: "Referral declined by survivor",
+    ReferralAnswer.UNAVAILABLE: "Service unavailable",
 }
+MARITAL_VALUES = {
+    MaritalStatus.SINGLE: "Single",
+    MaritalStatus.MARRIED_COHABITING: "Married / Cohabiting",
+    MaritalStatus.DIVORCED_SEPARATED: "Divorced / Separated",
+    MaritalStatus.WIDOWED: "Widowed",
+}
+DISABILITY_VALUES = {
+    DisabilityType.NONE: "No",
+    DisabilityType.MENTAL: "Mental disability",
+    DisabilityType.PHYSICAL: "Physical disability",
+    DisabilityType.BOTH: "Both",
+}
+SEPARATION_VALUES = {
+    SeparationStatus.NO: "No",
+    SeparationStatus.UNACCOMPANIED: "Unaccompanied Minor",
+    SeparationStatus.SEPARATED: "Separated Child",
+    SeparationStatus.OTHER_VULNERABLE: "Other Vulnerable Child",
+}
+STAGE_VALUES = {
+    DisplacementStage.NOT_DISPLACED: "Not Displaced / Home Community",
+    DisplacementStage.PRE_DISPLACEMENT: "Pre-displacement",
+    DisplacementStage.DURING_FLIGHT: "During Flight",
+    DisplacementStage.DURING_REFUGE: "During Refuge",
+    DisplacementStage.DURING_RETURN: "During Return / Transit",
+    DisplacementStage.POST_DISPLACEMENT: "Post-displacement",
+}
+HARMFUL_PRACTICE_VALUES = {
+    HarmfulPractice.NO: "No",
+    HarmfulPractice.FGM_C: "Female Genital Mutilation / Cutting",
+    HarmfulPractice.CHILD_MARRIAGE: "Child Marriage",
+    HarmfulPractice.HONOUR_CRIME: "Honour Killing / Maiming",
+    HarmfulPractice.WIDOW_INHERITANCE: "Widow Cleansing / Inheritance",
+    HarmfulPractice.DENIAL_OF_EDUCATION: "Denial of Education",
+    HarmfulPractice.OTHER: "Other",
+}
+ABDUCTION_VALUES = {
+    AbductionType.NONE: "None",
+    AbductionType.FORCED_CONSCRIPTION: "Forced Conscription",
+    AbductionType.TRAFFICKED: "Trafficked",
+    AbductionType.OTHER: "Other Abduction / Kidnapping",
+}
+LEGAL_ACTION_VALUES = {
+    LegalAction.YES: "Yes",
+    LegalAction.NO: "No",
+    LegalAction.UNDECIDED: "Undecided at time of report",
+}
+GBVIMS_RELATIONSHIP_VALUES = {
+    GbvimsRelationship.INTIMATE_PARTNER: "Intimate Partner / Former Partner",
+    GbvimsRelationship.PRIMARY_CAREGIVER: "Primary Caregiver",
+    GbvimsRelationship.FAMILY_OTHER: "Family other than spouse or caregiver",
+    GbvimsRelationship.SUPERVISOR_EMPLOYER: "Supervisor / Employer",
+    GbvimsRelationship.SCHOOLMATE: "Schoolmate",
+    GbvimsRelationship.TEACHER: "Teacher / School Official",
+    GbvimsRelationship.SERVICE_PROVIDER: "Service Provider",
+    GbvimsRelationship.COTENANT_LANDLORD: "Cotenant / Housemate / Landlord",
+    GbvimsRelationship.OTHER_DISPLACED: "Other refugee / IDP / Returnee",
+    GbvimsRelationship.COMMUNITY_MEMBER: "Other resident community member",
+    GbvimsRelationship.OTHER: "Other",
+    GbvimsRelationship.NO_RELATION: "No relation",
+}
+# The sectors of the referral columns.
+REFERRAL_SECTORS = ANSWER_SECTORS
 MENU_HEADERS = (
     "CASEWORKER CODE",
     "ETHNICITY",
@@ -321,6 +398,8 @@ class Context:
     referred: set[tuple[str, Sector]]
     areas: dict[int, Area]
     location_labels: dict[str, str]
+    occupation_labels: dict[str, str]
+    referred_from_labels: dict[str, str]
 
 
 def _date(value: date | datetime | None) -> date | None:
@@ -344,10 +423,69 @@ def _area_at(context: Context, area_id: int | None, level: AreaLevel) -> str | N
 
 
 def _referral(context: Context, incident: Incident, key: str) -> str | None:
+    """Referred when a referral record says so; else the answer typed on the incident."""
     sectors = REFERRAL_SECTORS[key]
     if any((incident.public_id, sector) in context.referred for sector in sectors):
         return REFERRED
+    answer = incident.answers_by_sector().get(key)
+    return ANSWER_VALUES[answer] if answer is not None else None
+
+
+def _primary(incident: Incident) -> Perpetrator | None:
+    return next(iter(incident.primary_perpetrators), None)
+
+
+def _perpetrators_sex(incident: Incident) -> str | None:
+    """Over the primary perpetrators: M, F, or both when they are of both sexes."""
+    sexes = {p.sex for p in incident.primary_perpetrators} - {PerpetratorSex.UNKNOWN}
+    if PerpetratorSex.BOTH in sexes or sexes == {PerpetratorSex.FEMALE, PerpetratorSex.MALE}:
+        return BOTH_SEXES
+    if sexes == {PerpetratorSex.MALE}:
+        return "M"
+    if sexes == {PerpetratorSex.FEMALE}:
+        return "F"
     return None
+
+
+def _perpetrator_previous(incident: Incident) -> str | None:
+    known = [p.previous_incident for p in incident.primary_perpetrators]
+    if True in known:
+        return YES
+    if known and all(value is False for value in known):
+        return NO
+    return None
+
+
+def _disability(case: Case) -> str | None:
+    if case.disability_type is not None:
+        return DISABILITY_VALUES[case.disability_type]
+    return None if case.has_disability else NO
+
+
+def _separation(case: Case) -> str | None:
+    if case.separation_status is not None:
+        return SEPARATION_VALUES[case.separation_status]
+    return None if case.unaccompanied_or_separated else NO
+
+
+def _abduction(incident: Incident) -> str | None:
+    if incident.abduction_type is not None:
+        return ABDUCTION_VALUES[incident.abduction_type]
+    return None if incident.abduction else ABDUCTION_VALUES[AbductionType.NONE]
+
+
+def _occupation(context: Context, incident: Incident) -> str | None:
+    primary = _primary(incident)
+    if primary is None or primary.occupation is None:
+        return None
+    return context.occupation_labels.get(primary.occupation)
+
+
+def _relationship(incident: Incident) -> str | None:
+    primary = _primary(incident)
+    if primary is not None and primary.relation is not None:
+        return GBVIMS_RELATIONSHIP_VALUES[primary.relation]
+    return RELATIONSHIP_VALUES.get(incident.perpetrator_relationship)
 
 
 def _perpetrator_count(incident: Incident) -> int | str:
@@ -359,7 +497,10 @@ Row = Callable[[Context, Incident], Any]
 
 def _builders() -> dict[str, Row]:
     def area_of(level: AreaLevel) -> Row:
-        return lambda context, incident: _area_at(context, incident.case.area_id, level)
+        # where it happened; the survivor's area when that was not recorded
+        return lambda context, incident: _area_at(
+            context, incident.area_id or incident.case.area_id, level
+        )
 
     def referral(key: str) -> Row:
         return lambda context, incident: _referral(context, incident, key)
@@ -372,27 +513,51 @@ def _builders() -> dict[str, Row]:
         "displacement_status": lambda context, incident: DISPLACEMENT_VALUES.get(
             incident.case.displacement_status
         ),
-        "unaccompanied_separated": lambda context, incident: (
-            None if incident.case.unaccompanied_or_separated else NO
+        "country_of_origin": lambda context, incident: country_name(
+            incident.case.country_of_origin
         ),
-        "disability": lambda context, incident: None if incident.case.has_disability else NO,
+        "marital_status": lambda context, incident: (
+            MARITAL_VALUES.get(incident.case.marital_status)
+            if incident.case.marital_status
+            else None
+        ),
+        "unaccompanied_separated": lambda context, incident: _separation(incident.case),
+        "disability": lambda context, incident: _disability(incident.case),
+        "stage_of_displacement": lambda context, incident: (
+            STAGE_VALUES[incident.displacement_stage] if incident.displacement_stage else None
+        ),
+        "harmful_traditional_practice": lambda context, incident: (
+            HARMFUL_PRACTICE_VALUES[incident.harmful_practice]
+            if incident.harmful_practice
+            else None
+        ),
+        "previous_incidents": lambda context, incident: _yes_no(incident.previous_incidents),
+        "perpetrator_previous": lambda context, incident: _perpetrator_previous(incident),
+        "perpetrator_age": lambda context, incident: (
+            AGE_BAND_VALUES[primary.age_band] if (primary := _primary(incident)) else None
+        ),
+        "perpetrator_occupation": _occupation,
+        "referred_from": lambda context, incident: context.referred_from_labels.get(
+            incident.case.referred_by
+        ),
+        "wants_legal_action": lambda context, incident: (
+            LEGAL_ACTION_VALUES[incident.wants_legal_action]
+            if incident.wants_legal_action
+            else None
+        ),
         "time_of_day": lambda context, incident: TIME_OF_DAY_VALUES.get(incident.time_of_day),
         "location": lambda context, incident: context.location_labels.get(incident.location_type),
         "gbv_type": lambda context, incident: GBV_TYPE_VALUES[incident.incident_type],
         "goods_money_exchanged": lambda context, incident: _yes_no(
             incident.goods_or_money_exchanged
         ),
-        "abduction_type": lambda context, incident: None if incident.abduction else "None",
+        "abduction_type": lambda context, incident: _abduction(incident),
         "previously_reported": lambda context, incident: PREVIOUSLY_REPORTED_VALUES[
             incident.previously_reported
         ],
         "perpetrator_count": lambda context, incident: _perpetrator_count(incident),
-        "perpetrator_sex": lambda context, incident: (
-            SEX_VALUES.get(incident.perpetrator_sex) if incident.perpetrator_sex else None
-        ),
-        "perpetrator_relationship": lambda context, incident: RELATIONSHIP_VALUES.get(
-            incident.perpetrator_relationship
-        ),
+        "perpetrator_sex": lambda context, incident: _perpetrators_sex(incident),
+        "perpetrator_relationship": lambda context, incident: _relationship(incident),
         "consent": lambda context, incident: YES,  # only consenting survivors' incidents
         "agency_code": lambda context, incident: context.organisation.acronym,
     }
@@ -421,7 +586,7 @@ def incidents_statement(scope: StatsScope) -> Any:
         select(Incident)
         .join(Case, Case.id == Incident.case_id)
         .where(*conditions)
-        .options(joinedload(Incident.case))
+        .options(joinedload(Incident.case), selectinload(Incident.perpetrators))
         .order_by(Incident.reported_on, Incident.id)
     )
 
@@ -442,7 +607,14 @@ def _context(organisation: Organisation, incidents: Sequence[Incident]) -> Conte
         )
         referred.update((public_id, sector) for public_id, sector in rows if public_id)
     areas = {area.id: area for area in db.session.scalars(select(Area))}
-    return Context(organisation, referred, areas, lists.labels(CountryList.LOCATION_TYPE))
+    return Context(
+        organisation,
+        referred,
+        areas,
+        lists.labels(CountryList.LOCATION_TYPE),
+        lists.labels(CountryList.OCCUPATION),
+        lists.labels(CountryList.REFERRED_FROM),
+    )
 
 
 def rows(scope: StatsScope, organisation: Organisation) -> list[list[Any]]:
