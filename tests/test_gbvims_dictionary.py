@@ -334,7 +334,7 @@ def test_item2_migration_keeps_the_data_recorded_before(app: Flask, worker: Pers
     db.session.commit()
     case_id = case.id
     db.session.remove()
-    downgrade(revision="0021")
+    downgrade(revision="0022")
     with db.engine.begin() as connection:
         connection.execute(
             sa.text("UPDATE cases SET has_disability = true, referred_by = 'self' WHERE id = :id"),

@@ -11,8 +11,8 @@ the GBVIMS one is certain; age band unknown: "under 18"/"adult" does not give a 
 summary keeps it). "Referred by" becomes a code of the country-adapted list. The
 downgrade drops what was added.
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-02 01:35:00
 
 """
@@ -21,8 +21,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0022"
-down_revision = "0021"
+revision = "0023"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
