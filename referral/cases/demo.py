@@ -227,6 +227,24 @@ def _one_case(
             survivor_is_child=case.is_child,
             child=child,
         )
+    if index % 6 == 2:
+        # a returning survivor: an earlier incident by her partner, recorded first
+        earlier = clock.utcnow() - timedelta(days=45)
+        cases.record_incident(
+            case,
+            cases.IncidentData(
+                answers={"physical_assault": True},
+                incident_at=earlier,
+                reported_on=earlier.date(),
+                time_of_day=TimeOfDay.EVENING_NIGHT,
+                location_type=LocationType.HOME,
+                perpetrator_count=1,
+                perpetrator_sex=Sex.MALE,
+                perpetrator_age_group=PerpetratorAgeGroup.ADULT,
+                perpetrator_relationship=PerpetratorRelationship.INTIMATE_PARTNER,
+            ),
+            actor=case.owner,
+        )
     hours_ago = rng.choice([6, 30, 60, 100, 200, 500])
     cases.record_incident(
         case,
