@@ -557,7 +557,7 @@ def _transfer_requests(world: World, role: Role) -> list[Scenario]:
     ]
 
 
-@scenarios_for("cases.withdraw_referral")
+@scenarios_for("cases.withdraw_referral", "cases.referral_slip")
 def _case_referrals(world: World, role: Role) -> list[Scenario]:
     records = _cases(world)
     own = records["own_case"].public_id

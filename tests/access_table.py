@@ -96,6 +96,7 @@ MAY_REACH: dict[str, frozenset[Role] | frozenset[str]] = {
     "cases.show": CASE_HANDLERS,
     "cases.details": CASE_HANDLERS,
     "cases.edit": CASE_HANDLERS,
+    "cases.referral_slip": CASE_HANDLERS,
     "cases.consent": CASE_HANDLERS,
     "cases.withdraw_consent": CASE_HANDLERS,
     "cases.incident": CASE_HANDLERS,

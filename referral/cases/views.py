@@ -7,13 +7,14 @@ from datetime import datetime, time
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from referral.admin import lists
 from referral.admin.lists import CountryList
+from referral.auth.forms import LANGUAGE_NAMES
 from referral.cases import dictionary, services, transfers
 from referral.cases.dictionary import PerpetratorData
 from referral.cases.forms import (
@@ -87,7 +88,7 @@ from referral.clinical import WINDOW_STATUS_LABELS, care_arranged
 from referral.clock import utcnow
 from referral.db import Organisation, User
 from referral.db.work import after_commit, attempt
-from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
+from referral.directory.labels import AGE_GROUP_LABELS, COST_LABELS, SECTOR_LABELS, SEX_LABELS
 from referral.directory.models import AgeGroup, Area, Sex
 from referral.directory.services import area_by_public_id, area_choices, service_by_public_id
 from referral.extensions import db
@@ -1046,11 +1047,9 @@ def _preselect(form: ReferForm, options: list[PathwayOption], consents: list[Con
         form.shared_fields.data = consent.shared_field_list
 
 
-@blueprint.route("/<public_id>/referrals/<referral_id>/withdraw", methods=["POST"])
-@requires(Permission.HANDLE_CASES)
-def withdraw_referral(public_id: str, referral_id: str) -> Page:
-    case = _case(public_id)
-    referral = next(
+def _case_referral(case: Case, referral_id: str) -> Referral | None:
+    """One of the case's own referrals, by public id."""
+    return next(
         (
             r
             for r in engine.referrals_of(case.source_kind, case.public_id)
@@ -1058,6 +1057,39 @@ def withdraw_referral(public_id: str, referral_id: str) -> Page:
         ),
         None,
     )
+
+
+@blueprint.route("/<public_id>/referrals/<referral_id>/slip")
+@requires(Permission.HANDLE_CASES)
+def referral_slip(public_id: str, referral_id: str) -> Page:
+    """The survivor's slip for a referral: where to go, when, what to bring, in the
+    language the survivor reads. It carries nothing of the case (no code, no reference,
+    no name), so a lost slip tells nobody anything."""
+    case = _case(public_id)
+    referral = _case_referral(case, referral_id)
+    if referral is None:
+        abort(404)
+    languages: list[str] = current_app.config["LANGUAGES"]
+    language = request.args.get("lang", "")
+    if language not in languages:
+        language = str(get_locale() or languages[0])
+    with force_locale(language):
+        return render_template(
+            "cases/slip.html",
+            case=case,
+            referral=referral,
+            service=referral.service,
+            language=language,
+            language_names=LANGUAGE_NAMES,
+            cost_labels=COST_LABELS,
+        )
+
+
+@blueprint.route("/<public_id>/referrals/<referral_id>/withdraw", methods=["POST"])
+@requires(Permission.HANDLE_CASES)
+def withdraw_referral(public_id: str, referral_id: str) -> Page:
+    case = _case(public_id)
+    referral = _case_referral(case, referral_id)
     authorize(
         referral is not None,
         reason="referral not of this case",

@@ -98,6 +98,12 @@ class ServiceForm(FlaskForm):
         validators=[Optional(), Length(max=2000), no_control_characters],
         filters=[strip_filter],
     )
+    what_to_bring = TextAreaField(
+        _l("What to bring"),
+        description=_l("Printed on the survivor's referral slip, e.g. any ID card or health card."),
+        validators=[Optional(), Length(max=1000), no_control_characters],
+        filters=[strip_filter],
+    )
     focal_point_name = _text(_l("Focal point name"), 120)
     focal_point_phone = _text(_l("Focal point phone"), 60)
     focal_point_email = EmailField(

@@ -135,6 +135,8 @@ class Service(PublicIdMixin, TimestampMixin, Base):
     accepts_other: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     cost: Mapped[Cost] = mapped_column(enum_type(Cost), default=Cost.FREE)
     accessibility: Mapped[str] = mapped_column(Text, default="")
+    # Told to the survivor on the referral slip (documents, nothing identifying).
+    what_to_bring: Mapped[str] = mapped_column(Text, default="")
     focal_point_name: Mapped[str] = mapped_column(String(120), default="")
     focal_point_phone: Mapped[str] = mapped_column(String(60), default="")
     focal_point_email: Mapped[str] = mapped_column(String(254), default="")

@@ -357,6 +357,7 @@ class ServiceData:
     sexes: Sequence[Sex] = tuple(Sex)
     cost: Cost = Cost.FREE
     accessibility: str = ""
+    what_to_bring: str = ""
     focal_point_name: str = ""
     focal_point_phone: str = ""
     focal_point_email: str = ""
@@ -372,6 +373,7 @@ _PLAIN_FIELDS = (
     "languages",
     "cost",
     "accessibility",
+    "what_to_bring",
     "focal_point_name",
     "focal_point_phone",
     "focal_point_email",

@@ -155,6 +155,7 @@ def _service_data(form: ServiceForm) -> services.ServiceData:
         sexes=[Sex(v) for v in form.sexes.data or []],
         cost=Cost(form.cost.data),
         accessibility=form.accessibility.data or "",
+        what_to_bring=form.what_to_bring.data or "",
         focal_point_name=form.focal_point_name.data or "",
         focal_point_phone=form.focal_point_phone.data or "",
         focal_point_email=form.focal_point_email.data or "",
