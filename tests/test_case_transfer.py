@@ -4,6 +4,7 @@ within an organisation by a supervisor; every step audited."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -20,7 +21,7 @@ from referral.cases.models import (
     ClosureReason,
     TransferState,
 )
-from referral.db import Organisation, OrganisationType
+from referral.db import Organisation, OrganisationType, User
 from referral.extensions import db
 from referral.home.inbox import inbox_for
 from referral.referrals import services as engine
@@ -404,3 +405,59 @@ def test_item7_r3_pending_referrals_follow_the_case_and_the_receiver_can_withdra
     db.session.commit()
     assert [r.public_id for r in withdrawn] == [referral.public_id]
     assert "referral.handed_over" in _actions()
+
+
+@pytest.mark.postgres_only
+def test_item7_two_supervisors_answer_at_once_exactly_one_wins(
+    app: Flask,
+    engine_name: str,
+    people: dict[str, Person],
+    receiver_org: Organisation,
+) -> None:
+    """Two real PostgreSQL connections accept and decline the same transfer at the same
+    instant: the row lock and the table let exactly one answer stand."""
+    if engine_name != "postgresql":
+        pytest.skip("needs PostgreSQL row locks")
+    second = make_person(Role.SUPERVISOR, receiver_org, email="s2@rcv.example.org").user.id
+    first = people["their_supervisor"].user.id
+    receiver_id = receiver_org.id
+    case = _case(people)
+    transfer_id = _propose(case, people, receiver_org).public_id
+    db.session.remove()
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def answer(user_id: int, accept: bool) -> None:
+        with app.app_context():
+            actor = db.session.get_one(User, user_id)
+            barrier.wait()
+            try:
+                record = transfers.load_transfer(transfer_id, for_update=True)
+                assert record is not None
+                if accept:
+                    transfers.accept_transfer(record, None, actor=actor)
+                else:
+                    transfers.decline_transfer(record, "No capacity", actor=actor)
+                db.session.commit()
+                outcomes["accept" if accept else "decline"] = "won"
+            except ConflictError:
+                db.session.rollback()
+                outcomes["accept" if accept else "decline"] = "lost"
+
+    threads = [
+        threading.Thread(target=answer, args=(first, True)),
+        threading.Thread(target=answer, args=(second, False)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes.values()) == ["lost", "won"]
+    final = db.session.scalars(
+        sa.select(CaseTransfer).where(CaseTransfer.public_id == transfer_id)
+    ).one()
+    moved = db.session.get_one(Case, final.case_id)
+    if outcomes["accept"] == "won":
+        assert final.state is TransferState.ACCEPTED and moved.organisation_id == receiver_id
+    else:
+        assert final.state is TransferState.DECLINED and moved.organisation_id != receiver_id
