@@ -52,6 +52,7 @@ from tests.conftest import (
     make_person,
     sign_in,
 )
+from tests.test_incident_recorder import data_rows, download, workbook_of
 from tests.test_reports_statistics import row_of, scope_of, table
 
 
@@ -428,3 +429,22 @@ def test_item1_r8_care_arranged_for_one_incident_does_not_silence_another(
     assert cases.incidents_with_care_arranged([case]) == {earlier.public_id}
     assert engine.pathway_options(case.regarding(newer))[0].urgent
     assert not engine.pathway_options(case.regarding(earlier))[0].urgent
+
+
+def test_item1_incident_recorder_export_marks_referrals_for_their_own_incident(
+    app: Flask, worker: Person, org: Organisation, health: Service
+) -> None:
+    """One row per incident; the health referral made for incident 2 marks incident 2's
+    row only."""
+    supervisor = make_person(Role.SUPERVISOR, org)
+    case, first, second = _returning_survivor(worker)
+    engine.record_consent(case, ConsentKind.STATISTICS, actor=worker.user, survivor_is_child=False)
+    consent = referral_consent(case, worker.user, health)
+    cases.refer(case.regarding(second), request(health), consent=consent, actor=worker.user)
+    db.session.commit()
+    client = app.test_client()
+    sign_in(client, supervisor)
+    rows = {row["INCIDENT ID"]: row for row in data_rows(workbook_of(download(client)))}
+    assert set(rows) == {first.public_id, second.public_id}
+    assert rows[second.public_id]["HEALTH / MEDICAL SERVICES"] == "Referred"
+    assert rows[first.public_id]["HEALTH / MEDICAL SERVICES"] != "Referred"
