@@ -339,6 +339,7 @@ class Seeder:
                         "accepts_other": True,
                         "cost": "free",
                         "accessibility": "",
+                        "what_to_bring": "",
                         "focal_point_name": "",
                         "focal_point_phone": "",
                         "focal_point_email": "",
