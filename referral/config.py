@@ -29,7 +29,9 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None, testing: bool) 
         app.config.update(overrides)
 
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config["DATABASE_URL"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["DATABASE_URL"], jit=bool(app.config["POSTGRESQL_JIT"])
+    )
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
@@ -47,10 +49,14 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None, testing: bool) 
     check_safe(app.config)
 
 
-def _engine_options(url: str) -> dict[str, Any]:
+def engine_options(url: str, *, jit: bool = False) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True}
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if not jit:
+        # a session setting sent with the connection: no round-trip, no superuser needed
+        options["connect_args"] = {"options": "-c jit=off"}
+    return options
 
 
 def _use_development_secret(app: Flask) -> None:
