@@ -40,7 +40,7 @@ def _some_events(count: int) -> None:
 def _stored_events() -> list[dict[str, Any]]:
     db.session.expire_all()
     rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
-    out = [{**row.chain_fields(), "key_id": row.key_id} for row in rows]
+    out = [{**{f: getattr(row, f) for f in CHAIN_FIELDS}, "key_id": row.key_id} for row in rows]
     db.session.rollback()
     return out
 

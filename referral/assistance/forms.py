@@ -16,9 +16,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from referral.assistance.labels import NEED_LABELS, PRIORITY_LABELS, RELATIONSHIP_LABELS
+from referral.assistance.labels import NEED_LABELS, PRIORITY_LABELS
 from referral.directory.labels import AGE_GROUP_LABELS, SEX_LABELS
 from referral.forms import confirmation_field, no_control_characters, strip_filter
+from referral.referrals.labels import CAREGIVER_LABELS
 
 YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
 
@@ -40,7 +41,7 @@ class ChildConsentFields(FlaskForm):
         _l("Consenting caregiver"),
         choices=[
             ("", _l("Choose")),
-            *[(r.value, label) for r, label in RELATIONSHIP_LABELS.items()],
+            *[(r.value, label) for r, label in CAREGIVER_LABELS.items()],
         ],
         validators=[Optional()],
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from referral.assistance.models import AssistanceNeed, AssistanceState
-from referral.referrals.models import CaregiverRelationship, Priority, ReferralState
+from referral.referrals.models import Priority, ReferralState
 
 NEED_LABELS = {
     AssistanceNeed.SAFETY_PROTECTION: _l("Safety and protection"),
@@ -23,15 +23,6 @@ PRIORITY_LABELS = {
     Priority.EMERGENCY: _l("Emergency (24 h)"),
     Priority.URGENT: _l("Urgent (72 h)"),
     Priority.ROUTINE: _l("Routine (2 weeks)"),
-}
-
-RELATIONSHIP_LABELS = {
-    CaregiverRelationship.MOTHER: _l("Mother"),
-    CaregiverRelationship.FATHER: _l("Father"),
-    CaregiverRelationship.OTHER_RELATIVE: _l("Other relative"),
-    CaregiverRelationship.LEGAL_GUARDIAN: _l("Legal guardian"),
-    CaregiverRelationship.FOSTER_CARER: _l("Foster carer"),
-    CaregiverRelationship.OTHER: _l("Other"),
 }
 
 REFERRAL_STATE_LABELS = {

@@ -79,9 +79,6 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     # The audit key whose MAC ``hash`` is; never NULL for an event the chain accepts.
     key_id: Mapped[str | None] = mapped_column(String(64))
 
-    def chain_fields(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in CHAIN_FIELDS}
-
     def __repr__(self) -> str:
         return f"<AuditEvent {self.id} {self.action} {self.outcome}>"
 

@@ -310,7 +310,7 @@ class Case(PublicIdMixin, TimestampMixin, Base):
         Index("ix_cases_org_opened", "organisation_id", "opened_at", "id"),
         Index("ix_cases_owner_opened", "owner_id", "opened_at", "id"),
         # The stage filter of the case list, in the list's order (also serves counts per
-        # stage); replaces (organisation_id, stage) (found by bench/).
+        # stage; found by bench/).
         Index("ix_cases_org_stage_opened", "organisation_id", "stage", "opened_at", "id"),
     )
 

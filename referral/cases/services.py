@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from referral.admin import lists
 from referral.admin.lists import CountryList
+from referral.audit import record as audit
 from referral.clinical import CARE_ARRANGED_STATES
 from referral.clock import utcnow
 from referral.db import User, paging
@@ -26,7 +27,6 @@ from referral.db.paging import Keyset, Page
 from referral.directory.models import AgeGroup, Area, Sector, Sex
 from referral.extensions import db
 from referral.referrals import services as engine
-from referral.referrals import trail
 from referral.referrals.models import (
     Consent,
     ConsentKind,
@@ -140,7 +140,7 @@ def reveal(case: Case, actor: User, fields: Iterable[str] = SENSITIVE_FIELDS) ->
     values = {f: getattr(case, f) for f in wanted}
     shown = [f for f, v in values.items() if v]
     if shown:
-        trail.record(
+        audit(
             "case.viewed",
             actor=actor,
             obj_type="case",
@@ -284,7 +284,7 @@ def open_case(intake: Intake, *, actor: User) -> Case:
     case.assignments.append(CaseAssignment(user_id=actor.id, assigned_at=now))
     db.session.add(case)
     db.session.flush()
-    trail.record(
+    audit(
         "case.opened",
         actor=actor,
         obj_type="case",
@@ -323,7 +323,7 @@ def edit_case(case: Case, details: CaseDetails, *, actor: User) -> list[str]:
     for recorded in case.incidents:
         _derive_flags(case, recorded)
     _commit_guard()
-    trail.record(
+    audit(
         "case.edited",
         actor=actor,
         obj_type="case",
@@ -379,7 +379,7 @@ def check_open(case: Case, field: str = "stage") -> None:
 def update_notes(case: Case, notes: str, *, actor: User) -> None:
     check_open(case, "notes")
     case.notes = _check_text("notes", notes) or None
-    trail.record("case.notes_changed", actor=actor, obj_type="case", obj_id=case.public_id)
+    audit("case.notes_changed", actor=actor, obj_type="case", obj_id=case.public_id)
 
 
 def assign(case: Case, user: User, *, actor: User) -> None:
@@ -394,7 +394,7 @@ def assign(case: Case, user: User, *, actor: User) -> None:
     if user.id in case.assigned_user_ids():
         return
     case.assignments.append(CaseAssignment(user_id=user.id, assigned_at=utcnow()))
-    trail.record(
+    audit(
         "case.assigned",
         actor=actor,
         obj_type="case",
@@ -508,7 +508,7 @@ def record_incident(
     _derive_flags(case, incident)
     db.session.add(incident)
     db.session.flush()
-    trail.record(
+    audit(
         "case.incident_recorded" if new else "case.incident_corrected",
         actor=actor,
         obj_type="case",
@@ -589,7 +589,7 @@ def move_stage(case: Case, target: CaseStage, *, actor: User) -> None:
     previous = case.stage
     case.stage = target
     _commit_guard()
-    trail.record(
+    audit(
         "case.stage_changed",
         actor=actor,
         obj_type="case",
@@ -614,7 +614,7 @@ def request_closure(case: Case, reason: ClosureReason | None, note: str, *, acto
     case.closure_refused_at = None
     case.closure_refusal_reason = None
     _commit_guard()
-    trail.record(
+    audit(
         "case.closure_requested",
         actor=actor,
         obj_type="case",
@@ -651,7 +651,7 @@ def decide_closure(case: Case, *, approve: bool, actor: User, reason: str = "") 
         case.closure_refused_at = utcnow()
         case.closure_refusal_reason = _check_text("reason", reason)
     _commit_guard()
-    trail.record(
+    audit(
         "case.closed" if approve else "case.closure_refused",
         actor=actor,
         obj_type="case",
@@ -679,7 +679,7 @@ def reopen(case: Case, reason: str, *, actor: User) -> None:
     case.reopened_at = utcnow()
     case.reopen_reason = _check_text("reason", reason)
     _commit_guard()
-    trail.record("case.reopened", actor=actor, obj_type="case", obj_id=case.public_id)
+    audit("case.reopened", actor=actor, obj_type="case", obj_id=case.public_id)
 
 
 # --- action plan and follow-up -------------------------------------------------------------
@@ -696,7 +696,7 @@ def add_action_item(
     item.goal = _check_text("goal", goal)
     db.session.add(item)
     db.session.flush()
-    trail.record(
+    audit(
         "case.action_added",
         actor=actor,
         obj_type="case",
@@ -709,7 +709,7 @@ def add_action_item(
 def set_action_status(item: ActionItem, status: ActionStatus, *, actor: User) -> None:
     check_open(item.case, "status")
     item.status = status
-    trail.record(
+    audit(
         "case.action_status",
         actor=actor,
         obj_type="case",
@@ -726,7 +726,7 @@ def add_follow_up(case: Case, note: str, *, actor: User) -> FollowUp:
     follow_up.note = _check_text("note", note)
     db.session.add(follow_up)
     db.session.flush()
-    trail.record("case.follow_up_added", actor=actor, obj_type="case", obj_id=case.public_id)
+    audit("case.follow_up_added", actor=actor, obj_type="case", obj_id=case.public_id)
     return follow_up
 
 

@@ -26,12 +26,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from referral.audit import record as audit
 from referral.clock import utcnow
 from referral.db import Organisation, User
 from referral.directory.models import Sector
 from referral.extensions import db
 from referral.referrals import services as engine
-from referral.referrals import trail
 from referral.referrals.models import Consent, ConsentKind
 from referral.security.policy import Permission, has_permission
 from referral.workflow import ConflictError, RuleError
@@ -130,7 +130,7 @@ def reveal_note(transfer: CaseTransfer, actor: User) -> str | None:
     """R2: the proposal's note, decrypted for the receiving supervisor, audited."""
     note = transfer.note
     if note:
-        trail.record(
+        audit(
             "case.transfer_viewed",
             actor=actor,
             obj_type="case_transfer",
@@ -194,7 +194,7 @@ def propose_transfer(
     transfer.note = note.strip() or None
     db.session.add(transfer)
     db.session.flush()
-    trail.record(
+    audit(
         "case.transfer_proposed",
         actor=actor,
         obj_type="case",
@@ -219,7 +219,7 @@ def _move(transfer: CaseTransfer, target: TransferState, actor: User, reason: st
         db.session.flush()
     except StaleDataError as error:
         raise ConflictError() from error
-    trail.record(
+    audit(
         f"case.transfer_{target.value}",
         actor=actor,
         obj_type="case_transfer",
@@ -270,7 +270,7 @@ def accept_transfer(transfer: CaseTransfer, new_owner: User | None, *, actor: Us
         db.session.flush()
     except StaleDataError as error:
         raise ConflictError() from error
-    trail.record(
+    audit(
         "case.transferred",
         actor=actor,
         obj_type="case",
@@ -341,7 +341,7 @@ def reassign(case: Case, new_owner: User, *, actor: User) -> None:
         db.session.flush()
     except StaleDataError as error:
         raise ConflictError() from error
-    trail.record(
+    audit(
         "case.reassigned",
         actor=actor,
         obj_type="case",

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from referral.admin import lists
 from referral.admin.lists import CountryList
+from referral.audit import record as audit
 from referral.auth.forms import LANGUAGE_NAMES
 from referral.cases import dictionary, services, transfers
 from referral.cases.dictionary import PerpetratorData
@@ -96,7 +97,7 @@ from referral.formatting import day_text, from_wall_clock, wall_clock
 from referral.lifecycle import retention
 from referral.lifecycle.forms import LegalHoldForm, apply_hold_form
 from referral.pathways.services import PathwayOption
-from referral.referrals import notify, trail
+from referral.referrals import notify
 from referral.referrals import services as engine
 from referral.referrals.labels import (
     CAREGIVER_LABELS,
@@ -359,7 +360,7 @@ def _show_context(case: Case) -> dict[str, Any]:
     }
     revealed += [name for name, text in closure_texts.items() if text]
     if revealed:
-        trail.record(
+        audit(
             "case.viewed",
             actor=current_user,
             obj_type="case",
@@ -464,7 +465,7 @@ def details(public_id: str) -> Page:
     values = services.reveal(case, current_user)
     follow_ups = [(f, f.note) for f in case.follow_ups]
     if follow_ups:
-        trail.record(
+        audit(
             "case.viewed",
             actor=current_user,
             obj_type="case",

@@ -60,8 +60,8 @@ def area_chain(area: Area) -> list[Area]:
     return chain
 
 
-def areas_within(area: Area) -> list[Area]:
-    """Every area below ``area`` (children, grandchildren...)."""
+def areas_below(area: Area) -> list[Area]:
+    """Every area below ``area`` (children, grandchildren...; not ``area`` itself)."""
     found: list[Area] = []
     frontier = [area.id]
     for _ in range(MAX_DEPTH):
@@ -481,7 +481,7 @@ def _filtered(filters: ServiceFilter) -> Select[Any]:
         # itself and every area above it.
         serving = [a.id for a in area_chain(filters.area)]
         if filters.include_within:
-            serving += [a.id for a in areas_within(filters.area)]
+            serving += [a.id for a in areas_below(filters.area)]
         query = query.where(
             exists().where(
                 and_(service_areas.c.service_id == Service.id, service_areas.c.area_id.in_(serving))

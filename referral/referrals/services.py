@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, and_, bindparam, exis
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from referral.audit import record as audit
 from referral.clinical import CARE_ARRANGED_STATES, care_arranged
 from referral.clock import utcnow
 from referral.db import Organisation, User, paging
@@ -27,7 +28,6 @@ from referral.db.paging import Keyset, Page
 from referral.directory.models import Sector, Service
 from referral.extensions import db
 from referral.pathways.services import Eligibility, PathwayOption, lookup_pathway
-from referral.referrals import trail
 from referral.referrals.models import (
     FEEDBACK_STATES,
     OPTIONAL_SHARED_FIELDS,
@@ -178,7 +178,7 @@ def record_consent(
             consent.best_interest_note = (facts.best_interest_note or "").strip()
     db.session.add(consent)
     db.session.flush()
-    trail.record(
+    audit(
         "consent.recorded",
         actor=actor,
         obj_type="consent",
@@ -215,7 +215,7 @@ def withdraw_consent(consent: Consent, *, actor: User, reason: str) -> list[Refe
     consent.withdrawn_at = utcnow()
     consent.withdrawn_by_id = actor.id
     consent.withdrawal_reason = reason
-    trail.record("consent.withdrawn", actor=actor, obj_type="consent", obj_id=consent.public_id)
+    audit("consent.withdrawn", actor=actor, obj_type="consent", obj_id=consent.public_id)
     query = select(Referral.public_id).where(Referral.state.in_(PENDING_STATES))
     if consent.kind is ConsentKind.REFERRAL:
         query = query.where(Referral.consent_id == consent.id)
@@ -447,7 +447,7 @@ def create_referral(
             occurred_at=now,
         )
     )
-    trail.record(
+    audit(
         "referral.created",
         actor=actor,
         obj_type="referral",
@@ -460,7 +460,7 @@ def create_referral(
         },
     )
     if override:
-        trail.record(
+        audit(
             "referral.consent_override",
             actor=actor,
             obj_type="referral",
@@ -600,7 +600,7 @@ def _apply(referral: Referral, target: ReferralState, *, actor: User, reason: st
     )
     step.reason = reason or None
     db.session.add(step)
-    trail.record(
+    audit(
         f"referral.{target.value}",
         actor=actor,
         obj_type="referral",
@@ -629,7 +629,7 @@ def hand_over_pending(
     )
     for referral in moved:
         referral.sending_organisation_id = organisation_id
-        trail.record(
+        audit(
             "referral.handed_over",
             actor=actor,
             obj_type="referral",
@@ -674,7 +674,7 @@ def load_received(public_id: str, actor: User) -> Referral:
 def _record_reveal(referral: Referral, actor: User, revealed: list[str]) -> None:
     """R2: name the decrypted fields of a referral in the audit (nothing when none)."""
     if revealed:
-        trail.record(
+        audit(
             "referral.viewed",
             actor=actor,
             obj_type="referral",

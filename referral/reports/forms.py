@@ -69,7 +69,7 @@ class IncidentRecorderForm(StatisticsFilterForm):
 
 
 def with_area_choices(form: StatisticsFilterForm) -> StatisticsFilterForm:
-    form.area.choices = [("", _("All areas")), *services.area_choices()]
+    form.area.choices = [("", _("All areas")), *services.area_path_choices()]
     return form
 
 

@@ -56,7 +56,7 @@ from referral.formatting import wall_clock
 from referral.referrals.models import Referral, ReferralState, SourceKind
 from referral.reports.exports import neutralise
 from referral.reports.labels import GBV_TYPES
-from referral.reports.services import StatsScope, area_tree, areas_within, statistics_consent
+from referral.reports.services import StatsScope, in_area, statistics_consent
 
 LANGUAGES = ("en", "fr", "ar")
 DATE_FORMAT = "dd-mmm-yyyy"  # shown as 05-Mar-2026, the Incident Recorder's dates
@@ -581,7 +581,7 @@ def incidents_statement(scope: StatsScope) -> Any:
         Incident.reported_on <= scope.end,
     ]
     if scope.area_id is not None:
-        conditions.append(Case.area_id.in_(sorted(areas_within(area_tree(), scope.area_id))))
+        conditions.append(in_area(Case.area_id, scope.area_id))
     return (
         select(Incident)
         .join(Case, Case.id == Incident.case_id)

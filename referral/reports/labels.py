@@ -16,16 +16,6 @@ GBV_TYPES: tuple[IncidentType, ...] = (
     IncidentType.PSYCHOLOGICAL_ABUSE,
 )
 
-INCIDENT_TYPE_LABELS = {
-    IncidentType.RAPE: _l("Rape"),
-    IncidentType.SEXUAL_ASSAULT: _l("Sexual assault"),
-    IncidentType.PHYSICAL_ASSAULT: _l("Physical assault"),
-    IncidentType.FORCED_MARRIAGE: _l("Forced marriage"),
-    IncidentType.DENIAL_OF_RESOURCES: _l("Denial of resources, opportunities or services"),
-    IncidentType.PSYCHOLOGICAL_ABUSE: _l("Psychological / emotional abuse"),
-    IncidentType.NON_GBV: _l("Non-GBV"),
-}
-
 DELAY_LABELS = {
     ReportingDelay.DAYS_0_3: _l("0-3 days"),
     ReportingDelay.DAYS_4_5: _l("4-5 days"),

@@ -40,10 +40,9 @@ from referral.reports.services import (
     Figure,
     StatsReport,
     StatsScope,
-    area_tree,
-    areas_within,
     build_table,
     duration_text,
+    in_area,
     percent_text,
     period_key,
     period_label,
@@ -65,7 +64,7 @@ def _conditions(scope: StatsScope) -> list[ColumnElement[bool]]:
         Allegation.received_at < scope.end_before,
     ]
     if scope.area_id is not None:
-        conditions.append(Allegation.area_id.in_(sorted(areas_within(area_tree(), scope.area_id))))
+        conditions.append(in_area(Allegation.area_id, scope.area_id))
     return conditions
 
 

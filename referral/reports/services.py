@@ -28,6 +28,7 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
+    SQLColumnExpression,
     and_,
     case,
     cast,
@@ -41,6 +42,7 @@ from sqlalchemy import (
 )
 
 from referral import formatting
+from referral.cases.labels import INCIDENT_TYPE_LABELS
 from referral.cases.models import (
     Case,
     Incident,
@@ -66,7 +68,6 @@ from referral.reports.labels import (
     CONTEXT_LABELS,
     DELAY_LABELS,
     GBV_TYPES,
-    INCIDENT_TYPE_LABELS,
     REFERRAL_STATE_LABELS,
     REFERRAL_STATES,
 )
@@ -177,8 +178,9 @@ def area_public_id(area_id: int | None) -> str | None:
     return db.session.scalar(select(Area.public_id).where(Area.id == area_id))
 
 
-def area_choices() -> list[tuple[str, str]]:
-    """(public id, name with its parents) for the filter, sorted by that name."""
+def area_path_choices() -> list[tuple[str, str]]:
+    """(public id, "Country / Province / District") for the filter, sorted by that path
+    (the directory's ``area_choices`` indents the tree instead)."""
     tree = area_tree()
 
     def path(node: AreaNode) -> str:
@@ -195,7 +197,8 @@ def area_id_of(public_id: str) -> int | None:
     return db.session.scalar(select(Area.id).where(Area.public_id == public_id))
 
 
-def areas_within(tree: dict[int, AreaNode], root: int) -> set[int]:
+def subtree_ids(tree: dict[int, AreaNode], root: int) -> set[int]:
+    """The ids of ``root`` and of every area below it, from the loaded tree."""
     children: dict[int | None, list[int]] = {}
     for node in tree.values():
         children.setdefault(node.parent_id, []).append(node.id)
@@ -207,6 +210,11 @@ def areas_within(tree: dict[int, AreaNode], root: int) -> set[int]:
         found.add(current)
         stack.extend(children.get(current, []))
     return found
+
+
+def in_area(column: SQLColumnExpression[Any], area_id: int) -> ColumnElement[bool]:
+    """``column`` names the area or one below it (one query for the tree, cached)."""
+    return column.in_(sorted(subtree_ids(area_tree(), area_id)))
 
 
 def _ancestor_below(tree: dict[int, AreaNode], area_id: int, top: int | None) -> int | None:
@@ -272,7 +280,7 @@ def counted_incident_conditions(scope: StatsScope) -> list[ColumnElement[bool]]:
     if scope.organisation_id is not None:
         conditions.append(Case.organisation_id == scope.organisation_id)
     if scope.area_id is not None:
-        conditions.append(Case.area_id.in_(sorted(areas_within(area_tree(), scope.area_id))))
+        conditions.append(in_area(Case.area_id, scope.area_id))
     return conditions
 
 
@@ -599,7 +607,7 @@ def _referral_conditions(scope: StatsScope) -> list[ColumnElement[bool]]:
     if scope.organisation_id is not None:
         conditions.append(Case.organisation_id == scope.organisation_id)
     if scope.area_id is not None:
-        conditions.append(Case.area_id.in_(sorted(areas_within(area_tree(), scope.area_id))))
+        conditions.append(in_area(Case.area_id, scope.area_id))
     return conditions
 
 
