@@ -116,6 +116,9 @@ def test_item2_intake_records_the_survivor_gbvims_answers(
     assert case.separation_status is None and not case.unaccompanied_or_separated
     assert case.referred_by == "health_medical"
     assert case.displacement_status.value == "stateless"
+    page = client.get(f"/cases/{case.public_id}").get_data(as_text=True)
+    for shown in ("Kesani", "Central African Republic", "Widowed", "Physical disability"):
+        assert shown in page
     edit = client.get(f"/cases/{case.public_id}/edit").get_data(as_text=True)
     assert 'selected value="kesani"' in edit and 'selected value="CF"' in edit
 
@@ -352,3 +355,76 @@ def test_item2_migration_keeps_the_data_recorded_before(app: Flask, worker: Pers
     assert perpetrator.primary and perpetrator.sex is PerpetratorSex.FEMALE
     assert perpetrator.relation is GbvimsRelationship.PRIMARY_CAREGIVER
     assert perpetrator.age_band is AgeBand.UNKNOWN
+
+
+def test_item2_incident_recorder_columns_come_from_the_dictionary(
+    worker: Person, org: Organisation
+) -> None:
+    _ethnicity(worker)
+    case = open_case(
+        worker.user,
+        age=15,
+        ethnicity="kesani",
+        country_of_origin="SS",
+        marital_status=MaritalStatus.SINGLE,
+        disability_type=DisabilityType.MENTAL,
+        separation_status=SeparationStatus.UNACCOMPANIED,
+        referred_from="teacher_school",
+    )
+    cases.record_incident(
+        case,
+        _data(
+            answers={"unwanted_sexual_contact": True},
+            survivor_age=14,
+            displacement_stage=DisplacementStage.DURING_REFUGE,
+            harmful_practice=HarmfulPractice.FGM_C,
+            abduction_type=AbductionType.FORCED_CONSCRIPTION,
+            previous_incidents=False,
+            wants_legal_action=LegalAction.YES,
+            perpetrators=(
+                PerpetratorData(
+                    sex=PerpetratorSex.FEMALE,
+                    age_band=AgeBand.AGE_41_60,
+                    relation=GbvimsRelationship.PRIMARY_CAREGIVER,
+                    occupation="farmer",
+                    previous_incident=True,
+                ),
+                PerpetratorData(
+                    primary=False, sex=PerpetratorSex.MALE, relation=GbvimsRelationship.OTHER
+                ),
+            ),
+        ),
+        actor=worker.user,
+    )
+    engine.record_consent(
+        case,
+        ConsentKind.STATISTICS,
+        actor=worker.user,
+        survivor_is_child=True,
+        child=engine.ChildConsent(
+            caregiver_consented=False,
+            child_assented=True,
+            best_interest_note="Fictional: no caregiver.",
+        ),
+    )
+    db.session.commit()
+    today = clock.utcnow().date()
+    scope = StatsScope(today - timedelta(days=5), today, Granularity.MONTH, org.id)
+    (row,) = incident_recorder.rows(scope, org)
+    values = dict(zip(incident_recorder.KEYS, row, strict=True))
+    assert values["country_of_origin"] == "South Sudan"
+    assert values["marital_status"] == "Single"
+    assert values["disability"] == "Mental disability"
+    assert values["unaccompanied_separated"] == "Unaccompanied Minor"
+    assert values["stage_of_displacement"] == "During Refuge"
+    assert values["harmful_traditional_practice"] == "Female Genital Mutilation / Cutting"
+    assert values["abduction_type"] == "Forced Conscription"
+    assert values["previous_incidents"] == "No"
+    assert values["perpetrator_sex"] == "F"  # the primary one only
+    assert values["perpetrator_previous"] == "Yes"
+    assert values["perpetrator_age"] == "Age 41 - 60"
+    assert values["perpetrator_relationship"] == "Primary Caregiver"
+    assert values["perpetrator_occupation"] == "Farmer or herder"
+    assert values["referred_from"] == "Teacher / School Official"
+    assert values["wants_legal_action"] == "Yes"
+    assert values["ethnicity"] is None  # withheld

@@ -78,10 +78,11 @@ def country_choices() -> list[tuple[str, str]]:
     return list(_territories(str(get_locale() or "en")))
 
 
-def country_name(code: str | None, locale: str = "en") -> str | None:
+def country_name(code: str | None, locale: str | None = None) -> str | None:
+    """The country's name in ``locale`` (default: the reader's language)."""
     if not code:
         return None
-    return dict(_territories(locale)).get(code)
+    return dict(_territories(locale or str(get_locale() or "en"))).get(code)
 
 
 def check_country(code: str | None) -> None:

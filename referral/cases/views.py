@@ -44,15 +44,21 @@ from referral.cases.forms import (
 )
 from referral.cases.labels import (
     ACTION_STATUS_LABELS,
+    AGE_BAND_LABELS,
     CLOSURE_LABELS,
     DISABILITY_LABELS,
     DISPLACEMENT_LABELS,
+    DISPLACEMENT_STAGE_LABELS,
+    GBVIMS_RELATIONSHIP_LABELS,
     INCIDENT_TYPE_LABELS,
+    MARITAL_LABELS,
+    PERPETRATOR_SEX_LABELS,
     QUESTION_LABELS,
     RELATIONSHIP_LABELS,
     REPORTING_DELAY_LABELS,
     RISK_CLASSES,
     RISK_LABELS,
+    SEPARATION_LABELS,
     STAGE_CLASSES,
     STAGE_LABELS,
     TRANSFER_STATE_LABELS,
@@ -137,6 +143,12 @@ LABELS: dict[str, Any] = {
     "sex": SEX_LABELS,
     "displacement": DISPLACEMENT_LABELS,
     "disability": DISABILITY_LABELS,
+    "separation": SEPARATION_LABELS,
+    "marital": MARITAL_LABELS,
+    "displacement_stage": DISPLACEMENT_STAGE_LABELS,
+    "perpetrator_sex": PERPETRATOR_SEX_LABELS,
+    "age_band": AGE_BAND_LABELS,
+    "gbvims_relationship": GBVIMS_RELATIONSHIP_LABELS,
     "incident_type": INCIDENT_TYPE_LABELS,
     "relationship": RELATIONSHIP_LABELS,
     "reporting_delay": REPORTING_DELAY_LABELS,
@@ -385,6 +397,10 @@ def _show_context(case: Case) -> dict[str, Any]:
             choice for choice in assign_form.user.choices if choice[0] != case.owner.public_id
         ]
     return {
+        "ethnicity_labels": lists.labels(CountryList.ETHNICITY),
+        "referred_from_labels": lists.labels(CountryList.REFERRED_FROM),
+        "occupation_labels": lists.labels(CountryList.OCCUPATION),
+        "country_name": dictionary.country_name,
         "case": case,
         "now": now,
         # R8: every incident's windows, open or closed; care is arranged per incident

@@ -514,7 +514,7 @@ def _builders() -> dict[str, Row]:
             incident.case.displacement_status
         ),
         "country_of_origin": lambda context, incident: country_name(
-            incident.case.country_of_origin
+            incident.case.country_of_origin, "en"
         ),
         "marital_status": lambda context, incident: (
             MARITAL_VALUES.get(incident.case.marital_status)

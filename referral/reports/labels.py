@@ -29,6 +29,8 @@ CONTEXT_LABELS = {
     "early_marriage": _l("Early marriage"),
     "possible_sexual_exploitation": _l("Possible sexual exploitation"),
     "intimate_partner_violence": _l("Intimate partner violence"),
+    "possible_sexual_slavery": _l("Possible sexual slavery"),
+    "harmful_traditional_practice": _l("Harmful traditional practice"),
 }
 
 # Sent referrals only: drafts are not referrals yet.

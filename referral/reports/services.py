@@ -796,6 +796,8 @@ INCIDENT_EXPORT_COLUMNS: tuple[tuple[str, Any], ...] = (
     ("Early marriage", Incident.early_marriage),
     ("Possible sexual exploitation", Incident.possible_sexual_exploitation),
     ("Intimate partner violence", Incident.intimate_partner_violence),
+    ("Possible sexual slavery", Incident.possible_sexual_slavery),
+    ("Harmful traditional practice", Incident.harmful_traditional_practice),
 )
 
 
