@@ -11,40 +11,11 @@ matrix test, so a new endpoint cannot ship without its expectations.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from referral.db import Organisation, OrganisationType
 from referral.security.policy import ROLE_PERMISSIONS, Permission, Role
-from tests.conftest import Person, make_organisation, make_person
-
-
-@dataclass
-class World:
-    """Two organisations with one user of every role in the first (own) organisation and
-    one of every role allowed there in the second (other) organisation."""
-
-    own: Organisation
-    other: Organisation
-    people: dict[Role, Person] = field(default_factory=dict)
-    others: dict[Role, Person] = field(default_factory=dict)
-    # Records built once per world by the scenario makers, by name.
-    records: dict[str, Any] = field(default_factory=dict)
-
-    def once(self, name: str, build: Callable[[], Any]) -> Any:
-        if name not in self.records:
-            self.records[name] = build()
-        return self.records[name]
-
-
-def build_world() -> World:
-    own = make_organisation("OWN", OrganisationType.INTERNATIONAL_NGO, True)
-    other = make_organisation("OTHER", OrganisationType.NATIONAL_NGO, True)
-    world = World(own, other)
-    for role in Role:
-        world.people[role] = make_person(role, own, email=f"{role.value}@own.example.org")
-        world.others[role] = make_person(role, other, email=f"{role.value}@other.example.org")
-    return world
+from tests.factories import Person, World
 
 
 @dataclass(frozen=True)
@@ -116,7 +87,7 @@ def _directory(world: World) -> dict[str, Any]:
     def build() -> dict[str, Any]:
         from referral.directory.models import Sector
         from referral.pathways.models import PathwayStatus
-        from tests.directory_helpers import make_areas, make_pathway, make_service
+        from tests.factories import make_areas, make_pathway, make_service
 
         areas = make_areas()
         coordinator = world.people[Role.GBV_COORDINATOR].user
@@ -254,7 +225,7 @@ def _cases(world: World) -> dict[str, Any]:
         from referral.cases.models import ActionItem
         from referral.directory.models import Sector
         from referral.referrals.models import Need
-        from tests.casehelpers import (
+        from tests.factories import (
             incident,
             make_service,
             open_case,

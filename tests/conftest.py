@@ -12,7 +12,6 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,10 +28,11 @@ from referral.audit.models import (
     SQLITE_EVENTS_TRIGGERS,
     SQLITE_HEAD_TRIGGERS,
 )
-from referral.db import Organisation, OrganisationType, User
+from referral.db import Organisation, OrganisationType
 from referral.extensions import db, limiter
-from referral.security import passwords, totp
+from referral.security import totp
 from referral.security.policy import Role
+from tests.factories import Person, make_organisation, make_person
 
 AUDIT_TRIGGER_NAMES = (
     "audit_events_no_update",
@@ -40,7 +40,6 @@ AUDIT_TRIGGER_NAMES = (
     "audit_chain_head_no_delete",
 )
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-PASSWORD = "correct horse battery staple 42"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -191,59 +190,6 @@ def client(app: Flask) -> FlaskClient:
 
 
 # --- people ----------------------------------------------------------------------------
-
-
-@dataclass
-class Person:
-    """A user and what they need to sign in."""
-
-    user: User
-    password: str
-    totp_secret: str | None
-
-    @property
-    def email(self) -> str:
-        return self.user.email
-
-
-def make_organisation(
-    acronym: str = "HBI",
-    org_type: OrganisationType = OrganisationType.INTERNATIONAL_NGO,
-    provides_services: bool = True,
-) -> Organisation:
-    organisation = Organisation(
-        name=f"{acronym} organisation",
-        acronym=acronym,
-        org_type=org_type,
-        provides_services=provides_services,
-    )
-    db.session.add(organisation)
-    db.session.commit()
-    return organisation
-
-
-def make_person(
-    role: Role,
-    organisation: Organisation,
-    *,
-    email: str | None = None,
-    enrolled: bool = True,
-    must_change_password: bool = False,
-) -> Person:
-    secret = totp.new_secret() if enrolled else None
-    user = User(
-        email=email or f"{role.value}.{organisation.acronym.lower()}@example.org",
-        full_name=f"{role.value.replace('_', ' ').title()} of {organisation.acronym}",
-        role=role,
-        organisation=organisation,
-        password_hash=passwords.hash_password(PASSWORD),
-        must_change_password=must_change_password,
-        totp_secret=secret,
-        totp_enrolled_at=clock.utcnow() if enrolled else None,
-    )
-    db.session.add(user)
-    db.session.commit()
-    return Person(user, PASSWORD, secret)
 
 
 @pytest.fixture

@@ -19,9 +19,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from referral.security.policy import Role, requirement_of, token_scope_of
-from tests.access_scenarios import SCENARIOS, Scenario, World, build_world
+from tests.access_scenarios import SCENARIOS, Scenario
 from tests.access_table import MAY_REACH, PUBLIC, empty_post_answer, may_reach
 from tests.conftest import csrf_from, sign_in
+from tests.factories import World, build_world
 
 # Pages of the sign-in flow: covered by tests/test_auth.py, reached only mid sign-in.
 FLOW_ENDPOINTS = {

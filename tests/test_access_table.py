@@ -38,7 +38,8 @@ from tests.access_table import (
     PUBLIC,
     may_reach,
 )
-from tests.conftest import make_organisation, make_person, sign_in
+from tests.conftest import sign_in
+from tests.factories import make_organisation, make_person
 from tests.test_access_matrix import answer, expected_answer
 
 

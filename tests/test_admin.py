@@ -11,7 +11,8 @@ from referral.db import Organisation, OrganisationType, User
 from referral.extensions import db
 from referral.security import passwords
 from referral.security.policy import Role
-from tests.conftest import Person, form_post, make_organisation, make_person, reauth
+from tests.conftest import form_post, reauth
+from tests.factories import Person, make_organisation, make_person
 
 VALID_ORG = {
     "name": "Lomara Legal Aid Network",

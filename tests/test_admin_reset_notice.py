@@ -12,15 +12,8 @@ from flask.testing import FlaskClient
 from referral.db import Organisation, User
 from referral.extensions import db
 from referral.security.policy import Role
-from tests.conftest import (
-    Person,
-    csrf_from,
-    form_post,
-    make_person,
-    next_totp,
-    reauth,
-    sign_in,
-)
+from tests.conftest import csrf_from, form_post, next_totp, reauth, sign_in
+from tests.factories import Person, make_person
 from tests.test_audit import events
 
 PASSWORD_NOTICE = "Your password was reset by an administrator on Mar 2, 2026"

@@ -18,8 +18,8 @@ from referral.extensions import db
 from referral.referrals.models import Referral, ReferralState
 from referral.security.policy import Role, Scope, requirement_of, token_scope_of
 from referral.workflow import RuleError
-from tests.api_helpers import ApiWorld, bearer, build_api_world, issue
 from tests.conftest import sign_in
+from tests.factories import ApiWorld, bearer, build_api_world, issue
 
 API = "/api/v1"
 
@@ -218,7 +218,7 @@ def test_a_service_account_takes_referrals_and_never_signs_in(
 
 def test_r23_a_mission_has_no_case_handling_service_account(world: ApiWorld) -> None:
     from referral.db import OrganisationType
-    from tests.conftest import make_organisation
+    from tests.factories import make_organisation
 
     mission = make_organisation("UNSMA", OrganisationType.PEACEKEEPING_MISSION, False)
     with pytest.raises(RuleError):
@@ -334,7 +334,7 @@ def test_an_organisation_a_token_never_sees_b_referrals(
 def test_a_caseworker_follows_the_referrals_of_own_cases_only(
     client: FlaskClient, world: ApiWorld
 ) -> None:
-    from tests.conftest import make_person
+    from tests.factories import make_person
 
     owner = bearer(world.secrets[Role.CASEWORKER])
     colleague = make_person(Role.CASEWORKER, world.own, email="colleague@own.example.org")

@@ -30,7 +30,7 @@ from referral.security.policy import (
 )
 from referral.workflow import RuleError
 from tests.access_table import may_reach
-from tests.api_helpers import ApiWorld, bearer, build_api_world
+from tests.factories import ApiWorld, bearer, build_api_world
 
 CHECKED: list[int] = []
 

@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from referral import create_app
 from referral.extensions import db
 from referral.security.policy import Role
-from tests.api_helpers import ApiWorld, bearer, build_api_world
+from tests.factories import ApiWorld, bearer, build_api_world
 
 # Roles whose tokens try every operation: a receiver, senders, a coordinator, and roles
 # that lack most permissions (their answers must be documented 403s).

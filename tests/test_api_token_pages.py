@@ -11,7 +11,8 @@ from referral.api.models import ApiToken
 from referral.db import User
 from referral.extensions import db
 from referral.security.policy import Role
-from tests.conftest import Person, form_post, make_organisation, make_person, sign_in
+from tests.conftest import form_post, sign_in
+from tests.factories import Person, make_organisation, make_person
 
 SECRET = re.compile(r'value="(rfl_[A-Za-z0-9_-]+)"')
 

@@ -38,16 +38,8 @@ from referral.security.crypto import (
     rotate_keys,
 )
 from referral.security.policy import Role
-from tests.conftest import (
-    PASSWORD,
-    Person,
-    csrf_from,
-    form_post,
-    make_person,
-    next_totp,
-    reauth,
-    sign_in,
-)
+from tests.conftest import csrf_from, form_post, next_totp, reauth, sign_in
+from tests.factories import PASSWORD, Person, make_person
 
 
 def actions() -> list[str]:

@@ -17,15 +17,8 @@ from referral.db import Organisation, User
 from referral.extensions import db, limiter
 from referral.security import passwords, totp
 from referral.security.policy import Role
-from tests.conftest import (
-    PASSWORD,
-    Person,
-    csrf_from,
-    form_post,
-    make_person,
-    next_totp,
-    sign_in,
-)
+from tests.conftest import csrf_from, form_post, next_totp, sign_in
+from tests.factories import PASSWORD, Person, make_person
 
 
 def post_credentials(client: FlaskClient, email: str, password: str) -> tuple[int, str]:

@@ -17,8 +17,8 @@ from referral.directory.models import Sector
 from referral.extensions import db
 from referral.referrals.models import Referral, ReferralState
 from referral.security.policy import Role
-from tests.casehelpers import make_service, publish_pathway
-from tests.conftest import browser_sign_in, make_organisation, make_person, new_tab, output_dir
+from tests.conftest import browser_sign_in, new_tab, output_dir
+from tests.factories import make_organisation, make_person, make_service, publish_pathway
 
 pytestmark = pytest.mark.browser
 

@@ -15,8 +15,8 @@ from referral.db import Organisation
 from referral.extensions import db
 from referral.referrals.models import Need
 from referral.security.policy import Role
-from tests.casehelpers import incident, open_case
-from tests.conftest import browser_sign_in, make_person, new_tab
+from tests.conftest import browser_sign_in, new_tab
+from tests.factories import incident, make_person, open_case
 
 pytestmark = pytest.mark.browser
 

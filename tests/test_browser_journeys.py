@@ -27,9 +27,12 @@ from referral.referrals import services as engine
 from referral.referrals.models import ReferralState
 from referral.security.policy import Role
 from tests.accessibility import AxeScanner, describe
-from tests.casehelpers import open_case
 from tests.conftest import output_dir
 from tests.demo_world import (  # noqa: F401 - fixtures used by this module
+    demo_world_fixture,
+    keep_module_data,
+)
+from tests.factories import (
     ARABIC_READER,
     CLINIC,
     DEMO_EMAILS,
@@ -37,8 +40,7 @@ from tests.demo_world import (  # noqa: F401 - fixtures used by this module
     DemoWorld,
     clinic,
     demo_user,
-    demo_world_fixture,
-    keep_module_data,
+    open_case,
     sent_referral_to_the_clinic,
 )
 

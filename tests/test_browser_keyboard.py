@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 
 from referral.db import Organisation
 from referral.security.policy import Role
-from tests.casehelpers import the_area
-from tests.conftest import Person, make_person, next_totp, output_dir
+from tests.conftest import next_totp, output_dir
+from tests.factories import Person, make_person, the_area
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,8 @@ from referral import clock
 from referral.db import Organisation, User
 from referral.extensions import db
 from referral.security import totp
-from tests.conftest import Person, browser_sign_in, output_dir
+from tests.conftest import browser_sign_in, output_dir
+from tests.factories import Person
 
 pytestmark = pytest.mark.browser
 

@@ -31,14 +31,11 @@ from referral.security.policy import Role
 from tests.accessibility import page_pattern
 from tests.conftest import output_dir
 from tests.demo_world import (  # noqa: F401 - fixtures used by this module
-    DEMO_EMAILS,
-    Account,
-    DemoWorld,
     demo_world_fixture,
     keep_module_data,
-    sent_referral_to_the_clinic,
     sign_in,
 )
+from tests.factories import DEMO_EMAILS, DemoWorld, sent_referral_to_the_clinic
 
 pytestmark = pytest.mark.browser
 

@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 
 from referral.db import Organisation
 from referral.security.policy import Role
-from tests.conftest import browser_sign_in, make_person, output_dir
-from tests.directory_helpers import SEA_PROCEDURE, make_areas
+from tests.conftest import browser_sign_in, output_dir
+from tests.factories import SEA_PROCEDURE, make_areas, make_person
 
 pytestmark = pytest.mark.browser
 

@@ -17,15 +17,18 @@ from referral.directory.models import Sector
 from referral.extensions import db
 from referral.referrals.models import Need
 from referral.security.policy import Role
-from tests.casehelpers import (
+from tests.conftest import browser_sign_in, output_dir
+from tests.factories import (
+    Person,
     incident,
+    make_organisation,
+    make_person,
     make_service,
     open_case,
     publish_pathway,
     referral_consent,
     request,
 )
-from tests.conftest import Person, browser_sign_in, make_organisation, make_person, output_dir
 
 pytestmark = pytest.mark.browser
 

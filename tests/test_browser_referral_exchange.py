@@ -15,8 +15,16 @@ from referral.directory.models import Sector
 from referral.extensions import db
 from referral.referrals.models import Priority, Referral
 from referral.security.policy import Role
-from tests.casehelpers import make_service, open_case, publish_pathway, referral_consent, request
-from tests.conftest import browser_sign_in, make_organisation, make_person, new_tab
+from tests.conftest import browser_sign_in, new_tab
+from tests.factories import (
+    make_organisation,
+    make_person,
+    make_service,
+    open_case,
+    publish_pathway,
+    referral_consent,
+    request,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ from referral.db import Organisation, OrganisationType
 from referral.directory.models import Sector
 from referral.extensions import db
 from referral.security.policy import Role
-from tests.casehelpers import (
+from tests.factories import (
     incident,
     make_service,
     open_case,
@@ -21,7 +21,8 @@ from tests.casehelpers import (
     referral_consent,
     request,
 )
-from tests.conftest import browser_sign_in, make_organisation, make_person, new_tab
+from tests.conftest import browser_sign_in, new_tab
+from tests.factories import make_organisation, make_person
 
 pytestmark = pytest.mark.browser
 

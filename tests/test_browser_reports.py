@@ -9,7 +9,8 @@ from playwright.sync_api import expect
 
 from referral.db import Organisation
 from referral.security.policy import Role
-from tests.conftest import browser_sign_in, make_person, output_dir
+from tests.conftest import browser_sign_in, output_dir
+from tests.factories import make_person
 from tests.test_reports_statistics import gbv_case
 
 pytestmark = pytest.mark.browser

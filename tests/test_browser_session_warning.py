@@ -10,7 +10,8 @@ from playwright.sync_api import expect
 
 from referral.db import Organisation
 from referral.security.policy import Role
-from tests.conftest import browser_sign_in, make_person
+from tests.conftest import browser_sign_in
+from tests.factories import make_person
 
 pytestmark = pytest.mark.browser
 

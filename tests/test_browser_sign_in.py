@@ -12,7 +12,8 @@ from referral.db import Organisation, User
 from referral.extensions import db
 from referral.security import totp
 from referral.security.policy import Role
-from tests.conftest import PASSWORD, make_person, output_dir
+from tests.conftest import output_dir
+from tests.factories import PASSWORD, make_person
 
 pytestmark = pytest.mark.browser
 

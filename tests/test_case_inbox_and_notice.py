@@ -23,15 +23,18 @@ from referral.home.inbox import inbox_for
 from referral.referrals import notify
 from referral.referrals.models import Priority, Referral
 from referral.security.policy import Role
-from tests.casehelpers import (
+from tests.conftest import form_post, sign_in
+from tests.factories import (
+    Person,
     incident,
+    make_organisation,
+    make_person,
     make_service,
     open_case,
     publish_pathway,
     referral_consent,
     request,
 )
-from tests.conftest import Person, form_post, make_organisation, make_person, sign_in
 from tests.tls_helpers import self_signed_certificate
 
 

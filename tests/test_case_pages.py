@@ -19,8 +19,16 @@ from referral.directory.models import Area, Sector, Service
 from referral.extensions import db
 from referral.referrals.models import Consent, Referral, ReferralState
 from referral.security.policy import Role
-from tests.casehelpers import make_service, open_case, publish_pathway, referral_consent
-from tests.conftest import Person, form_post, make_organisation, make_person, sign_in
+from tests.conftest import form_post, sign_in
+from tests.factories import (
+    Person,
+    make_organisation,
+    make_person,
+    make_service,
+    open_case,
+    publish_pathway,
+    referral_consent,
+)
 
 CANARY_NAME = "Canarina Zebedee-Quux"
 FUTURE_DAY = "2026-03-09"  # the frozen clock stands at 2026-03-02
@@ -357,7 +365,7 @@ def test_receiver_of_other_org_cannot_open_referral(
 ) -> None:
     """R10/R11: only the receiving organisation's receivers see the referral."""
     from referral.cases import services as cases
-    from tests.casehelpers import request
+    from tests.factories import request
 
     case = open_case(caseworker.user)
     consent = referral_consent(case, caseworker.user, health)
@@ -422,7 +430,7 @@ def test_tampered_hidden_fields_are_refused_and_change_nothing(
 ) -> None:
     from referral.cases import services as cases
     from referral.cases.models import ClosureReason
-    from tests.casehelpers import request
+    from tests.factories import request
 
     case = open_case(caseworker.user)
     consent = referral_consent(case, caseworker.user, health)

@@ -30,8 +30,15 @@ from referral.referrals import services as engine
 from referral.referrals.models import CaregiverRelationship, ConsentKind
 from referral.security.policy import Role
 from referral.workflow import IllegalTransitionError, RuleError
-from tests.casehelpers import captured_events, incident, open_case, the_area
-from tests.conftest import START, fresh, make_organisation, make_person
+from tests.conftest import START, fresh
+from tests.factories import (
+    captured_events,
+    incident,
+    make_organisation,
+    make_person,
+    open_case,
+    the_area,
+)
 
 
 @pytest.fixture

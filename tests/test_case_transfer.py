@@ -28,7 +28,7 @@ from referral.referrals import services as engine
 from referral.referrals.models import CaregiverRelationship, Consent, ConsentKind
 from referral.security.policy import Role
 from referral.workflow import ConflictError, IllegalTransitionError, RuleError
-from tests.casehelpers import (
+from tests.factories import (
     incident,
     make_service,
     open_case,
@@ -36,7 +36,8 @@ from tests.casehelpers import (
     referral_consent,
     request,
 )
-from tests.conftest import Person, form_post, make_organisation, make_person, sign_in
+from tests.conftest import form_post, sign_in
+from tests.factories import Person, make_organisation, make_person
 
 
 @pytest.fixture(autouse=True)

@@ -22,8 +22,7 @@ from referral.clinical import (
 from referral.db import Organisation, User
 from referral.extensions import db
 from referral.security.policy import Role
-from tests.casehelpers import incident, open_case
-from tests.conftest import make_person
+from tests.factories import incident, make_person, open_case
 
 HOUR = timedelta(hours=1)
 

@@ -28,16 +28,19 @@ from referral.psea.models import Allegation, AllegationState
 from referral.referrals import services as engine
 from referral.referrals.models import Consent, Referral, ReferralState
 from referral.security.policy import Role
-from tests.casehelpers import (
+from tests.conftest import form_post, reauth, sign_in
+from tests.factories import (
+    Person,
+    make_organisation,
+    make_person,
     make_service,
     open_case,
     publish_pathway,
+    record_allegation,
     referral_consent,
     request,
     the_area,
 )
-from tests.conftest import Person, form_post, make_organisation, make_person, reauth, sign_in
-from tests.psea.conftest import record
 
 MESSAGE = "Tick this box to confirm. Nothing was changed."
 SEA_PROCEDURE = (
@@ -224,7 +227,7 @@ def _psea_world() -> PseaWorld:
     focal = make_person(Role.PSEA_FOCAL_POINT, ngo)
     entity_focal = make_person(Role.PSEA_FOCAL_POINT, entity)
     coordinator = make_person(Role.PSEA_COORDINATOR, un)
-    return PseaWorld(focal, entity_focal, coordinator, entity, record(focal))
+    return PseaWorld(focal, entity_focal, coordinator, entity, record_allegation(focal))
 
 
 def _allegation_state(world: PseaWorld) -> Callable[[], Any]:
@@ -533,7 +536,7 @@ def test_reversible_siblings_of_allegation_actions_need_no_tick(app: Flask) -> N
     assert response.status_code == 302
     assert _allegation_state(world)() is AllegationState.MANUAL_ROUTING
 
-    world.allegation = record(world.focal)
+    world.allegation = record_allegation(world.focal)
     _acknowledged(world)
     entity = app.test_client()
     sign_in(entity, world.entity_focal)

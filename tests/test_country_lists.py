@@ -16,8 +16,8 @@ from referral.db import Organisation
 from referral.extensions import db
 from referral.security.policy import Role
 from referral.workflow import RuleError
-from tests.casehelpers import correct_incident, incident, open_case
-from tests.conftest import Person, form_post, make_person, sign_in
+from tests.conftest import form_post, sign_in
+from tests.factories import Person, correct_incident, incident, make_person, open_case
 
 
 def _events(action: str) -> list[AuditEvent]:

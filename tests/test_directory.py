@@ -17,16 +17,8 @@ from referral.directory.models import AgeGroup, Area, AreaLevel, Sector, Service
 from referral.extensions import db
 from referral.security.policy import Role
 from referral.workflow import RuleError
-from tests.conftest import (
-    Person,
-    account_csrf,
-    csrf_from,
-    form_post,
-    make_organisation,
-    make_person,
-    sign_in,
-)
-from tests.directory_helpers import Areas, make_areas, make_service
+from tests.conftest import account_csrf, csrf_from, form_post, sign_in
+from tests.factories import Areas, Person, make_areas, make_organisation, make_person, make_service
 
 
 @pytest.fixture(autouse=True)

@@ -13,8 +13,8 @@ from referral.db import Organisation
 from referral.extensions import db
 from referral.pathways import services as pathways
 from referral.security.policy import Role
-from tests.casehelpers import open_case, the_area
-from tests.conftest import make_person, sign_in
+from tests.conftest import sign_in
+from tests.factories import make_person, open_case, the_area
 
 # (role, page, sentence the page must show in its empty-state paragraph)
 EMPTY_PAGES: list[tuple[Role, str, str]] = [

@@ -12,8 +12,8 @@ from referral.directory.models import AgeGroup, Sex
 from referral.extensions import db
 from referral.security.policy import Role
 from referral.workflow import RuleError
-from tests.casehelpers import captured_events, incident, open_case, the_area
-from tests.conftest import Person, form_post, make_person, sign_in
+from tests.conftest import form_post, sign_in
+from tests.factories import Person, captured_events, incident, make_person, open_case, the_area
 
 
 @pytest.fixture

@@ -20,15 +20,18 @@ from referral.home.inbox import inbox_for
 from referral.referrals import services as engine
 from referral.referrals.models import Priority, Referral, ReferralState
 from referral.security.policy import Role
-from tests.casehelpers import (
+from tests.conftest import sign_in
+from tests.factories import (
+    Person,
     incident,
+    make_organisation,
+    make_person,
     make_service,
     open_case,
     publish_pathway,
     referral_consent,
     request,
 )
-from tests.conftest import Person, make_organisation, make_person, sign_in
 
 ALARM = "Clinical windows closing"
 

@@ -17,8 +17,15 @@ from referral.extensions import db
 from referral.referrals.models import ConsentKind, Need
 from referral.security.policy import Role
 from referral.workflow import ConflictError, IllegalTransitionError, RuleError
-from tests.casehelpers import captured_events, incident, open_case
-from tests.conftest import Person, form_post, make_organisation, make_person, sign_in
+from tests.conftest import form_post, sign_in
+from tests.factories import (
+    Person,
+    captured_events,
+    incident,
+    make_organisation,
+    make_person,
+    open_case,
+)
 
 
 @pytest.fixture

@@ -13,13 +13,8 @@ from referral.referrals import services as engine
 from referral.referrals.models import Referral, ReferralState
 from referral.workflow import RuleError
 from tests import test_field_clinical_alarms as shared
-from tests.casehelpers import (
-    captured_events,
-    open_case,
-    referral_consent,
-    request,
-)
-from tests.conftest import Person, form_post, sign_in
+from tests.conftest import form_post, sign_in
+from tests.factories import Person, captured_events, open_case, referral_consent, request
 
 # the same people and health service as the clinical-alarm tests
 _request_context = shared._request_context

@@ -19,8 +19,8 @@ from referral.referrals.models import ConsentKind, Priority, Referral, ReferralS
 from referral.reports import exports, services
 from referral.reports.services import Granularity, StatsScope
 from tests import test_field_clinical_alarms as shared
-from tests.casehelpers import open_case, referral_consent, request
-from tests.conftest import Person
+from tests.factories import open_case, referral_consent, request
+from tests.factories import Person
 
 # the caseworker, supervisor, receiver and health service of the clinical-alarm tests
 _request_context = shared._request_context

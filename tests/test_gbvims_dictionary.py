@@ -47,7 +47,7 @@ from referral.reports import incident_recorder
 from referral.reports.services import Granularity, StatsScope
 from referral.security.policy import Role
 from referral.workflow import RuleError
-from tests.casehelpers import (
+from tests.factories import (
     make_service,
     open_case,
     publish_pathway,
@@ -55,7 +55,8 @@ from tests.casehelpers import (
     request,
     the_area,
 )
-from tests.conftest import Person, form_post, make_person, sign_in
+from tests.conftest import form_post, sign_in
+from tests.factories import Person, make_person
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from referral.cases.models import Incident, PreviouslyReported
 from referral.extensions import db
 from referral.security.crypto import generate_key_entry
 from referral.security.policy import Role
-from tests.conftest import make_app, make_organisation, make_person
+from tests.conftest import make_app
+from tests.factories import make_organisation, make_person
 from tests.test_reports_statistics import gbv_case
 
 

@@ -21,8 +21,15 @@ from referral.referrals.models import Need, Priority
 from referral.reports.services import StatsScope
 from referral.security.crypto import generate_key_entry
 from referral.security.policy import Role
-from tests.casehelpers import make_service, open_case, publish_pathway, referral_consent
-from tests.conftest import make_app, make_organisation, make_person
+from tests.conftest import make_app
+from tests.factories import (
+    make_organisation,
+    make_person,
+    make_service,
+    open_case,
+    publish_pathway,
+    referral_consent,
+)
 
 INTER_AGENCY_FORM = [
     "gbv_case_management",

@@ -26,8 +26,17 @@ from referral.referrals import services as engine
 from referral.referrals.models import Consent, Need, Referral, ReferralTransition
 from referral.security.crypto import Binding, DecryptionError, current_keyring
 from referral.security.policy import Role
-from tests.casehelpers import make_service, open_case, publish_pathway, referral_consent, request
-from tests.conftest import Person, csrf_from, make_organisation, make_person, sign_in
+from tests.conftest import csrf_from, sign_in
+from tests.factories import (
+    Person,
+    make_organisation,
+    make_person,
+    make_service,
+    open_case,
+    publish_pathway,
+    referral_consent,
+    request,
+)
 
 
 @pytest.fixture

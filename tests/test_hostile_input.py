@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 
 from referral.extensions import db, limiter
 from referral.security.policy import Access, Role, requirement_of, satisfies, token_scope_of
-from tests.access_scenarios import SCENARIOS, Scenario, build_world
+from tests.access_scenarios import SCENARIOS, Scenario
 from tests.conftest import sign_in
+from tests.factories import build_world
 from tests.test_access_matrix import FLOW_ENDPOINTS, SESSION_ENDING, _url
 
 MARKER = "<script>alert(1)</script>"

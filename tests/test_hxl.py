@@ -16,8 +16,8 @@ from referral.db import Organisation
 from referral.directory.models import Area, AreaLevel, Sector, Service, ServiceStatus
 from referral.extensions import db
 from referral.security.policy import Role
-from tests.conftest import Person, form_post, make_organisation, make_person, sign_in
-from tests.directory_helpers import Areas, make_areas, make_service
+from tests.conftest import form_post, sign_in
+from tests.factories import Areas, Person, make_areas, make_organisation, make_person, make_service
 
 COD = """admin0Name_en,admin0Pcode,admin1Name_en,admin1Pcode,admin2Name_en,admin2Pcode
 #country+name+i_en,#country+code,#adm1+name+i_en,#adm1+code,#adm2+name+i_en,#adm2+code

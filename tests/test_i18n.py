@@ -6,7 +6,8 @@ from flask.testing import FlaskClient
 
 from referral.db import User
 from referral.extensions import db
-from tests.conftest import Person, form_post, sign_in
+from tests.conftest import form_post, sign_in
+from tests.factories import Person
 
 
 def test_browser_language_is_used_before_sign_in(client: FlaskClient) -> None:

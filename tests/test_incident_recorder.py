@@ -25,8 +25,16 @@ from referral.directory.models import Area, AreaLevel, Sector
 from referral.extensions import db
 from referral.referrals import services as engine
 from referral.security.policy import Role
-from tests.casehelpers import make_service, publish_pathway, referral_consent, request, the_area
-from tests.conftest import Person, form_post, make_person, sign_in
+from tests.conftest import form_post, sign_in
+from tests.factories import (
+    Person,
+    make_person,
+    make_service,
+    publish_pathway,
+    referral_consent,
+    request,
+    the_area,
+)
 from tests.test_reports_statistics import gbv_case
 
 # The Incident Recorder's "Incident Data" headers, in its order.

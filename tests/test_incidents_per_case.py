@@ -36,21 +36,17 @@ from referral.reports import services as reports
 from referral.security.crypto import generate_key_entry
 from referral.security.policy import Role
 from referral.workflow import RuleError
-from tests.casehelpers import (
+from tests.conftest import form_post, make_app, sign_in
+from tests.factories import (
+    Person,
     incident,
+    make_organisation,
+    make_person,
     make_service,
     open_case,
     publish_pathway,
     referral_consent,
     request,
-)
-from tests.conftest import (
-    Person,
-    form_post,
-    make_app,
-    make_organisation,
-    make_person,
-    sign_in,
 )
 from tests.test_incident_recorder import data_rows, download, workbook_of
 from tests.test_reports_statistics import row_of, scope_of, table

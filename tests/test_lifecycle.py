@@ -39,8 +39,8 @@ from referral.security.crypto import (
 )
 from referral.security.policy import Role
 from referral.workflow import RuleError
-from tests.casehelpers import open_case
-from tests.conftest import csrf_from, form_post, make_app, make_person, sign_in
+from tests.conftest import csrf_from, form_post, make_app, sign_in
+from tests.factories import make_person, open_case
 
 RETENTION = 1825
 

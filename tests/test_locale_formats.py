@@ -17,8 +17,8 @@ from referral.cases.models import Case, Incident
 from referral.db import Organisation
 from referral.extensions import db
 from referral.security.policy import Role
-from tests.casehelpers import incident, open_case
-from tests.conftest import form_post, make_person, sign_in
+from tests.conftest import form_post, sign_in
+from tests.factories import incident, make_person, open_case
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 INSTANT = datetime(2026, 3, 1, 22, 0, 5, tzinfo=UTC)

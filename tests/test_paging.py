@@ -27,9 +27,16 @@ from referral.db.paging import CursorError
 from referral.extensions import db
 from referral.referrals import services as engine
 from referral.security.policy import Role
-from tests.api_helpers import ApiWorld, bearer, build_api_world, send_referral
-from tests.casehelpers import open_case
-from tests.conftest import Person, make_person, sign_in
+from tests.conftest import sign_in
+from tests.factories import (
+    ApiWorld,
+    Person,
+    bearer,
+    build_api_world,
+    make_person,
+    open_case,
+    send_referral,
+)
 
 PACKAGE = Path(__file__).resolve().parent.parent / "referral"
 API = "/api/v1"

@@ -19,16 +19,17 @@ from referral.pathways.models import PathwayStatus, PathwayVersion
 from referral.pathways.services import Eligibility, lookup_pathway
 from referral.security.policy import Role
 from referral.workflow import IllegalTransitionError, RuleError
-from tests.conftest import (
+from tests.conftest import account_csrf, form_post, fresh, sign_in
+from tests.factories import (
+    SEA_PROCEDURE,
+    Areas,
     Person,
-    account_csrf,
-    form_post,
-    fresh,
+    make_areas,
     make_organisation,
+    make_pathway,
     make_person,
-    sign_in,
+    make_service,
 )
-from tests.directory_helpers import SEA_PROCEDURE, Areas, make_areas, make_pathway, make_service
 
 
 @pytest.fixture(autouse=True)

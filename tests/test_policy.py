@@ -18,7 +18,8 @@ from referral.security.policy import (
     requirement_of,
 )
 from referral.workflow import RuleError
-from tests.conftest import Person, form_post, make_organisation, make_person, sign_in
+from tests.conftest import form_post, sign_in
+from tests.factories import Person, make_organisation, make_person
 
 # Endpoints reachable without signing in. Everything else needs a signed-in user (or,
 # under /api/v1, an API token). The API's description and docs page hold no data.

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from referral.audit.models import AuditEvent
 from referral.extensions import db, limiter
-from tests.conftest import Person, csrf_from, make_app
+from tests.conftest import csrf_from, make_app
+from tests.factories import Person
 
 PROXY = "10.0.0.2"
 

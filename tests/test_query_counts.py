@@ -23,7 +23,8 @@ from bench.seed import Seeder
 from referral.db import User
 from referral.extensions import db
 from referral.security.crypto import AUDIT_KEYS_EXTENSION, KEYRING_EXTENSION
-from tests.conftest import Person, sign_in
+from tests.conftest import sign_in
+from tests.factories import Person
 
 PAGES: list[tuple[str, str, str]] = [
     ("case list", "supervisor", "/cases/"),

@@ -18,8 +18,9 @@ from referral.cases.models import Case
 from referral.db import Organisation, OrganisationType, User
 from referral.extensions import db
 from referral.security.policy import Role
-from tests.casehelpers import open_case
-from tests.conftest import make_organisation, make_person, sign_in
+from tests.factories import open_case
+from tests.conftest import sign_in
+from tests.factories import make_organisation, make_person
 
 PACKAGE = Path(__file__).resolve().parent.parent / "referral"
 

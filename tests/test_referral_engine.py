@@ -25,16 +25,18 @@ from referral.referrals.models import (
 )
 from referral.security.policy import Role
 from referral.workflow import ConflictError, IllegalTransitionError, RuleError
-from tests.casehelpers import (
+from tests.factories import (
+    ADULTS,
     captured_events,
     incident,
+    make_organisation,
+    make_person,
     make_service,
     open_case,
     publish_pathway,
     referral_consent,
     request,
 )
-from tests.conftest import make_organisation, make_person
 
 
 @pytest.fixture(autouse=True)
@@ -159,7 +161,7 @@ def test_r14_suspended_or_not_accepting_service_needs_reason(
     caseworker: User, receiver_org: Organisation
 ) -> None:
     suspended = make_service(receiver_org, Sector.HEALTH, status=ServiceStatus.SUSPENDED)
-    adults = make_service(receiver_org, Sector.SHELTER, adults_only=True)
+    adults = make_service(receiver_org, Sector.SHELTER, age_groups=ADULTS)
     publish_pathway(caseworker, [suspended, adults])
     child = open_case(caseworker, age=12)
     for service in (suspended, adults):

@@ -28,8 +28,8 @@ from referral.reports import psea_stats
 from referral.reports.services import Granularity, StatsReport, StatsScope
 from referral.reports.suppression import SafeTable
 from referral.security.policy import Role
-from tests.casehelpers import make_service
-from tests.conftest import Person, form_post, make_organisation, make_person, sign_in
+from tests.conftest import form_post, sign_in
+from tests.factories import Person, make_organisation, make_person, make_service
 
 
 @pytest.fixture

@@ -36,7 +36,11 @@ from referral.reports.services import Granularity, StatsScope
 from referral.reports.suppression import Mark, SafeTable
 from referral.security.crypto import encrypted_columns
 from referral.security.policy import Role
-from tests.casehelpers import (
+from tests.conftest import account_csrf, form_post, sign_in
+from tests.factories import (
+    Person,
+    make_organisation,
+    make_person,
     make_service,
     open_case,
     publish_pathway,
@@ -44,7 +48,6 @@ from tests.casehelpers import (
     request,
     the_area,
 )
-from tests.conftest import Person, account_csrf, form_post, make_organisation, make_person, sign_in
 
 
 def gbv_case(

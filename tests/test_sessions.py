@@ -16,15 +16,8 @@ from referral.audit.models import AuditEvent
 from referral.db import AuthSession, Organisation, User
 from referral.extensions import db
 from referral.security.policy import Role
-from tests.conftest import (
-    Person,
-    form_post,
-    make_organisation,
-    make_person,
-    next_totp,
-    reauth,
-    sign_in,
-)
+from tests.conftest import form_post, next_totp, reauth, sign_in
+from tests.factories import Person, make_organisation, make_person
 
 
 def is_signed_in(client: FlaskClient) -> bool:

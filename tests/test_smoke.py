@@ -1,6 +1,7 @@
 from flask.testing import FlaskClient
 
-from tests.conftest import Person, sign_in
+from tests.conftest import sign_in
+from tests.factories import Person
 
 
 def test_sign_in_page_renders(client: FlaskClient) -> None:

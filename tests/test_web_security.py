@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from tests.conftest import Person, csrf_from, sign_in
+from tests.conftest import csrf_from, sign_in
+from tests.factories import Person
 
 
 def test_security_headers_on_every_response(client: FlaskClient) -> None:

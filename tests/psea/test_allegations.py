@@ -29,8 +29,15 @@ from referral.psea.models import (
 )
 from referral.security.policy import Role
 from referral.workflow import ConflictError, IllegalTransitionError, RuleError
-from tests.conftest import csrf_from, form_post, fresh, make_organisation, make_person, sign_in
-from tests.psea.conftest import Network, actions, allegation_data, audit_trail, record
+from tests.conftest import csrf_from, form_post, fresh, sign_in
+from tests.factories import (
+    Network,
+    allegation_data,
+    make_organisation,
+    make_person,
+    record_allegation,
+)
+from tests.psea.conftest import actions, audit_trail
 
 
 def intake_form(**changes: Any) -> dict[str, Any]:
@@ -104,9 +111,9 @@ def test_r17_focal_point_records_minimal_allegation_with_random_reference(
 
 
 def test_r17_narrative_is_optional_and_encrypted_at_rest(network: Network) -> None:
-    without = record(network.ngo_focal)
+    without = record_allegation(network.ngo_focal)
     assert without.narrative is None
-    with_text = record(network.ngo_focal, narrative="Reported near the water point.")
+    with_text = record_allegation(network.ngo_focal, narrative="Reported near the water point.")
     raw = db.session.execute(
         sa.text("SELECT narrative FROM allegations WHERE id = :id"), {"id": with_text.id}
     ).scalar_one()
@@ -160,7 +167,7 @@ def test_r17_future_receipt_refused(network: Network) -> None:
 
 
 def test_r20_survivor_under_18_makes_sexual_abuse_of_a_child(network: Network) -> None:
-    allegation = record(
+    allegation = record_allegation(
         network.ngo_focal,
         category=Category.SEXUAL_EXPLOITATION,
         survivors={
@@ -173,7 +180,7 @@ def test_r20_survivor_under_18_makes_sexual_abuse_of_a_child(network: Network) -
 
 
 def test_r20_adults_keep_the_reported_category(network: Network) -> None:
-    allegation = record(network.ngo_focal, category=Category.SEXUAL_ABUSE)
+    allegation = record_allegation(network.ngo_focal, category=Category.SEXUAL_ABUSE)
     assert allegation.category is Category.SEXUAL_ABUSE
 
 
@@ -208,7 +215,7 @@ def test_r20_applied_through_the_form(client: FlaskClient, network: Network) -> 
 
 
 def test_focal_point_routes_to_member_entity(network: Network) -> None:
-    allegation = record(network.ngo_focal, entity_organisation=network.agency)
+    allegation = record_allegation(network.ngo_focal, entity_organisation=network.agency)
     state = services.route(allegation, network.agency, actor=network.ngo_focal.user)
     db.session.commit()
     assert state is AllegationState.ROUTED
@@ -217,7 +224,7 @@ def test_focal_point_routes_to_member_entity(network: Network) -> None:
 
 
 def test_unknown_entity_goes_to_coordinator_for_manual_routing(network: Network) -> None:
-    allegation = record(network.ngo_focal)
+    allegation = record_allegation(network.ngo_focal)
     assert services.route(allegation, None, actor=network.ngo_focal.user) is (
         AllegationState.MANUAL_ROUTING
     )
@@ -233,14 +240,14 @@ def test_unknown_entity_goes_to_coordinator_for_manual_routing(network: Network)
 
 def test_non_member_entity_goes_to_coordinator(network: Network) -> None:
     """An organisation without a PSEA focal point cannot receive: manual routing."""
-    allegation = record(network.ngo_focal, entity_organisation=network.outsider)
+    allegation = record_allegation(network.ngo_focal, entity_organisation=network.outsider)
     state = services.route(allegation, network.outsider, actor=network.ngo_focal.user)
     assert state is AllegationState.MANUAL_ROUTING
     assert allegation.routed_to_organisation_id is None
 
 
 def test_r18_entity_acknowledges_and_reports_outcome_category_only(network: Network) -> None:
-    allegation = record(network.ngo_focal)
+    allegation = record_allegation(network.ngo_focal)
     services.route(allegation, network.agency, actor=network.ngo_focal.user)
     assert services.can_respond(network.agency_focal.user, allegation)
     assert not services.can_respond(network.ngo_focal.user, allegation)
@@ -264,7 +271,7 @@ def test_r18_entity_acknowledges_and_reports_outcome_category_only(network: Netw
 
 
 def test_r18_illegal_transitions_refused(network: Network) -> None:
-    allegation = record(network.ngo_focal)
+    allegation = record_allegation(network.ngo_focal)
     with pytest.raises(IllegalTransitionError):
         services.acknowledge(allegation, actor=network.agency_focal.user)
     with pytest.raises(IllegalTransitionError):
@@ -280,7 +287,7 @@ def test_r18_illegal_transitions_refused(network: Network) -> None:
 def test_r18_http_flow_and_second_acknowledgement_is_a_conflict(
     app: Flask, network: Network
 ) -> None:
-    allegation = record(network.ngo_focal)
+    allegation = record_allegation(network.ngo_focal)
     focal = app.test_client()
     sign_in(focal, network.ngo_focal)
     page = f"/allegations/{allegation.public_id}"
@@ -310,7 +317,7 @@ def test_r18_http_flow_and_second_acknowledgement_is_a_conflict(
 
 def test_stale_copy_cannot_overwrite_a_newer_state(app: Flask, network: Network) -> None:
     """Optimistic version guard: a session holding an old copy loses (both engines)."""
-    allegation = record(network.ngo_focal)
+    allegation = record_allegation(network.ngo_focal)
     public_id = allegation.public_id
     stale = db.session.scalar(sa.select(Allegation).where(Allegation.public_id == public_id))
     assert stale is not None
@@ -329,7 +336,7 @@ def test_stale_copy_cannot_overwrite_a_newer_state(app: Flask, network: Network)
 def test_focal_point_cannot_route_another_organisations_allegation(
     client: FlaskClient, network: Network
 ) -> None:
-    allegation = record(network.ngo_focal)
+    allegation = record_allegation(network.ngo_focal)
     sign_in(client, network.agency_focal)
     page = f"/allegations/{allegation.public_id}"
     assert client.get(page).status_code == 404
@@ -347,7 +354,7 @@ def test_focal_point_cannot_route_another_organisations_allegation(
 
 def test_r19_deadlines_computed_with_frozen_clock(app: Flask, network: Network) -> None:
     received = clock.utcnow() - timedelta(hours=3)
-    allegation = record(network.ngo_focal, received_at=received)
+    allegation = record_allegation(network.ngo_focal, received_at=received)
     assert allegation.route_due_at == received + timedelta(hours=24)
     deadline = services.pending_deadline(allegation)
     assert deadline is not None and deadline.step == "route" and not deadline.overdue
@@ -374,7 +381,7 @@ def test_r19_deadlines_are_configurable(app: Flask, network: Network) -> None:
     saved = app.config["PSEA_ROUTE_WITHIN_HOURS"], app.config["PSEA_ACKNOWLEDGE_WITHIN_HOURS"]
     app.config.update(PSEA_ROUTE_WITHIN_HOURS=6, PSEA_ACKNOWLEDGE_WITHIN_HOURS=12)
     try:
-        allegation = record(network.ngo_focal)
+        allegation = record_allegation(network.ngo_focal)
         assert allegation.route_due_at == allegation.received_at + timedelta(hours=6)
         services.route(allegation, network.agency, actor=network.ngo_focal.user)
         assert allegation.acknowledge_due_at == clock.utcnow() + timedelta(hours=12)
@@ -385,8 +392,8 @@ def test_r19_deadlines_are_configurable(app: Flask, network: Network) -> None:
 def test_r19_overdue_flagged_on_coordinator_dashboard_and_inbox(
     client: FlaskClient, network: Network
 ) -> None:
-    late = record(network.ngo_focal, received_at=clock.utcnow() - timedelta(hours=30))
-    on_time = record(network.ngo_focal)
+    late = record_allegation(network.ngo_focal, received_at=clock.utcnow() - timedelta(hours=30))
+    on_time = record_allegation(network.ngo_focal)
     sign_in(client, network.coordinator)
     dashboard = client.get("/allegations/").get_data(as_text=True)
     assert "1 allegation past its routing or acknowledgement deadline" in dashboard
@@ -401,8 +408,8 @@ def test_r19_overdue_flagged_on_coordinator_dashboard_and_inbox(
 
 
 def test_visibility_per_role_and_organisation(app: Flask, network: Network) -> None:
-    own = record(network.ngo_focal, consents_to_assistance=True)
-    routed = record(network.ngo_focal)
+    own = record_allegation(network.ngo_focal, consents_to_assistance=True)
+    routed = record_allegation(network.ngo_focal)
     services.route(routed, network.mission, actor=network.ngo_focal.user)
     db.session.commit()
     gbv_org = make_organisation("GBVO")
@@ -439,7 +446,7 @@ def test_visibility_per_role_and_organisation(app: Flask, network: Network) -> N
 
 
 def test_narrative_reveal_is_audited_and_not_for_va(app: Flask, network: Network) -> None:
-    allegation = record(
+    allegation = record_allegation(
         network.ngo_focal, narrative="Seen at the clinic gate.", consents_to_assistance=True
     )
     client = app.test_client()
@@ -463,7 +470,7 @@ def test_narrative_reveal_is_audited_and_not_for_va(app: Flask, network: Network
 
 
 def test_every_state_change_is_audited(network: Network) -> None:
-    allegation = record(network.ngo_focal)
+    allegation = record_allegation(network.ngo_focal)
     services.route(allegation, None, actor=network.ngo_focal.user)
     services.route(allegation, network.agency, actor=network.coordinator.user)
     services.acknowledge(allegation, actor=network.agency_focal.user)
@@ -489,7 +496,9 @@ def test_list_pages_by_keyset(app: Flask, client: FlaskClient, network: Network)
     references = []
     for hours in range(5):
         references.append(
-            record(network.ngo_focal, received_at=clock.utcnow() - timedelta(hours=hours)).reference
+            record_allegation(
+                network.ngo_focal, received_at=clock.utcnow() - timedelta(hours=hours)
+            ).reference
         )
     saved = app.config["PAGE_SIZE"]
     app.config["PAGE_SIZE"] = 2
@@ -515,7 +524,7 @@ def test_r23_mission_can_be_subject_and_have_psea_focal_point(
 ) -> None:
     assert network.mission.is_mission
     assert network.mission_focal.user.role is Role.PSEA_FOCAL_POINT
-    allegation = record(network.ngo_focal, entity_organisation=network.mission)
+    allegation = record_allegation(network.ngo_focal, entity_organisation=network.mission)
     assert allegation.entity_type.value == "peacekeeping_mission"
     assert network.mission in services.member_organisations()
     services.route(allegation, network.mission, actor=network.ngo_focal.user)

@@ -30,10 +30,10 @@ from referral.referrals.models import (
 )
 from referral.security.policy import Permission, Role, has_permission
 from referral.workflow import RuleError
-from tests.casehelpers import open_case as open_gbv_case
-from tests.casehelpers import the_area
-from tests.conftest import form_post, make_person, sign_in
-from tests.psea.conftest import Network, Services, actions, record
+from tests.conftest import form_post, sign_in
+from tests.factories import Network, Services, make_person, record_allegation, the_area
+from tests.factories import open_case as open_gbv_case
+from tests.psea.conftest import actions
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_r21_assistance_does_not_wait_for_the_allegation(
     network: Network, gbv_services: Services
 ) -> None:
     """The allegation is still waiting for routing: assistance goes ahead anyway."""
-    allegation = record(network.ngo_focal, consents_to_assistance=True)
+    allegation = record_allegation(network.ngo_focal, consents_to_assistance=True)
     found = open_record(network.va.user, allegation_public_id=allegation.public_id)
     referral = refer(network.va.user, found, gbv_services.case_management)
     assert allegation.state.value == "received"
@@ -151,8 +151,8 @@ def test_r21_child_survivor_needs_caregiver_consent_facts(
 def test_r21_allegation_must_be_marked_for_assistance(
     client: FlaskClient, network: Network
 ) -> None:
-    not_marked = record(network.ngo_focal, consents_to_assistance=False)
-    marked = record(network.ngo_focal, consents_to_assistance=True)
+    not_marked = record_allegation(network.ngo_focal, consents_to_assistance=False)
+    marked = record_allegation(network.ngo_focal, consents_to_assistance=True)
     sign_in(client, network.va)
     assert client.get(f"/assistance/new?allegation={not_marked.public_id}").status_code == 404
     page = client.get(f"/assistance/new?allegation={marked.public_id}")
@@ -163,7 +163,7 @@ def test_r21_allegation_must_be_marked_for_assistance(
 def test_r21_va_refers_through_pages_and_sees_status_never_case_content(
     app: Flask, network: Network, gbv_services: Services
 ) -> None:
-    allegation = record(network.ngo_focal, consents_to_assistance=True)
+    allegation = record_allegation(network.ngo_focal, consents_to_assistance=True)
     va = app.test_client()
     sign_in(va, network.va)
     html = va.get(f"/allegations/{allegation.public_id}").get_data(as_text=True)
@@ -238,9 +238,9 @@ def test_assistance_visibility(app: Flask, network: Network, gbv_services: Servi
 def test_r21_inbox_lists_consenting_survivors_without_a_record(
     app: Flask, network: Network, gbv_services: Services
 ) -> None:
-    waiting = record(network.ngo_focal, consents_to_assistance=True)
-    served = record(network.ngo_focal, consents_to_assistance=True)
-    hidden = record(network.ngo_focal, consents_to_assistance=False)
+    waiting = record_allegation(network.ngo_focal, consents_to_assistance=True)
+    served = record_allegation(network.ngo_focal, consents_to_assistance=True)
+    hidden = record_allegation(network.ngo_focal, consents_to_assistance=False)
     with app.test_request_context():
         open_record(network.va.user, allegation_public_id=served.public_id)
     client = app.test_client()

@@ -16,9 +16,8 @@ from referral.extensions import db
 from referral.psea.models import Allegation, AllegationState, Outcome
 from referral.referrals.models import Referral, SourceKind
 from referral.security.policy import Role
-from tests.casehelpers import the_area
-from tests.conftest import browser_sign_in, make_person, output_dir
-from tests.psea.conftest import Network, Services, record
+from tests.conftest import browser_sign_in, output_dir
+from tests.factories import Network, Services, make_person, record_allegation, the_area
 
 pytestmark = pytest.mark.browser
 
@@ -88,7 +87,7 @@ def test_va_refers_survivor_to_gbv_case_management_and_sees_acceptance(
     service accepts, and a case opened with the SEA context."""
     shots = output_dir("browser-psea")
     caseworker = make_person(Role.CASEWORKER, gbv_services.provider)
-    allegation = record(network.ngo_focal, consents_to_assistance=True)
+    allegation = record_allegation(network.ngo_focal, consents_to_assistance=True)
 
     browser_sign_in(page, network.va)
     page.get_by_role("link", name="Allegations").click()

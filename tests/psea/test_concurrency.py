@@ -17,8 +17,8 @@ from referral.psea import services
 from referral.psea.models import Allegation, AllegationState, Outcome
 from referral.security.policy import Role
 from referral.workflow import ConflictError, IllegalTransitionError
-from tests.conftest import make_person
-from tests.psea.conftest import Network, audit_trail, record
+from tests.factories import Network, make_person, record_allegation
+from tests.psea.conftest import audit_trail
 
 ROUNDS = 5
 
@@ -101,7 +101,7 @@ def state_of(public_id: str) -> Allegation:
 
 def test_concurrent_routing_has_one_winner(app: Flask, network: Network) -> None:
     for _ in range(ROUNDS):
-        allegation = record(network.ngo_focal)
+        allegation = record_allegation(network.ngo_focal)
         public_id = allegation.public_id
         results = race(
             app,
@@ -122,7 +122,7 @@ def test_concurrent_acknowledgements_have_one_winner(app: Flask, network: Networ
         Role.PSEA_FOCAL_POINT, network.agency, email="second.focal@example.org"
     )
     for _ in range(ROUNDS):
-        allegation = record(network.ngo_focal)
+        allegation = record_allegation(network.ngo_focal)
         services.route(allegation, network.agency, actor=network.ngo_focal.user)
         db.session.commit()
         public_id = allegation.public_id
@@ -138,7 +138,7 @@ def test_concurrent_acknowledgements_have_one_winner(app: Flask, network: Networ
 
 def test_acknowledgement_racing_an_outcome_never_skips_a_step(app: Flask, network: Network) -> None:
     for _ in range(ROUNDS):
-        allegation = record(network.ngo_focal)
+        allegation = record_allegation(network.ngo_focal)
         services.route(allegation, network.agency, actor=network.ngo_focal.user)
         db.session.commit()
         public_id = allegation.public_id

@@ -16,8 +16,9 @@ from referral.psea import delegation as delegations
 from referral.psea.models import PseaDelegation
 from referral.security.policy import Permission, Role, has_permission
 from referral.workflow import RuleError
-from tests.conftest import Person, form_post, make_person, sign_in
-from tests.psea.conftest import Network, actions, record
+from tests.conftest import form_post, sign_in
+from tests.factories import Network, Person, make_person, record_allegation
+from tests.psea.conftest import actions
 
 BANNER = "as an interim delegation until"
 
@@ -45,7 +46,7 @@ def grant_by_form(client: FlaskClient, holder: Person, days: int, reason: str = 
 def test_r22_admin_grants_gbv_coordinator_time_limited_psea_rights(
     app: Flask, network: Network, gbv_coordinator: Person, admin_person: Person
 ) -> None:
-    allegation = record(network.ngo_focal)
+    allegation = record_allegation(network.ngo_focal)
     holder_client = app.test_client()
     sign_in(holder_client, gbv_coordinator)
     assert holder_client.get("/allegations/").status_code == 403

@@ -20,8 +20,9 @@ from referral.psea import delegation as delegations
 from referral.psea.models import PseaDelegation
 from referral.security import policy
 from referral.security.policy import POLICY_EXTENSION, Permission, Role
-from tests.conftest import Person, make_person, sign_in
-from tests.psea.conftest import Network, actions
+from tests.conftest import sign_in
+from tests.factories import Network, Person, make_person
+from tests.psea.conftest import actions
 
 
 @contextmanager

@@ -14,13 +14,13 @@ from referral.lifecycle import retention
 from referral.psea.models import Allegation, AllegationState, Outcome
 from referral.security.crypto import KIND_DATA_KEY, Sealed
 from tests.conftest import csrf_from, form_post, sign_in
-from tests.psea.conftest import Network, record
+from tests.factories import Network, record_allegation
 
 DAYS = 1825
 
 
 def closed(network: Network, *, days_ago: int, narrative: str) -> Allegation:
-    allegation = record(network.ngo_focal, narrative=narrative)
+    allegation = record_allegation(network.ngo_focal, narrative=narrative)
     allegation.state = AllegationState.CLOSED
     allegation.outcome = Outcome.UNSUBSTANTIATED
     allegation.outcome_reported_at = utcnow() - timedelta(days=days_ago)
@@ -29,7 +29,7 @@ def closed(network: Network, *, days_ago: int, narrative: str) -> Allegation:
 
 
 def test_r26_allegation_narrative_under_its_own_data_key(network: Network) -> None:
-    allegation = record(network.ngo_focal, narrative="Seen at the distribution point.")
+    allegation = record_allegation(network.ngo_focal, narrative="Seen at the distribution point.")
     value = db.session.execute(
         sa.text("SELECT narrative FROM allegations WHERE id = :id"), {"id": allegation.id}
     ).scalar_one()
@@ -39,7 +39,7 @@ def test_r26_allegation_narrative_under_its_own_data_key(network: Network) -> No
 def test_r26_closed_allegation_purged_unless_held(app: Flask, network: Network) -> None:
     old = closed(network, days_ago=DAYS + 2, narrative="old narrative")
     held = closed(network, days_ago=DAYS + 2, narrative="held narrative")
-    in_progress = record(network.ngo_focal, narrative="still open")
+    in_progress = record_allegation(network.ngo_focal, narrative="still open")
     in_progress.state = AllegationState.IN_PROGRESS
     in_progress.outcome_reported_at = utcnow() - timedelta(days=DAYS + 2)
     db.session.commit()
