@@ -189,11 +189,12 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-# --- people ----------------------------------------------------------------------------
+# --- people: one fixture per role (built by tests/factories.py) --------------------------
 
 
 @pytest.fixture
 def org() -> Organisation:
+    """The organisation of the people below (an international NGO providing services)."""
     return make_organisation("HBI")
 
 
@@ -203,8 +204,56 @@ def other_org() -> Organisation:
 
 
 @pytest.fixture
+def clinic() -> Organisation:
+    """A national NGO that receives referrals (its services are in the directory)."""
+    return make_organisation("CLINIC", OrganisationType.NATIONAL_NGO)
+
+
+@pytest.fixture
 def admin(org: Organisation) -> Person:
     return make_person(Role.ADMIN, org)
+
+
+@pytest.fixture
+def auditor(org: Organisation) -> Person:
+    return make_person(Role.AUDITOR, org)
+
+
+@pytest.fixture
+def coordinator(org: Organisation) -> Person:
+    """A GBV coordinator."""
+    return make_person(Role.GBV_COORDINATOR, org)
+
+
+@pytest.fixture
+def supervisor(org: Organisation) -> Person:
+    return make_person(Role.SUPERVISOR, org)
+
+
+@pytest.fixture
+def caseworker(org: Organisation) -> Person:
+    return make_person(Role.CASEWORKER, org)
+
+
+@pytest.fixture
+def receiver(clinic: Organisation) -> Person:
+    """The service focal point of the clinic: answers referrals to its services."""
+    return make_person(Role.SERVICE_FOCAL_POINT, clinic)
+
+
+@pytest.fixture
+def psea_focal_point(org: Organisation) -> Person:
+    return make_person(Role.PSEA_FOCAL_POINT, org)
+
+
+@pytest.fixture
+def psea_coordinator(org: Organisation) -> Person:
+    return make_person(Role.PSEA_COORDINATOR, org)
+
+
+@pytest.fixture
+def va_focal_point(org: Organisation) -> Person:
+    return make_person(Role.VA_FOCAL_POINT, org)
 
 
 # --- HTTP helpers ----------------------------------------------------------------------

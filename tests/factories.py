@@ -636,7 +636,7 @@ def demo_user(email: str) -> User:
     return user
 
 
-def clinic() -> Service:
+def demo_clinic() -> Service:
     service = db.session.scalar(select(Service).where(Service.name == CLINIC))
     assert service is not None
     return service
@@ -645,10 +645,10 @@ def clinic() -> Service:
 def sent_referral_to_the_clinic() -> Referral:
     """A new case of the demo caseworker, referred (with consent) to the clinic."""
     worker = demo_user(DEMO_EMAILS[Role.CASEWORKER])
-    case = open_case(worker, area=clinic().areas[0])
-    consent = referral_consent(case, worker, clinic(), shared=("name",))
+    case = open_case(worker, area=demo_clinic().areas[0])
+    consent = referral_consent(case, worker, demo_clinic(), shared=("name",))
     referral = engine.create_referral(
-        case, request(clinic(), note="Needs care today"), consent=consent, actor=worker
+        case, request(demo_clinic(), note="Needs care today"), consent=consent, actor=worker
     )
     db.session.commit()
     assert referral.state is ReferralState.SENT

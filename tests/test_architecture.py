@@ -45,6 +45,8 @@ def test_item9_the_layers_name_only_real_modules() -> None:
 
 # Files of the project (documentation, code, configuration), not build output.
 PROJECT_FILES = (
+    "README.md",
+    "THREATS.md",
     "Makefile",
     "pyproject.toml",
     "docs/**/*.md",
@@ -84,3 +86,43 @@ def test_item8_the_tests_are_type_checked() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert {"referral", "tests"} <= set(config["tool"]["mypy"]["packages"])
     assert config["tool"]["mypy"]["strict"] is True
+
+
+ROLE_FIXTURES = (
+    "org",
+    "other_org",
+    "clinic",
+    "admin",
+    "auditor",
+    "coordinator",
+    "supervisor",
+    "caseworker",
+    "receiver",
+    "psea_focal_point",
+    "psea_coordinator",
+    "va_focal_point",
+)
+BUILDERS = ("make_organisation", "make_person", "make_service", "open_case", "make_pathway")
+
+
+def _definitions(pattern: str) -> list[str]:
+    found = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        if path.name in ("conftest.py", "factories.py"):
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.match(pattern, line):
+                found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    return found
+
+
+def test_item8_role_fixtures_are_defined_once_in_conftest() -> None:
+    """A module takes ``caseworker``, ``supervisor``... from tests/conftest.py (a
+    Person of that role in ``org``) instead of defining its own."""
+    names = "|".join(ROLE_FIXTURES)
+    assert _definitions(rf"def ({names})\(") == []
+
+
+def test_item8_builders_are_defined_once_in_the_factory_module() -> None:
+    """Organisations, people, services, cases and pathways are built by tests/factories.py."""
+    assert _definitions(rf"def ({'|'.join(BUILDERS)})\(") == []

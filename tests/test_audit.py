@@ -56,16 +56,6 @@ def events(action: str) -> list[AuditEvent]:
     )
 
 
-@pytest.fixture
-def auditor(org: Organisation) -> Person:
-    return make_person(Role.AUDITOR, org)
-
-
-@pytest.fixture
-def caseworker(org: Organisation) -> Person:
-    return make_person(Role.CASEWORKER, org)
-
-
 def raw_connection_scalar(sql: str, **params: Any) -> Any:
     with db.engine.connect() as connection:
         return connection.execute(text(sql), params).scalar()

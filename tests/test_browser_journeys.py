@@ -38,7 +38,7 @@ from tests.factories import (
     DEMO_EMAILS,
     Account,
     DemoWorld,
-    clinic,
+    demo_clinic,
     demo_user,
     open_case,
     sent_referral_to_the_clinic,
@@ -384,7 +384,7 @@ def test_supervisor_approves_a_closure(
     journey: Callable[[str], Journey], demo_world: DemoWorld
 ) -> None:
     worker = demo_user(DEMO_EMAILS[Role.CASEWORKER])
-    case = open_case(worker, area=clinic().areas[0])
+    case = open_case(worker, area=demo_clinic().areas[0])
     cases.request_closure(case, ClosureReason.NEEDS_MET, "Safe and supported.", actor=worker)
     db.session.commit()
     walk = journey("supervisor")

@@ -16,7 +16,7 @@ from flask import Flask
 from referral import clock
 from referral.cases import services as cases
 from referral.cases.models import ClosureReason
-from referral.db import Organisation, OrganisationType
+from referral.db import Organisation
 from referral.directory.models import Sector, Service
 from referral.extensions import db
 from referral.home.inbox import inbox_for
@@ -27,7 +27,6 @@ from tests.conftest import form_post, sign_in
 from tests.factories import (
     Person,
     incident,
-    make_organisation,
     make_person,
     make_service,
     open_case,
@@ -42,11 +41,6 @@ from tests.tls_helpers import self_signed_certificate
 def _request_context(app: Flask) -> Iterator[None]:
     with app.test_request_context():
         yield
-
-
-@pytest.fixture
-def clinic() -> Organisation:
-    return make_organisation("CLINIC", OrganisationType.NATIONAL_NGO)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from flask import Flask
 from referral import clock
 from referral.audit.models import AuditEvent
 from referral.cases.models import Case, CaseStage
-from referral.db import Organisation, OrganisationType
+from referral.db import Organisation
 from referral.directory.models import Area, Sector, Service
 from referral.extensions import db
 from referral.referrals.models import Consent, Referral, ReferralState
@@ -33,26 +33,6 @@ from tests.factories import (
 CANARY_NAME = "Canarina Zebedee-Quux"
 FUTURE_DAY = "2026-03-09"  # the frozen clock stands at 2026-03-02
 CANARY_NARRATIVE = "NARRATIVE-CANARY-7f3a walked to the river at dusk"
-
-
-@pytest.fixture
-def caseworker(org: Organisation) -> Person:
-    return make_person(Role.CASEWORKER, org)
-
-
-@pytest.fixture
-def supervisor(org: Organisation) -> Person:
-    return make_person(Role.SUPERVISOR, org)
-
-
-@pytest.fixture
-def clinic() -> Organisation:
-    return make_organisation("CLINIC", OrganisationType.NATIONAL_NGO)
-
-
-@pytest.fixture
-def receiver(clinic: Organisation) -> Person:
-    return make_person(Role.SERVICE_FOCAL_POINT, clinic)
 
 
 @pytest.fixture

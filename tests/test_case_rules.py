@@ -6,11 +6,13 @@ import re
 from datetime import timedelta
 
 import pytest
+from flask import Flask
 
 from referral import clock
 from referral.cases import services as cases
 from referral.cases.models import (
     CASE_WORKFLOW,
+    Case,
     CaseStage,
     ClosureReason,
     IncidentType,
@@ -22,16 +24,17 @@ from referral.cases.models import (
     TimeOfDay,
 )
 from referral.clinical import Care
-from referral.db import Organisation, User
+from referral.db import User
 from referral.db.paging import CursorError
 from referral.directory.models import AgeGroup, Sex
 from referral.extensions import db
 from referral.referrals import services as engine
-from referral.referrals.models import CaregiverRelationship, ConsentKind
+from referral.referrals.models import CaregiverRelationship, Consent, ConsentKind
 from referral.security.policy import Role
 from referral.workflow import IllegalTransitionError, RuleError
 from tests.conftest import START, fresh
 from tests.factories import (
+    Person,
     captured_events,
     incident,
     make_organisation,
@@ -41,26 +44,16 @@ from tests.factories import (
 )
 
 
-@pytest.fixture
-def caseworker(org: Organisation) -> User:
-    return make_person(Role.CASEWORKER, org).user
-
-
-@pytest.fixture
-def supervisor(org: Organisation) -> User:
-    return make_person(Role.SUPERVISOR, org).user
-
-
-def test_r1_case_opens_without_name_under_random_survivor_code(caseworker) -> None:  # type: ignore[no-untyped-def]
-    first = open_case(caseworker)
-    second = open_case(caseworker, name="Canary Person")
+def test_r1_case_opens_without_name_under_random_survivor_code(caseworker: Person) -> None:
+    first = open_case(caseworker.user)
+    second = open_case(caseworker.user, name="Canary Person")
     assert first.name is None
     assert re.fullmatch(r"GBV-26-[0-9A-HJKMNP-TV-Z]{5}", first.survivor_code)
     assert first.survivor_code != second.survivor_code
     assert "CANARY" not in second.survivor_code.upper()
 
 
-def test_r6_intake_refused_without_mandatory_reporting_confirmation(caseworker) -> None:  # type: ignore[no-untyped-def]
+def test_r6_intake_refused_without_mandatory_reporting_confirmation(caseworker: Person) -> None:
     intake = cases.Intake(
         mandatory_reporting_explained=False,
         sex=Sex.FEMALE,
@@ -69,15 +62,15 @@ def test_r6_intake_refused_without_mandatory_reporting_confirmation(caseworker) 
         area=the_area(),
     )
     with pytest.raises(RuleError) as error:
-        cases.open_case(intake, actor=caseworker)
+        cases.open_case(intake, actor=caseworker.user)
     assert error.value.field == "mandatory_reporting_explained"
-    case = open_case(caseworker)
+    case = open_case(caseworker.user)
     assert case.mandatory_reporting_explained_at == clock.utcnow()
-    assert case.mandatory_reporting_explained_by_id == caseworker.id
+    assert case.mandatory_reporting_explained_by_id == caseworker.user.id
 
 
 @pytest.mark.parametrize("age", [-1, 121, 500])
-def test_age_out_of_range_refused(caseworker, age: int) -> None:  # type: ignore[no-untyped-def]
+def test_age_out_of_range_refused(caseworker: Person, age: int) -> None:
     intake = cases.Intake(
         mandatory_reporting_explained=True,
         sex=Sex.FEMALE,
@@ -86,12 +79,12 @@ def test_age_out_of_range_refused(caseworker, age: int) -> None:  # type: ignore
         area=the_area(),
     )
     with pytest.raises(RuleError) as error:
-        cases.open_case(intake, actor=caseworker)
+        cases.open_case(intake, actor=caseworker.user)
     assert error.value.field == "age"
 
 
-def test_age_group_used_when_age_unknown_and_must_match_age(caseworker) -> None:  # type: ignore[no-untyped-def]
-    case = open_case(caseworker, age=None, age_group=AgeGroup.ADOLESCENT)
+def test_age_group_used_when_age_unknown_and_must_match_age(caseworker: Person) -> None:
+    case = open_case(caseworker.user, age=None, age_group=AgeGroup.ADOLESCENT)
     assert case.is_child
     with pytest.raises(RuleError):
         cases.open_case(
@@ -103,18 +96,18 @@ def test_age_group_used_when_age_unknown_and_must_match_age(caseworker) -> None:
                 age=40,
                 age_group=AgeGroup.ADOLESCENT,
             ),
-            actor=caseworker,
+            actor=caseworker.user,
         )
 
 
-def test_r2_sensitive_fields_encrypted_and_reveal_names_fields(caseworker) -> None:  # type: ignore[no-untyped-def]
-    case = open_case(caseworker, name="Zawadi Canary", narrative="NARRATIVE-CANARY")
+def test_r2_sensitive_fields_encrypted_and_reveal_names_fields(caseworker: Person) -> None:
+    case = open_case(caseworker.user, name="Zawadi Canary", narrative="NARRATIVE-CANARY")
     raw = db.session.execute(
         db.text("SELECT name, narrative FROM cases WHERE id = :id"), {"id": case.id}
     ).one()
     assert b"Canary" not in bytes(raw[0]) and b"CANARY" not in bytes(raw[1])
     with captured_events() as seen:
-        values = cases.reveal(case, caseworker, ["name", "narrative", "contact"])
+        values = cases.reveal(case, caseworker.user, ["name", "narrative", "contact"])
     assert values == {"name": "Zawadi Canary", "narrative": "NARRATIVE-CANARY"}
     assert seen[0]["action"] == "case.viewed"
     assert seen[0]["fields_revealed"] == ["name", "narrative"]
@@ -135,18 +128,20 @@ def test_r2_sensitive_fields_encrypted_and_reveal_names_fields(caseworker) -> No
         ({}, IncidentType.NON_GBV),
     ],
 )
-def test_r7_ordered_decision_questions_choose_exactly_one_type(answers, expected) -> None:  # type: ignore[no-untyped-def]
+def test_r7_ordered_decision_questions_choose_exactly_one_type(
+    answers: dict[str, bool], expected: IncidentType
+) -> None:
     assert cases.classify(answers) is expected
 
 
-def test_r7_context_flags_are_derived(caseworker) -> None:  # type: ignore[no-untyped-def]
-    child = open_case(caseworker, age=15)
-    incident(child, caseworker, penetration=True)
+def test_r7_context_flags_are_derived(caseworker: Person) -> None:
+    child = open_case(caseworker.user, age=15)
+    incident(child, caseworker.user, penetration=True)
     assert child.latest_incident is not None
     assert child.latest_incident.child_sexual_abuse
     assert not child.latest_incident.possible_sexual_exploitation
 
-    adult = open_case(caseworker, age=25)
+    adult = open_case(caseworker.user, age=25)
     data = cases.IncidentData(
         answers={"unwanted_sexual_contact": True},
         incident_at=clock.utcnow() - timedelta(days=20),
@@ -159,18 +154,18 @@ def test_r7_context_flags_are_derived(caseworker) -> None:  # type: ignore[no-un
         perpetrator_relationship=PerpetratorRelationship.INTIMATE_PARTNER,
         goods_or_money_exchanged=True,
     )
-    found = cases.record_incident(adult, data, actor=caseworker)
+    found = cases.record_incident(adult, data, actor=caseworker.user)
     assert found.possible_sexual_exploitation and found.intimate_partner_violence
     assert not found.child_sexual_abuse
     assert found.reporting_delay is ReportingDelay.WEEKS_2_TO_MONTH
 
-    married = open_case(caseworker, age=16)
-    incident(married, caseworker, forced_marriage=True)
+    married = open_case(caseworker.user, age=16)
+    incident(married, caseworker.user, forced_marriage=True)
     assert married.latest_incident is not None and married.latest_incident.early_marriage
 
 
-def test_incident_in_future_or_report_before_incident_refused(caseworker: User) -> None:
-    case = open_case(caseworker)
+def test_incident_in_future_or_report_before_incident_refused(caseworker: Person) -> None:
+    case = open_case(caseworker.user)
     base = dict(
         answers={"physical_assault": True},
         time_of_day=TimeOfDay.MORNING,
@@ -188,7 +183,7 @@ def test_incident_in_future_or_report_before_incident_refused(caseworker: User) 
                 reported_on=clock.utcnow().date(),
                 **base,  # type: ignore[arg-type]
             ),
-            actor=caseworker,
+            actor=caseworker.user,
         )
     assert error.value.field == "incident_date"
     with pytest.raises(RuleError) as error:
@@ -199,15 +194,17 @@ def test_incident_in_future_or_report_before_incident_refused(caseworker: User) 
                 reported_on=(clock.utcnow() - timedelta(days=5)).date(),
                 **base,  # type: ignore[arg-type]
             ),
-            actor=caseworker,
+            actor=caseworker.user,
         )
     assert error.value.field == "reported_on"
     assert case.latest_incident is None
 
 
-def test_r8_clinical_windows_from_incident_time_and_configurable(caseworker, app) -> None:  # type: ignore[no-untyped-def]
-    case = open_case(caseworker)
-    incident(case, caseworker, hours_ago=10, penetration=True)
+def test_r8_clinical_windows_from_incident_time_and_configurable(
+    caseworker: Person, app: Flask
+) -> None:
+    case = open_case(caseworker.user)
+    incident(case, caseworker.user, hours_ago=10, penetration=True)
     assert case.latest_incident is not None
     windows = {w.care: w for w in case.latest_incident.clinical_windows()}
     now = clock.utcnow()
@@ -222,60 +219,62 @@ def test_r8_clinical_windows_from_incident_time_and_configurable(caseworker, app
         assert pep.time_left(now) == timedelta(hours=2)
     finally:
         app.config["CLINICAL_WINDOW_PEP_HOURS"] = 72
-    physical = open_case(caseworker)
-    incident(physical, caseworker, physical_assault=True)
+    physical = open_case(caseworker.user)
+    incident(physical, caseworker.user, physical_assault=True)
     recorded = physical.latest_incident
     assert recorded is not None and recorded.clinical_windows() == []
 
 
 def test_r9_six_steps_as_transition_table_and_closure_needs_reason_and_approval(
-    caseworker: User,
-    supervisor: User,
+    caseworker: Person,
+    supervisor: Person,
 ) -> None:
-    case = open_case(caseworker)
+    case = open_case(caseworker.user)
     for stage in (
         CaseStage.ASSESSMENT,
         CaseStage.ACTION_PLAN,
         CaseStage.IMPLEMENTATION,
         CaseStage.FOLLOW_UP,
     ):
-        cases.move_stage(case, stage, actor=caseworker)
+        cases.move_stage(case, stage, actor=caseworker.user)
     with pytest.raises(IllegalTransitionError):
         CASE_WORKFLOW.check(CaseStage.ENGAGEMENT, CaseStage.FOLLOW_UP)
     with pytest.raises(RuleError):
-        cases.move_stage(case, CaseStage.CLOSED, actor=caseworker)
+        cases.move_stage(case, CaseStage.CLOSED, actor=caseworker.user)
     with pytest.raises(RuleError) as error:
-        cases.request_closure(case, None, "", actor=caseworker)
+        cases.request_closure(case, None, "", actor=caseworker.user)
     assert error.value.field == "reason"
-    cases.request_closure(case, ClosureReason.NEEDS_MET, "", actor=caseworker)
+    cases.request_closure(case, ClosureReason.NEEDS_MET, "", actor=caseworker.user)
     assert case.stage is CaseStage.CLOSURE_REQUESTED
     with pytest.raises(RuleError):
-        cases.decide_closure(case, approve=True, actor=caseworker)
-    cases.decide_closure(case, approve=True, actor=supervisor)
+        cases.decide_closure(case, approve=True, actor=caseworker.user)
+    cases.decide_closure(case, approve=True, actor=supervisor.user)
     db.session.commit()
-    assert fresh(case).stage is CaseStage.CLOSED and case.closure_approved_by_id == supervisor.id
+    assert (
+        fresh(case).stage is CaseStage.CLOSED and case.closure_approved_by_id == supervisor.user.id
+    )
     assert case.closed_at == clock.utcnow()
 
 
-def test_supervisor_of_other_org_cannot_approve_closure(caseworker) -> None:  # type: ignore[no-untyped-def]
+def test_supervisor_of_other_org_cannot_approve_closure(caseworker: Person) -> None:
     other = make_person(Role.SUPERVISOR, make_organisation("OTH")).user
-    case = open_case(caseworker)
-    cases.request_closure(case, ClosureReason.LOST_CONTACT, "", actor=caseworker)
+    case = open_case(caseworker.user)
+    cases.request_closure(case, ClosureReason.LOST_CONTACT, "", actor=caseworker.user)
     with pytest.raises(RuleError):
         cases.decide_closure(case, approve=True, actor=other)
 
 
-def _child_consent(case, actor, child: engine.ChildConsent | None):  # type: ignore[no-untyped-def]
+def _child_consent(case: Case, actor: User, child: engine.ChildConsent | None) -> Consent:
     return engine.record_consent(
         case, ConsentKind.SERVICES, actor=actor, survivor_is_child=True, child=child
     )
 
 
-def test_r5_child_consent_names_caregiver_and_assent(caseworker) -> None:  # type: ignore[no-untyped-def]
-    case = open_case(caseworker, age=13)
+def test_r5_child_consent_names_caregiver_and_assent(caseworker: Person) -> None:
+    case = open_case(caseworker.user, age=13)
     consent = _child_consent(
         case,
-        caseworker,
+        caseworker.user,
         engine.ChildConsent(
             caregiver_consented=True,
             caregiver_relationship=CaregiverRelationship.MOTHER,
@@ -287,12 +286,12 @@ def test_r5_child_consent_names_caregiver_and_assent(caseworker) -> None:  # typ
     assert consent.caregiver_relationship is CaregiverRelationship.MOTHER
     assert consent.child_assented is True
     with pytest.raises(RuleError) as error:
-        _child_consent(case, caseworker, None)
+        _child_consent(case, caseworker.user, None)
     assert error.value.field == "caregiver_consented"
     with pytest.raises(RuleError) as error:
         _child_consent(
             case,
-            caseworker,
+            caseworker.user,
             engine.ChildConsent(
                 caregiver_consented=True,
                 caregiver_relationship=CaregiverRelationship.FATHER,
@@ -303,12 +302,12 @@ def test_r5_child_consent_names_caregiver_and_assent(caseworker) -> None:  # typ
     assert error.value.field == "child_assented"
 
 
-def test_r5_alleged_perpetrator_never_the_consenting_caregiver(caseworker) -> None:  # type: ignore[no-untyped-def]
-    case = open_case(caseworker, age=9)
+def test_r5_alleged_perpetrator_never_the_consenting_caregiver(caseworker: Person) -> None:
+    case = open_case(caseworker.user, age=9)
     with pytest.raises(RuleError) as error:
         _child_consent(
             case,
-            caseworker,
+            caseworker.user,
             engine.ChildConsent(
                 caregiver_consented=True,
                 caregiver_relationship=CaregiverRelationship.FATHER,
@@ -319,16 +318,18 @@ def test_r5_alleged_perpetrator_never_the_consenting_caregiver(caseworker) -> No
     assert error.value.field == "caregiver_is_alleged_perpetrator"
 
 
-def test_r5_best_interest_note_required_without_caregiver_consent(caseworker) -> None:  # type: ignore[no-untyped-def]
-    case = open_case(caseworker, age=16)
+def test_r5_best_interest_note_required_without_caregiver_consent(caseworker: Person) -> None:
+    case = open_case(caseworker.user, age=16)
     with pytest.raises(RuleError) as error:
         _child_consent(
-            case, caseworker, engine.ChildConsent(caregiver_consented=False, child_assented=True)
+            case,
+            caseworker.user,
+            engine.ChildConsent(caregiver_consented=False, child_assented=True),
         )
     assert error.value.field == "best_interest_note"
     consent = _child_consent(
         case,
-        caseworker,
+        caseworker.user,
         engine.ChildConsent(
             caregiver_consented=False,
             child_assented=True,
@@ -339,39 +340,43 @@ def test_r5_best_interest_note_required_without_caregiver_consent(caseworker) ->
 
 
 def test_case_list_caseworker_sees_own_and_assigned_supervisor_sees_org(
-    caseworker: User,
-    supervisor: User,
+    caseworker: Person,
+    supervisor: Person,
 ) -> None:
-    org = caseworker.organisation
+    org = caseworker.user.organisation
     colleague = make_person(Role.CASEWORKER, org, email="colleague@example.org").user
-    mine = open_case(caseworker)
+    mine = open_case(caseworker.user)
     theirs = open_case(colleague)
     shared = open_case(colleague)
-    cases.assign(shared, caseworker, actor=supervisor)
+    cases.assign(shared, caseworker.user, actor=supervisor.user)
     db.session.commit()
-    seen = {c.id for c in cases.list_cases(caseworker, cases.CaseFilter()).rows}
+    seen = {c.id for c in cases.list_cases(caseworker.user, cases.CaseFilter()).rows}
     assert seen == {mine.id, shared.id}
     assert theirs.id not in seen
-    everything = {c.id for c in cases.list_cases(supervisor, cases.CaseFilter()).rows}
+    everything = {c.id for c in cases.list_cases(supervisor.user, cases.CaseFilter()).rows}
     assert everything == {mine.id, theirs.id, shared.id}
 
 
-def test_case_list_keyset_pages_and_filters(caseworker) -> None:  # type: ignore[no-untyped-def]
+def test_case_list_keyset_pages_and_filters(caseworker: Person) -> None:
     made = []
     for i in range(7):
         clock.advance(timedelta(minutes=1))
-        made.append(open_case(caseworker, risk_level=RiskLevel.HIGH if i % 2 else RiskLevel.LOW))
-    first = cases.list_cases(caseworker, cases.CaseFilter(), limit=3)
+        made.append(
+            open_case(caseworker.user, risk_level=RiskLevel.HIGH if i % 2 else RiskLevel.LOW)
+        )
+    first = cases.list_cases(caseworker.user, cases.CaseFilter(), limit=3)
     assert [c.id for c in first.rows] == [c.id for c in reversed(made)][:3]
-    second = cases.list_cases(caseworker, cases.CaseFilter(), cursor=first.next_cursor, limit=3)
+    second = cases.list_cases(
+        caseworker.user, cases.CaseFilter(), cursor=first.next_cursor, limit=3
+    )
     assert [c.id for c in second.rows] == [c.id for c in reversed(made)][3:6]
-    high = cases.list_cases(caseworker, cases.CaseFilter(risk_level=RiskLevel.HIGH))
+    high = cases.list_cases(caseworker.user, cases.CaseFilter(risk_level=RiskLevel.HIGH))
     assert len(high.rows) == 3
     with pytest.raises(CursorError):
-        cases.list_cases(caseworker, cases.CaseFilter(), cursor="garbage")
+        cases.list_cases(caseworker.user, cases.CaseFilter(), cursor="garbage")
 
 
-def test_demo_cases_cover_every_stage_and_referral_state_and_load_once(app) -> None:  # type: ignore[no-untyped-def]
+def test_demo_cases_cover_every_stage_and_referral_state_and_load_once(app: Flask) -> None:
     from referral.cases.models import Case
     from referral.demo import load_demo
     from referral.referrals.models import Referral, ReferralState
@@ -388,12 +393,14 @@ def test_demo_cases_cover_every_stage_and_referral_state_and_load_once(app) -> N
     assert clock.utcnow() == START  # the demo put the frozen clock back
 
 
-def test_r1_survivor_code_collision_picks_another(caseworker, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_r1_survivor_code_collision_picks_another(
+    caseworker: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Codes are short and random: a collision with an existing code picks again."""
     from referral.referrals import services as engine_services
 
-    first = open_case(caseworker)
+    first = open_case(caseworker.user)
     codes = iter([first.survivor_code, first.survivor_code, "GBV-26-NEW00"])
     monkeypatch.setattr(engine_services, "random_code", lambda prefix, length=5: next(codes))
-    second = open_case(caseworker)
+    second = open_case(caseworker.user)
     assert second.survivor_code == "GBV-26-NEW00"

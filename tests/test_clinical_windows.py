@@ -19,17 +19,10 @@ from referral.clinical import (
     window_open_now_sql,
     within_window_sql,
 )
-from referral.db import Organisation, User
 from referral.extensions import db
-from referral.security.policy import Role
-from tests.factories import incident, make_person, open_case
+from tests.factories import Person, incident, open_case
 
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture
-def caseworker(org: Organisation) -> User:
-    return make_person(Role.CASEWORKER, org).user
 
 
 @pytest.fixture
@@ -87,7 +80,7 @@ def test_r8_window_labels_are_translated(app: Flask) -> None:
     assert french[0] == "prophylaxie post-exposition au VIH"
 
 
-def test_r8_sql_form_selects_what_the_python_rule_opens(caseworker: User) -> None:
+def test_r8_sql_form_selects_what_the_python_rule_opens(caseworker: Person) -> None:
     """The inbox filters in the database: every case the rule opens, and no other."""
     cases = []
     for answers, hours_ago in [
@@ -99,8 +92,8 @@ def test_r8_sql_form_selects_what_the_python_rule_opens(caseworker: User) -> Non
         ({"physical_assault": True}, 1),
         ({"psychological_abuse": True}, 50),
     ]:
-        case = open_case(caseworker)
-        incident(case, caseworker, hours_ago=hours_ago, **answers)
+        case = open_case(caseworker.user)
+        incident(case, caseworker.user, hours_ago=hours_ago, **answers)
         cases.append(case)
     now = clock.utcnow()
     selected = set(
@@ -132,9 +125,9 @@ def test_r8_sql_duration_form_has_the_same_bounds_as_the_rule() -> None:
     assert _within(Care.EC, pep)
 
 
-def test_r8_an_incident_has_the_windows_of_its_type_and_time(caseworker: User) -> None:
-    case = open_case(caseworker)
-    incident(case, caseworker, hours_ago=80, penetration=True)
+def test_r8_an_incident_has_the_windows_of_its_type_and_time(caseworker: Person) -> None:
+    case = open_case(caseworker.user)
+    incident(case, caseworker.user, hours_ago=80, penetration=True)
     assert case.latest_incident is not None
     now: datetime = clock.utcnow()
     assert [w.care for w in case.latest_incident.clinical_windows() if w.is_open(now)] == [Care.EC]

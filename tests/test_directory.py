@@ -33,11 +33,6 @@ def areas() -> Areas:
     return make_areas()
 
 
-@pytest.fixture
-def coordinator(org: Organisation) -> Person:
-    return make_person(Role.GBV_COORDINATOR, org)
-
-
 def names(rows: list[Service]) -> list[str]:
     return sorted(s.name for s in rows)
 

@@ -7,18 +7,11 @@ from flask.testing import FlaskClient
 
 from referral.cases import services as cases
 from referral.cases.models import Case, ClosureReason, RiskLevel
-from referral.db import Organisation
 from referral.directory.models import AgeGroup, Sex
 from referral.extensions import db
-from referral.security.policy import Role
 from referral.workflow import RuleError
 from tests.conftest import form_post, sign_in
-from tests.factories import Person, captured_events, incident, make_person, open_case, the_area
-
-
-@pytest.fixture
-def caseworker(org: Organisation) -> Person:
-    return make_person(Role.CASEWORKER, org)
+from tests.factories import Person, captured_events, incident, open_case, the_area
 
 
 def _details(case: Case, **changes: object) -> cases.CaseDetails:

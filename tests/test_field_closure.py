@@ -12,7 +12,6 @@ from flask.testing import FlaskClient
 from referral.audit.models import AuditEvent
 from referral.cases import services as cases
 from referral.cases.models import ActionStatus, Case, CaseStage, ClosureReason
-from referral.db import Organisation
 from referral.extensions import db
 from referral.referrals.models import ConsentKind, Need
 from referral.security.policy import Role
@@ -26,16 +25,6 @@ from tests.factories import (
     make_person,
     open_case,
 )
-
-
-@pytest.fixture
-def caseworker(org: Organisation) -> Person:
-    return make_person(Role.CASEWORKER, org)
-
-
-@pytest.fixture
-def supervisor(org: Organisation) -> Person:
-    return make_person(Role.SUPERVISOR, org)
 
 
 def _requested(caseworker: Person, note: str = "Goals met.") -> Case:

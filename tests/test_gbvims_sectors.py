@@ -12,6 +12,7 @@ from flask_migrate import downgrade, upgrade
 
 from referral.assistance.models import ENGINE_NEED, AssistanceNeed
 from referral.cases import services as cases
+from referral.db import Organisation
 from referral.directory.labels import SECTOR_LABELS
 from referral.directory.models import Sector
 from referral.extensions import db
@@ -67,7 +68,7 @@ def test_no_victim_assistance_need_falls_to_other_when_a_sector_exists() -> None
     assert ENGINE_NEED[AssistanceNeed.LEGAL] is Sector.LEGAL_AID
 
 
-def test_statistics_table_lists_every_sector(org, other_org) -> None:  # type: ignore[no-untyped-def]
+def test_statistics_table_lists_every_sector(org: Organisation, other_org: Organisation) -> None:
     from datetime import date
 
     from referral.reports import services as reports

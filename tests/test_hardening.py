@@ -18,30 +18,23 @@ from referral import create_app
 from referral.audit.models import AuditEvent
 from referral.cases import services as cases
 from referral.cases.models import ActionItem, Case, FollowUp
-from referral.db import Organisation, OrganisationType
+from referral.db import OrganisationType
 from referral.directory.models import Sector
 from referral.extensions import db
 from referral.lifecycle import keys
 from referral.referrals import services as engine
 from referral.referrals.models import Consent, Need, Referral, ReferralTransition
 from referral.security.crypto import Binding, DecryptionError, current_keyring
-from referral.security.policy import Role
 from tests.conftest import csrf_from, sign_in
 from tests.factories import (
     Person,
     make_organisation,
-    make_person,
     make_service,
     open_case,
     publish_pathway,
     referral_consent,
     request,
 )
-
-
-@pytest.fixture
-def caseworker(org: Organisation) -> Person:
-    return make_person(Role.CASEWORKER, org)
 
 
 def _events(action: str) -> list[AuditEvent]:

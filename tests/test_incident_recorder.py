@@ -86,16 +86,6 @@ WITHHELD = ["SURVIVOR CODE", "CASE MANAGER CODE", "DATE OF BIRTH", "ETHNICITY"]
 URL = "/reports/incident-recorder/export"
 
 
-@pytest.fixture
-def worker(org: Organisation) -> Person:
-    return make_person(Role.CASEWORKER, org)
-
-
-@pytest.fixture
-def supervisor(org: Organisation) -> Person:
-    return make_person(Role.SUPERVISOR, org)
-
-
 def download(client: FlaskClient, language: str = "en") -> Any:
     today = clock.utcnow().date()
     return form_post(
@@ -123,9 +113,9 @@ def data_rows(book: Workbook) -> list[dict[str, Any]]:
 
 
 def test_item4_first_sheet_has_the_42_incident_recorder_headers_in_order(
-    client: FlaskClient, supervisor: Person, worker: Person
+    client: FlaskClient, supervisor: Person, caseworker: Person
 ) -> None:
-    gbv_case(worker)
+    gbv_case(caseworker)
     sign_in(client, supervisor)
     book = workbook_of(download(client))
     assert book.sheetnames[0] == "Incident Data"
@@ -152,9 +142,14 @@ def test_item4_first_sheet_has_the_42_incident_recorder_headers_in_order(
     ],
 )
 def test_item4_headers_in_french_and_arabic_keep_the_columns(
-    client: FlaskClient, supervisor: Person, worker: Person, language: str, first: str, last: str
+    client: FlaskClient,
+    supervisor: Person,
+    caseworker: Person,
+    language: str,
+    first: str,
+    last: str,
 ) -> None:
-    gbv_case(worker)
+    gbv_case(caseworker)
     sign_in(client, supervisor)
     sheet = workbook_of(download(client, language))["Incident Data"]
     header = [cell.value for cell in sheet[1]]
@@ -165,7 +160,7 @@ def test_item4_headers_in_french_and_arabic_keep_the_columns(
 
 
 def test_item4_values_use_the_incident_recorder_vocabulary(
-    client: FlaskClient, supervisor: Person, worker: Person, org: Organisation
+    client: FlaskClient, supervisor: Person, caseworker: Person, org: Organisation
 ) -> None:
     province = the_area()  # Lomara, where the pathway is published
     district = Area(code="AR-LOM-K", name="Kesa", level=AreaLevel.DISTRICT, parent=province)
@@ -173,7 +168,7 @@ def test_item4_values_use_the_incident_recorder_vocabulary(
     db.session.add_all([district, camp])
     db.session.commit()
     case = gbv_case(
-        worker,
+        caseworker,
         age=16,
         area=camp,
         previously_reported=PreviouslyReported.GBVIMS_ORG,
@@ -184,8 +179,8 @@ def test_item4_values_use_the_incident_recorder_vocabulary(
     engine.create_referral(
         case,
         request(service),
-        consent=referral_consent(case, worker.user, service),
-        actor=worker.user,
+        consent=referral_consent(case, caseworker.user, service),
+        actor=caseworker.user,
     )
     db.session.commit()
     sign_in(client, supervisor)
@@ -225,9 +220,9 @@ def test_item4_values_use_the_incident_recorder_vocabulary(
 
 
 def test_item4_withheld_columns_stay_in_place_empty_and_about_says_why(
-    client: FlaskClient, supervisor: Person, worker: Person
+    client: FlaskClient, supervisor: Person, caseworker: Person
 ) -> None:
-    made = [gbv_case(worker, name="Amina Secretname") for _ in range(3)]
+    made = [gbv_case(caseworker, name="Amina Secretname") for _ in range(3)]
     sign_in(client, supervisor)
     book = workbook_of(download(client))
     for row in data_rows(book):
@@ -250,23 +245,23 @@ def test_item4_withheld_columns_stay_in_place_empty_and_about_says_why(
 
 
 def test_item4_incident_ids_are_stable_across_exports(
-    client: FlaskClient, supervisor: Person, worker: Person
+    client: FlaskClient, supervisor: Person, caseworker: Person
 ) -> None:
-    gbv_case(worker)
+    gbv_case(caseworker)
     sign_in(client, supervisor)
     first = [row["INCIDENT ID"] for row in data_rows(workbook_of(download(client)))]
-    gbv_case(worker)
+    gbv_case(caseworker)
     second = [row["INCIDENT ID"] for row in data_rows(workbook_of(download(client)))]
     assert len(first) == 1 and len(second) == 2
     assert first[0] in second and len(set(second)) == 2
 
 
 def test_item4_only_own_consenting_incidents_leave(
-    client: FlaskClient, supervisor: Person, worker: Person, other_org: Organisation
+    client: FlaskClient, supervisor: Person, caseworker: Person, other_org: Organisation
 ) -> None:
-    mine = gbv_case(worker)
-    gbv_case(worker, consent=False)
-    gbv_case(worker, answers={"penetration": False})  # non-GBV
+    mine = gbv_case(caseworker)
+    gbv_case(caseworker, consent=False)
+    gbv_case(caseworker, answers={"penetration": False})  # non-GBV
     gbv_case(make_person(Role.CASEWORKER, other_org))
     sign_in(client, supervisor)
     rows = data_rows(workbook_of(download(client)))
@@ -279,9 +274,9 @@ def test_item4_only_own_consenting_incidents_leave(
     "role", [Role.CASEWORKER, Role.GBV_COORDINATOR, Role.ADMIN, Role.SERVICE_FOCAL_POINT]
 )
 def test_item4_only_supervisors_export(
-    client: FlaskClient, org: Organisation, worker: Person, role: Role
+    client: FlaskClient, org: Organisation, caseworker: Person, role: Role
 ) -> None:
-    gbv_case(worker)
+    gbv_case(caseworker)
     sign_in(client, make_person(role, org, email=f"{role.value}@x.example.org"))
     today = clock.utcnow().date()
     html = client.get("/auth/account").get_data(as_text=True)
@@ -301,10 +296,10 @@ def test_item4_only_supervisors_export(
 
 
 def test_item4_export_is_audited_r25(
-    client: FlaskClient, supervisor: Person, worker: Person
+    client: FlaskClient, supervisor: Person, caseworker: Person
 ) -> None:
-    gbv_case(worker)
-    gbv_case(worker)
+    gbv_case(caseworker)
+    gbv_case(caseworker)
     sign_in(client, supervisor)
     workbook_of(download(client, "fr"))
     db.session.expire_all()
@@ -320,7 +315,7 @@ def test_item4_export_is_audited_r25(
 
 
 def test_item4_bad_language_is_a_400(
-    client: FlaskClient, supervisor: Person, worker: Person
+    client: FlaskClient, supervisor: Person, caseworker: Person
 ) -> None:
     sign_in(client, supervisor)
     assert download(client, "xx").status_code == 400

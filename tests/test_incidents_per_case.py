@@ -59,19 +59,9 @@ def _request_context(app: Flask) -> Iterator[None]:
 
 
 @pytest.fixture
-def clinic() -> Organisation:
-    return make_organisation("CLINIC", OrganisationType.NATIONAL_NGO)
-
-
-@pytest.fixture
-def worker(org: Organisation) -> Person:
-    return make_person(Role.CASEWORKER, org)
-
-
-@pytest.fixture
-def health(clinic: Organisation, worker: Person) -> Service:
+def health(clinic: Organisation, caseworker: Person) -> Service:
     service = make_service(clinic, Sector.HEALTH)
-    publish_pathway(worker.user, [service])
+    publish_pathway(caseworker.user, [service])
     return service
 
 
@@ -92,14 +82,14 @@ def _data(hours_ago: float, **overrides: Any) -> cases.IncidentData:
     return cases.IncidentData(**values)
 
 
-def _returning_survivor(worker: Person) -> tuple[Case, Incident, Incident]:
+def _returning_survivor(caseworker: Person) -> tuple[Case, Incident, Incident]:
     """A case with an incident of a month ago (windows closed) and the survivor's return
     after a new rape 10 hours ago (windows open)."""
-    case = open_case(worker.user)
+    case = open_case(caseworker.user)
     first = cases.record_incident(
-        case, _data(24 * 30, answers={"physical_assault": True}), actor=worker.user
+        case, _data(24 * 30, answers={"physical_assault": True}), actor=caseworker.user
     )
-    second = cases.record_incident(case, _data(10), actor=worker.user)
+    second = cases.record_incident(case, _data(10), actor=caseworker.user)
     db.session.commit()
     return case, first, second
 
@@ -108,9 +98,9 @@ def _returning_survivor(worker: Person) -> tuple[Case, Incident, Incident]:
 
 
 def test_item1_several_incidents_per_case_numbered_and_corrected_one_by_one(
-    worker: Person,
+    caseworker: Person,
 ) -> None:
-    case, first, second = _returning_survivor(worker)
+    case, first, second = _returning_survivor(caseworker)
     assert [i.number for i in case.incidents] == [1, 2]
     assert [i.incident_type for i in case.incidents] == [
         IncidentType.PHYSICAL_ASSAULT,
@@ -122,7 +112,7 @@ def test_item1_several_incidents_per_case_numbered_and_corrected_one_by_one(
     corrected = cases.record_incident(
         case,
         _data(24 * 30, answers={"psychological_abuse": True}),
-        actor=worker.user,
+        actor=caseworker.user,
         incident=first,
     )
     db.session.commit()
@@ -133,16 +123,16 @@ def test_item1_several_incidents_per_case_numbered_and_corrected_one_by_one(
 
 
 def test_item1_an_incident_of_another_case_cannot_be_corrected_through_this_one(
-    worker: Person,
+    caseworker: Person,
 ) -> None:
-    _case, first, _second = _returning_survivor(worker)
-    other = open_case(worker.user)
+    _case, first, _second = _returning_survivor(caseworker)
+    other = open_case(caseworker.user)
     with pytest.raises(RuleError):
-        cases.record_incident(other, _data(5), actor=worker.user, incident=first)
+        cases.record_incident(other, _data(5), actor=caseworker.user, incident=first)
 
 
-def test_item1_r8_clinical_windows_of_every_incident(worker: Person) -> None:
-    case, first, _second = _returning_survivor(worker)
+def test_item1_r8_clinical_windows_of_every_incident(caseworker: Person) -> None:
+    case, first, _second = _returning_survivor(caseworker)
     now = clock.utcnow()
     assert first.clinical_windows() == []  # physical assault: no window
     assert [(i.number, w.care.value) for i, w in case.open_clinical_windows(now)] == [
@@ -150,7 +140,7 @@ def test_item1_r8_clinical_windows_of_every_incident(worker: Person) -> None:
         (2, "ec"),
     ]
     # an older rape recorded later (number 3) whose PEP window is still open too
-    third = cases.record_incident(case, _data(70), actor=worker.user)
+    third = cases.record_incident(case, _data(70), actor=caseworker.user)
     db.session.commit()
     assert third.number == 3
     windows = case.open_clinical_windows(now)
@@ -159,20 +149,22 @@ def test_item1_r8_clinical_windows_of_every_incident(worker: Person) -> None:
 
 
 def test_item1_r8_inbox_and_case_list_alarm_consider_every_incident(
-    app: Flask, worker: Person
+    app: Flask, caseworker: Person
 ) -> None:
     """The case's first incident has no window; the returning survivor's new one has."""
-    case, _first, _second = _returning_survivor(worker)
-    items = {str(s.title): s.items for s in inbox_for(worker.user)}["Clinical windows closing"]
+    case, _first, _second = _returning_survivor(caseworker)
+    items = {str(s.title): s.items for s in inbox_for(caseworker.user)}["Clinical windows closing"]
     assert [i.title for i in items] == [case.survivor_code]
     assert items[0].detail.startswith("Incident 2 · HIV post-exposure prophylaxis")
     client = app.test_client()
-    sign_in(client, worker)
+    sign_in(client, caseworker)
     listing = client.get("/cases/").get_data(as_text=True)
     assert "Clinical window open" in listing
     assert "(and 1 earlier incident)" in listing
     clock.advance(timedelta(hours=111))
-    assert {str(s.title): s.items for s in inbox_for(worker.user)}["Clinical windows closing"] == []
+    assert {str(s.title): s.items for s in inbox_for(caseworker.user)}[
+        "Clinical windows closing"
+    ] == []
     assert "Clinical window open" not in client.get("/cases/").get_data(as_text=True)
 
 
@@ -180,18 +172,18 @@ def test_item1_r8_inbox_and_case_list_alarm_consider_every_incident(
 
 
 def test_item1_r8_a_referral_names_its_incident_and_takes_its_urgency(
-    worker: Person, health: Service
+    caseworker: Person, health: Service
 ) -> None:
-    case, first, second = _returning_survivor(worker)
-    consent = referral_consent(case, worker.user, health)
+    case, first, second = _returning_survivor(caseworker)
+    consent = referral_consent(case, caseworker.user, health)
     about_old = cases.refer(
-        case.regarding(first), request(health), consent=consent, actor=worker.user
+        case.regarding(first), request(health), consent=consent, actor=caseworker.user
     )
     about_new = cases.refer(
-        case.regarding(second), request(health), consent=consent, actor=worker.user
+        case.regarding(second), request(health), consent=consent, actor=caseworker.user
     )
     about_none = cases.refer(
-        case.regarding(None), request(health), consent=consent, actor=worker.user
+        case.regarding(None), request(health), consent=consent, actor=caseworker.user
     )
     db.session.commit()
     assert about_old.incident_public_id == first.public_id
@@ -200,17 +192,17 @@ def test_item1_r8_a_referral_names_its_incident_and_takes_its_urgency(
     assert about_new.time_critical and about_new.priority is Priority.EMERGENCY
     assert about_none.incident_public_id is None and not about_none.time_critical
     # a case alone refers about its latest incident
-    default = cases.refer(case, request(health), consent=consent, actor=worker.user)
+    default = cases.refer(case, request(health), consent=consent, actor=caseworker.user)
     assert default.incident_public_id == second.public_id
 
 
 def test_item1_pages_add_an_incident_list_them_and_refer_for_one(
-    app: Flask, worker: Person, health: Service
+    app: Flask, caseworker: Person, health: Service
 ) -> None:
-    case, first, second = _returning_survivor(worker)
-    consent = referral_consent(case, worker.user, health)
+    case, first, second = _returning_survivor(caseworker)
+    consent = referral_consent(case, caseworker.user, health)
     client = app.test_client()
-    sign_in(client, worker)
+    sign_in(client, caseworker)
     page = client.get(f"/cases/{case.public_id}").get_data(as_text=True)
     assert "Incident 1" in page and "Incident 2" in page
     assert "Record another incident" in page
@@ -280,13 +272,13 @@ def test_item1_pages_add_an_incident_list_them_and_refer_for_one(
 
 
 def test_item1_a_referral_cannot_name_an_incident_of_another_case(
-    app: Flask, worker: Person, health: Service
+    app: Flask, caseworker: Person, health: Service
 ) -> None:
-    case, _first, _second = _returning_survivor(worker)
-    other, stranger, _ = _returning_survivor(worker)
-    consent = referral_consent(case, worker.user, health)
+    case, _first, _second = _returning_survivor(caseworker)
+    other, stranger, _ = _returning_survivor(caseworker)
+    consent = referral_consent(case, caseworker.user, health)
     client = app.test_client()
-    sign_in(client, worker)
+    sign_in(client, caseworker)
     url = f"/cases/{case.public_id}/refer"
     response = form_post(
         client,
@@ -311,27 +303,27 @@ def test_item1_a_referral_cannot_name_an_incident_of_another_case(
 
 
 def test_item1_r24_statistics_count_each_incident_and_its_own_referrals(
-    worker: Person, org: Organisation, clinic: Organisation, health: Service
+    caseworker: Person, org: Organisation, clinic: Organisation, health: Service
 ) -> None:
     """Five returning survivors, each with a rape counted elsewhere (reported to a GBVIMS
     organisation) and a new rape counted here: five incidents counted, not ten; the
     health referral made for the counted incident within 72 hours counts for it."""
     receiver = make_person(Role.SERVICE_FOCAL_POINT, clinic)
     for _ in range(5):
-        case = open_case(worker.user)
+        case = open_case(caseworker.user)
         old = cases.record_incident(
             case,
             _data(24 * 5, previously_reported=PreviouslyReported.GBVIMS_ORG),
-            actor=worker.user,
+            actor=caseworker.user,
         )
-        new = cases.record_incident(case, _data(5), actor=worker.user)
+        new = cases.record_incident(case, _data(5), actor=caseworker.user)
         engine.record_consent(
-            case, ConsentKind.STATISTICS, actor=worker.user, survivor_is_child=False
+            case, ConsentKind.STATISTICS, actor=caseworker.user, survivor_is_child=False
         )
-        consent = referral_consent(case, worker.user, health)
+        consent = referral_consent(case, caseworker.user, health)
         for concerned in (old, new):
             referral = cases.refer(
-                case.regarding(concerned), request(health), consent=consent, actor=worker.user
+                case.regarding(concerned), request(health), consent=consent, actor=caseworker.user
             )
             db.session.flush()
             engine.transition(referral.public_id, ReferralState.ACCEPTED, actor=receiver.user)
@@ -358,22 +350,22 @@ def test_item1_migration_0016_keeps_old_style_cases_and_names_their_incident(
         upgrade()
         org = make_organisation("AAA")
         clinic = make_organisation("CLN", OrganisationType.NATIONAL_NGO)
-        worker = make_person(Role.CASEWORKER, org)
+        caseworker = make_person(Role.CASEWORKER, org)
         service = make_service(clinic, Sector.HEALTH)
-        publish_pathway(worker.user, [service])
-        case = open_case(worker.user)
-        recorded = incident(case, worker.user)
-        bare = open_case(worker.user)  # a case without an incident
-        consent = referral_consent(case, worker.user, service)
-        cases.refer(case, request(service), consent=consent, actor=worker.user)
+        publish_pathway(caseworker.user, [service])
+        case = open_case(caseworker.user)
+        recorded = incident(case, caseworker.user)
+        bare = open_case(caseworker.user)  # a case without an incident
+        consent = referral_consent(case, caseworker.user, service)
+        cases.refer(case, request(service), consent=consent, actor=caseworker.user)
         cases.refer(
             bare,
             request(service),
-            consent=referral_consent(bare, worker.user, service),
-            actor=worker.user,
+            consent=referral_consent(bare, caseworker.user, service),
+            actor=caseworker.user,
         )
         db.session.commit()
-        incident_id, case_id, worker_id = recorded.public_id, case.public_id, worker.user.id
+        incident_id, case_id, worker_id = recorded.public_id, case.public_id, caseworker.user.id
         db.session.remove()
         downgrade(revision="0015")
         with db.engine.connect() as c:
@@ -400,26 +392,26 @@ def test_item1_migration_0016_keeps_old_style_cases_and_names_their_incident(
 
 
 def test_item1_r8_care_arranged_for_one_incident_does_not_silence_another(
-    worker: Person, clinic: Organisation, health: Service
+    caseworker: Person, clinic: Organisation, health: Service
 ) -> None:
     """Health care accepted after the survivor's earlier rape does not cover the new one:
     the new incident's window still raises the alarm and its referral is urgent."""
     receiver = make_person(Role.SERVICE_FOCAL_POINT, clinic)
-    case = open_case(worker.user)
-    earlier = cases.record_incident(case, _data(60), actor=worker.user)
-    consent = referral_consent(case, worker.user, health)
+    case = open_case(caseworker.user)
+    earlier = cases.record_incident(case, _data(60), actor=caseworker.user)
+    consent = referral_consent(case, caseworker.user, health)
     referral = cases.refer(
-        case.regarding(earlier), request(health), consent=consent, actor=worker.user
+        case.regarding(earlier), request(health), consent=consent, actor=caseworker.user
     )
     db.session.flush()
     engine.transition(referral.public_id, ReferralState.ACCEPTED, actor=receiver.user)
     db.session.commit()
-    alarms = {str(s.title): s.items for s in inbox_for(worker.user)}["Clinical windows closing"]
+    alarms = {str(s.title): s.items for s in inbox_for(caseworker.user)}["Clinical windows closing"]
     assert alarms == []  # care arranged for the only incident
 
-    newer = cases.record_incident(case, _data(2), actor=worker.user)
+    newer = cases.record_incident(case, _data(2), actor=caseworker.user)
     db.session.commit()
-    alarms = {str(s.title): s.items for s in inbox_for(worker.user)}["Clinical windows closing"]
+    alarms = {str(s.title): s.items for s in inbox_for(caseworker.user)}["Clinical windows closing"]
     assert [i.title for i in alarms] == [case.survivor_code]
     assert alarms[0].detail.startswith("Incident 2 · ")
     assert cases.incidents_with_care_arranged([case]) == {earlier.public_id}

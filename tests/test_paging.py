@@ -46,11 +46,6 @@ def decoded(cursor: str) -> list[Any]:
     return list(json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))))
 
 
-@pytest.fixture
-def caseworker(org: Organisation) -> Person:
-    return make_person(Role.CASEWORKER, org)
-
-
 def test_one_keyset_paging_helper_no_list_pages_by_hand() -> None:
     """Only referral/db/paging.py fetches a page's extra row or builds a keyset bound."""
     offenders = []

@@ -45,11 +45,6 @@ def areas() -> Areas:
 
 
 @pytest.fixture
-def coordinator(org: Organisation) -> Person:
-    return make_person(Role.GBV_COORDINATOR, org)
-
-
-@pytest.fixture
 def other_coordinator(other_org: Organisation) -> Person:
     return make_person(Role.GBV_COORDINATOR, other_org)
 

@@ -33,11 +33,6 @@ from tests.factories import Person, make_organisation, make_person, make_service
 
 
 @pytest.fixture
-def psea_coordinator(org: Organisation) -> Person:
-    return make_person(Role.PSEA_COORDINATOR, org)
-
-
-@pytest.fixture
 def entity() -> Organisation:
     """A member of the network: it has a PSEA focal point."""
     organisation = make_organisation("UNX", OrganisationType.UN_AGENCY)

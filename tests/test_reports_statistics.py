@@ -51,7 +51,7 @@ from tests.factories import (
 
 
 def gbv_case(
-    worker: Person,
+    caseworker: Person,
     *,
     consent: bool = True,
     previously_reported: PreviouslyReported = PreviouslyReported.NO,
@@ -62,7 +62,7 @@ def gbv_case(
     area: Area | None = None,
     **sensitive: str,
 ) -> Case:
-    case = open_case(worker.user, age=age, sex=sex, area=area, **sensitive)
+    case = open_case(caseworker.user, age=age, sex=sex, area=area, **sensitive)
     now = clock.utcnow()
     data = cases.IncidentData(
         answers=answers or {"penetration": True},
@@ -76,10 +76,10 @@ def gbv_case(
         perpetrator_relationship=PerpetratorRelationship.STRANGER,
         previously_reported=previously_reported,
     )
-    cases.record_incident(case, data, actor=worker.user)
+    cases.record_incident(case, data, actor=caseworker.user)
     if consent:
         engine.record_consent(
-            case, ConsentKind.STATISTICS, actor=worker.user, survivor_is_child=False
+            case, ConsentKind.STATISTICS, actor=caseworker.user, survivor_is_child=False
         )
     db.session.commit()
     return case
@@ -114,38 +114,27 @@ def service_of(organisation: Organisation, sector: Sector) -> Service:
     return service
 
 
-@pytest.fixture
-def worker(org: Organisation) -> Person:
-    return make_person(Role.CASEWORKER, org)
-
-
-@pytest.fixture
-def supervisor(org: Organisation) -> Person:
-    return make_person(Role.SUPERVISOR, org)
-
-
-@pytest.fixture
-def coordinator(org: Organisation) -> Person:
-    return make_person(Role.GBV_COORDINATOR, org)
-
-
 # --- counting rules ------------------------------------------------------------------------
 
 
 def test_r24_only_incidents_with_consent_to_statistics_are_counted(
-    worker: Person, org: Organisation
+    caseworker: Person, org: Organisation
 ) -> None:
-    counted = [gbv_case(worker) for _ in range(6)]
+    counted = [gbv_case(caseworker) for _ in range(6)]
     for _ in range(3):
-        gbv_case(worker, consent=False)
-    withdrawn = gbv_case(worker)
+        gbv_case(caseworker, consent=False)
+    withdrawn = gbv_case(caseworker)
     consent = next(c for c in engine.consents_of(withdrawn) if c.kind is ConsentKind.STATISTICS)
-    engine.withdraw_consent(consent, actor=worker.user, reason="survivor asked")
+    engine.withdraw_consent(consent, actor=caseworker.user, reason="survivor asked")
     db.session.commit()
-    refused = open_case(worker.user)
-    cases.record_incident(refused, _incident_data(), actor=worker.user)
+    refused = open_case(caseworker.user)
+    cases.record_incident(refused, _incident_data(), actor=caseworker.user)
     engine.record_consent(
-        refused, ConsentKind.STATISTICS, actor=worker.user, survivor_is_child=False, granted=False
+        refused,
+        ConsentKind.STATISTICS,
+        actor=caseworker.user,
+        survivor_is_child=False,
+        granted=False,
     )
     db.session.commit()
 
@@ -171,25 +160,27 @@ def _incident_data() -> cases.IncidentData:
 
 
 def test_r24_incidents_already_reported_to_a_gbvims_organisation_are_not_counted_twice(
-    worker: Person, org: Organisation
+    caseworker: Person, org: Organisation
 ) -> None:
     """GBVIMS drops only incidents previously reported to a GBVIMS organisation (counted
     there); one reported to an organisation outside the GBVIMS still counts here."""
     for _ in range(7):
-        gbv_case(worker)
+        gbv_case(caseworker)
     for _ in range(4):
-        gbv_case(worker, previously_reported=PreviouslyReported.GBVIMS_ORG)
+        gbv_case(caseworker, previously_reported=PreviouslyReported.GBVIMS_ORG)
     for _ in range(3):
-        gbv_case(worker, previously_reported=PreviouslyReported.NON_GBVIMS_ORG)
+        gbv_case(caseworker, previously_reported=PreviouslyReported.NON_GBVIMS_ORG)
     report = services.gbv_report(scope_of(org))
     assert table(report, "Incidents by type and survivor sex").grand_total.text == "10"
 
 
-def test_r24_small_counts_are_suppressed_in_every_table(worker: Person, org: Organisation) -> None:
+def test_r24_small_counts_are_suppressed_in_every_table(
+    caseworker: Person, org: Organisation
+) -> None:
     for _ in range(6):
-        gbv_case(worker)
+        gbv_case(caseworker)
     for _ in range(2):
-        gbv_case(worker, sex=Sex.MALE)
+        gbv_case(caseworker, sex=Sex.MALE)
     report = services.gbv_report(scope_of(org))
     by_type = table(report, "Incidents by type and survivor sex")
     assert row_of(by_type, "Rape")[:2] == ["x", "<5"]  # 6 female hidden to protect 2 male
@@ -199,11 +190,11 @@ def test_r24_small_counts_are_suppressed_in_every_table(worker: Person, org: Org
                 assert cell.value is not None and (cell.value == 0 or cell.value >= 5)
 
 
-def test_r24_incidents_by_period_type_age_and_delay(worker: Person, org: Organisation) -> None:
+def test_r24_incidents_by_period_type_age_and_delay(caseworker: Person, org: Organisation) -> None:
     for _ in range(5):
-        gbv_case(worker, answers={"physical_assault": True}, hours_ago=24 * 8)
+        gbv_case(caseworker, answers={"physical_assault": True}, hours_ago=24 * 8)
     for _ in range(5):
-        gbv_case(worker, hours_ago=10)
+        gbv_case(caseworker, hours_ago=10)
     report = services.gbv_report(scope_of(org, Granularity.QUARTER))
     periods = table(report, "Incidents by period and type")
     assert periods.row_labels[-1] == "2026 Q1"
@@ -219,16 +210,16 @@ def test_r24_incidents_by_period_type_age_and_delay(worker: Person, org: Organis
 
 
 def test_r24_share_of_rape_cases_reaching_health_care_within_72_hours(
-    worker: Person, org: Organisation, other_org: Organisation
+    caseworker: Person, org: Organisation, other_org: Organisation
 ) -> None:
     receiver = make_person(Role.SERVICE_FOCAL_POINT, other_org)
     health = service_of(other_org, Sector.HEALTH)
-    reached = [gbv_case(worker, hours_ago=5) for _ in range(5)]
-    late = [gbv_case(worker, hours_ago=5) for _ in range(5)]
+    reached = [gbv_case(caseworker, hours_ago=5) for _ in range(5)]
+    late = [gbv_case(caseworker, hours_ago=5) for _ in range(5)]
     for group in (reached, late):
         for case in group:
-            consent = referral_consent(case, worker.user, health)
-            referral = cases.refer(case, request(health), consent=consent, actor=worker.user)
+            consent = referral_consent(case, caseworker.user, health)
+            referral = cases.refer(case, request(health), consent=consent, actor=caseworker.user)
             db.session.commit()
             if group is late:
                 continue
@@ -248,16 +239,16 @@ def test_r24_share_of_rape_cases_reaching_health_care_within_72_hours(
 
 
 def test_referral_figures_by_sector_and_state_acceptance_and_medians(
-    worker: Person, org: Organisation, other_org: Organisation
+    caseworker: Person, org: Organisation, other_org: Organisation
 ) -> None:
     receiver = make_person(Role.SERVICE_FOCAL_POINT, other_org)
     psychosocial = service_of(other_org, Sector.PSYCHOSOCIAL)
     referrals = []
     for _ in range(6):
-        case = gbv_case(worker)
-        consent = referral_consent(case, worker.user, psychosocial)
+        case = gbv_case(caseworker)
+        consent = referral_consent(case, caseworker.user, psychosocial)
         referrals.append(
-            cases.refer(case, request(psychosocial), consent=consent, actor=worker.user)
+            cases.refer(case, request(psychosocial), consent=consent, actor=caseworker.user)
         )
         db.session.commit()
     clock.advance(timedelta(hours=10))
@@ -282,7 +273,7 @@ def test_referral_figures_by_sector_and_state_acceptance_and_medians(
     ("sample_limit", "median"), [(100, "4.0 hours"), (6, "3.5 hours"), (5, "3.0 hours")]
 )
 def test_median_time_to_acceptance_is_over_the_newest_referrals_up_to_the_sample_limit(
-    worker: Person,
+    caseworker: Person,
     org: Organisation,
     other_org: Organisation,
     monkeypatch: pytest.MonkeyPatch,
@@ -294,10 +285,10 @@ def test_median_time_to_acceptance_is_over_the_newest_referrals_up_to_the_sample
     psychosocial = service_of(other_org, Sector.PSYCHOSOCIAL)
     referrals = []
     for _ in range(7):  # one an hour: accepted together, after 7, 6, ... 1 hours
-        case = gbv_case(worker)
-        consent = referral_consent(case, worker.user, psychosocial)
+        case = gbv_case(caseworker)
+        consent = referral_consent(case, caseworker.user, psychosocial)
         referrals.append(
-            cases.refer(case, request(psychosocial), consent=consent, actor=worker.user)
+            cases.refer(case, request(psychosocial), consent=consent, actor=caseworker.user)
         )
         db.session.commit()
         clock.advance(timedelta(hours=1))
@@ -309,12 +300,12 @@ def test_median_time_to_acceptance_is_over_the_newest_referrals_up_to_the_sample
 
 
 def test_r24_figures_from_few_referrals_are_not_published(
-    worker: Person, org: Organisation, other_org: Organisation
+    caseworker: Person, org: Organisation, other_org: Organisation
 ) -> None:
     health = service_of(other_org, Sector.HEALTH)
-    case = gbv_case(worker)
-    consent = referral_consent(case, worker.user, health)
-    cases.refer(case, request(health), consent=consent, actor=worker.user)
+    case = gbv_case(caseworker)
+    consent = referral_consent(case, caseworker.user, health)
+    cases.refer(case, request(health), consent=consent, actor=caseworker.user)
     db.session.commit()
     clock.advance(timedelta(days=30))
     figures = {f.label: f.text for f in services.gbv_report(scope_of(org)).figures}
@@ -323,7 +314,7 @@ def test_r24_figures_from_few_referrals_are_not_published(
 
 
 def test_r24_coordinator_sees_all_organisations_supervisor_only_their_own(
-    worker: Person,
+    caseworker: Person,
     org: Organisation,
     other_org: Organisation,
     coordinator: Person,
@@ -331,7 +322,7 @@ def test_r24_coordinator_sees_all_organisations_supervisor_only_their_own(
 ) -> None:
     other_worker = make_person(Role.CASEWORKER, other_org)
     for _ in range(6):
-        gbv_case(worker)
+        gbv_case(caseworker)
     for _ in range(7):
         gbv_case(other_worker)
     today = clock.utcnow().date()
@@ -359,10 +350,10 @@ def test_statistics_are_refused_to_other_roles(
 
 
 def test_statistics_page_shows_charts_tables_and_figures(
-    client: FlaskClient, supervisor: Person, worker: Person
+    client: FlaskClient, supervisor: Person, caseworker: Person
 ) -> None:
     for _ in range(5):
-        gbv_case(worker)
+        gbv_case(caseworker)
     sign_in(client, supervisor)
     response = client.get("/reports/")
     assert response.status_code == 200
@@ -382,11 +373,11 @@ def test_bad_filter_gives_field_errors_and_400(client: FlaskClient, supervisor: 
 
 
 def test_r24_shared_report_and_its_exports_hide_agency_identifiers(
-    client: FlaskClient, coordinator: Person, worker: Person, other_org: Organisation
+    client: FlaskClient, coordinator: Person, caseworker: Person, other_org: Organisation
 ) -> None:
     other_worker = make_person(Role.CASEWORKER, other_org)
     for _ in range(5):
-        gbv_case(worker)
+        gbv_case(caseworker)
         gbv_case(other_worker)
     sign_in(client, coordinator)
     html = client.get("/reports/").get_data(as_text=True)
@@ -434,10 +425,10 @@ def exported_text(data: bytes, file_format: str) -> str:
 
 
 def test_r25_every_export_is_audited_with_its_parameters(
-    client: FlaskClient, supervisor: Person, worker: Person
+    client: FlaskClient, supervisor: Person, caseworker: Person
 ) -> None:
     for _ in range(5):
-        gbv_case(worker)
+        gbv_case(caseworker)
     sign_in(client, supervisor)
     assert export(client, "/reports/export", "xlsx").status_code == 200
     assert export(client, "/reports/incidents/export", "csv").status_code == 200
@@ -475,7 +466,7 @@ def test_r25_incident_export_selects_no_encrypted_column() -> None:
 
 @pytest.mark.parametrize("file_format", ["csv", "xlsx"])
 def test_r25_exports_contain_no_encrypted_field_or_identifier(
-    client: FlaskClient, supervisor: Person, worker: Person, file_format: str
+    client: FlaskClient, supervisor: Person, caseworker: Person, file_format: str
 ) -> None:
     secrets: dict[str, Any] = {
         "name": "Amina Secretname",
@@ -483,7 +474,7 @@ def test_r25_exports_contain_no_encrypted_field_or_identifier(
         "location_detail": "Blue house behind the mosque",
         "narrative": "Narrative words nobody may export",
     }
-    made = [gbv_case(worker, **secrets) for _ in range(5)]
+    made = [gbv_case(caseworker, **secrets) for _ in range(5)]
     made[0].notes = "Private note text"
     db.session.commit()
     sign_in(client, supervisor)
@@ -499,13 +490,13 @@ def test_r25_exports_contain_no_encrypted_field_or_identifier(
 
 
 def test_r24_incident_export_has_consented_own_incidents_in_incident_recorder_layout(
-    client: FlaskClient, supervisor: Person, worker: Person, other_org: Organisation
+    client: FlaskClient, supervisor: Person, caseworker: Person, other_org: Organisation
 ) -> None:
     other_worker = make_person(Role.CASEWORKER, other_org)
     for _ in range(3):
-        gbv_case(worker)
-    gbv_case(worker, consent=False)
-    gbv_case(worker, previously_reported=PreviouslyReported.GBVIMS_ORG)
+        gbv_case(caseworker)
+    gbv_case(caseworker, consent=False)
+    gbv_case(caseworker, previously_reported=PreviouslyReported.GBVIMS_ORG)
     gbv_case(other_worker)
     sign_in(client, supervisor)
     response = export(client, "/reports/incidents/export", "csv")
@@ -526,10 +517,10 @@ def test_incident_export_needs_one_organisation() -> None:
 
 
 def test_suppressed_marks_never_hold_values_in_the_report(
-    worker: Person, org: Organisation
+    caseworker: Person, org: Organisation
 ) -> None:
     for _ in range(3):
-        gbv_case(worker)
+        gbv_case(caseworker)
     report = services.gbv_report(scope_of(org))
     for safe in report.tables:
         for cell in safe.all_cells():
@@ -546,7 +537,7 @@ def test_organisations_of_any_type_count_in_the_shared_report(coordinator: Perso
     assert table(report, "Incidents by type").grand_total.text == "5"
 
 
-def test_incidents_by_area_and_the_area_filter(worker: Person, org: Organisation) -> None:
+def test_incidents_by_area_and_the_area_filter(caseworker: Person, org: Organisation) -> None:
     province = Area(code="NP", name="Northern", level=AreaLevel.PROVINCE)
     alpha = Area(code="NP-A", name="Alpha district", level=AreaLevel.DISTRICT, parent=province)
     beta = Area(code="NP-B", name="Beta district", level=AreaLevel.DISTRICT, parent=province)
@@ -554,11 +545,11 @@ def test_incidents_by_area_and_the_area_filter(worker: Person, org: Organisation
     db.session.add_all([province, alpha, beta, camp])
     db.session.commit()
     for _ in range(5):
-        gbv_case(worker, area=camp)
+        gbv_case(caseworker, area=camp)
     for _ in range(6):
-        gbv_case(worker, area=beta)
+        gbv_case(caseworker, area=beta)
     for _ in range(7):
-        gbv_case(worker)  # the cases' test province
+        gbv_case(caseworker)  # the cases' test province
     everywhere = table(services.gbv_report(scope_of(org)), "Incidents by area")
     assert row_of(everywhere, "Northern")[-1] == "11"
     assert row_of(everywhere, the_area().name)[-1] == "7"
@@ -572,10 +563,10 @@ def test_incidents_by_area_and_the_area_filter(worker: Person, org: Organisation
 
 
 def test_the_area_filter_on_the_page(
-    client: FlaskClient, supervisor: Person, worker: Person
+    client: FlaskClient, supervisor: Person, caseworker: Person
 ) -> None:
     for _ in range(5):
-        gbv_case(worker)
+        gbv_case(caseworker)
     area = the_area()
     sign_in(client, supervisor)
     response = client.get(f"/reports/?start=2026-01-01&end=2026-03-02&area={area.public_id}")
