@@ -14,9 +14,8 @@ from referral.directory.models import Sector
 from referral.extensions import db
 from referral.referrals.models import Consent, Referral
 from referral.security.policy import Role
-from tests.factories import make_service, open_case, publish_pathway
 from tests.conftest import browser_sign_in, new_tab
-from tests.factories import make_organisation, make_person
+from tests.factories import make_organisation, make_person, make_service, open_case, publish_pathway
 
 pytestmark = pytest.mark.browser
 

@@ -13,16 +13,17 @@ from referral.db import Organisation, OrganisationType
 from referral.directory.models import Sector
 from referral.extensions import db
 from referral.security.policy import Role
+from tests.conftest import browser_sign_in, new_tab
 from tests.factories import (
     incident,
+    make_organisation,
+    make_person,
     make_service,
     open_case,
     publish_pathway,
     referral_consent,
     request,
 )
-from tests.conftest import browser_sign_in, new_tab
-from tests.factories import make_organisation, make_person
 
 pytestmark = pytest.mark.browser
 

@@ -28,16 +28,18 @@ from referral.referrals import services as engine
 from referral.referrals.models import CaregiverRelationship, Consent, ConsentKind
 from referral.security.policy import Role
 from referral.workflow import ConflictError, IllegalTransitionError, RuleError
+from tests.conftest import form_post, sign_in
 from tests.factories import (
+    Person,
     incident,
+    make_organisation,
+    make_person,
     make_service,
     open_case,
     publish_pathway,
     referral_consent,
     request,
 )
-from tests.conftest import form_post, sign_in
-from tests.factories import Person, make_organisation, make_person
 
 
 @pytest.fixture(autouse=True)

@@ -13,9 +13,15 @@ from referral.extensions import db
 from referral.referrals import services as engine
 from referral.referrals.models import Referral
 from referral.security.policy import Role
-from tests.factories import make_service, open_case, publish_pathway, referral_consent
 from tests.conftest import form_post, sign_in
-from tests.factories import make_organisation, make_person
+from tests.factories import (
+    make_organisation,
+    make_person,
+    make_service,
+    open_case,
+    publish_pathway,
+    referral_consent,
+)
 
 
 def test_r4_consent_entered_once_matches_the_service_on_the_refer_page_and_on_send(

@@ -20,8 +20,7 @@ from referral.pathways.models import PathwayStatus, PathwayVersion
 from referral.security.policy import Role
 from referral.workflow import RuleError
 from tests.conftest import browser_sign_in, form_post, new_tab, sign_in
-from tests.factories import Person, make_person
-from tests.factories import make_areas, make_pathway, make_service
+from tests.factories import Person, make_areas, make_pathway, make_person, make_service
 
 
 @pytest.fixture

@@ -19,8 +19,7 @@ from referral.referrals.models import ConsentKind, Priority, Referral, ReferralS
 from referral.reports import exports, services
 from referral.reports.services import Granularity, StatsScope
 from tests import test_field_clinical_alarms as shared
-from tests.factories import open_case, referral_consent, request
-from tests.factories import Person
+from tests.factories import Person, open_case, referral_consent, request
 
 # the caseworker, supervisor, receiver and health service of the clinical-alarm tests
 _request_context = shared._request_context

@@ -47,7 +47,10 @@ from referral.reports import incident_recorder
 from referral.reports.services import Granularity, StatsScope
 from referral.security.policy import Role
 from referral.workflow import RuleError
+from tests.conftest import form_post, sign_in
 from tests.factories import (
+    Person,
+    make_person,
     make_service,
     open_case,
     publish_pathway,
@@ -55,13 +58,6 @@ from tests.factories import (
     request,
     the_area,
 )
-from tests.conftest import form_post, sign_in
-from tests.factories import Person, make_person
-
-
-@pytest.fixture
-def worker(org: Organisation) -> Person:
-    return make_person(Role.CASEWORKER, org)
 
 
 def _data(**extra: Any) -> cases.IncidentData:
@@ -81,16 +77,16 @@ def _data(**extra: Any) -> cases.IncidentData:
     return cases.IncidentData(**values)
 
 
-def _ethnicity(worker: Person) -> None:
-    lists.add_item(CountryList.ETHNICITY, "kesani", "Kesani", actor=worker.user)
+def _ethnicity(caseworker: Person) -> None:
+    lists.add_item(CountryList.ETHNICITY, "kesani", "Kesani", actor=caseworker.user)
     db.session.commit()
 
 
 def test_item2_intake_records_the_survivor_gbvims_answers(
-    client: FlaskClient, worker: Person
+    client: FlaskClient, caseworker: Person
 ) -> None:
-    _ethnicity(worker)
-    sign_in(client, worker)
+    _ethnicity(caseworker)
+    sign_in(client, caseworker)
     response = form_post(
         client,
         "/cases/new",
@@ -129,12 +125,12 @@ def test_item2_intake_records_the_survivor_gbvims_answers(
     [("ethnicity", "nowhere"), ("country_of_origin", "XX"), ("referred_from", "oracle")],
 )
 def test_item2_unknown_list_codes_are_refused(
-    client: FlaskClient, worker: Person, field: str, value: str
+    client: FlaskClient, caseworker: Person, field: str, value: str
 ) -> None:
     with pytest.raises(RuleError) as refused:
-        open_case(worker.user, **{field: value})  # type: ignore[arg-type]
+        open_case(caseworker.user, **{field: value})  # type: ignore[arg-type]
     assert refused.value.field == field
-    sign_in(client, worker)
+    sign_in(client, caseworker)
     response = form_post(
         client,
         "/cases/new",
@@ -153,9 +149,9 @@ def test_item2_unknown_list_codes_are_refused(
 
 
 def test_item2_perpetrators_are_a_list_and_the_summary_follows_the_primary(
-    worker: Person,
+    caseworker: Person,
 ) -> None:
-    case = open_case(worker.user)
+    case = open_case(caseworker.user)
     incident = cases.record_incident(
         case,
         _data(
@@ -176,7 +172,7 @@ def test_item2_perpetrators_are_a_list_and_the_summary_follows_the_primary(
                 ),
             )
         ),
-        actor=worker.user,
+        actor=caseworker.user,
     )
     assert [(p.position, p.primary, p.sex) for p in incident.perpetrators] == [
         (1, False, PerpetratorSex.FEMALE),
@@ -190,14 +186,14 @@ def test_item2_perpetrators_are_a_list_and_the_summary_follows_the_primary(
         cases.record_incident(
             case,
             _data(perpetrators=(PerpetratorData(occupation="astronaut"),)),
-            actor=worker.user,
+            actor=caseworker.user,
         )
 
 
 def test_item2_r7_six_context_flags_are_derived_with_child_status_at_the_incident(
-    worker: Person,
+    caseworker: Person,
 ) -> None:
-    adult_now = open_case(worker.user, age=19)
+    adult_now = open_case(caseworker.user, age=19)
     incident = cases.record_incident(
         adult_now,
         _data(
@@ -206,7 +202,7 @@ def test_item2_r7_six_context_flags_are_derived_with_child_status_at_the_inciden
             harmful_practice=HarmfulPractice.FGM_C,
             goods_or_money_exchanged=True,
         ),
-        actor=worker.user,
+        actor=caseworker.user,
     )
     assert incident.child_sexual_abuse and incident.survivor_child
     assert incident.abduction and incident.possible_sexual_slavery
@@ -221,17 +217,17 @@ def test_item2_r7_six_context_flags_are_derived_with_child_status_at_the_inciden
             abduction_type=AbductionType.NONE,
             harmful_practice=HarmfulPractice.NO,
         ),
-        actor=worker.user,
+        actor=caseworker.user,
     )
     assert not (later.child_sexual_abuse or later.possible_sexual_slavery)
     assert not later.harmful_traditional_practice and not later.abduction
 
 
 def test_item2_incident_form_records_perpetrators_answers_and_shows_them_again(
-    client: FlaskClient, worker: Person
+    client: FlaskClient, caseworker: Person
 ) -> None:
-    case = open_case(worker.user)
-    sign_in(client, worker)
+    case = open_case(caseworker.user)
+    sign_in(client, caseworker)
     today = clock.utcnow().date()
     response = form_post(
         client,
@@ -292,9 +288,9 @@ def test_item2_incident_form_records_perpetrators_answers_and_shows_them_again(
 
 
 def test_item2_sector_answer_is_referred_when_a_referral_record_exists(
-    worker: Person, org: Organisation
+    caseworker: Person, org: Organisation
 ) -> None:
-    case = open_case(worker.user)
+    case = open_case(caseworker.user)
     incident = cases.record_incident(
         case,
         _data(
@@ -303,16 +299,18 @@ def test_item2_sector_answer_is_referred_when_a_referral_record_exists(
                 "psychosocial": ReferralAnswer.UNAVAILABLE,
             }
         ),
-        actor=worker.user,
+        actor=caseworker.user,
     )
-    engine.record_consent(case, ConsentKind.STATISTICS, actor=worker.user, survivor_is_child=False)
+    engine.record_consent(
+        case, ConsentKind.STATISTICS, actor=caseworker.user, survivor_is_child=False
+    )
     service = make_service(org, Sector.HEALTH)
     publish_pathway(make_person(Role.GBV_COORDINATOR, org).user, [service])
     engine.create_referral(
         case.regarding(incident),
         request(service),
-        consent=referral_consent(case, worker.user, service),
-        actor=worker.user,
+        consent=referral_consent(case, caseworker.user, service),
+        actor=caseworker.user,
     )
     db.session.commit()
     today = clock.utcnow().date()
@@ -324,8 +322,8 @@ def test_item2_sector_answer_is_referred_when_a_referral_record_exists(
     assert values["legal"] is None
 
 
-def test_item2_migration_keeps_the_data_recorded_before(app: Flask, worker: Person) -> None:
-    case = open_case(worker.user)
+def test_item2_migration_keeps_the_data_recorded_before(app: Flask, caseworker: Person) -> None:
+    case = open_case(caseworker.user)
     cases.record_incident(
         case,
         _data(
@@ -333,7 +331,7 @@ def test_item2_migration_keeps_the_data_recorded_before(app: Flask, worker: Pers
             perpetrator_relationship=PerpetratorRelationship.CAREGIVER,
             perpetrators=(),
         ),
-        actor=worker.user,
+        actor=caseworker.user,
     )
     db.session.commit()
     case_id = case.id

@@ -18,9 +18,8 @@ from referral.cases.models import Case
 from referral.db import Organisation, OrganisationType, User
 from referral.extensions import db
 from referral.security.policy import Role
-from tests.factories import open_case
 from tests.conftest import sign_in
-from tests.factories import make_organisation, make_person
+from tests.factories import make_organisation, make_person, open_case
 
 PACKAGE = Path(__file__).resolve().parent.parent / "referral"
 
