@@ -420,15 +420,17 @@ def test_item1_r8_care_arranged_for_one_incident_does_not_silence_another(
 
 
 def test_item1_incident_recorder_export_marks_referrals_for_their_own_incident(
-    app: Flask, worker: Person, org: Organisation, health: Service
+    app: Flask, caseworker: Person, org: Organisation, health: Service
 ) -> None:
     """One row per incident; the health referral made for incident 2 marks incident 2's
     row only."""
     supervisor = make_person(Role.SUPERVISOR, org)
-    case, first, second = _returning_survivor(worker)
-    engine.record_consent(case, ConsentKind.STATISTICS, actor=worker.user, survivor_is_child=False)
-    consent = referral_consent(case, worker.user, health)
-    cases.refer(case.regarding(second), request(health), consent=consent, actor=worker.user)
+    case, first, second = _returning_survivor(caseworker)
+    engine.record_consent(
+        case, ConsentKind.STATISTICS, actor=caseworker.user, survivor_is_child=False
+    )
+    consent = referral_consent(case, caseworker.user, health)
+    cases.refer(case.regarding(second), request(health), consent=consent, actor=caseworker.user)
     db.session.commit()
     client = app.test_client()
     sign_in(client, supervisor)
