@@ -20,7 +20,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from referral.admin import lists
 from referral.admin.lists import CountryList
 from referral.audit import record as audit
-from referral.clinical import CARE_ARRANGED_STATES
 from referral.clock import utcnow
 from referral.db import User, paging
 from referral.db.paging import Keyset, Page
@@ -787,8 +786,7 @@ def incidents_with_care_arranged(cases: Iterable[Case]) -> set[str]:
             Referral.source_kind == SourceKind.GBV_CASE,
             Referral.source_public_id.in_(ids),
             Referral.incident_public_id.is_not(None),
-            Referral.sector == Sector.HEALTH,
-            Referral.state.in_([ReferralState(s) for s in sorted(CARE_ARRANGED_STATES)]),
+            *engine.care_arranged_conditions(),
         )
     )
     return {incident_id for incident_id in rows if incident_id is not None}

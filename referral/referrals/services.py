@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.audit import record as audit
-from referral.clinical import CARE_ARRANGED_STATES, care_arranged
+from referral.clinical import CARE_ARRANGED_STATES, HEALTH_SECTOR, care_arranged
 from referral.clock import utcnow
 from referral.db import Organisation, User, paging
 from referral.db.base import random_code
@@ -286,6 +286,15 @@ class ReferralRequest:
     off_pathway_reason: str = ""
 
 
+def care_arranged_conditions() -> list[ColumnElement[bool]]:
+    """R8 in SQL, the rule of :func:`referral.clinical.care_arranged`: a health referral
+    the service accepted or completed."""
+    return [
+        Referral.sector == Sector(HEALTH_SECTOR),
+        Referral.state.in_([ReferralState(s) for s in sorted(CARE_ARRANGED_STATES)]),
+    ]
+
+
 def care_arranged_sql(
     source_kind: SourceKind,
     source_public_id: SQLColumnExpression[str],
@@ -297,8 +306,7 @@ def care_arranged_sql(
     conditions = [
         Referral.source_kind == source_kind,
         Referral.source_public_id == source_public_id,
-        Referral.sector == Sector.HEALTH,
-        Referral.state.in_([ReferralState(s) for s in sorted(CARE_ARRANGED_STATES)]),
+        *care_arranged_conditions(),
     ]
     if incident_public_id is not None:
         conditions.append(Referral.incident_public_id == incident_public_id)
