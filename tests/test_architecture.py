@@ -126,3 +126,47 @@ def test_item8_role_fixtures_are_defined_once_in_conftest() -> None:
 def test_item8_builders_are_defined_once_in_the_factory_module() -> None:
     """Organisations, people, services, cases and pathways are built by tests/factories.py."""
     assert _definitions(rf"def ({'|'.join(BUILDERS)})\(") == []
+
+
+def test_item9_the_readme_points_to_the_architecture_document() -> None:
+    """The architecture is documented inside the repository, and the README leads there;
+    every rule R1..R26 has its place in it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "docs/ARCHITECTURE.md" in readme
+    architecture = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    for number in range(1, 27):
+        assert re.search(rf"^\| R{number} ", architecture, re.MULTILINE), f"R{number}"
+    for section in ("## Layers", "## The unit of work", "## How to add an endpoint"):
+        assert section in architecture
+
+
+def test_item9_the_architecture_document_names_only_real_files() -> None:
+    """Every repository path the document names in backquotes exists."""
+    architecture = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    named = set(
+        re.findall(r"`((?:referral|tests|bench|templates|migrations|docs)/[\w/.]*)", architecture)
+    )
+    named = {path.split("::")[0].rstrip("/.") for path in named if "<" not in path}
+    missing = sorted(p for p in named if not (ROOT / p).exists() and "00NN" not in p)
+    assert missing == []
+
+
+def test_item9_every_function_the_rule_table_names_exists() -> None:
+    """The rule table's names (functions, classes, tables, constants) are defined in the
+    package, so the document cannot drift away from the code unnoticed."""
+    architecture = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    rows = [line for line in architecture.splitlines() if re.match(r"\| R\d+ ", line)]
+    names = {
+        name
+        for row in rows
+        for name in re.findall(r"`([A-Za-z_]\w*)`", row)
+        if not name.endswith(".py")
+    }
+    assert len(names) > 40
+    source = "\n".join(p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py"))
+    undefined = sorted(
+        name
+        for name in names
+        if not re.search(rf"^\s*(?:def|class) {name}\b|^\s*{name}\b\s*[:=]", source, re.M)
+    )
+    assert undefined == []
