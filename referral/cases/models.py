@@ -569,7 +569,11 @@ class Incident(PublicIdMixin, TimestampMixin, Base):
     __tablename__ = "incidents"
     __data_key_owners__ = (DataKeyOwner("case", via="case"),)
     # also the index of a case's incidents (case_id leads)
-    __table_args__ = (UniqueConstraint("case_id", "number", name="uq_incidents_case_number"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "number", name="uq_incidents_case_number"),
+        # the inbox finds incidents whose clinical windows are still open by their time
+        Index("ix_incidents_incident_at", "incident_at", "case_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))

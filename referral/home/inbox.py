@@ -276,9 +276,14 @@ def _clinical_windows_closing(user: User) -> InboxSection | None:
         )
         .scalar_subquery()
     )
+    # Only incidents of the last days can have a window open: found by their time
+    # (index), so the cases of the organisation are not each looked at.
+    recent = select(Incident.case_id).where(
+        window_open_now_sql(Incident.incident_type, Incident.incident_at, now)
+    )
     cases = db.session.scalars(
         case_services.visible_cases(user)
-        .where(Case.stage.in_(OPEN_STAGES), earliest_open.is_not(None))
+        .where(Case.id.in_(recent), Case.stage.in_(OPEN_STAGES), earliest_open.is_not(None))
         .options(selectinload(Case.incidents))
         .order_by(earliest_open, Case.id)
         .limit(20)

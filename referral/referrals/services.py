@@ -15,7 +15,17 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, bindparam, exists, false, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    and_,
+    bindparam,
+    exists,
+    false,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -803,14 +813,26 @@ def queue(
 def overdue_for_organisation(organisation_id: int, *, limit: int = 20) -> list[Referral]:
     """R12: unanswered past deadline, for the receiving or the sending organisation."""
     now = utcnow()
+
+    def earliest(side: Any) -> Select[Any]:
+        """The first ``limit`` of one side, read in index order (an OR of the two sides
+        would read and sort every overdue referral of the organisation)."""
+        first = (
+            select(Referral.id)
+            .where(overdue(now), side == organisation_id)
+            .order_by(Referral.deadline_at, Referral.id)
+            .limit(limit)
+            .subquery()
+        )
+        return select(first.c.id)
+
+    either = union_all(
+        earliest(Referral.receiving_organisation_id), earliest(Referral.sending_organisation_id)
+    ).subquery()
     return list(
         db.session.scalars(
             select(Referral)
-            .where(
-                overdue(now),
-                (Referral.receiving_organisation_id == organisation_id)
-                | (Referral.sending_organisation_id == organisation_id),
-            )
+            .where(Referral.id.in_(select(either.c.id)))
             .order_by(Referral.deadline_at, Referral.id)
             .limit(limit)
         ).all()
