@@ -2,13 +2,16 @@
 
 Each list page is requested at a small and a larger page size over the same synthetic
 data (bench/seed.py, the benchmark's seeder), then over a data set four times larger;
-the number of statements sent to the database must not change. A statement per row
+the number of statements sent to the database must not change. The key pages (case
+list and case page, inboxes, referral queue, allegation list, audit log, pathway) are
+also counted over 30 and 300 seeded cases, and must stay under a small bound. A statement per row
 (a lazy relationship in a template, a lookup in a loop) makes the count grow and fails
 the test with the counts and the statements.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -142,3 +145,82 @@ def test_list_pages_do_not_grow_with_data(app: Flask, tmp_path: Path) -> None:
         _explain(name, few[name], many[name]) for name in few if len(few[name]) != len(many[name])
     ]
     assert not problems, "\n".join(problems)
+
+
+# Every key page, the inbox and a case's own page included: (name, role, path) where the
+# path may name "{case}" (a case the supervisor sees) or "{pathway_area}".
+KEY_PAGES: list[tuple[str, str, str]] = [
+    ("case list", "supervisor", "/cases/"),
+    ("case detail", "supervisor", "/cases/{case}"),
+    ("supervisor inbox", "supervisor", "/"),
+    ("caseworker inbox", "caseworker", "/"),
+    ("referral queue", "service_focal_point", "/referrals/"),
+    ("service focal point inbox", "service_focal_point", "/"),
+    ("allegation list", "psea_coordinator", "/allegations/"),
+    ("audit log", "auditor", "/audit/"),
+    ("pathway", "caseworker", "/pathways/areas/{pathway_area}"),
+]
+CASE_LINK = re.compile(r'href="/cases/([0-9A-Z]{16})"')
+
+
+def key_page_counts(app: Flask, cases: int, tmp_path: Path) -> dict[str, list[str]]:
+    """Seed ``cases`` cases (with their incidents, referrals, consents, audit events and
+    one allegation per 10 cases), then count the statements of one request of each key
+    page, signed in as the role that uses it."""
+    from tests.conftest import empty_tables
+
+    db.session.rollback()
+    db.session.remove()
+    empty_tables(app)
+    with db.engine.begin() as connection:
+        seeder = Seeder(
+            connection,
+            app.extensions[KEYRING_EXTENSION],
+            app.extensions[AUDIT_KEYS_EXTENSION],
+            cases,
+            cases * 10,
+        )
+        credentials = seeder.run(PASSWORD)
+        pathway_area = seeder.pathway_area
+    people: dict[str, Person] = {}
+    for entry in credentials:
+        if entry["role"] not in people:
+            user = db.session.scalar(db.select(User).where(User.email == entry["email"]))
+            assert user is not None
+            people[entry["role"]] = Person(user, PASSWORD, entry["totp_secret"])
+    clients: dict[str, FlaskClient] = {}
+    for role in sorted({role for _, role, _ in KEY_PAGES}):
+        clients[role] = app.test_client()
+        sign_in(clients[role], people[role])
+    listed = clients["supervisor"].get("/cases/").get_data(as_text=True)
+    case_ids = CASE_LINK.findall(listed)
+    assert case_ids, "the supervisor's case list is empty: the comparison proves nothing"
+    counts: dict[str, list[str]] = {}
+    for name, role, template in KEY_PAGES:
+        url = template.format(case=case_ids[0], pathway_area=pathway_area)
+        client = clients[role]
+        assert client.get(url).status_code == 200, name  # warm: session touch etc.
+        with counting() as statements:
+            response = client.get(url)
+        assert response.status_code == 200, name
+        counts[name] = list(statements)
+    return counts
+
+
+def test_key_pages_statement_count_constant_with_rows_and_small(app: Flask, tmp_path: Path) -> None:
+    """Case list, case detail, inboxes, referral queue, allegation list, audit log and
+    pathway: as many statements over 30 cases (10 allegations, 300 audit events) as over
+    300 cases (30 allegations, 3,000 audit events), and never more than MAX_STATEMENTS."""
+    few = key_page_counts(app, 30, tmp_path)
+    many = key_page_counts(app, 300, tmp_path)
+    problems = [
+        _explain(name, few[name], many[name]) for name in few if len(few[name]) != len(many[name])
+    ]
+    assert not problems, "\n".join(problems)
+    too_many = {name: len(found) for name, found in many.items() if len(found) > MAX_STATEMENTS}
+    assert not too_many, "\n".join(s.split("\n")[0][:100] for n in too_many for s in many[n])
+
+
+# The most a key page may send: the case page, the largest, reads the session, the case
+# and each kind of child row once, and one country list per list it labels with.
+MAX_STATEMENTS = 15
