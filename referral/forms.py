@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, IntegerField, ValidationError
+from wtforms import BooleanField, IntegerField, RadioField, SelectField, ValidationError
 from wtforms.fields import Field
-from wtforms.validators import Regexp, StopValidation
+from wtforms.validators import InputRequired, Regexp, StopValidation
 
 # Control characters other than tab, newline and carriage return are refused in any text.
 _FORBIDDEN = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | {"\x7f"}
@@ -42,6 +42,67 @@ class SmallIntegerField(IntegerField):
             self.data = None
             raise ValueError(_l("This number is too large."))
         super().process_formdata(valuelist)
+
+
+# --- choices with consequences ----------------------------------------------------------------
+
+# Nothing with consequences is chosen for the user: such a list starts on this empty entry
+# and a radio group with no button ticked, and the form refuses them unanswered.
+CHOOSE = _l("Choose")
+CHOICE_MISSING = _l("Choose one of the options.")
+
+
+def blank_first(choices: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The choices after the empty "Choose" entry (for lists a view fills)."""
+    return [("", CHOOSE), *choices]
+
+
+class ChosenWhen:
+    """The list must be answered when ``when(form)`` holds (e.g. a type asked only when the
+    organisation is not listed)."""
+
+    def __init__(self, when: Callable[[Any], bool]) -> None:
+        self.when = when
+
+    def __call__(self, form: Any, field: Field) -> None:
+        if not field.data and self.when(form):
+            raise StopValidation(str(CHOICE_MISSING))
+
+
+def required_choice(
+    label: Any,
+    choices: Iterable[tuple[str, Any]] | None = None,
+    *,
+    when: Callable[[Any], bool] | None = None,
+    **kwargs: Any,
+) -> SelectField:
+    """A list with consequences: starts on "Choose" and must be answered (only when
+    ``when(form)`` holds, if given). Without ``choices`` the view sets them, through
+    :func:`blank_first`."""
+    return SelectField(
+        label,
+        choices=blank_first(choices) if choices is not None else None,
+        validators=[InputRequired(message=CHOICE_MISSING) if when is None else ChosenWhen(when)],
+        **kwargs,
+    )
+
+
+class AnswerField(RadioField):
+    """A radio group with consequences: no button ticked at first, and it must be answered
+    (one message when it is not, instead of WTForms' "Not a valid choice" as well)."""
+
+    def __init__(self, label: Any, choices: Iterable[tuple[str, Any]], **kwargs: Any) -> None:
+        super().__init__(
+            label,
+            choices=list(choices),
+            validators=[InputRequired(message=CHOICE_MISSING)],
+            **kwargs,
+        )
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data is None:
+            return  # InputRequired says it
+        super().pre_validate(form)
 
 
 # --- confirmation before an irreversible action ----------------------------------------------

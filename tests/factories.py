@@ -337,11 +337,15 @@ def referral_consent(
 
 def request(
     service: Service,
-    priority: Priority = Priority.ROUTINE,
+    priority: Priority | None = None,
     shared: tuple[str, ...] = (),
     note: str = "",
     off_pathway_reason: str = "",
 ) -> engine.ReferralRequest:
+    if priority is None:
+        # R8: a health referral is an emergency while a clinical window may be open; a
+        # lower priority then needs a reason (tests of that rule say so explicitly).
+        priority = Priority.EMERGENCY if service.sector is Sector.HEALTH else Priority.ROUTINE
     return engine.ReferralRequest(
         service=service,
         priority=priority,

@@ -45,6 +45,7 @@ def test_case_workflow_in_a_real_browser(browser: Any, live_server: str, org: Or
     worker.select_option("#sex", "female")
     worker.select_option("#area", area.public_id)
     worker.select_option("#risk_level", "high")
+    worker.select_option("#displacement_status", "idp")
     worker.fill("#name", "Browser Canary")
     worker.fill("#narrative", "Story told once, in private.")
     worker.screenshot(path=str(shots / "1-intake.png"), full_page=True)
@@ -56,6 +57,7 @@ def test_case_workflow_in_a_real_browser(browser: Any, live_server: str, org: Or
 
     worker.get_by_role("link", name="Record consent").click()
     worker.select_option("#kind", "referral")
+    worker.check("input[name=granted][value=yes]")
     worker.select_option("#service", service.public_id)
     worker.check("input[name=shared_fields][value=name]")
     worker.get_by_role("button", name="Record consent").click()
@@ -78,8 +80,11 @@ def test_case_workflow_in_a_real_browser(browser: Any, live_server: str, org: Or
     worker.fill("#incident_date", yesterday)
     worker.fill("#incident_time", "22:00")
     worker.select_option("#time_of_day", "evening_night")
+    worker.select_option("#location_type", "road")
     worker.fill("#reported_on", clock.utcnow().date().isoformat())
+    worker.select_option("#perpetrator_age_group", "adult")
     worker.select_option("#perpetrator_relationship", "stranger")
+    worker.check("input[name=previously_reported][value=no]")
     worker.get_by_role("button", name="Save the incident").click()
     worker.wait_for_url("**/cases/*")
     assert worker.locator(".incident-type").first.inner_text() == "Rape"

@@ -37,6 +37,7 @@ def test_consent_entered_once_is_preselected_on_the_refer_page_in_a_browser(
     tab.goto(url)
     tab.get_by_role("link", name="Record consent").click()
     tab.select_option("#kind", "referral")
+    tab.check("input[name=granted][value=yes]")
     tab.select_option("#service", lawyers.public_id)
     tab.check("input[name=shared_fields][value=name]")
     tab.check("input[name=shared_fields][value=contact]")
@@ -53,6 +54,8 @@ def test_consent_entered_once_is_preselected_on_the_refer_page_in_a_browser(
     expect(tab.locator("input[name=shared_fields][value=contact]")).to_be_checked()
     expect(tab.locator("input[name=shared_fields][value=safe_contact]")).not_to_be_checked()
     expect(tab.locator("input[name=needs][value=legal_aid]")).to_be_checked()
+    expect(tab.locator("#priority")).to_have_value("")  # chosen by the caseworker
+    tab.select_option("#priority", "routine")
     tab.get_by_role("button", name="Send the referral").click()
     tab.wait_for_url(f"**{url}")
     tab.context.close()

@@ -155,6 +155,8 @@ def test_sign_in_and_case_intake_by_keyboard(page: Any, org: Organisation) -> No
     page.keyboard.type(area.name)
     keys.tab_to("#risk_level")
     page.keyboard.type("High")
+    keys.tab_to("#displacement_status")
+    page.keyboard.type("Resident")
     keys.tab_to("button[type=submit]")
     page.keyboard.press("Enter")
 

@@ -33,6 +33,8 @@ def test_coordinator_publishes_and_caseworker_reads_and_prints(
     page.get_by_label("Service name").fill("Kesa Women's Clinic")
     page.locator(f'input[name="areas"][value="{areas.kesa.public_id}"]').check()
     page.get_by_label("Opening hours").fill("Every day, 24 hours")
+    page.get_by_label("Cost").select_option("free")
+    page.get_by_label("Status", exact=True).select_option("available")
     page.get_by_label("Focal point phone").fill("+236 70 10 20 30")
     page.screenshot(path=str(shots / "1-new-service.png"), full_page=True)
     page.get_by_role("button", name="Save").click()

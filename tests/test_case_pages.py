@@ -112,6 +112,7 @@ def test_web_workflow_intake_to_referral_acceptance_and_closure(
         "perpetrator_sex": "male",
         "perpetrator_age_group": "adult",
         "perpetrator_relationship": "stranger",
+        "previously_reported": "no",
     }
     response = form_post(client, f"{case_url}/incident", incident)
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -123,7 +124,7 @@ def test_web_workflow_intake_to_referral_acceptance_and_closure(
         f"{case_url}/refer",
         {
             "service": health.public_id,
-            "priority": "routine",
+            "priority": "emergency",  # R8: the clinical window is open
             "needs": "health",
             "consent": consent.public_id,
             "shared_fields": "name",

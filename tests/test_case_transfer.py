@@ -25,7 +25,7 @@ from referral.db import Organisation, OrganisationType, User
 from referral.extensions import db
 from referral.home.inbox import inbox_for
 from referral.referrals import services as engine
-from referral.referrals.models import CaregiverRelationship, Consent, ConsentKind
+from referral.referrals.models import CaregiverRelationship, Consent, ConsentKind, Priority
 from referral.security.policy import Role
 from referral.workflow import ConflictError, IllegalTransitionError, RuleError
 from tests.conftest import form_post, sign_in
@@ -396,7 +396,12 @@ def test_item7_r3_pending_referrals_follow_the_case_and_the_receiver_can_withdra
     publish_pathway(people["worker"].user, [health])
     case = _case(people)
     consent = referral_consent(case, people["worker"].user, health)
-    referral = cases.refer(case, request(health), consent=consent, actor=people["worker"].user)
+    referral = cases.refer(
+        case,
+        request(health, priority=Priority.EMERGENCY),  # R8: the case's window is open
+        consent=consent,
+        actor=people["worker"].user,
+    )
     db.session.commit()
     transfer = _propose(case, people, receiver_org)
     transfers.accept_transfer(transfer, None, actor=people["their_supervisor"].user)

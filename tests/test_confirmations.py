@@ -532,7 +532,7 @@ def test_reversible_siblings_of_allegation_actions_need_no_tick(app: Flask) -> N
     focal = app.test_client()
     sign_in(focal, world.focal)
     page = f"/allegations/{world.allegation.public_id}"
-    response = form_post(focal, f"{page}/route", {"organisation": ""}, page=page)
+    response = form_post(focal, f"{page}/route", {"organisation": "coordinator"}, page=page)
     assert response.status_code == 302
     assert _allegation_state(world)() is AllegationState.MANUAL_ROUTING
 

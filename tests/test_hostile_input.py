@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from referral.extensions import db, limiter
-from referral.security.policy import Access, Role, requirement_of, satisfies, token_scope_of
-from tests.access_scenarios import SCENARIOS, Scenario
+from referral.security.policy import Role
 from tests.conftest import sign_in
+from tests.crawl import pages_of
 from tests.factories import build_world
-from tests.test_access_matrix import FLOW_ENDPOINTS, SESSION_ENDING, _url
+from tests.test_access_matrix import SESSION_ENDING, _url
 
 MARKER = "<script>alert(1)</script>"
 
@@ -81,29 +81,14 @@ class FormFinder(HTMLParser):
 
 
 def _forms_reachable_by(app: Flask, client: FlaskClient, role: Role, world: Any) -> list[FoundForm]:
-    user = world.people[role].user
     session_ending = {_url(app, e, {}) for e in SESSION_ENDING}
     found: dict[str, FoundForm] = {}
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint in FLOW_ENDPOINTS or "GET" not in (rule.methods or ()):
-            continue
-        if token_scope_of(app.view_functions[rule.endpoint]) is not None:
-            continue  # the API has no forms (tests/test_api_schema.py fuzzes it)
-        requirement = requirement_of(app.view_functions[rule.endpoint])
-        if requirement in (None, Access.PUBLIC) or not satisfies(user, requirement):
-            continue
-        scenarios = (
-            SCENARIOS[rule.endpoint](world, role) if rule.arguments else [Scenario("", {}, 200)]
-        )
-        for scenario in scenarios:
-            if scenario.expected != 200:
-                continue
-            url = _url(app, rule.endpoint, scenario.values)
-            finder = FormFinder(url)
-            finder.feed(client.get(url).get_data(as_text=True))
-            for form in finder.forms:
-                if form.action.split("?")[0] not in session_ending:
-                    found.setdefault(form.action, form)
+    for _endpoint, url, html in pages_of(app, client, role, world):
+        finder = FormFinder(url)
+        finder.feed(html)
+        for form in finder.forms:
+            if form.action.split("?")[0] not in session_ending:
+                found.setdefault(form.action, form)
     return list(found.values())
 
 

@@ -177,13 +177,19 @@ def test_item1_r8_a_referral_names_its_incident_and_takes_its_urgency(
     case, first, second = _returning_survivor(caseworker)
     consent = referral_consent(case, caseworker.user, health)
     about_old = cases.refer(
-        case.regarding(first), request(health), consent=consent, actor=caseworker.user
+        case.regarding(first),
+        request(health, priority=Priority.ROUTINE),
+        consent=consent,
+        actor=caseworker.user,
     )
     about_new = cases.refer(
         case.regarding(second), request(health), consent=consent, actor=caseworker.user
     )
     about_none = cases.refer(
-        case.regarding(None), request(health), consent=consent, actor=caseworker.user
+        case.regarding(None),
+        request(health, priority=Priority.ROUTINE),
+        consent=consent,
+        actor=caseworker.user,
     )
     db.session.commit()
     assert about_old.incident_public_id == first.public_id
@@ -257,7 +263,7 @@ def test_item1_pages_add_an_incident_list_them_and_refer_for_one(
         {
             "incident": second.public_id,
             "service": health.public_id,
-            "priority": "routine",
+            "priority": "emergency",  # R8: preselected while incident 2's window is open
             "needs": "health",
             "consent": consent.public_id,
         },

@@ -185,6 +185,7 @@ def test_incident_time_is_typed_in_the_organisation_zone(app: Flask, org: Organi
             "perpetrator_sex": "male",
             "perpetrator_age_group": "adult",
             "perpetrator_relationship": "stranger",
+            "previously_reported": "no",
         },
     )
     assert response.status_code == 302, response.get_data(as_text=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -252,7 +253,7 @@ def test_r8_health_referral_marked_urgent_while_window_open(
     incident(case, caseworker.user, hours_ago=30, penetration=True)
     consent = referral_consent(case, caseworker.user, health)
     referral = cases.refer(
-        case, request(health, priority=Priority.ROUTINE), consent=consent, actor=caseworker.user
+        case, request(health, priority=Priority.EMERGENCY), consent=consent, actor=caseworker.user
     )
     assert referral.time_critical and referral.priority is Priority.EMERGENCY
     clock.advance(timedelta(hours=100))
@@ -260,6 +261,37 @@ def test_r8_health_referral_marked_urgent_while_window_open(
         case, request(health, priority=Priority.ROUTINE), consent=consent, actor=caseworker.user
     )
     assert not later.time_critical and later.priority is Priority.ROUTINE
+
+
+def test_r8_lower_priority_while_window_open_needs_a_reason(
+    caseworker: Person, health: Service
+) -> None:
+    """Field readiness, no consequential defaults: the engine no longer raises a lower
+    priority silently; it refuses one without a reason and keeps one given with a reason
+    (sealed in the referral's first transition, the lowering audited)."""
+    worker = caseworker.user
+    case = open_case(worker)
+    incident(case, worker, hours_ago=30, penetration=True)
+    consent = referral_consent(case, worker, health)
+    with pytest.raises(RuleError) as refused:
+        cases.refer(case, request(health, priority=Priority.URGENT), consent=consent, actor=worker)
+    assert refused.value.field == "priority_reason"
+    with captured_events() as events:
+        referral = cases.refer(
+            case,
+            replace(
+                request(health, priority=Priority.URGENT),
+                priority_reason="Seen by the clinic this morning; follow-up care only.",
+            ),
+            consent=consent,
+            actor=worker,
+        )
+    assert referral.time_critical and referral.priority is Priority.URGENT
+    assert referral.transitions[0].reason == (
+        "Seen by the clinic this morning; follow-up care only."
+    )
+    lowered = [e for e in events if e["action"] == "referral.priority_lowered"]
+    assert lowered and lowered[0]["detail"] == {"priority": "urgent"}
 
 
 def test_r10_queue_of_receiving_organisation_any_receiver_may_take_it(

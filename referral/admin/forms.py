@@ -5,7 +5,7 @@ from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField, ValidationError
+from wtforms import BooleanField, EmailField, StringField, SubmitField, ValidationError
 from wtforms.fields import Field
 from wtforms.validators import DataRequired, Length, Regexp
 
@@ -15,6 +15,7 @@ from referral.forms import (
     confirmation_field,
     email_address,
     no_control_characters,
+    required_choice,
     strip_filter,
 )
 from referral.labels import ORGANISATION_TYPE_LABELS, ROLE_LABELS
@@ -47,10 +48,8 @@ class OrganisationForm(FlaskForm):
         ],
         filters=[strip_filter],
     )
-    org_type = SelectField(
-        _l("Type"),
-        choices=[(t.value, label) for t, label in ORGANISATION_TYPE_LABELS.items()],
-        validators=[DataRequired()],
+    org_type = required_choice(
+        _l("Type"), [(t.value, label) for t, label in ORGANISATION_TYPE_LABELS.items()]
     )
     provides_services = BooleanField(_l("Provides services to survivors"))
     time_zone = StringField(
@@ -90,12 +89,8 @@ class UserForm(FlaskForm):
         validators=[DataRequired(), Length(max=120), no_control_characters],
         filters=[strip_filter],
     )
-    role = SelectField(
-        _l("Role"),
-        choices=[(r.value, label) for r, label in ROLE_LABELS.items()],
-        validators=[DataRequired()],
-    )
-    organisation = SelectField(_l("Organisation"), validators=[DataRequired()])
+    role = required_choice(_l("Role"), [(r.value, label) for r, label in ROLE_LABELS.items()])
+    organisation = required_choice(_l("Organisation"))
     active = BooleanField(_l("Active"), default=True)
     confirm = confirmation_field(
         _l(

@@ -19,6 +19,7 @@ from referral.admin.forms import (
 from referral.auth.throttle import reauthentication_limit
 from referral.db import Organisation, OrganisationType, User
 from referral.db.work import attempt
+from referral.forms import blank_first
 from referral.security.policy import Permission, Role, requires
 from referral.security.records import load_or_404
 
@@ -96,7 +97,7 @@ def _user_form(user: User | None = None, *, posted: bool = True) -> UserForm:
     """The user form; ``posted=False`` shows the stored user even on a POST (another form of
     the page was sent)."""
     form = UserForm(obj=user) if posted else UserForm(formdata=None, obj=user)
-    form.organisation.choices = services.organisation_choices()
+    form.organisation.choices = blank_first(services.organisation_choices())
     if user is not None:
         form.currently_active = user.active
         if request.method == "GET" or not posted:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, SubmitField
+from wtforms import IntegerField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange
 
 from referral.directory.forms import CheckboxesField
-from referral.forms import no_control_characters, strip_filter
+from referral.forms import no_control_characters, required_choice, strip_filter
 
 SCOPE_LABELS = {
     "directory:read": _l("Read the service directory, areas and published pathways"),
@@ -48,6 +48,6 @@ class ServiceAccountForm(FlaskForm):
         validators=[DataRequired(), Length(max=120), no_control_characters],
         filters=[strip_filter],
     )
-    organisation = SelectField(_l("Organisation"), validators=[DataRequired()])
-    role = SelectField(_l("Role"), validators=[DataRequired()])
+    organisation = required_choice(_l("Organisation"))
+    role = required_choice(_l("Role"))
     submit = SubmitField(_l("Create service account"))

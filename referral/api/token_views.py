@@ -14,6 +14,7 @@ from referral.api.forms import SCOPE_LABELS, RevokeForm, ServiceAccountForm, Tok
 from referral.clock import utcnow
 from referral.db import Organisation, User
 from referral.db.work import attempt
+from referral.forms import blank_first
 from referral.labels import ROLE_LABELS
 from referral.security.policy import (
     Permission,
@@ -111,10 +112,10 @@ def revoke(public_id: str) -> Response:
 
 def _account_form() -> ServiceAccountForm:
     form = ServiceAccountForm()
-    form.organisation.choices = organisation_choices()
-    form.role.choices = [
+    form.organisation.choices = blank_first(organisation_choices())
+    form.role.choices = blank_first(
         (role.value, str(ROLE_LABELS[role])) for role in Role if tokens.role_has_api_use(role)
-    ]
+    )
     return form
 
 

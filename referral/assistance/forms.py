@@ -18,7 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from referral.assistance.labels import NEED_LABELS, PRIORITY_LABELS
 from referral.directory.labels import AGE_GROUP_LABELS, SEX_LABELS
-from referral.forms import confirmation_field, no_control_characters, strip_filter
+from referral.forms import confirmation_field, no_control_characters, required_choice, strip_filter
 from referral.referrals.labels import CAREGIVER_LABELS
 
 YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
@@ -65,10 +65,10 @@ class AssistanceForm(ChildConsentFields):
     consents_to_assistance = BooleanField(
         _l("The survivor (or, for a child, the caregiver) consents to assistance")
     )
-    age_group = SelectField(
-        _l("Age group"), choices=[(a.value, label) for a, label in AGE_GROUP_LABELS.items()]
+    age_group = required_choice(
+        _l("Age group"), [(a.value, label) for a, label in AGE_GROUP_LABELS.items()]
     )
-    sex = SelectField(_l("Sex"), choices=[(s.value, label) for s, label in SEX_LABELS.items()])
+    sex = required_choice(_l("Sex"), [(s.value, label) for s, label in SEX_LABELS.items()])
     area = SelectField(
         _l("Area where the survivor lives"),
         description=_l("Decides which referral pathway applies."),
@@ -82,11 +82,9 @@ class AssistanceForm(ChildConsentFields):
 
 
 class ReferForm(ChildConsentFields):
-    service = SelectField(_l("GBV case-management service"))
-    priority = SelectField(
-        _l("Priority"),
-        choices=[(p.value, label) for p, label in PRIORITY_LABELS.items()],
-        default="urgent",
+    service = required_choice(_l("GBV case-management service"))
+    priority = required_choice(
+        _l("Priority"), [(p.value, label) for p, label in PRIORITY_LABELS.items()]
     )
     note = TextAreaField(
         _l("Referral note (optional)"),

@@ -25,6 +25,7 @@ from referral.db.work import attempt
 from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
 from referral.directory.models import AgeGroup, Sex
 from referral.directory.services import area_by_public_id, area_choices
+from referral.forms import blank_first
 from referral.referrals import services as engine
 from referral.referrals.models import CaregiverRelationship, Priority
 from referral.security.policy import Permission, requires
@@ -142,14 +143,14 @@ def _load(public_id: str) -> AssistanceRecord:
 def _refer_form(record: AssistanceRecord) -> tuple[ReferForm, dict[str, Any]]:
     form = ReferForm()
     options = services.case_management_options(record)
-    form.service.choices = [
+    form.service.choices = blank_first(
         (
             o.service.public_id,
             f"{o.service.name} ({o.service.organisation.acronym})"
             + (f" - {'; '.join(o.reasons)}" if o.reasons else ""),
         )
         for o in options
-    ]
+    )
     return form, {o.service.public_id: o for o in options}
 
 

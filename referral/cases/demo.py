@@ -278,11 +278,13 @@ def _one_case(
             shared_fields=["name"] if index % 2 else [],
             child=child,
         )
+        drawn = rng.choice(list(Priority))
         referral = engine.create_referral(
             case,
             engine.ReferralRequest(
                 service=option.service,
-                priority=rng.choice(list(Priority)),
+                # R8: an emergency while a clinical window is open
+                priority=Priority.EMERGENCY if option.urgent else drawn,
                 needs=[option.service.sector],
                 note="Fictional referral note.",
                 shared_fields=["name"] if index % 2 else [],

@@ -42,12 +42,15 @@ from referral.cases.labels import (
     SEPARATION_LABELS,
     TIME_OF_DAY_LABELS,
 )
-from referral.cases.models import CaseStage, PreviouslyReported
+from referral.cases.models import CaseStage
 from referral.directory.labels import AGE_GROUP_LABELS, SEX_LABELS
 from referral.forms import (
+    CHOOSE,
+    AnswerField,
     SmallIntegerField,
     confirmation_field,
     no_control_characters,
+    required_choice,
     strip_filter,
 )
 from referral.referrals.labels import (
@@ -93,6 +96,10 @@ def _choices(labels: dict, blank: object | None = None) -> list[tuple[str, objec
     return [("", blank), *options] if blank is not None else options
 
 
+def _options(labels: dict) -> list[tuple[str, object]]:
+    return [(key.value, label) for key, label in labels.items()]
+
+
 class CaseDetailsForm(FlaskForm):
     """What intake records about the survivor; corrected later on the case's edit page."""
 
@@ -106,12 +113,10 @@ class CaseDetailsForm(FlaskForm):
         choices=_choices(AGE_GROUP_LABELS, _l("From the age")),
         validators=[Optional()],
     )
-    sex = SelectField(_l("Sex"), choices=_choices(SEX_LABELS))
+    sex = required_choice(_l("Sex"), _options(SEX_LABELS))
     area = SelectField(_l("Area where the survivor lives"), validate_choice=True)
-    risk_level = SelectField(_l("Risk level"), choices=_choices(RISK_LABELS))
-    displacement_status = SelectField(
-        _l("Displacement status"), choices=_choices(DISPLACEMENT_LABELS)
-    )
+    risk_level = required_choice(_l("Risk level"), _options(RISK_LABELS))
+    displacement_status = required_choice(_l("Displacement status"), _options(DISPLACEMENT_LABELS))
     has_disability = BooleanField(_l("The survivor has a disability"))
     disability_type = SelectField(
         _l("Type of disability (GBVIMS)"),
@@ -171,7 +176,7 @@ class ChildConsentForm(FlaskForm):
     )
     caregiver_relationship = SelectField(
         _l("Who is the consenting caregiver?"),
-        choices=_choices(CAREGIVER_LABELS, _l("Choose")),
+        choices=_choices(CAREGIVER_LABELS, CHOOSE),
         validators=[Optional()],
     )
     caregiver_name = _text(_l("Caregiver's name (optional)"), 120)
@@ -188,15 +193,15 @@ class ChildConsentForm(FlaskForm):
 
 class ConsentForm(ChildConsentForm):
     # a transfer's consent is recorded with the transfer proposal, on its own page
-    kind = SelectField(
+    kind = required_choice(
         _l("Consent to"),
-        choices=[
+        [
             (kind.value, label)
             for kind, label in CONSENT_KIND_LABELS.items()
             if kind is not ConsentKind.TRANSFER
         ],
     )
-    granted = RadioField(_l("Did the survivor give consent?"), choices=YES_NO, default="yes")
+    granted = AnswerField(_l("Did the survivor give consent?"), YES_NO)
     service = SelectField(
         _l("Receiving service (for a referral)"),
         description=_l("Consent names the receiving organisation and sector of this service."),
@@ -227,7 +232,11 @@ class PerpetratorForm(Form):
         choices=_choices(PERPETRATOR_SEX_LABELS, _l("Not given")),
         validators=[Optional()],
     )
-    age_band = SelectField(_l("Age group"), choices=_choices(AGE_BAND_LABELS), default="unknown")
+    age_band = SelectField(
+        _l("Age group"),
+        choices=_choices(AGE_BAND_LABELS, _l("Not given")),
+        validators=[Optional()],
+    )
     relation = SelectField(
         _l("Relationship to the survivor"),
         choices=_choices(GBVIMS_RELATIONSHIP_LABELS, _l("Not given")),
@@ -272,10 +281,9 @@ class IncidentForm(FlaskForm):
     )
     goods_or_money_exchanged = BooleanField(_l("Goods or money were exchanged"))
     abduction = BooleanField(_l("The survivor was abducted"))
-    previously_reported = RadioField(
+    previously_reported = AnswerField(
         _l("Has the survivor already reported this incident elsewhere?"),
-        choices=_choices(PREVIOUSLY_REPORTED_LABELS),
-        default=PreviouslyReported.NO.value,
+        _options(PREVIOUSLY_REPORTED_LABELS),
     )
     incident_date = DateField(_l("Date of the incident"), validators=[InputRequired()])
     incident_time = StringField(
@@ -285,9 +293,9 @@ class IncidentForm(FlaskForm):
         filters=[strip_filter],
     )
     incident_time_approximate = BooleanField(_l("The date or time is approximate"))
-    time_of_day = SelectField(_l("Time of day"), choices=_choices(TIME_OF_DAY_LABELS))
-    # choices: the country-adapted list, set by the view
-    location_type = SelectField(_l("Type of location"), validate_choice=True)
+    time_of_day = required_choice(_l("Time of day"), _options(TIME_OF_DAY_LABELS))
+    # choices: the country-adapted list, set by the view through blank_first
+    location_type = required_choice(_l("Type of location"))
     reported_on = DateField(_l("Date reported"), validators=[InputRequired()])
     perpetrator_count = SmallIntegerField(
         _l("Number of alleged perpetrators"),
@@ -297,11 +305,11 @@ class IncidentForm(FlaskForm):
     perpetrator_sex = SelectField(
         _l("Sex of the alleged perpetrator(s)"), choices=_choices(SEX_LABELS, _l("Unknown"))
     )
-    perpetrator_age_group = SelectField(
-        _l("Age of the alleged perpetrator(s)"), choices=_choices(PERPETRATOR_AGE_LABELS)
+    perpetrator_age_group = required_choice(
+        _l("Age of the alleged perpetrator(s)"), _options(PERPETRATOR_AGE_LABELS)
     )
-    perpetrator_relationship = SelectField(
-        _l("Relationship to the survivor"), choices=_choices(RELATIONSHIP_LABELS)
+    perpetrator_relationship = required_choice(
+        _l("Relationship to the survivor"), _options(RELATIONSHIP_LABELS)
     )
     # GBVIMS intake
     survivor_age = SmallIntegerField(
@@ -356,7 +364,7 @@ class StageForm(FlaskForm):
 
 
 class ActionForm(FlaskForm):
-    need = SelectField(_l("Need"), choices=_choices(NEED_LABELS))
+    need = required_choice(_l("Need"), _options(NEED_LABELS))
     goal = _long(_l("Goal"), 2000, required=True)
     due_on = DateField(_l("Due date (optional)"), validators=[Optional()])
 
@@ -374,7 +382,7 @@ class NotesForm(FlaskForm):
 
 
 class ClosureForm(FlaskForm):
-    reason = SelectField(_l("Reason for closing"), choices=_choices(CLOSURE_LABELS, _l("Choose")))
+    reason = SelectField(_l("Reason for closing"), choices=_choices(CLOSURE_LABELS, CHOOSE))
     note = _long(_l("Explanation"), 2000)
     confirm = confirmation_field(
         _l(
@@ -402,11 +410,11 @@ class ReopenForm(FlaskForm):
 
 
 class AssignForm(FlaskForm):
-    user = SelectField(_l("Caseworker"), validate_choice=True)
+    user = required_choice(_l("Caseworker"))
 
 
 class ReassignForm(FlaskForm):
-    user = SelectField(_l("New caseworker in charge"), validate_choice=True)
+    user = required_choice(_l("New caseworker in charge"))
     confirm = confirmation_field(
         _l("The caseworker in charge now stops being assigned to the case.")
     )
@@ -429,7 +437,7 @@ class TransferForm(ChildConsentForm):
 
 
 class AcceptTransferForm(FlaskForm):
-    owner = SelectField(_l("Caseworker who takes the case"), validate_choice=True)
+    owner = required_choice(_l("Caseworker who takes the case"))
     confirm = confirmation_field(
         _l(
             "Accepting moves the whole case to your organisation: the sending organisation "
@@ -454,8 +462,16 @@ class ReferForm(FlaskForm):
     off_pathway_reason = _long(
         _l("Reason to pick this service (required for a suspended or non-eligible service)"), 2000
     )
-    priority = SelectField(_l("Priority"), choices=_choices(PRIORITY_LABELS))
-    needs = CheckboxesField(_l("Needs"), choices=_choices(NEED_LABELS))
+    priority = required_choice(
+        _l("Priority"),
+        _options(PRIORITY_LABELS),
+        description=_l(
+            "While a clinical window is open a health referral is an emergency (R8): "
+            "a lower priority needs a reason."
+        ),
+    )
+    priority_reason = _long(_l("Reason for a lower priority while a clinical window is open"), 2000)
+    needs = CheckboxesField(_l("Needs"), choices=_options(NEED_LABELS))
     shared_fields = CheckboxesField(
         _l("Also share (only what the consent allows)"),
         choices=[(k, v) for k, v in SHARED_FIELD_LABELS.items()],

@@ -100,6 +100,7 @@ from referral.directory.models import AgeGroup, Area, Sex
 from referral.directory.services import area_by_public_id, area_choices, service_by_public_id
 from referral.extensions import db
 from referral.formatting import day_text, from_wall_clock, wall_clock
+from referral.forms import blank_first
 from referral.lifecycle import retention
 from referral.lifecycle.forms import LegalHoldForm, apply_hold_form
 from referral.pathways.services import PathwayOption
@@ -392,7 +393,7 @@ def _show_context(case: Case) -> dict[str, Any]:
     assign_form = AssignForm()
     reassign_form = ReassignForm(formdata=None, prefix="reassign")
     if has_permission(current_user, Permission.SUPERVISE_CASES):
-        assign_form.user.choices = _caseworker_choices(case)
+        assign_form.user.choices = blank_first(_caseworker_choices(case))
         reassign_form.user.choices = [
             choice for choice in assign_form.user.choices if choice[0] != case.owner.public_id
         ]
@@ -624,8 +625,8 @@ def edit_incident(public_id: str, incident_id: str) -> Page:
 
 def _incident_form(case: Case, existing: Incident | None) -> Page:
     form = IncidentForm()
-    form.location_type.choices = lists.choices(
-        CountryList.LOCATION_TYPE, keep=existing.location_type if existing else None
+    form.location_type.choices = blank_first(
+        lists.choices(CountryList.LOCATION_TYPE, keep=existing.location_type if existing else None)
     )
     form.area.choices = area_choices(blank=_("Not asked"))
     # an occupation no longer offered stays available to the incident that has it
@@ -732,7 +733,7 @@ def _incident_dictionary(form: IncidentForm) -> dict[str, Any]:
         PerpetratorData(
             primary=bool(sub.primary.data),
             sex=PerpetratorSex(sub.sex.data) if sub.sex.data else PerpetratorSex.UNKNOWN,
-            age_band=AgeBand(sub.age_band.data),
+            age_band=AgeBand(sub.age_band.data) if sub.age_band.data else AgeBand.UNKNOWN,
             relation=_enum_or_none(GbvimsRelationship, sub.relation.data),
             occupation=sub.occupation.data or None,
             previous_incident=_yes(sub.previous_incident.data),
@@ -923,9 +924,9 @@ def reopen(public_id: str) -> Page:
 def assign(public_id: str) -> Page:
     case = _case(public_id)
     form = AssignForm()
-    form.user.choices = _caseworker_choices(case)
+    form.user.choices = blank_first(_caseworker_choices(case))
     if not form.validate():
-        abort(400)
+        return _form_error_page(case, assign_form=form)
     user = find(User, form.user.data)
     if user is None:
         abort(400)
@@ -1012,6 +1013,7 @@ def refer(public_id: str) -> Page:
                             note=form.note.data or "",
                             shared_fields=form.shared_fields.data or [],
                             off_pathway_reason=form.off_pathway_reason.data or "",
+                            priority_reason=form.priority_reason.data or "",
                         ),
                         consent=consent_record,
                         actor=current_user,
@@ -1035,8 +1037,11 @@ def refer(public_id: str) -> Page:
                     return redirect(url_for("cases.show", public_id=case.public_id))
         return _error_page("cases/refer.html", **context)
     if request.method == "GET":
-        form.priority.data = Priority.ROUTINE.value
         _preselect(form, options, consents)
+        picked = [o for o in options if o.service.public_id == form.service.data] or options
+        if any(o.urgent for o in picked):
+            # R8: a clinical window is open; a lower priority needs a reason (the engine checks).
+            form.priority.data = Priority.EMERGENCY.value
     return render_template("cases/refer.html", **context)
 
 
@@ -1141,7 +1146,7 @@ def reassign(public_id: str) -> Page:
     """A supervisor hands the case to another caseworker of the organisation (audited)."""
     case = _case(public_id, for_update=True)
     form = ReassignForm(prefix="reassign")
-    form.user.choices = _caseworker_choices(case)
+    form.user.choices = blank_first(_caseworker_choices(case))
     user = find(User, form.user.data)
     if (
         form.validate()
@@ -1249,9 +1254,7 @@ def _transfer_request_page(
     status: int = 200,
 ) -> Page:
     accept = accept_form or AcceptTransferForm(formdata=None, prefix="accept")
-    accept.owner.choices = _owner_choices(record)
-    if accept_form is None:
-        accept.owner.data = current_user.public_id
+    accept.owner.choices = blank_first(_owner_choices(record))
     context = {
         "transfer": record,
         "case": record.case,
@@ -1280,7 +1283,7 @@ def transfer_request(transfer_id: str) -> Page:
 def accept_transfer(transfer_id: str) -> Page:
     record = _incoming_transfer(transfer_id, for_update=True)
     form = AcceptTransferForm(prefix="accept")
-    form.owner.choices = _owner_choices(record)
+    form.owner.choices = blank_first(_owner_choices(record))
     if form.validate():
         owner = find(User, form.owner.data)
         done = attempt(lambda: transfers.accept_transfer(record, owner, actor=current_user), form)

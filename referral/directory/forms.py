@@ -24,7 +24,7 @@ from referral.directory.labels import (
     SERVICE_STATUS_LABELS,
     SEX_LABELS,
 )
-from referral.forms import email_address, no_control_characters, strip_filter
+from referral.forms import email_address, no_control_characters, required_choice, strip_filter
 
 
 class CheckboxesField(SelectMultipleField):
@@ -53,7 +53,7 @@ class AreaForm(FlaskForm):
         filters=[strip_filter],
     )
     name = _text(_l("Name"), 120, required=True)
-    level = SelectField(_l("Level"), choices=[(k.value, v) for k, v in AREA_LEVEL_LABELS.items()])
+    level = required_choice(_l("Level"), [(k.value, v) for k, v in AREA_LEVEL_LABELS.items()])
     parent = SelectField(_l("Belongs to"), validate_choice=True)
     submit = SubmitField(_l("Save"))
 
@@ -71,8 +71,8 @@ class AreaImportForm(FlaskForm):
 
 
 class ServiceForm(FlaskForm):
-    organisation = SelectField(_l("Organisation"), validators=[DataRequired()])
-    sector = SelectField(_l("Sector"), choices=[(k.value, v) for k, v in SECTOR_LABELS.items()])
+    organisation = required_choice(_l("Organisation"))
+    sector = required_choice(_l("Sector"), [(k.value, v) for k, v in SECTOR_LABELS.items()])
     name = _text(_l("Service name"), 160, required=True)
     areas = CheckboxesField(
         _l("Areas covered"),
@@ -92,7 +92,7 @@ class ServiceForm(FlaskForm):
         choices=[(k.value, v) for k, v in SEX_LABELS.items()],
         validators=[DataRequired(message=_l("Choose at least one."))],
     )
-    cost = SelectField(_l("Cost"), choices=[(k.value, v) for k, v in COST_LABELS.items()])
+    cost = required_choice(_l("Cost"), [(k.value, v) for k, v in COST_LABELS.items()])
     accessibility = TextAreaField(
         _l("Accessibility notes"),
         validators=[Optional(), Length(max=2000), no_control_characters],
@@ -111,9 +111,7 @@ class ServiceForm(FlaskForm):
         validators=[Optional(), Length(max=254), email_address, no_control_characters],
         filters=[strip_filter],
     )
-    status = SelectField(
-        _l("Status"), choices=[(k.value, v) for k, v in SERVICE_STATUS_LABELS.items()]
-    )
+    status = required_choice(_l("Status"), [(k.value, v) for k, v in SERVICE_STATUS_LABELS.items()])
     status_note = _text(
         _l("Status note"),
         300,

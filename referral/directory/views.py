@@ -35,6 +35,7 @@ from referral.directory.models import (
     ServiceStatus,
     Sex,
 )
+from referral.forms import blank_first
 from referral.security.policy import Permission, permissions_of, requires
 from referral.security.records import find
 
@@ -122,7 +123,7 @@ def service(public_id: str) -> Page:
 
 def _service_form(service: Service | None = None) -> ServiceForm:
     form = ServiceForm(obj=service)
-    form.organisation.choices = organisation_choices(providers_only=True)
+    form.organisation.choices = blank_first(organisation_choices(providers_only=True))
     form.areas.choices = services.area_choices()
     if service is not None and request.method == "GET":
         form.organisation.data = service.organisation.public_id

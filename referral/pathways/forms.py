@@ -6,7 +6,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
-    SelectField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -15,7 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from referral.directory.forms import CheckboxesField
 from referral.directory.labels import SECTOR_LABELS
-from referral.forms import confirmation_field, no_control_characters, strip_filter
+from referral.forms import confirmation_field, no_control_characters, required_choice, strip_filter
 
 
 class VersionForm(FlaskForm):
@@ -52,7 +51,7 @@ class VersionForm(FlaskForm):
 
 
 class StepForm(FlaskForm):
-    sector = SelectField(_l("Sector"), choices=[(k.value, v) for k, v in SECTOR_LABELS.items()])
+    sector = required_choice(_l("Sector"), [(k.value, v) for k, v in SECTOR_LABELS.items()])
     services = CheckboxesField(
         _l("Services"),
         description=_l("Services covering this area, an area above it or an area inside it."),

@@ -21,6 +21,7 @@ from referral.forms import (
     SmallIntegerField,
     confirmation_field,
     no_control_characters,
+    required_choice,
     strip_filter,
 )
 from referral.psea.labels import (
@@ -55,8 +56,8 @@ class AllegationForm(FlaskForm):
         description=_l("In your organisation's time zone."),
         validators=[DataRequired(message=_l("Enter when the allegation was received."))],
     )
-    channel = SelectField(
-        _l("Channel"), choices=[(c.value, label) for c, label in CHANNEL_LABELS.items()]
+    channel = required_choice(
+        _l("Channel"), [(c.value, label) for c, label in CHANNEL_LABELS.items()]
     )
     incident_from = DateField(_l("Incident period: from (approximate)"), validators=[Optional()])
     incident_to = DateField(_l("Incident period: to (approximate)"), validators=[Optional()])
@@ -64,9 +65,9 @@ class AllegationForm(FlaskForm):
         _l("Area"),
         description=_l("The administrative area (province or district), never an exact place."),
     )
-    category = SelectField(
+    category = required_choice(
         _l("Category"),
-        choices=[(c.value, label) for c, label in REPORTABLE_CATEGORY_LABELS.items()],
+        [(c.value, label) for c, label in REPORTABLE_CATEGORY_LABELS.items()],
         description=_l(
             "If any survivor is under 18 the allegation becomes sexual abuse of a child "
             "automatically."
@@ -79,13 +80,14 @@ class AllegationForm(FlaskForm):
             "member of the network: the coordinator then routes it by hand."
         ),
     )
-    entity_type = SelectField(
+    entity_type = required_choice(
         _l("Type of entity (when not listed)"),
-        choices=[(c.value, label) for c, label in ENTITY_TYPE_LABELS.items()],
+        [(c.value, label) for c, label in ENTITY_TYPE_LABELS.items()],
+        when=lambda form: not form.entity.data,
     )
-    personnel_category = SelectField(
+    personnel_category = required_choice(
         _l("Category of personnel"),
-        choices=[(c.value, label) for c, label in PERSONNEL_LABELS.items()],
+        [(c.value, label) for c, label in PERSONNEL_LABELS.items()],
     )
     consents_to_assistance = BooleanField(
         _l("The survivor consents to be contacted for victim assistance")
@@ -120,15 +122,19 @@ for _age in SurvivorAgeGroup:
         )
 
 
+# The routing choice that sends an allegation to the network coordinator (manual routing).
+TO_COORDINATOR = "coordinator"
+
+
 class RouteForm(FlaskForm):
-    organisation = SelectField(_l("Route to the PSEA focal points of"))
-    # Sending it to the coordinator for manual routing ("") can still be corrected.
+    organisation = required_choice(_l("Route to the PSEA focal points of"))
+    # Sending it to the coordinator for manual routing can still be corrected.
     confirm = confirmation_field(
         _l(
             "Routing cannot be undone: the PSEA focal points of the chosen organisation see "
             "this allegation at once."
         ),
-        when=lambda form: bool(form.organisation.data),
+        when=lambda form: form.organisation.data not in ("", TO_COORDINATOR),
     )
     submit = SubmitField(_l("Route allegation"))
 
@@ -154,7 +160,7 @@ class ActionForm(FlaskForm):
 
 
 class DelegationForm(FlaskForm):
-    holder = SelectField(_l("GBV coordinator"), validators=[DataRequired()])
+    holder = required_choice(_l("GBV coordinator"))
     ends_on = DateField(
         _l("Last day of the delegation"),
         validators=[DataRequired(message=_l("Enter the last day."))],

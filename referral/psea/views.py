@@ -19,11 +19,13 @@ from referral.db.work import attempt
 from referral.directory.services import all_areas, area_by_public_id
 from referral.extensions import db
 from referral.formatting import from_wall_clock, wall_clock
+from referral.forms import blank_first
 from referral.lifecycle import retention
 from referral.lifecycle.forms import LegalHoldForm, apply_hold_form
 from referral.psea import delegation as delegations
 from referral.psea import services
 from referral.psea.forms import (
+    TO_COORDINATOR,
     ActionForm,
     AllegationForm,
     DelegationForm,
@@ -186,7 +188,8 @@ def _intake_data(form: AllegationForm) -> services.AllegationData:
         incident_to=form.incident_to.data,
         area=area_by_public_id(form.area.data) if form.area.data else None,
         category=Category(form.category.data),
-        entity_type=EntityType(form.entity_type.data),
+        # Asked only when the entity is not listed; a listed one gives its own type.
+        entity_type=EntityType(form.entity_type.data or EntityType.UNKNOWN.value),
         entity_organisation=find(Organisation, form.entity.data),
         personnel_category=PersonnelCategory(form.personnel_category.data),
         survivors=survivors,
@@ -255,8 +258,8 @@ def _route_form(allegation: Allegation) -> RouteForm:
     form = RouteForm()
     choices = [(o.public_id, f"{o.acronym} ({o.name})") for o in services.member_organisations()]
     if not has_permission(current_user, Permission.COORDINATE_PSEA):
-        choices.append(("", _("Unknown or not a member: send to the coordinator")))
-    form.organisation.choices = choices
+        choices.append((TO_COORDINATOR, _("Unknown or not a member: send to the coordinator")))
+    form.organisation.choices = blank_first(choices)
     if request.method == "GET" and allegation.entity_organisation is not None:
         form.organisation.data = allegation.entity_organisation.public_id
     return form
@@ -340,7 +343,8 @@ def route(public_id: str) -> Page:
     form = _route_form(allegation)
     if not form.validate():
         return _render_show(_load_visible(public_id), 400, route_form=form)
-    target = find(Organisation, form.organisation.data)
+    chosen = form.organisation.data or ""
+    target = None if chosen == TO_COORDINATOR else find(Organisation, chosen)
     routed = attempt(
         lambda: services.route(allegation, target, actor=_me()), form, default="organisation"
     )
@@ -411,10 +415,10 @@ def outcome(public_id: str) -> Page:
 
 def _delegation_form() -> DelegationForm:
     form = DelegationForm()
-    form.holder.choices = [
+    form.holder.choices = blank_first(
         (u.public_id, f"{u.full_name} ({u.organisation.acronym})")
         for u in delegations.gbv_coordinators()
-    ]
+    )
     return form
 
 

@@ -294,6 +294,8 @@ class ReferralRequest:
     shared_fields: Sequence[str] = ()
     # R14: required to pick a service that is suspended or does not accept the survivor
     off_pathway_reason: str = ""
+    # R8: required for a health referral below emergency while a clinical window is open
+    priority_reason: str = ""
 
 
 def care_arranged_conditions() -> list[ColumnElement[bool]]:
@@ -422,8 +424,17 @@ def create_referral(
     now = utcnow()
     priority = request.priority
     time_critical = option.urgent
-    if time_critical:
-        priority = Priority.EMERGENCY  # R8: a health referral is urgent while a window is open
+    lowered = request.priority_reason.strip() if time_critical else ""
+    if time_critical and priority is not Priority.EMERGENCY and not lowered:
+        raise RuleError(
+            "priority_reason",
+            _l(
+                "A clinical window is open: a health referral is an emergency (R8). "
+                "Choose Emergency, or write why a lower priority is right."
+            ),
+        )
+    if len(lowered) > MAX_REASON_LENGTH:
+        raise RuleError("priority_reason", _l("The reason is too long."))
 
     details = {name: source.shared_field_value(name) for name in fields}
     referral = Referral(
@@ -463,6 +474,9 @@ def create_referral(
             to_state=ReferralState.DRAFT,
             actor_id=actor.id,
             occurred_at=now,
+            # The one reason a referral may carry when it is made: why it goes below
+            # emergency while a clinical window is open (sealed like every reason).
+            reason=lowered if priority is not Priority.EMERGENCY and lowered else None,
         )
     )
     audit(
@@ -477,6 +491,14 @@ def create_referral(
             "pathway_eligibility": option.eligibility.value,
         },
     )
+    if time_critical and priority is not Priority.EMERGENCY:
+        audit(
+            "referral.priority_lowered",
+            actor=actor,
+            obj_type="referral",
+            obj_id=referral.public_id,
+            detail={"priority": priority.value},
+        )
     if override:
         audit(
             "referral.consent_override",

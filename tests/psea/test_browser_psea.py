@@ -107,6 +107,7 @@ def test_va_refers_survivor_to_gbv_case_management_and_sees_acceptance(
     page.get_by_label("GBV case-management service").select_option(
         gbv_services.case_management.public_id
     )
+    page.get_by_label("Priority").select_option("urgent")
     page.get_by_label("The survivor consents to this referral to the chosen organisation").check()
     page.get_by_role("button", name="Send referral").click()
     expect(page.get_by_text("Referral sent to KCSS.")).to_be_visible()
@@ -130,6 +131,7 @@ def test_va_refers_survivor_to_gbv_case_management_and_sees_acceptance(
     page.check("#mandatory_reporting_explained")
     page.select_option("#area", the_area().public_id)
     page.select_option("#risk_level", "medium")
+    page.select_option("#displacement_status", "idp")
     page.get_by_role("button", name="Open the case").click()
     page.wait_for_url("**/cases/*")
     expect(page.get_by_text("SEA by aid or peacekeeping personnel").first).to_be_visible()
