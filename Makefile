@@ -4,11 +4,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 DEV_ENV := REFERRAL_ENV=development REFERRAL_SESSION_COOKIE_SECURE=false
+# `make run PORT=8080` when 5000 is taken; HOST=0.0.0.0 to reach it from another machine.
+PORT ?= 5000
+HOST ?= 127.0.0.1
+CHROMIUM := /usr/bin/chromium
 
 PO_FILES := $(wildcard referral/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test install translations messages check test-sqlite test-postgresql clean
+.PHONY: run test install translations messages check browser-check test-sqlite test-postgresql clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +37,7 @@ messages: $(STAMP)
 run: $(STAMP) translations
 	$(DEV_ENV) $(BIN)/referral db upgrade
 	$(DEV_ENV) $(BIN)/referral demo --if-empty
-	$(DEV_ENV) $(BIN)/referral run --host 127.0.0.1 --port 5000
+	$(DEV_ENV) $(BIN)/referral run --host $(HOST) --port $(PORT)
 
 ## Static checks, then the suite on SQLite (with the browser tests), then on PostgreSQL
 ## when REFERRAL_TEST_DATABASE_URL is set.
@@ -45,7 +49,17 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test-sqlite: $(STAMP) translations
+## The browser tests need Debian's Chromium: without it the run stops here and says how to
+## get it, unless REFERRAL_SKIP_BROWSER_TESTS=1 (they are then reported as skipped).
+browser-check:
+	@if [ ! -x $(CHROMIUM) ] && [ "$$REFERRAL_SKIP_BROWSER_TESTS" != "1" ]; then \
+		echo "$(CHROMIUM) is missing: the browser tests need it."; \
+		echo "  Debian/Ubuntu: sudo apt-get install chromium   (.ci/run installs it)"; \
+		echo "  or skip them: REFERRAL_SKIP_BROWSER_TESTS=1 make test"; \
+		exit 1; \
+	fi
+
+test-sqlite: $(STAMP) translations browser-check
 	$(BIN)/pytest --db sqlite
 
 test-postgresql: $(STAMP) translations

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
@@ -160,7 +163,7 @@ def revoke_token(public_id: str) -> None:
 )
 @with_appcontext
 def demo(if_empty: bool, force: bool) -> None:
-    from referral.demo import load_demo
+    from referral.demo import SIGN_INS_TITLE, load_demo
 
     if current_app.config["ENV"] == "production" and not force:
         # Demo accounts with a printed shared password do not belong in a live database.
@@ -169,11 +172,29 @@ def demo(if_empty: bool, force: bool) -> None:
             "Use --force only for a showcase instance that holds no real data."
         )
 
+    kept = Path(current_app.instance_path) / DEMO_SIGN_INS
     if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
         click.echo("Demo data: the database already has users; nothing loaded.")
-        return
-    for line in load_demo():
-        click.echo(line)
+    else:
+        lines = load_demo()
+        for line in lines:
+            click.echo(line)
+        if lines and lines[0] == SIGN_INS_TITLE:
+            _keep_privately(kept, "\n".join(lines) + "\n")
+    if kept.exists():
+        click.echo(f"Demo sign-ins are kept in {kept} (readable by you only).")
+
+
+DEMO_SIGN_INS = "demo-sign-ins.txt"
+
+
+def _keep_privately(path: Path, text: str) -> None:
+    """Write a file only its owner may read (0600), whatever the umask."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    path.chmod(0o600)
 
 
 def init_commands(app: Flask) -> None:

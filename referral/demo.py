@@ -46,6 +46,10 @@ USERS = [
 ]
 
 
+# The first line of what load_demo returns when it created the demo accounts.
+SIGN_INS_TITLE = "Demo sign-ins (fictional data). At its first sign-in each account chooses its own"
+
+
 def load_demo() -> list[str]:
     """Create what is missing; return the lines to print (sign-ins of new demo users)."""
     by_acronym: dict[str, Organisation] = {
@@ -91,7 +95,7 @@ def load_demo() -> list[str]:
             *case_lines,
         ]
     lines = [
-        "Demo sign-ins (fictional data). At its first sign-in each account chooses its own",
+        SIGN_INS_TITLE,
         "password (this shared one then stops working for it) and enrols an authenticator",
         f"app (TOTP). Shared first password of every demo account: {password}",
     ]

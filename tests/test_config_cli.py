@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +17,7 @@ from referral.config import ConfigurationError
 from referral.db import Organisation, User
 from referral.extensions import db
 from referral.security.crypto import KeyConfigurationError, generate_key_entry
-from tests.conftest import form_post
+from tests.conftest import SKIP_BROWSER_TESTS, form_post
 
 
 def test_production_refuses_the_default_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -193,3 +197,92 @@ def test_item6_demo_accounts_change_the_shared_password_at_first_sign_in(app: Fl
         app.test_client(), "/auth/sign-in", {"email": "admin@demo.example.org", "password": shared}
     )
     assert other.headers["Location"].endswith("/auth/first-password")
+
+
+def test_field_readiness_demo_sign_ins_kept_in_instance_readable_by_owner_only(
+    app: Flask,
+) -> None:
+    """Field readiness, start-up: the demo sign-ins printed once are kept in the instance
+    folder (mode 600), and every start (`referral demo --if-empty`) prints where."""
+    kept = Path(app.instance_path) / "demo-sign-ins.txt"
+    kept.unlink(missing_ok=True)
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    text = kept.read_text(encoding="utf-8")
+    assert "admin@demo.example.org" in text and "Shared first password" in text
+    assert str(kept) in first.output
+    again = runner.invoke(args=["demo", "--if-empty"])
+    assert "nothing loaded" in again.output and str(kept) in again.output
+    assert kept.read_text(encoding="utf-8") == text  # not overwritten
+
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def _make(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - fixed arguments
+        ["make", "-s", "-C", str(REPOSITORY), *args],  # noqa: S607 - make from PATH
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=False,
+    )
+
+
+def test_field_readiness_make_run_takes_a_port() -> None:
+    planned = _make("-n", "run", "PORT=8123").stdout
+    assert "--port 8123" in planned and "--host 127.0.0.1" in planned
+
+
+def test_field_readiness_make_test_stops_without_chromium_unless_told_to_skip() -> None:
+    """A machine without Chromium: `make test` stops with what to do, instead of passing
+    with its browser tests quietly skipped; REFERRAL_SKIP_BROWSER_TESTS=1 is the opt-out."""
+    missing = _make("browser-check", "CHROMIUM=/nonexistent/chromium")
+    assert missing.returncode != 0
+    assert "apt-get install chromium" in missing.stdout
+    assert "REFERRAL_SKIP_BROWSER_TESTS=1" in missing.stdout
+    skipped = _make(
+        "browser-check", "CHROMIUM=/nonexistent/chromium", REFERRAL_SKIP_BROWSER_TESTS="1"
+    )
+    assert skipped.returncode == 0, skipped.stdout
+
+
+def test_field_readiness_browser_tests_fail_without_chromium_unless_told_to_skip(
+    tmp_path: Path,
+) -> None:
+    """The suite itself: a browser test fails when Chromium is missing, and is skipped
+    only with REFERRAL_SKIP_BROWSER_TESTS=1."""
+    env = {
+        **os.environ,
+        "REFERRAL_CHROMIUM": "/nonexistent/chromium",
+        "REFERRAL_INSTANCE_PATH": str(tmp_path),
+    }
+    env.pop(SKIP_BROWSER_TESTS, None)
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--db",
+        "sqlite",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "tests/test_browser_sign_in.py",
+    ]
+    failed = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+        command, cwd=REPOSITORY, capture_output=True, text=True, env=env, check=False
+    )
+    assert failed.returncode == 1, failed.stdout
+    assert "/nonexistent/chromium is missing" in failed.stdout
+    skipped = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+        command,
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        env={**env, SKIP_BROWSER_TESTS: "1"},
+        check=False,
+    )
+    assert skipped.returncode == 0, skipped.stdout
+    assert "skipped" in skipped.stdout
