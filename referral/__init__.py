@@ -128,6 +128,7 @@ def register_blueprints(app: Flask) -> None:
     from referral.auth.views import blueprint as auth
     from referral.cases.views import blueprint as cases
     from referral.directory.views import blueprint as directory
+    from referral.home.codes import init_codes
     from referral.home.views import blueprint as home
     from referral.pathways.views import blueprint as pathways
     from referral.psea.views import blueprint as psea
@@ -150,6 +151,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     init_api(app)
+    init_codes(app)
 
 
 def register_templating(app: Flask) -> None:

@@ -17,6 +17,7 @@ from referral.security.policy import (
     Access,
     Permission,
     Requirement,
+    permissions_of,
     requirement_of,
     satisfies,
 )
@@ -49,6 +50,24 @@ NAVIGATION: tuple[NavItem, ...] = (
 )
 
 
+# The "go to code" box shows to users whose work names records by code.
+CODE_FINDERS = frozenset(
+    {
+        Permission.HANDLE_CASES,
+        Permission.RECEIVE_REFERRALS,
+        Permission.ASSIST_VICTIMS,
+        Permission.RECORD_ALLEGATIONS,
+        Permission.RESPOND_TO_ALLEGATIONS,
+        Permission.COORDINATE_PSEA,
+        Permission.READ_AUDIT,
+    }
+)
+
+
+def finds_codes() -> bool:
+    return bool(current_user.is_authenticated and permissions_of(current_user) & CODE_FINDERS)
+
+
 def navigation_for_current_user() -> list[NavItem]:
     if not current_user.is_authenticated:
         return []
@@ -72,6 +91,7 @@ def init_templating(app: Flask) -> None:
         locale = str(get_locale() or "en")
         return {
             "navigation": navigation_for_current_user(),
+            "code_box": finds_codes(),
             "html_lang": locale.replace("_", "-"),
             "text_direction": text_direction(locale),
             "session_seconds_left": session_expires_in_seconds(),

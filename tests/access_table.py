@@ -60,6 +60,7 @@ MAY_REACH: dict[str, frozenset[Role] | frozenset[str]] = {
     "audit.export_csv": frozenset({ADMIN, AUDITOR}),
     # one's own account, inbox and API tokens
     "home.inbox": EVERYONE,
+    "home.go": EVERYONE,  # finds only what the user may open
     "auth.account": EVERYONE,
     "auth.change_password": EVERYONE,
     "auth.new_recovery_codes": EVERYONE,

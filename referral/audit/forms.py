@@ -21,6 +21,14 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
+    code = StringField(
+        _l("Survivor code or reference"),
+        validators=[Optional(), Length(max=40), no_control_characters],
+        filters=[strip_filter],
+        description=_l(
+            "Every event of the record: a case's with its incidents, consents and referrals."
+        ),
+    )
     user = StringField(
         _l("User (e-mail or id)"),
         validators=[Optional(), Length(max=254), no_control_characters],

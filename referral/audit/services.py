@@ -37,6 +37,7 @@ from sqlalchemy import (
     Text,
     and_,
     event,
+    false,
     func,
     or_,
     select,
@@ -588,6 +589,10 @@ class AuditFilter:
     outcome: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # The code filter: events of any of these (object type, public id) records; an empty
+    # list matches nothing (the code names no record).
+    objects: list[tuple[str, str]] | None = None
+    code: str | None = None  # the code ``objects`` came from, for the export's detail
     extra: dict[str, Any] = field(default_factory=dict)
 
     def apply(self, stmt: Select[Any]) -> Select[Any]:
@@ -608,11 +613,21 @@ class AuditFilter:
             conditions.append(AuditEvent.occurred_at >= self.since)
         if self.until is not None:
             conditions.append(AuditEvent.occurred_at < self.until)
+        if self.objects is not None:
+            conditions.append(
+                or_(
+                    false(),
+                    *(
+                        and_(AuditEvent.obj_type == kind, AuditEvent.obj_id == public_id)
+                        for kind, public_id in self.objects
+                    ),
+                )
+            )
         return stmt.where(and_(*conditions)) if conditions else stmt
 
     def as_detail(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name in ("actor_id", "org_id", "action", "obj_type", "obj_id", "outcome"):
+        for name in ("actor_id", "org_id", "action", "obj_type", "obj_id", "outcome", "code"):
             value = getattr(self, name)
             if value not in (None, ""):
                 out[name] = value

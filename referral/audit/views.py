@@ -12,10 +12,12 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from referral.audit import services
+from referral.audit.codes import records_named_by
 from referral.audit.forms import OUTCOME_LABELS, AuditFilterForm
 from referral.audit.models import Outcome
 from referral.clock import utcnow
 from referral.db import Organisation
+from referral.db.base import normalise_code
 from referral.db.paging import Page
 from referral.extensions import db
 from referral.formatting import from_wall_clock
@@ -48,6 +50,9 @@ def _filter_from(form: AuditFilterForm) -> services.AuditFilter:
         since=_start_of(form.since.data) if form.since.data else None,
         until=_start_of(form.until.data + timedelta(days=1)) if form.until.data else None,
     )
+    if form.code.data:
+        flt.code = normalise_code(form.code.data)
+        flt.objects = records_named_by(flt.code) if flt.code else []
     if form.user.data:
         needle = form.user.data
         user_id = services.user_id_of(needle)

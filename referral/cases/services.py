@@ -765,6 +765,12 @@ class CaseFilter:
     stage: CaseStage | None = None
     risk_level: RiskLevel | None = None
     mine_only: bool = False
+    # a survivor code, or the reference of one of the case's referrals (normalised)
+    code: str | None = None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.stage or self.risk_level or self.mine_only or self.code)
 
 
 CASE_ORDER = Keyset((Case.opened_at,), descending=True, row_id=Case.id, public_id=Case.public_id)
@@ -803,6 +809,11 @@ def list_cases(
         query = query.where(Case.risk_level == filters.risk_level)
     if filters.mine_only:
         query = query.where(Case.owner_id == actor.id)
+    if filters.code:
+        referred = select(Referral.source_public_id).where(
+            Referral.reference == filters.code, Referral.source_kind == SourceKind.GBV_CASE
+        )
+        query = query.where(or_(Case.survivor_code == filters.code, Case.public_id.in_(referred)))
     return paging.page(
         query.options(selectinload(Case.incidents)), CASE_ORDER, cursor=cursor, limit=limit
     )

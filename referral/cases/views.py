@@ -94,6 +94,7 @@ from referral.cases.models import (
 from referral.clinical import WINDOW_STATUS_LABELS, care_arranged
 from referral.clock import utcnow
 from referral.db import Organisation, User
+from referral.db.base import normalise_code
 from referral.db.work import after_commit, attempt
 from referral.directory.labels import AGE_GROUP_LABELS, COST_LABELS, SECTOR_LABELS, SEX_LABELS
 from referral.directory.models import AgeGroup, Area, Sex
@@ -198,6 +199,7 @@ def index() -> Page:
         stage=CaseStage(stage) if stage in CaseStage.__members__.values() else None,
         risk_level=RiskLevel(risk) if risk in RiskLevel.__members__.values() else None,
         mine_only=request.args.get("mine") == "1",
+        code=normalise_code(request.args.get("code", "")) or None,
     )
     page = services.list_cases(
         current_user,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, datetime
 from enum import Enum
@@ -17,6 +18,28 @@ from referral.clock import utcnow
 
 # Crockford-style alphabet without look-alikes (no I, L, O, U): easy to read aloud and type.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+MAX_CODE_LENGTH = 24
+# Dashes as phones and word processors type them, and the look-alikes the codes never use.
+_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212_", "-"))
+_LOOK_ALIKES = str.maketrans("OIL", "011")
+
+
+_CODE = re.compile(r"([A-Z]+)[\s-]*(\d{2})[\s-]*([0-9A-Z]+)")
+
+
+def normalise_code(text: str) -> str:
+    """A survivor code or reference as typed (``gbv 26 7kq3m``) in its stored form
+    (``GBV-26-7KQ3M``); "" for what cannot be one."""
+    typed = text.strip().upper().translate(_DASHES)
+    if not typed or len(typed) > MAX_CODE_LENGTH:
+        return ""
+    match = _CODE.fullmatch(typed)
+    if match is None:
+        return "".join(typed.split())
+    prefix, year, tail = match.groups()
+    return f"{prefix}-{year}-{tail.translate(_LOOK_ALIKES)}"
 
 
 def new_public_id(length: int = 16) -> str:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, request
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
+from referral.db.base import normalise_code
 from referral.db.work import database_answers
+from referral.home.codes import destination
 from referral.home.inbox import inbox_for
 from referral.security.policy import public, signed_in
 
@@ -14,6 +17,20 @@ blueprint = Blueprint("home", __name__)
 @signed_in
 def inbox() -> str:
     return render_template("home/inbox.html", sections=inbox_for(current_user))
+
+
+@blueprint.route("/go")
+@signed_in
+def go() -> Response | tuple[str, int]:
+    """The "go to code" box: the record's page, if the user may open it. Anything else
+    (no such code, another organisation's record) gets the same answer."""
+    typed = request.args.get("code", "")
+    if not typed.strip():
+        return render_template("home/go.html", code=""), 200
+    found = destination(current_user, normalise_code(typed))
+    if found is not None:
+        return redirect(found)
+    return render_template("home/go.html", code=typed[:40]), 404
 
 
 @blueprint.route("/healthz")

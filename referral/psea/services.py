@@ -314,9 +314,13 @@ def list_allegations(
     overdue_only: bool = False,
     cursor: str | None = None,
     limit: int = 50,
+    reference: str | None = None,
 ) -> Page[Allegation]:
-    """The allegations the user may see, newest first, keyset-paged on (received_at, id)."""
+    """The allegations the user may see, newest first, keyset-paged on (received_at, id);
+    ``reference``: only the one with that reference (normalised), if the user may see it."""
     query = select(Allegation).where(visible_to(user))
+    if reference:
+        query = query.where(Allegation.reference == reference)
     if state is not None:
         query = query.where(Allegation.state == state)
     if overdue_only:

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from referral.admin.services import organisation_choices
 from referral.clock import utcnow
 from referral.db import Organisation, User
+from referral.db.base import normalise_code
 from referral.db.work import attempt
 from referral.directory.services import all_areas, area_by_public_id
 from referral.extensions import db
@@ -135,12 +136,14 @@ def index() -> Page:
     except ValueError:
         abort(400)
     overdue_only = request.args.get("overdue") == "1"
+    reference = normalise_code(request.args.get("code", ""))
     page = services.list_allegations(
         current_user,
         state=state,
         overdue_only=overdue_only,
         cursor=request.args.get("cursor"),
         limit=int(current_app.config["PAGE_SIZE"]),
+        reference=reference or None,
     )
     dashboard = None
     if has_permission(current_user, Permission.COORDINATE_PSEA):
@@ -151,6 +154,7 @@ def index() -> Page:
         next_cursor=page.next_cursor,
         state_filter=state_filter,
         overdue_only=overdue_only,
+        code=reference,
         dashboard=dashboard,
         states=list(AllegationState),
         can_record=has_permission(current_user, Permission.RECORD_ALLEGATIONS),

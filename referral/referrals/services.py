@@ -23,6 +23,7 @@ from sqlalchemy import (
     bindparam,
     exists,
     false,
+    or_,
     select,
     union_all,
 )
@@ -816,9 +817,11 @@ def queue(
     states: Iterable[ReferralState] = (ReferralState.SENT, ReferralState.ACCEPTED),
     cursor: str | None = None,
     limit: int = 50,
+    code: str | None = None,
 ) -> Page[Referral]:
     """The receiving organisation's queue (R10), earliest deadline first, keyset-paged
-    on (deadline_at, id). Drafts never appear."""
+    on (deadline_at, id). Drafts never appear. ``code``: only the referral with that
+    reference, or those of that survivor code (normalised)."""
     wanted = [s for s in states if s is not ReferralState.DRAFT]
     # The states are rendered as literals so that both engines can match the partial
     # queue indexes (ix_referrals_queue_open/_done) against the query.
@@ -829,6 +832,8 @@ def queue(
         ),
         Referral.deadline_at.is_not(None),
     )
+    if code:
+        query = query.where(or_(Referral.reference == code, Referral.survivor_code == code))
     return paging.page(query, QUEUE_ORDER, cursor=cursor, limit=limit)
 
 

@@ -14,6 +14,7 @@ from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from referral.clock import utcnow
+from referral.db.base import normalise_code
 from referral.db.work import attempt
 from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
 from referral.forms import confirmation_field, no_control_characters, strip_filter
@@ -79,7 +80,7 @@ def _labels() -> dict[str, Any]:
 @blueprint.route("/")
 @requires(Permission.RECEIVE_REFERRALS)
 def queue() -> Page:
-    show = request.args.get("show", "open")
+    show = "done" if request.args.get("show") == "done" else "open"
     states = {
         "open": (ReferralState.SENT, ReferralState.ACCEPTED),
         "done": (
@@ -88,14 +89,19 @@ def queue() -> Page:
             ReferralState.CLOSED,
             ReferralState.WITHDRAWN,
         ),
-    }.get(show, (ReferralState.SENT, ReferralState.ACCEPTED))
+    }[show]
+    code = normalise_code(request.args.get("code", ""))
+    if code:
+        show = "code"  # a code finds its referrals whatever their state
+        states = tuple(ReferralState)
     page = services.queue(
         current_user.organisation_id,
         states=states,
         cursor=request.args.get("cursor"),
         limit=int(current_app.config["PAGE_SIZE"]),
+        code=code or None,
     )
-    return render_template("referrals/queue.html", page=page, show=show, now=utcnow())
+    return render_template("referrals/queue.html", page=page, show=show, code=code, now=utcnow())
 
 
 def _referral(public_id: str) -> Referral:
