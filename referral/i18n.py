@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from flask_login import current_user
+from werkzeug.wrappers import Response
+
+# Before signing in (the sign-in page's language links): ?lang= chooses, a cookie keeps it.
+LANGUAGE_PARAMETER = "lang"
+LANGUAGE_COOKIE = "referral_language"
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "ar": "العربية"}  # each in itself
+
+
+def _chosen(languages: list[str]) -> str | None:
+    wanted = request.args.get(LANGUAGE_PARAMETER) or request.cookies.get(LANGUAGE_COOKIE)
+    return wanted if wanted in languages else None
 
 
 def select_locale() -> str | None:
@@ -12,7 +23,26 @@ def select_locale() -> str | None:
         return languages[0]
     if current_user.is_authenticated and current_user.locale in languages:
         return str(current_user.locale)
-    return request.accept_languages.best_match(languages) or languages[0]
+    return _chosen(languages) or request.accept_languages.best_match(languages) or languages[0]
+
+
+def init_language_choice(app: Flask) -> None:
+    """Keep the language picked on the sign-in page for the pages that follow (a signed-in
+    user's own setting, on the account page, wins over it)."""
+
+    @app.after_request
+    def _keep_language(response: Response) -> Response:
+        wanted = request.args.get(LANGUAGE_PARAMETER, "")
+        if wanted in app.config["LANGUAGES"]:
+            response.set_cookie(
+                LANGUAGE_COOKIE,
+                wanted,
+                max_age=365 * 24 * 3600,
+                secure=bool(app.config["SESSION_COOKIE_SECURE"]),
+                httponly=True,
+                samesite="Lax",
+            )
+        return response
 
 
 def select_timezone() -> str | None:

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from referral.auth.sessions import session_expires_in_seconds
-from referral.i18n import text_direction
+from referral.i18n import LANGUAGE_NAMES, text_direction
 from referral.labels import ORGANISATION_TYPE_LABELS, ROLE_LABELS
 from referral.security.policy import (
     Access,
@@ -91,6 +91,9 @@ def init_templating(app: Flask) -> None:
         locale = str(get_locale() or "en")
         return {
             "navigation": navigation_for_current_user(),
+            "language_names": {
+                code: LANGUAGE_NAMES.get(code, code) for code in current_app.config["LANGUAGES"]
+            },
             "code_box": finds_codes(),
             "html_lang": locale.replace("_", "-"),
             "text_direction": text_direction(locale),

@@ -33,3 +33,19 @@ def test_unknown_language_is_refused(client: FlaskClient, admin: Person) -> None
     sign_in(client, admin)
     response = form_post(client, "/auth/account/language", {"locale": "xx"}, page="/auth/account")
     assert response.status_code == 400
+
+
+def test_sign_in_page_language_links_choose_and_keep_the_language(client: FlaskClient) -> None:
+    """Field readiness, sign-in language switch: English, French and Arabic links on the
+    sign-in page; the choice holds for the pages that follow, over the browser's."""
+    english = client.get("/auth/sign-in", headers={"Accept-Language": "en"}).get_data(True)
+    for code in ("en", "fr", "ar"):
+        assert f'href="/auth/sign-in?lang={code}"' in english
+    assert '<html lang="fr"' in client.get("/auth/sign-in?lang=fr").get_data(as_text=True)
+    kept = client.get("/auth/sign-in", headers={"Accept-Language": "en"}).get_data(True)
+    assert '<html lang="fr" dir="ltr">' in kept and "Se connecter" in kept
+    arabic = client.get("/auth/sign-in?lang=ar").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in arabic
+    assert '<html lang="en"' in client.get("/auth/sign-in?lang=en").get_data(as_text=True)
+    unknown = client.get("/auth/sign-in?lang=xx", headers={"Accept-Language": "en"})
+    assert '<html lang="en"' in unknown.get_data(as_text=True)

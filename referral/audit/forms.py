@@ -35,12 +35,8 @@ class AuditFilterForm(FlaskForm):
         filters=[strip_filter],
     )
     organisation = SelectField(_l("Organisation"), choices=[], default="")
-    action = StringField(
-        _l("Action"),
-        validators=[Optional(), Length(max=64), no_control_characters],
-        filters=[strip_filter],
-        description=_l("Exact action name, e.g. auth.sign_in_failed"),
-    )
+    # choices: the actions the log holds, set by the view
+    action = SelectField(_l("Action"), choices=[], default="")
     obj_type = StringField(
         _l("Record type"),
         validators=[Optional(), Length(max=40), no_control_characters],

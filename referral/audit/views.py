@@ -32,6 +32,7 @@ NO_MATCH = -1
 def _filter_form(args: MultiDict[str, str]) -> AuditFilterForm:
     form = AuditFilterForm(formdata=args)
     form.organisation.choices = [("", _("Any")), *services.organisation_acronyms()]
+    form.action.choices = [("", _("Any")), *[(a, a) for a in services.known_actions(db.session())]]
     return form
 
 
