@@ -20,22 +20,24 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from referral.cases.models import Case
-from referral.db import Organisation, OrganisationType
+from referral.db import OrganisationType
 from referral.directory.models import Service
 from referral.extensions import db
 from referral.referrals.models import Priority, Referral
 from referral.security.policy import Role
-from tests.casehelpers import (
+from tests.conftest import form_post, sign_in
+from tests.crawl import pages_of
+from tests.factories import (
+    Person,
+    build_world,
     incident,
+    make_organisation,
     make_service,
     open_case,
     publish_pathway,
     referral_consent,
     the_area,
 )
-from tests.conftest import form_post, sign_in
-from tests.crawl import pages_of
-from tests.factories import Person, build_world, make_organisation, make_person
 
 # (endpoint, field): a value shown chosen there is already decided, not a default.
 DECIDED = {
@@ -157,11 +159,6 @@ def test_no_consequential_choice_is_preselected_on_any_form(
         ]
     assert pages > 1
     assert found == [], "\n".join(found)
-
-
-@pytest.fixture
-def caseworker(org: Organisation) -> Person:
-    return make_person(Role.CASEWORKER, org)
 
 
 @pytest.fixture
