@@ -124,8 +124,11 @@ def test_item8_role_fixtures_are_defined_once_in_conftest() -> None:
 
 
 def test_item8_builders_are_defined_once_in_the_factory_module() -> None:
-    """Organisations, people, services, cases and pathways are built by tests/factories.py."""
+    """Organisations, people, services, cases and pathways are built by tests/factories.py,
+    and no second helper module of builders is left beside it."""
     assert _definitions(rf"def ({'|'.join(BUILDERS)})\(") == []
+    helpers = ("casehelpers.py", "directory_helpers.py", "api_helpers.py")
+    assert [name for name in helpers if (ROOT / "tests" / name).exists()] == []
 
 
 def test_item9_the_readme_points_to_the_architecture_document() -> None:

@@ -8,18 +8,7 @@ import sqlalchemy as sa
 
 from referral.audit.models import AuditEvent
 from referral.extensions import db
-from tests.factories import (
-    Network,
-    Services,
-    allegation_data,
-    make_gbv_services,
-    make_network,
-    record_allegation,
-)
-
-# Old import paths of the builders, kept for branches written before they moved.
-record = record_allegation
-__all__ = ["Network", "Services", "actions", "allegation_data", "audit_trail", "record"]
+from tests.factories import Network, Services, make_gbv_services, make_network
 
 
 @pytest.fixture
