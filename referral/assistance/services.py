@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, ColumnElement, String, column, false, select, table
+from sqlalchemy import Boolean, ColumnElement, Integer, String, column, false, select, table
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.assistance.models import (
@@ -31,7 +31,13 @@ from referral.directory.models import AgeGroup, Area, Sector, Service, Sex
 from referral.extensions import db
 from referral.pathways.services import PathwayOption
 from referral.referrals import services as engine
-from referral.referrals.models import ConsentKind, Priority, Referral, SourceKind
+from referral.referrals.models import (
+    PENDING_STATES,
+    ConsentKind,
+    Priority,
+    Referral,
+    SourceKind,
+)
 from referral.security.policy import Permission, has_permission
 from referral.security.records import load_or_404
 from referral.workflow import ConflictError, RuleError
@@ -42,10 +48,51 @@ OBJ_TYPE = "assistance"
 # this package does not import. Only the non-identifying columns needed here.
 _ALLEGATIONS = table(
     "allegations",
+    column("id", Integer),
     column("public_id", String),
     column("reference", String),
     column("consents_to_assistance", Boolean),
+    column("area_id", Integer),
 )
+_SURVIVOR_GROUPS = table(
+    "allegation_survivor_groups",
+    column("allegation_id", Integer),
+    column("age_group", String),
+    column("sex", String),
+)
+
+
+@dataclass(frozen=True)
+class Prefill:
+    """What an allegation already says about its survivor, for the record opened from it."""
+
+    age_group: AgeGroup | None = None
+    sex: Sex | None = None
+    area: Area | None = None
+
+
+def prefill_from_allegation(public_id: str) -> Prefill:
+    """The allegation's area, and the age group and sex of its one survivor group (an
+    adult is 18-59 until the survivor says otherwise; a child's exact group is asked)."""
+    row = db.session.execute(
+        select(_ALLEGATIONS.c.id, _ALLEGATIONS.c.area_id).where(
+            _ALLEGATIONS.c.public_id == public_id
+        )
+    ).one_or_none()
+    if row is None:
+        return Prefill()
+    groups = db.session.execute(
+        select(_SURVIVOR_GROUPS.c.age_group, _SURVIVOR_GROUPS.c.sex).where(
+            _SURVIVOR_GROUPS.c.allegation_id == row.id
+        )
+    ).all()
+    age_group = sex = None
+    if len(groups) == 1:
+        age, told = groups[0]
+        age_group = AgeGroup.ADULT if age == "adult" else None
+        sex = Sex(told) if told in {s.value for s in Sex} else None
+    area = db.session.get(Area, row.area_id) if row.area_id is not None else None
+    return Prefill(age_group, sex, area)
 
 
 # --- visibility --------------------------------------------------------------------------
@@ -219,6 +266,20 @@ def refer(record: AssistanceRecord, request: AssistanceReferral, *, actor: User)
     if not request.survivor_consents:
         raise RuleError(
             "survivor_consents", _l("No referral is sent without the survivor's consent.")
+        )
+    pending = [
+        r
+        for r in referrals(record)
+        if r.service_id == request.service.id and r.state in PENDING_STATES
+    ]
+    if pending:
+        raise RuleError(
+            "service",
+            _l(
+                "Referral %(ref)s to this service is still pending: one referral at a time "
+                "to the same service (R13). Wait for its answer or withdraw it first.",
+                ref=pending[0].reference,
+            ),
         )
     consent = engine.record_consent(
         record,

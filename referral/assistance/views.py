@@ -106,6 +106,11 @@ def new() -> Page:
     reference = services.allegation_for_assistance(allegation_id) if allegation_id else None
     if allegation_id and reference is None:
         abort(404)
+    if request.method == "GET" and reference is not None:
+        known = services.prefill_from_allegation(allegation_id)
+        form.age_group.data = known.age_group.value if known.age_group else None
+        form.sex.data = known.sex.value if known.sex else None
+        form.area.data = known.area.public_id if known.area else None
     if request.method == "POST":
         if form.validate():
             area = area_by_public_id(form.area.data or "")
