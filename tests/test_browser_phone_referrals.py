@@ -8,15 +8,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from referral.db import Organisation, OrganisationType
+from referral.db import OrganisationType
 from referral.directory.models import Service
-from referral.security.policy import Role
 from tests.conftest import browser_sign_in, output_dir
 from tests.factories import (
     Person,
     incident,
     make_organisation,
-    make_person,
     make_service,
     open_case,
     publish_pathway,
@@ -33,11 +31,6 @@ PAST_THE_EDGE = """width => [...document.querySelectorAll('body *')]
     .slice(0, 5)
     .map(element => element.tagName.toLowerCase() + (element.id ? '#' + element.id : '')
         + (element.className ? '.' + element.className : ''))"""
-
-
-@pytest.fixture
-def caseworker(org: Organisation) -> Person:
-    return make_person(Role.CASEWORKER, org)
 
 
 @pytest.fixture
