@@ -173,3 +173,15 @@ def test_item9_every_function_the_rule_table_names_exists() -> None:
         if not re.search(rf"^\s*(?:def|class) {name}\b|^\s*{name}\b\s*[:=]", source, re.M)
     )
     assert undefined == []
+
+
+def test_item9_the_architecture_document_places_every_module_in_its_layer() -> None:
+    """The document's layer table names exactly the package's modules."""
+    architecture = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    table = architecture[architecture.index("From the top down") : architecture.index("## The")]
+    named = {
+        f"referral.{name}"
+        for name in re.findall(r"^\| [^|]+ \| ([^|]+) \|", table, re.M)
+        for name in re.findall(r"`(\w+)`", name)
+    }
+    assert named == package_modules()
