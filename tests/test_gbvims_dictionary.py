@@ -357,11 +357,11 @@ def test_item2_migration_keeps_the_data_recorded_before(app: Flask, caseworker: 
 
 
 def test_item2_incident_recorder_columns_come_from_the_dictionary(
-    worker: Person, org: Organisation
+    caseworker: Person, org: Organisation
 ) -> None:
-    _ethnicity(worker)
+    _ethnicity(caseworker)
     case = open_case(
-        worker.user,
+        caseworker.user,
         age=15,
         ethnicity="kesani",
         country_of_origin="SS",
@@ -393,12 +393,12 @@ def test_item2_incident_recorder_columns_come_from_the_dictionary(
                 ),
             ),
         ),
-        actor=worker.user,
+        actor=caseworker.user,
     )
     engine.record_consent(
         case,
         ConsentKind.STATISTICS,
-        actor=worker.user,
+        actor=caseworker.user,
         survivor_is_child=True,
         child=engine.ChildConsent(
             caregiver_consented=False,
