@@ -129,6 +129,9 @@ class TinySMTPServer:
         self.port = self.sock.getsockname()[1]
         self.messages: list[dict[str, Any]] = []
         self.refused_handshakes = 0
+        # Set by the server's thread once it has seen a handshake fail: the client gives
+        # up first, so the test waits for the server to catch up before counting.
+        self.handshake_refused = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -164,6 +167,7 @@ class TinySMTPServer:
                     conn = self.tls.wrap_socket(conn, server_side=True)
                 except (ssl.SSLError, OSError):
                     self.refused_handshakes += 1
+                    self.handshake_refused.set()
                     return
                 stream = conn.makefile("rwb")
             elif verb == "MAIL":
@@ -271,7 +275,8 @@ def test_item7_smtp_starttls_verifies_the_servers_certificate(
     try:
         assert notify.new_referral(referral) == 0
         assert server.messages == []
-        assert server.refused_handshakes == 1  # the client refused the certificate
+        assert server.handshake_refused.wait(timeout=30)  # the client refused the certificate
+        assert server.refused_handshakes == 1
 
         app.config.update(SMTP_CA_FILE=str(cert))  # now the certificate is vouched for
         assert notify.new_referral(referral) == 1
