@@ -69,16 +69,6 @@ def _supervisors(organisation: Organisation) -> list[User]:
     return [u for u in users if has_permission(u, Permission.SUPERVISE_CASES)]
 
 
-def case_handlers(organisation_id: int) -> list[User]:
-    """The active users of an organisation who may own a case, by name."""
-    users = db.session.scalars(
-        select(User)
-        .where(User.organisation_id == organisation_id, User.active)
-        .order_by(User.full_name)
-    ).all()
-    return [u for u in users if has_permission(u, Permission.HANDLE_CASES)]
-
-
 def may_answer(actor: User, transfer: CaseTransfer) -> bool:
     """A supervisor of the receiving organisation."""
     return (

@@ -1271,7 +1271,7 @@ def _transfer_request_page(
 
 
 def _owner_choices(record: CaseTransfer) -> list[tuple[str, str]]:
-    return [(u.public_id, u.full_name) for u in transfers.case_handlers(record.to_organisation_id)]
+    return [(u.public_id, u.full_name) for u in services.caseworkers_of(record.to_organisation_id)]
 
 
 @blueprint.route("/transfers/<transfer_id>")
