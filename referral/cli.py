@@ -15,6 +15,7 @@ from referral.audit.cli import audit_group, grant_app_role, keys_group
 from referral.db import Organisation, OrganisationType, User
 from referral.extensions import db
 from referral.lifecycle.cli import backup_command, restore_command, retention_group
+from referral.reports.cli import statistics_group
 from referral.security.policy import Role, Scope
 from referral.workflow import RuleError
 
@@ -211,6 +212,7 @@ def init_commands(app: Flask) -> None:
     app.cli.add_command(retention_group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(statistics_group)
 
 
 def _create_app() -> Flask:

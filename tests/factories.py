@@ -28,6 +28,7 @@ from referral.cases.models import (
     LocationType,
     PerpetratorAgeGroup,
     PerpetratorRelationship,
+    PreviouslyReported,
     RiskLevel,
     TimeOfDay,
 )
@@ -279,9 +280,18 @@ def incident(case: Case, actor: User, *, hours_ago: float = 10, **answers: bool)
     return _record_incident(case, actor, hours_ago, answers, None)
 
 
-def correct_incident(recorded: Incident, actor: User, *, hours_ago: float = 10) -> Incident:
-    """Save one incident of a case again (the answers of :func:`incident`)."""
-    return _record_incident(recorded.case, actor, hours_ago, {}, recorded)
+def correct_incident(
+    recorded: Incident,
+    actor: User,
+    *,
+    hours_ago: float = 10,
+    answers: dict[str, bool] | None = None,
+    previously_reported: PreviouslyReported = PreviouslyReported.NO,
+) -> Incident:
+    """Save one incident of a case again (by default the answers of :func:`incident`)."""
+    return _record_incident(
+        recorded.case, actor, hours_ago, answers or {}, recorded, previously_reported
+    )
 
 
 def _record_incident(
@@ -290,6 +300,7 @@ def _record_incident(
     hours_ago: float,
     answers: dict[str, bool],
     correcting: Incident | None,
+    previously_reported: PreviouslyReported = PreviouslyReported.NO,
 ) -> Incident:
     data = cases.IncidentData(
         answers=answers or {"penetration": True},
@@ -301,6 +312,7 @@ def _record_incident(
         perpetrator_sex=Sex.MALE,
         perpetrator_age_group=PerpetratorAgeGroup.ADULT,
         perpetrator_relationship=PerpetratorRelationship.STRANGER,
+        previously_reported=previously_reported,
     )
     recorded = cases.record_incident(case, data, actor=actor, incident=correcting)
     db.session.commit()

@@ -564,7 +564,9 @@ def _paths() -> dict[str, Schema]:
         "/statistics/gbv": {
             "get": _operation(
                 "gbvStatistics",
-                "GBV statistics: suppressed aggregate tables (R24); an audited export",
+                "GBV statistics: suppressed aggregate tables (R24) over whole calendar months "
+                "(from the first day of start's month to the last day of end's month; "
+                "`parameters` gives the period counted); an audited export",
                 scope=Scope.STATISTICS_READ,
                 roles="GBV coordinator (all organisations, shared), supervisor (own)",
                 answer="Statistics",

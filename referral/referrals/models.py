@@ -205,6 +205,8 @@ class Referral(PublicIdMixin, TimestampMixin, Base):
         # the queue's order: earliest deadline first, keyset on (deadline_at, id)
         Index("ix_referrals_queue_order", "receiving_organisation_id", "deadline_at", "id"),
         Index("ix_referrals_source", "source_kind", "source_public_id"),
+        # the statistics' "overdue now" across every organisation
+        Index("ix_referrals_state_deadline", "state", "deadline_at"),
         Index("ix_referrals_sender", "sending_organisation_id", "state", "deadline_at"),
         # the sender's list through the API: newest first, keyset on (created_at, id)
         Index("ix_referrals_sender_created", "sending_organisation_id", "created_at", "id"),

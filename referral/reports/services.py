@@ -1,14 +1,16 @@
 """GBV statistics (R24) and the anonymised incident-level export (R25).
 
-Every count is a GROUP BY in the database over the *counted incidents*: incidents of a
-GBVIMS core type whose survivor consented to anonymous statistics (a granted, not
-withdrawn statistics consent) and which are not flagged as already reported by another
-organisation. Referral figures count referrals from the cases behind counted incidents;
-a case may hold several incidents, and a referral names the one it concerns, so a figure
-about an incident (health care within the PEP window, the export's referral columns)
-takes only the referrals made for that incident.
-Every table leaves this module through ``suppress``; derived figures (shares, medians)
-through ``safe_share`` / ``safe_median_of_middle``.
+What is counted is defined in ``counted``: incidents of a GBVIMS core type whose survivor
+consented to anonymous statistics (a granted, not withdrawn statistics consent) and which
+are not flagged as already reported to a GBVIMS organisation. Referral figures count
+referrals from the cases behind counted incidents; a case may hold several incidents, and
+a referral names the one it concerns, so a figure about an incident (health care within
+the PEP window, the export's referral columns) takes only the referrals made for it.
+
+The report is built from counts kept up to date with every change (``counters``) over
+whole months; :func:`oracle_counts` counts the same from the rows and is the definition
+they are tested against. Every table leaves this module through ``suppress``; derived
+figures (shares, medians) through ``safe_share`` / ``safe_median_of_middle``.
 
 The GBV coordinator sees all organisations together (a shared report: no agency
 identifiers, no table by organisation); a supervisor sees the own organisation only.
@@ -18,28 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from flask_babel import format_decimal, gettext
-from sqlalchemy import (
-    ColumnElement,
-    Float,
-    Integer,
-    Select,
-    SQLColumnExpression,
-    and_,
-    case,
-    cast,
-    exists,
-    extract,
-    func,
-    literal,
-    null,
-    select,
-    union_all,
-)
+from sqlalchemy import Integer, Select, cast, exists, func, select
 
 from referral import formatting
 from referral.cases.labels import INCIDENT_TYPE_LABELS
@@ -47,22 +33,40 @@ from referral.cases.models import (
     Case,
     Incident,
     IncidentType,
-    PreviouslyReported,
     ReportingDelay,
 )
-from referral.clinical import Care, window_lengths, within_window_sql
 from referral.clock import utcnow
 from referral.db import Organisation, User
 from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
 from referral.directory.models import AgeGroup, Area, Sector, Sex
 from referral.extensions import db
-from referral.referrals.models import (
-    Consent,
-    ConsentKind,
-    Referral,
-    ReferralState,
-    SourceKind,
-    overdue,
+from referral.referrals.models import Referral, ReferralState, SourceKind, overdue
+from referral.reports import counters
+from referral.reports.counted import (
+    ACCEPTED_STATES,
+    AreaNode,
+    GbvCounts,
+    Granularity,
+    StatsScope,
+    add,
+    answered_seconds,
+    area_public_id,
+    area_tree,
+    completed_seconds,
+    counted_incident_conditions,
+    counted_incidents,
+    date_month,
+    duration_bucket,
+    in_area,
+    median_of_histogram,
+    pep_hours,
+    pep_reached,
+    referral_conditions,
+    referrals_of_cases,
+    seconds_between,
+    statistics_consent,
+    subtree_ids,
+    whole_months,
 )
 from referral.reports.labels import (
     CONTEXT_LABELS,
@@ -83,55 +87,24 @@ from referral.reports.suppression import (
 )
 from referral.security.policy import Permission, has_permission
 
+# Defined in ``counted``; the rest of the app reads them from here.
+__all__ = [
+    "ACCEPTED_STATES",
+    "Granularity",
+    "StatsScope",
+    "area_public_id",
+    "area_tree",
+    "counted_incident_conditions",
+    "in_area",
+    "seconds_between",
+    "statistics_consent",
+    "subtree_ids",
+]
+
 
 def _(text: str, **variables: Any) -> str:
     """gettext, typed: every label of a report is a plain string."""
     return str(gettext(text, **variables))
-
-
-# Medians are computed over at most this many durations (one query, newest first).
-MEDIAN_SAMPLE_LIMIT = 50_000
-ACCEPTED_STATES = (ReferralState.ACCEPTED, ReferralState.COMPLETED, ReferralState.CLOSED)
-
-
-class Granularity(StrEnum):
-    MONTH = "month"
-    QUARTER = "quarter"
-    YEAR = "year"
-
-
-@dataclass(frozen=True)
-class StatsScope:
-    """What a statistics request covers. ``organisation_id`` None: all organisations."""
-
-    start: date
-    end: date  # inclusive
-    granularity: Granularity
-    organisation_id: int | None
-    # The chosen area (None: every area); incidents of its sub-areas count in it.
-    area_id: int | None = None
-
-    @property
-    def shared(self) -> bool:
-        return self.organisation_id is None
-
-    @property
-    def start_at(self) -> datetime:
-        return datetime.combine(self.start, time.min, tzinfo=UTC)
-
-    @property
-    def end_before(self) -> datetime:
-        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC)
-
-    def parameters(self) -> dict[str, Any]:
-        """For the audit trail (R25): what was asked, never a result."""
-        return {
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "granularity": self.granularity.value,
-            "scope": "all_organisations" if self.shared else "own_organisation",
-            "area": area_public_id(self.area_id),
-        }
 
 
 def scope_for(
@@ -158,26 +131,6 @@ def default_period() -> tuple[date, date]:
 # --- areas ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AreaNode:
-    id: int
-    public_id: str
-    name: str
-    parent_id: int | None
-
-
-def area_tree() -> dict[int, AreaNode]:
-    """Every area, in one query (the administrative tree is small)."""
-    rows = db.session.execute(select(Area.id, Area.public_id, Area.name, Area.parent_id))
-    return {row.id: AreaNode(row.id, row.public_id, row.name, row.parent_id) for row in rows}
-
-
-def area_public_id(area_id: int | None) -> str | None:
-    if area_id is None:
-        return None
-    return db.session.scalar(select(Area.public_id).where(Area.id == area_id))
-
-
 def area_path_choices() -> list[tuple[str, str]]:
     """(public id, "Country / Province / District") for the filter, sorted by that path
     (the directory's ``area_choices`` indents the tree instead)."""
@@ -195,26 +148,6 @@ def area_path_choices() -> list[tuple[str, str]]:
 
 def area_id_of(public_id: str) -> int | None:
     return db.session.scalar(select(Area.id).where(Area.public_id == public_id))
-
-
-def subtree_ids(tree: dict[int, AreaNode], root: int) -> set[int]:
-    """The ids of ``root`` and of every area below it, from the loaded tree."""
-    children: dict[int | None, list[int]] = {}
-    for node in tree.values():
-        children.setdefault(node.parent_id, []).append(node.id)
-    found, stack = set(), [root]
-    while stack:
-        current = stack.pop()
-        if current in found:
-            continue
-        found.add(current)
-        stack.extend(children.get(current, []))
-    return found
-
-
-def in_area(column: SQLColumnExpression[Any], area_id: int) -> ColumnElement[bool]:
-    """``column`` names the area or one below it (one query for the tree, cached)."""
-    return column.in_(sorted(subtree_ids(area_tree(), area_id)))
 
 
 def _ancestor_below(tree: dict[int, AreaNode], area_id: int, top: int | None) -> int | None:
@@ -253,46 +186,72 @@ def period_text(scope: StatsScope) -> str:
     )
 
 
-# --- the counted incidents --------------------------------------------------------------
+# --- the oracle: every count straight from the incidents and referrals ------------------------
 
 
-def statistics_consent() -> ColumnElement[bool]:
-    """R24: the case has a granted, not withdrawn consent to anonymous statistics."""
-    return exists().where(
-        Consent.source_kind == SourceKind.GBV_CASE,
-        Consent.source_public_id == Case.public_id,
-        Consent.kind == ConsentKind.STATISTICS,
-        Consent.granted.is_(True),
-        Consent.withdrawn_at.is_(None),
+def oracle_counts(scope: StatsScope) -> GbvCounts:
+    """Every count of the report from the rows of the period: the definition the kept
+    counts (``counters.gbv_counts``) must agree with. Slow on much data; the tests and
+    ``referral statistics check`` use it."""
+    counts = GbvCounts()
+    flags = list(CONTEXT_LABELS)
+    dimensions = (
+        date_month(Incident.reported_on),
+        Incident.incident_type,
+        Case.sex,
+        Case.age_group,
+        Incident.reporting_delay,
+        Case.area_id,
     )
-
-
-def counted_incident_conditions(scope: StatsScope) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [
-        statistics_consent(),
-        # R24: counted once; GBVIMS drops only incidents already reported to a GBVIMS
-        # organisation (counted there), not those reported to others.
-        Incident.previously_reported != PreviouslyReported.GBVIMS_ORG,
-        Incident.incident_type.in_(GBV_TYPES),
-        Incident.reported_on >= scope.start,
-        Incident.reported_on <= scope.end,
-    ]
-    if scope.organisation_id is not None:
-        conditions.append(Case.organisation_id == scope.organisation_id)
-    if scope.area_id is not None:
-        conditions.append(in_area(Case.area_id, scope.area_id))
-    return conditions
-
-
-def _incident_counts(scope: StatsScope, *columns: Any) -> dict[tuple[Any, ...], int]:
-    statement = (
-        select(*columns, func.count(Incident.id))
-        .select_from(Incident)
-        .join(Case, Case.id == Incident.case_id)
+    cube = (
+        counted_incidents(
+            *dimensions,
+            func.count(Incident.id),
+            *[func.sum(cast(getattr(Incident, flag), Integer)) for flag in flags],
+        )
         .where(*counted_incident_conditions(scope))
-        .group_by(*columns)
+        .group_by(*dimensions)
     )
-    return {tuple(row[:-1]): int(row[-1]) for row in db.session.execute(statement)}
+    for month, kind, sex, age, delay, area_id, n, *flag_sums in db.session.execute(cube):
+        add(counts.by_month_type, (int(month), kind), int(n))
+        add(counts.by_type_sex, (kind, sex), int(n))
+        add(counts.by_age_sex, (age, sex), int(n))
+        add(counts.by_delay, delay, int(n))
+        add(counts.by_area_type, (int(area_id), kind), int(n))
+        for flag, value in zip(flags, flag_sums, strict=True):
+            add(counts.by_context, flag, int(value or 0))
+
+    rape = counted_incidents(pep_reached().label("reached")).where(
+        *counted_incident_conditions(scope), Incident.incident_type == IncidentType.RAPE
+    )
+    for (reached,) in db.session.execute(rape):
+        if reached:
+            counts.rape_reached += 1
+        else:
+            counts.rape_not_reached += 1
+
+    referrals = referrals_of_cases(
+        Referral.sector,
+        Referral.state,
+        answered_seconds().label("to_acceptance"),
+        completed_seconds().label("to_completion"),
+    ).where(*referral_conditions(scope))
+    for sector, state, to_acceptance, to_completion in db.session.execute(referrals):
+        add(counts.by_sector_state, (sector, state), 1)
+        if to_acceptance is not None:
+            add(counts.to_acceptance, duration_bucket(float(to_acceptance)), 1)
+        if to_completion is not None:
+            add(counts.to_completion, duration_bucket(float(to_completion)), 1)
+    return counts
+
+
+def overdue_now(scope: StatsScope) -> int:
+    """Counted referrals of the period waiting for an answer past their deadline now: a
+    figure of the moment, read from the referrals (few are waiting at any time)."""
+    statement = referrals_of_cases(func.count(Referral.id)).where(
+        *referral_conditions(scope), overdue(utcnow())
+    )
+    return int(db.session.scalar(statement) or 0)
 
 
 # --- periods ----------------------------------------------------------------------------
@@ -325,72 +284,6 @@ def period_label(key: tuple[int, int], granularity: Granularity) -> str:
     if granularity is Granularity.QUARTER:
         return f"{year} Q{part}"
     return str(year)
-
-
-# --- the incident cube ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CubeCell:
-    """One group of counted incidents sharing every dimension the tables cut by."""
-
-    year: int
-    month: int
-    incident_type: IncidentType
-    sex: Sex
-    age_group: AgeGroup
-    reporting_delay: ReportingDelay
-    count: int
-    flags: dict[str, int]
-
-
-def _incident_cube(scope: StatsScope) -> list[CubeCell]:
-    """One GROUP BY over the counted incidents by month, type, sex, age group and delay,
-    with the context flags summed: at most 6 x 3 x 4 x 5 groups per month, whatever the
-    number of incidents. The tables are sums over these groups."""
-    year = cast(extract("year", Incident.reported_on), Integer)
-    month = cast(extract("month", Incident.reported_on), Integer)
-    dimensions = (
-        year,
-        month,
-        Incident.incident_type,
-        Case.sex,
-        Case.age_group,
-        Incident.reporting_delay,
-    )
-    flags = list(CONTEXT_LABELS)
-    statement = (
-        select(
-            *dimensions,
-            func.count(Incident.id),
-            *[func.sum(cast(getattr(Incident, flag), Integer)) for flag in flags],
-        )
-        .select_from(Incident)
-        .join(Case, Case.id == Incident.case_id)
-        .where(*counted_incident_conditions(scope))
-        .group_by(*dimensions)
-    )
-    return [
-        CubeCell(
-            int(row[0]),
-            int(row[1]),
-            row[2],
-            row[3],
-            row[4],
-            row[5],
-            int(row[6]),
-            {flag: int(value or 0) for flag, value in zip(flags, row[7:], strict=True)},
-        )
-        for row in db.session.execute(statement)
-    ]
-
-
-def _sum_by(cube: list[CubeCell], key: Any) -> dict[tuple[Any, ...], int]:
-    totals: dict[tuple[Any, ...], int] = {}
-    for cell in cube:
-        k = key(cell)
-        totals[k] = totals.get(k, 0) + cell.count
-    return totals
 
 
 # --- the report -------------------------------------------------------------------------
@@ -432,19 +325,25 @@ def build_table(
     return suppress(table, threshold)
 
 
-def gbv_report(scope: StatsScope) -> StatsReport:
+def gbv_report(scope: StatsScope, *, oracle: bool = False) -> StatsReport:
+    """The GBV report over the whole months of ``scope``, from the kept counts (or, with
+    ``oracle``, counted from the rows: the same tables, slowly)."""
+    scope = whole_months(scope)
+    counts = oracle_counts(scope) if oracle else counters.gbv_counts(scope)
+    return report_of(scope, counts, overdue_now(scope))
+
+
+def report_of(scope: StatsScope, counts: GbvCounts, overdue_count: int) -> StatsReport:
     threshold = configured_threshold()
     report = StatsReport(scope, threshold)
     types = [(t, str(INCIDENT_TYPE_LABELS[t])) for t in GBV_TYPES]
     sexes = [(s, str(SEX_LABELS[s])) for s in Sex]
     incidents = [(None, _("Incidents"))]
 
-    cube = _incident_cube(scope)
-
     by_period: dict[tuple[Any, ...], int] = {}
-    for cell in cube:
-        key = (period_key(cell.year, cell.month, scope.granularity), cell.incident_type)
-        by_period[key] = by_period.get(key, 0) + cell.count
+    for (month, kind), n in counts.by_month_type.items():
+        key = (period_key(month // 100, month % 100, scope.granularity), kind)
+        by_period[key] = by_period.get(key, 0) + n
     periods = [(p, period_label(p, scope.granularity)) for p in periods_of(scope)]
     report.tables.append(
         build_table(
@@ -457,7 +356,7 @@ def gbv_report(scope: StatsScope) -> StatsReport:
             _("Type"),
             types,
             sexes,
-            _sum_by(cube, lambda c: (c.incident_type, c.sex)),
+            dict(counts.by_type_sex),
             threshold,
         )
     )
@@ -468,12 +367,12 @@ def gbv_report(scope: StatsScope) -> StatsReport:
             _("Age group"),
             ages,
             sexes,
-            _sum_by(cube, lambda c: (c.age_group, c.sex)),
+            dict(counts.by_age_sex),
             threshold,
         )
     )
-    report.tables.append(_area_table(scope, types, threshold))
-    report.tables.append(_context_table(cube, threshold))
+    report.tables.append(_area_table(scope, counts, types, threshold))
+    report.tables.append(_context_table(counts, threshold))
     delays = [(d, str(DELAY_LABELS[d])) for d in ReportingDelay]
     report.tables.append(
         build_table(
@@ -481,101 +380,68 @@ def gbv_report(scope: StatsScope) -> StatsReport:
             _("Reported after"),
             delays,
             incidents,
-            _sum_by(cube, lambda c: (c.reporting_delay, None)),
+            {(delay, None): n for delay, n in counts.by_delay.items()},
             threshold,
         )
     )
 
-    health_table, health_figure = _rape_health_care(scope, threshold)
+    health_table, health_figure = _rape_health_care(counts, threshold)
     report.tables.append(health_table)
     report.figures.append(health_figure)
 
-    referrals = _referral_statistics(scope, threshold)
-    report.tables.append(_referrals_by_sector_state(referrals, threshold))
-    report.figures.extend(_referral_figures(referrals, threshold))
+    report.tables.append(_referrals_by_sector_state(counts, threshold))
+    report.figures.extend(_referral_figures(counts, overdue_count, threshold))
     return report
 
 
-def _area_table(scope: StatsScope, types: list[tuple[Any, str]], threshold: int) -> SafeTable:
+def _area_table(
+    scope: StatsScope, counts: GbvCounts, types: list[tuple[Any, str]], threshold: int
+) -> SafeTable:
     """Incidents by area one level below the chosen one (the top areas when none is)."""
     tree = area_tree()
-    counts: dict[tuple[Any, ...], int] = {}
-    for (area_id, kind), count in _incident_counts(
-        scope, Case.area_id, Incident.incident_type
-    ).items():
-        row = _ancestor_below(tree, int(area_id), scope.area_id)
+    by_area: dict[tuple[Any, ...], int] = {}
+    for (area_id, kind), count in counts.by_area_type.items():
+        row = _ancestor_below(tree, area_id, scope.area_id)
         if row is not None:
-            counts[(row, kind)] = counts.get((row, kind), 0) + count
+            by_area[(row, kind)] = by_area.get((row, kind), 0) + count
     if scope.area_id is None:
         row_ids = [n.id for n in tree.values() if n.parent_id is None]
     else:
         row_ids = [n.id for n in tree.values() if n.parent_id == scope.area_id]
-        if any(key[0] == scope.area_id for key in counts):
+        if any(key[0] == scope.area_id for key in by_area):
             row_ids.append(scope.area_id)
     rows = sorted(((i, tree[i].name) for i in row_ids), key=lambda r: r[1].lower())
-    return build_table(_("Incidents by area and type"), _("Area"), rows, types, counts, threshold)
+    return build_table(_("Incidents by area and type"), _("Area"), rows, types, by_area, threshold)
 
 
-def _context_table(cube: list[CubeCell], threshold: int) -> SafeTable:
+def _context_table(counts: GbvCounts, threshold: int) -> SafeTable:
     """Case context flags overlap (one incident may carry several): no totals."""
-    counts: dict[tuple[Any, ...], int] = {}
-    for cell in cube:
-        for flag, value in cell.flags.items():
-            counts[(flag, None)] = counts.get((flag, None), 0) + value
     return build_table(
         _("Incidents by case context (one incident can have several)"),
         _("Context"),
         [(flag, str(CONTEXT_LABELS[flag])) for flag in CONTEXT_LABELS],
         [(None, _("Incidents"))],
-        counts,
+        {(flag, None): n for flag, n in counts.by_context.items()},
         threshold,
         totals=False,
     )
 
 
-# --- durations ----------------------------------------------------------------------------
-
-
-def seconds_between(start: Any, end: Any) -> ColumnElement[float]:
-    """Portable number of seconds from ``start`` to ``end`` (two instants)."""
-    if db.engine.dialect.name == "postgresql":
-        return cast(extract("epoch", end - start), Float)
-    return (func.julianday(end) - func.julianday(start)) * 86400.0
-
-
-def _rape_health_care(scope: StatsScope, threshold: int) -> tuple[SafeTable, Figure]:
+def _rape_health_care(counts: GbvCounts, threshold: int) -> tuple[SafeTable, Figure]:
     """Share of rape incidents whose survivor reached health care (a health referral
     accepted) within the PEP window, counted from the incident."""
-    hours = int(window_lengths()[Care.PEP].total_seconds() // 3600)
-    in_time = exists().where(
-        Referral.source_kind == SourceKind.GBV_CASE,
-        Referral.source_public_id == Case.public_id,
-        # the health referral made for this incident, not for another of the case
-        Referral.incident_public_id == Incident.public_id,
-        Referral.sector == Sector.HEALTH,
-        Referral.state.in_(ACCEPTED_STATES),
-        Referral.responded_at.is_not(None),
-        within_window_sql(Care.PEP, seconds_between(Incident.incident_at, Referral.responded_at)),
-    )
-    statement = (
-        select(func.count(Incident.id), func.sum(case((in_time, 1), else_=0)))
-        .select_from(Incident)
-        .join(Case, Case.id == Incident.case_id)
-        .where(*counted_incident_conditions(scope), Incident.incident_type == IncidentType.RAPE)
-    )
-    total, reached = db.session.execute(statement).one()
-    total, reached = int(total or 0), int(reached or 0)
+    hours = pep_hours()
+    reached, total = counts.rape_reached, counts.rape_reached + counts.rape_not_reached
     rows = [
         ("yes", _("Reached health care within %(h)d hours", h=hours)),
         ("no", _("Later, or not through a referral")),
     ]
-    counts = {("yes", None): reached, ("no", None): total - reached}
     table = build_table(
         _("Rape incidents: health care within %(h)d hours", h=hours),
         _("Health care"),
         rows,
         [(None, _("Rape incidents"))],
-        counts,
+        {("yes", None): reached, ("no", None): total - reached},
         threshold,
     )
     share = safe_share(reached, total, threshold)
@@ -585,132 +451,7 @@ def _rape_health_care(scope: StatsScope, threshold: int) -> tuple[SafeTable, Fig
     )
 
 
-# --- referrals ----------------------------------------------------------------------------
-
-
-def _referral_conditions(scope: StatsScope) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [
-        Referral.source_kind == SourceKind.GBV_CASE,
-        Referral.state != ReferralState.DRAFT,
-        Referral.sent_at >= scope.start_at,
-        Referral.sent_at < scope.end_before,
-        statistics_consent(),
-        # A referral about an incident already reported to a GBVIMS organisation is
-        # counted there, as the incident is; one about another incident of the same
-        # case (or about none) is counted here.
-        ~exists().where(
-            Incident.case_id == Case.id,
-            Incident.public_id == Referral.incident_public_id,
-            Incident.previously_reported == PreviouslyReported.GBVIMS_ORG,
-        ),
-    ]
-    if scope.organisation_id is not None:
-        conditions.append(Case.organisation_id == scope.organisation_id)
-    if scope.area_id is not None:
-        conditions.append(in_area(Case.area_id, scope.area_id))
-    return conditions
-
-
-def _referrals(*columns: Any) -> Select[Any]:
-    return (
-        select(*columns)
-        .select_from(Referral)
-        .join(Case, Case.public_id == Referral.source_public_id)
-    )
-
-
-@dataclass(frozen=True)
-class ReferralStatistics:
-    """The counted referrals by (sector, state), how many are overdue now, and the safe
-    medians of the seconds from sending to acceptance and to completion."""
-
-    by_sector_state: dict[tuple[Any, ...], int]
-    overdue: int
-    median_to_acceptance: float | None
-    median_to_completion: float | None
-
-    def in_states(self, states: Sequence[ReferralState]) -> int:
-        return sum(n for (_sector, state), n in self.by_sector_state.items() if state in states)
-
-
-def _referral_statistics(scope: StatsScope, threshold: int) -> ReferralStatistics:
-    """Every referral figure in one statement that reads the counted referrals once (a
-    common table expression): counts by sector and state with the overdue ones, and for
-    each median the size and middle value or two of its sample, the newest referrals (at
-    most MEDIAN_SAMPLE_LIMIT) sorted by the database, so no list of durations travels
-    to Python; ``safe_median_of_middle`` then gives what ``safe_median`` would."""
-    answered = and_(Referral.state.in_(ACCEPTED_STATES), Referral.responded_at.is_not(None))
-    completed = and_(Referral.state == ReferralState.COMPLETED, Referral.finished_at.is_not(None))
-    late = overdue(utcnow())  # the inboxes' definition (R12)
-    counted = (
-        _referrals(
-            Referral.sector.label("sector"),
-            Referral.state.label("state"),
-            case((late, 1), else_=0).label("overdue"),
-            case((answered, seconds_between(Referral.sent_at, Referral.responded_at))).label(
-                "to_acceptance"
-            ),
-            case((completed, seconds_between(Referral.sent_at, Referral.finished_at))).label(
-                "to_completion"
-            ),
-            Referral.sent_at.label("sent_at"),
-        )
-        .where(*_referral_conditions(scope))
-        .cte("counted_referrals")
-    )
-    counts = select(
-        literal("count").label("part"),
-        counted.c.sector,
-        counted.c.state,
-        func.count().label("number"),
-        func.sum(counted.c.overdue).label("overdue"),
-        cast(null(), Float).label("seconds"),
-    ).group_by(counted.c.sector, counted.c.state)
-
-    def middle(part: str, seconds: Any) -> Select[Any]:
-        sample = (
-            select(seconds.label("seconds"))
-            .where(seconds.is_not(None))
-            .order_by(counted.c.sent_at.desc())
-            .limit(MEDIAN_SAMPLE_LIMIT)
-            .subquery()
-        )
-        ranked = select(
-            sample.c.seconds,
-            func.row_number().over(order_by=sample.c.seconds).label("position"),
-            func.count().over().label("size"),
-        ).subquery()
-        # positions (size + 1) / 2 when the size is odd, size / 2 and size / 2 + 1 when even
-        twice_position = 2 * ranked.c.position
-        return select(literal(part), null(), null(), ranked.c.size, null(), ranked.c.seconds).where(
-            twice_position >= ranked.c.size, twice_position <= ranked.c.size + 2
-        )
-
-    statement = union_all(
-        counts,
-        middle("acceptance", counted.c.to_acceptance),
-        middle("completion", counted.c.to_completion),
-    )
-    by_sector_state: dict[tuple[Any, ...], int] = {}
-    n_overdue = 0
-    sizes: dict[str, int] = {}
-    middles: dict[str, list[float]] = {"acceptance": [], "completion": []}
-    for part, sector, state, number, overdue_count, seconds in db.session.execute(statement):
-        if part == "count":
-            by_sector_state[(sector, state)] = int(number)
-            n_overdue += int(overdue_count or 0)
-        else:
-            sizes[part] = int(number)
-            middles[part].append(float(seconds))
-    return ReferralStatistics(
-        by_sector_state,
-        n_overdue,
-        safe_median_of_middle(sizes.get("acceptance", 0), middles["acceptance"], threshold),
-        safe_median_of_middle(sizes.get("completion", 0), middles["completion"], threshold),
-    )
-
-
-def _referrals_by_sector_state(referrals: ReferralStatistics, threshold: int) -> SafeTable:
+def _referrals_by_sector_state(counts: GbvCounts, threshold: int) -> SafeTable:
     sectors = [(s, str(SECTOR_LABELS[s])) for s in Sector]
     states = [(s, str(REFERRAL_STATE_LABELS[s])) for s in REFERRAL_STATES]
     return build_table(
@@ -718,24 +459,39 @@ def _referrals_by_sector_state(referrals: ReferralStatistics, threshold: int) ->
         _("Sector"),
         sectors,
         states,
-        referrals.by_sector_state,
+        dict(counts.by_sector_state),
         threshold,
     )
 
 
-def _referral_figures(referrals: ReferralStatistics, threshold: int) -> list[Figure]:
-    n_accepted = referrals.in_states(ACCEPTED_STATES)
-    n_declined = referrals.in_states((ReferralState.DECLINED,))
+def _in_states(counts: GbvCounts, states: Sequence[ReferralState]) -> int:
+    return sum(n for (_sector, state), n in counts.by_sector_state.items() if state in states)
+
+
+def _median(histogram: dict[int, int], threshold: int) -> float | None:
+    median = median_of_histogram(histogram)
+    return safe_median_of_middle(median.size, median.middle, threshold)
+
+
+def _referral_figures(counts: GbvCounts, overdue_count: int, threshold: int) -> list[Figure]:
+    n_accepted = _in_states(counts, ACCEPTED_STATES)
+    n_declined = _in_states(counts, (ReferralState.DECLINED,))
     return [
         Figure(
             _("Acceptance rate (accepted of answered referrals)"),
             percent_text(safe_share(n_accepted, n_accepted + n_declined, threshold)),
         ),
-        Figure(_("Median time to acceptance"), duration_text(referrals.median_to_acceptance)),
-        Figure(_("Median time to completion"), duration_text(referrals.median_to_completion)),
+        Figure(
+            _("Median time to acceptance"),
+            duration_text(_median(counts.to_acceptance, threshold)),
+        ),
+        Figure(
+            _("Median time to completion"),
+            duration_text(_median(counts.to_completion, threshold)),
+        ),
         Figure(
             _("Referrals overdue now (no answer past the deadline)"),
-            _cell(referrals.overdue, threshold),
+            _cell(overdue_count, threshold),
         ),
     ]
 

@@ -84,6 +84,8 @@ def _page(kind: ReportKind, form: StatisticsFilterForm, report: services.StatsRe
         report=report,
         charts=charts,
         scope_text=services.scope_text(report.scope) if report else "",
+        # GBV reports cover whole months: the period shown is the one counted.
+        period_text=services.period_text(report.scope) if report else "",
         can_export_incidents=(
             kind.key == "gbv_statistics"
             and has_permission(current_user, Permission.EXPORT_INCIDENT_DATA)
@@ -153,7 +155,7 @@ def _export_tables(
     kind: ReportKind, scope: services.StatsScope, report: services.StatsReport, file_format: str
 ) -> Response:
     _audit_export(kind.key, file_format, scope)
-    meta = _meta(scope, kind.title, report.threshold)
+    meta = _meta(report.scope, kind.title, report.threshold)
     figures = [(figure.label, figure.text) for figure in report.figures]
     if file_format == "csv":
         data = exports.tables_csv(report.tables, meta, figures)

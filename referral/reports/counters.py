@@ -1,0 +1,408 @@
+"""GBV statistics counts kept up to date in the transaction of every change (R24).
+
+Every count a GBV report publishes is a sum of *contributions*: what the incidents and
+referrals of one case add to each measure, month, organisation and area. When a flush
+changes anything a contribution depends on (a case's organisation, area, sex or age
+group; an incident; a statistics consent; a referral's sector, state or times), the
+contributions of the cases concerned are computed from the database just before the
+flush and again just after it, and the difference is added to ``statistics_counts``
+when the transaction commits, with the rest of the change or not at all. A consent
+withdrawn is therefore out of the next report, and a rolled-back change leaves the
+counts as they were.
+
+On PostgreSQL the cases concerned are locked (``FOR UPDATE``) before their "before" is
+read, so two transactions changing one case take turns and each difference is taken
+against what the other committed. The counts themselves are added with an upsert, in
+key order, when the transaction commits.
+
+Writes that bypass the ORM session (bulk inserts of the benchmark seed, a restore)
+leave the counts behind: ``referral statistics rebuild`` counts everything again, and
+``referral statistics check`` compares the counts with the oracle
+(``services.oracle_counts``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Collection, Iterable
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, case, delete, event, func, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm.attributes import get_history
+
+from referral.cases.models import Case, Incident, IncidentType, ReportingDelay
+from referral.clinical import Care, window_lengths
+from referral.directory.models import AgeGroup, Sector, Sex
+from referral.extensions import db
+from referral.referrals.models import Consent, Referral, ReferralState, SourceKind
+from referral.reports.counted import (
+    GbvCounts,
+    StatsScope,
+    add,
+    answered_seconds,
+    area_tree,
+    completed_seconds,
+    counted_incident,
+    counted_incident_conditions,
+    counted_incidents,
+    counted_referral,
+    date_month,
+    duration_bucket,
+    pep_reached,
+    referrals_of_cases,
+    subtree_ids,
+    utc_month,
+)
+from referral.reports.labels import CONTEXT_LABELS
+from referral.reports.models import ALL, StatisticsCount
+
+log = logging.getLogger(__name__)
+
+# measure, period (yyyymm), organisation id, area id, key a, key b
+Key = tuple[str, int, int, int, str, str]
+
+TYPE = "type"  # key_a incident type
+TYPE_SEX = "type_sex"  # key_a incident type, key_b survivor sex
+AGE_SEX = "age_sex"  # key_a age group, key_b sex
+DELAY = "delay"  # key_a reporting delay
+CONTEXT = "context"  # key_a context flag (an incident may carry several)
+RAPE = "rape"  # key_a "yes"/"no" (health care within the PEP window), key_b window seconds
+REFERRAL = "referral"  # key_a sector, key_b state
+TO_ACCEPTANCE = "to_acceptance"  # key_a duration bucket
+TO_COMPLETION = "to_completion"  # key_a duration bucket
+MEASURES = (TYPE, TYPE_SEX, AGE_SEX, DELAY, CONTEXT, RAPE, REFERRAL, TO_ACCEPTANCE, TO_COMPLETION)
+
+_CASE_FIELDS = ("organisation_id", "area_id", "sex", "age_group")
+_CONSENT_FIELDS = ("source_public_id", "kind", "granted", "withdrawn_at")
+_REFERRAL_FIELDS = (
+    "source_public_id",
+    "incident_public_id",
+    "sector",
+    "state",
+    "sent_at",
+    "responded_at",
+    "finished_at",
+)
+
+_BEFORE = "statistics_before_flush"
+_PENDING = "statistics_pending"
+_COMMITTING = "statistics_committing"
+
+
+# --- contributions ----------------------------------------------------------------------
+
+
+def _window_key() -> str:
+    return str(int(window_lengths()[Care.PEP].total_seconds()))
+
+
+def contributions(connection: Connection, case_ids: Collection[int] | None) -> Counter[Key]:
+    """What the given cases (None: every case) add to each count, rolled up to every
+    organisation and every area."""
+    leaf: Counter[Key] = Counter()
+    of_cases = [] if case_ids is None else [Case.id.in_(sorted(case_ids))]
+    if case_ids is not None and not case_ids:
+        return leaf
+    flags = list(CONTEXT_LABELS)
+    month = date_month(Incident.reported_on)
+    dimensions = (
+        month,
+        Case.organisation_id,
+        Case.area_id,
+        Incident.incident_type,
+        Case.sex,
+        Case.age_group,
+        Incident.reporting_delay,
+    )
+    cube = (
+        counted_incidents(
+            *dimensions,
+            func.count(Incident.id),
+            *[func.sum(case((getattr(Incident, flag), 1), else_=0)) for flag in flags],
+        )
+        .where(*counted_incident(), *of_cases)
+        .group_by(*dimensions)
+    )
+    for period, org, area, kind, sex, age, delay, n, *flag_sums in connection.execute(cube):
+        where = (int(period), int(org), int(area))
+        kind, sex = IncidentType(kind).value, Sex(sex).value
+        leaf[(TYPE, *where, kind, "")] += int(n)
+        leaf[(TYPE_SEX, *where, kind, sex)] += int(n)
+        leaf[(AGE_SEX, *where, AgeGroup(age).value, sex)] += int(n)
+        leaf[(DELAY, *where, ReportingDelay(delay).value, "")] += int(n)
+        for flag, value in zip(flags, flag_sums, strict=True):
+            leaf[(CONTEXT, *where, flag, "")] += int(value or 0)
+
+    window = _window_key()
+    rape = counted_incidents(month, Case.organisation_id, Case.area_id, pep_reached()).where(
+        *counted_incident(), Incident.incident_type == IncidentType.RAPE, *of_cases
+    )
+    for period, org, area, reached in connection.execute(rape):
+        leaf[(RAPE, int(period), int(org), int(area), "yes" if reached else "no", window)] += 1
+
+    referrals = referrals_of_cases(
+        utc_month(Referral.sent_at),
+        Case.organisation_id,
+        Case.area_id,
+        Referral.sector,
+        Referral.state,
+        answered_seconds(),
+        completed_seconds(),
+    ).where(*counted_referral(), *of_cases)
+    for period, org, area, sector, state, to_acceptance, to_completion in connection.execute(
+        referrals
+    ):
+        where = (int(period), int(org), int(area))
+        leaf[(REFERRAL, *where, Sector(sector).value, ReferralState(state).value)] += 1
+        if to_acceptance is not None:
+            leaf[(TO_ACCEPTANCE, *where, str(duration_bucket(float(to_acceptance))), "")] += 1
+        if to_completion is not None:
+            leaf[(TO_COMPLETION, *where, str(duration_bucket(float(to_completion))), "")] += 1
+    return _rolled_up(leaf)
+
+
+def _rolled_up(leaf: Counter[Key]) -> Counter[Key]:
+    rolled: Counter[Key] = Counter()
+    for (measure, period, org, area, key_a, key_b), n in leaf.items():
+        if not n:
+            continue
+        for org_key, area_key in ((org, area), (org, ALL), (ALL, area), (ALL, ALL)):
+            rolled[(measure, period, org_key, area_key, key_a, key_b)] += n
+    return rolled
+
+
+def apply(connection: Connection, delta: Counter[Key]) -> None:
+    """Add ``delta`` to the kept counts, in key order (two transactions never wait for
+    each other's rows in opposite orders)."""
+    rows = [
+        {
+            "measure": measure,
+            "period": period,
+            "organisation_id": org,
+            "area_id": area,
+            "key_a": key_a,
+            "key_b": key_b,
+            "count": n,
+        }
+        for (measure, period, org, area, key_a, key_b), n in sorted(delta.items())
+        if n
+    ]
+    if not rows:
+        return
+    table = cast(Table, StatisticsCount.__table__)
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    for start in range(0, len(rows), 1000):
+        statement = insert(table).values(rows[start : start + 1000])
+        statement = statement.on_conflict_do_update(
+            index_elements=["organisation_id", "measure", "area_id", "period", "key_a", "key_b"],
+            set_={"count": table.c["count"] + statement.excluded["count"]},
+        )
+        connection.execute(statement)
+
+
+def rebuild(connection: Connection) -> int:
+    """Count everything again from the rows; the number of count rows written."""
+    connection.execute(delete(StatisticsCount))
+    counts = contributions(connection, None)
+    apply(connection, counts)
+    return sum(1 for n in counts.values() if n)
+
+
+# --- keeping them up to date --------------------------------------------------------------
+
+
+def _changed(obj: Any, fields: Iterable[str]) -> bool:
+    return any(get_history(obj, name).has_changes() for name in fields)
+
+
+def _touched(session: Session) -> tuple[set[int], set[str], list[Case]]:
+    """The cases whose contributions this flush may change: ids of stored cases, public
+    ids of the cases named by consents and referrals, and cases not stored yet."""
+    ids: set[int] = set()
+    public_ids: set[str] = set()
+    new_cases: list[Case] = []
+
+    def case_of(incident: Incident) -> None:
+        for value in get_history(incident, "case_id").sum():
+            if value is not None:
+                ids.add(value)
+        owner = incident.__dict__.get("case")
+        if isinstance(owner, Case):
+            if owner.id is not None:
+                ids.add(owner.id)
+            else:
+                new_cases.append(owner)
+
+    def named(obj: Consent | Referral) -> None:
+        if obj.source_kind == SourceKind.GBV_CASE:
+            public_ids.update(v for v in get_history(obj, "source_public_id").sum() if v)
+            public_ids.add(obj.source_public_id)
+
+    for obj in session.new:
+        if isinstance(obj, Case):
+            new_cases.append(obj)
+        elif isinstance(obj, Incident):
+            case_of(obj)
+        elif isinstance(obj, Consent | Referral):
+            named(obj)
+    for obj in session.dirty:
+        if isinstance(obj, Case) and _changed(obj, _CASE_FIELDS):
+            ids.add(obj.id)
+        elif isinstance(obj, Incident) and session.is_modified(obj, include_collections=False):
+            case_of(obj)
+        elif (isinstance(obj, Consent) and _changed(obj, _CONSENT_FIELDS)) or (
+            isinstance(obj, Referral) and _changed(obj, _REFERRAL_FIELDS)
+        ):
+            named(obj)
+    for obj in session.deleted:
+        if isinstance(obj, Case):
+            ids.add(obj.id)
+        elif isinstance(obj, Incident):
+            case_of(obj)
+        elif isinstance(obj, Consent | Referral):
+            named(obj)
+    return ids, public_ids, new_cases
+
+
+def _stored_ids(connection: Connection, public_ids: set[str]) -> set[int]:
+    if not public_ids:
+        return set()
+    return set(connection.scalars(select(Case.id).where(Case.public_id.in_(sorted(public_ids)))))
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    ids, public_ids, new_cases = _touched(session)
+    if not (ids or public_ids or new_cases):
+        return
+    connection = session.connection()
+    ids |= _stored_ids(connection, public_ids)
+    if ids and connection.dialect.name == "postgresql":
+        connection.execute(
+            select(Case.id).where(Case.id.in_(sorted(ids))).order_by(Case.id).with_for_update()
+        )
+    session.info[_BEFORE] = (ids, public_ids, new_cases, contributions(connection, ids))
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: Any) -> None:
+    taken = session.info.pop(_BEFORE, None)
+    if taken is None:
+        return
+    ids, public_ids, new_cases, before = taken
+    connection = session.connection()
+    ids = ids | {c.id for c in new_cases if c.id is not None} | _stored_ids(connection, public_ids)
+    delta = contributions(connection, ids)
+    delta.subtract(before)
+    if session.info.get(_COMMITTING):
+        apply(connection, delta)
+        return
+    pending: list[tuple[SessionTransaction | None, Counter[Key]]]
+    pending = session.info.setdefault(_PENDING, [])
+    pending.append((session.get_nested_transaction(), delta))
+
+
+def _apply_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, [])
+    total: Counter[Key] = Counter()
+    for _transaction, delta in pending:
+        total.update(delta)
+    if total:
+        apply(session.connection(), total)
+
+
+# First among the commit hooks, so the audit trail's hook finds nothing left to count.
+@event.listens_for(Session, "before_commit", insert=True)
+def _before_commit(session: Session) -> None:
+    session.flush()
+    _apply_pending(session)
+    session.info[_COMMITTING] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    session.info.pop(_COMMITTING, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous: SessionTransaction) -> None:
+    session.info.pop(_COMMITTING, None)
+    session.info.pop(_BEFORE, None)
+    if previous.nested:
+        kept = [p for p in session.info.get(_PENDING, []) if p[0] is not previous]
+        session.info[_PENDING] = kept
+    else:
+        session.info.pop(_PENDING, None)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def gbv_counts(scope: StatsScope) -> GbvCounts:
+    """Every count of a report over the whole months of ``scope``, in one statement."""
+    t = StatisticsCount
+    organisation = scope.organisation_id if scope.organisation_id is not None else ALL
+    in_period = t.period.between(scope.first_month, scope.last_month)
+    if scope.area_id is None:
+        areas = [t.area_id == ALL]
+        leaf_areas = [t.area_id != ALL]
+    else:
+        chosen = sorted(subtree_ids(area_tree(), scope.area_id))
+        areas = leaf_areas = [t.area_id.in_(chosen)]
+    by_period = case((t.measure == TYPE, t.period), else_=0)
+    totals = (
+        select(t.measure, by_period, literal(ALL), t.key_a, t.key_b, func.sum(t.count))
+        .where(t.organisation_id == organisation, t.measure.in_(MEASURES), *areas, in_period)
+        .group_by(t.measure, by_period, t.key_a, t.key_b)
+    )
+    by_area = (
+        select(literal("area"), literal(0), t.area_id, t.key_a, t.key_b, func.sum(t.count))
+        .where(t.organisation_id == organisation, t.measure == TYPE, *leaf_areas, in_period)
+        .group_by(t.area_id, t.key_a, t.key_b)
+    )
+    counts = GbvCounts()
+    window, stale = _window_key(), False
+    for measure, period, area, key_a, key_b, total in db.session.execute(totals.union_all(by_area)):
+        n = int(total or 0)
+        if measure == TYPE:
+            add(counts.by_month_type, (int(period), IncidentType(key_a)), n)
+        elif measure == "area":
+            add(counts.by_area_type, (int(area), IncidentType(key_a)), n)
+        elif measure == TYPE_SEX:
+            add(counts.by_type_sex, (IncidentType(key_a), Sex(key_b)), n)
+        elif measure == AGE_SEX:
+            add(counts.by_age_sex, (AgeGroup(key_a), Sex(key_b)), n)
+        elif measure == DELAY:
+            add(counts.by_delay, ReportingDelay(key_a), n)
+        elif measure == CONTEXT:
+            add(counts.by_context, key_a, n)
+        elif measure == RAPE:
+            if key_b != window:
+                stale = stale or n != 0
+            elif key_a == "yes":
+                counts.rape_reached += n
+            else:
+                counts.rape_not_reached += n
+        elif measure == REFERRAL:
+            add(counts.by_sector_state, (Sector(key_a), ReferralState(key_b)), n)
+        elif measure == TO_ACCEPTANCE:
+            add(counts.to_acceptance, int(key_a), n)
+        elif measure == TO_COMPLETION:
+            add(counts.to_completion, int(key_a), n)
+    if stale:
+        # The PEP window was configured anew since the counts were kept: count the rape
+        # incidents from the rows until `referral statistics rebuild` has run.
+        log.warning("statistics counts hold another PEP window: run `statistics rebuild`")
+        counts.rape_reached, counts.rape_not_reached = _rape_from_rows(scope)
+    return counts
+
+
+def _rape_from_rows(scope: StatsScope) -> tuple[int, int]:
+    statement = counted_incidents(pep_reached()).where(
+        *counted_incident_conditions(scope), Incident.incident_type == IncidentType.RAPE
+    )
+    reached = [bool(value) for (value,) in db.session.execute(statement)]
+    return sum(reached), len(reached) - sum(reached)
