@@ -355,6 +355,8 @@ class GbvCounts:
     # duration bucket -> referrals (time to acceptance, time to completion)
     to_acceptance: dict[int, int] = field(default_factory=_int_counts)
     to_completion: dict[int, int] = field(default_factory=_int_counts)
+    # counted referrals waiting for an answer past their deadline, at the time of reading
+    overdue: int = 0
 
 
 def add(counts: dict[Any, int], key: Any, n: int) -> None:

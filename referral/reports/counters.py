@@ -26,18 +26,38 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Collection, Iterable
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, case, delete, event, func, literal, select
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    case,
+    delete,
+    event,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.attributes import get_history
 
 from referral.cases.models import Case, Incident, IncidentType, ReportingDelay
 from referral.clinical import Care, window_lengths
+from referral.clock import utcnow
 from referral.directory.models import AgeGroup, Sector, Sex
 from referral.extensions import db
-from referral.referrals.models import Consent, Referral, ReferralState, SourceKind
+from referral.referrals.models import (
+    AWAITING_RESPONSE,
+    Consent,
+    Referral,
+    ReferralState,
+    SourceKind,
+)
 from referral.reports.counted import (
     GbvCounts,
     StatsScope,
@@ -73,7 +93,15 @@ RAPE = "rape"  # key_a "yes"/"no" (health care within the PEP window), key_b win
 REFERRAL = "referral"  # key_a sector, key_b state
 TO_ACCEPTANCE = "to_acceptance"  # key_a duration bucket
 TO_COMPLETION = "to_completion"  # key_a duration bucket
+# Counted referrals waiting for an answer, by deadline: to the day, and to the microsecond
+# for those due today, so "overdue now" sums a few rows and stays exact.
+AWAITING_DAY = "awaiting_day"  # key_a deadline date (UTC, ISO)
+AWAITING_AT = "awaiting_at"  # key_a deadline instant (UTC, ISO with microseconds)
 MEASURES = (TYPE, TYPE_SEX, AGE_SEX, DELAY, CONTEXT, RAPE, REFERRAL, TO_ACCEPTANCE, TO_COMPLETION)
+
+# Parts of the reading statement that are not measures of their own
+AREA = "area"
+OVERDUE = "overdue"
 
 _CASE_FIELDS = ("organisation_id", "area_id", "sex", "age_group")
 _CONSENT_FIELDS = ("source_public_id", "kind", "granted", "withdrawn_at")
@@ -85,6 +113,7 @@ _REFERRAL_FIELDS = (
     "sent_at",
     "responded_at",
     "finished_at",
+    "deadline_at",
 )
 
 _BEFORE = "statistics_before_flush"
@@ -151,17 +180,25 @@ def contributions(connection: Connection, case_ids: Collection[int] | None) -> C
         Referral.state,
         answered_seconds(),
         completed_seconds(),
+        Referral.deadline_at,
     ).where(*counted_referral(), *of_cases)
-    for period, org, area, sector, state, to_acceptance, to_completion in connection.execute(
-        referrals
-    ):
+    for row in connection.execute(referrals):
+        period, org, area, sector, state, to_acceptance, to_completion, deadline = row
         where = (int(period), int(org), int(area))
         leaf[(REFERRAL, *where, Sector(sector).value, ReferralState(state).value)] += 1
+        if ReferralState(state) in AWAITING_RESPONSE and deadline is not None:
+            leaf[(AWAITING_DAY, *where, deadline.astimezone(UTC).date().isoformat(), "")] += 1
+            leaf[(AWAITING_AT, *where, _instant_key(deadline), "")] += 1
         if to_acceptance is not None:
             leaf[(TO_ACCEPTANCE, *where, str(duration_bucket(float(to_acceptance))), "")] += 1
         if to_completion is not None:
             leaf[(TO_COMPLETION, *where, str(duration_bucket(float(to_completion))), "")] += 1
     return _rolled_up(leaf)
+
+
+def _instant_key(instant: datetime) -> str:
+    """A UTC instant as text that sorts as the instants do."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 def _rolled_up(leaf: Counter[Key]) -> Counter[Key]:
@@ -194,20 +231,29 @@ def apply(connection: Connection, delta: Counter[Key]) -> None:
         return
     table = cast(Table, StatisticsCount.__table__)
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    for start in range(0, len(rows), 1000):
-        statement = insert(table).values(rows[start : start + 1000])
-        statement = statement.on_conflict_do_update(
-            index_elements=["organisation_id", "measure", "area_id", "period", "key_a", "key_b"],
-            set_={"count": table.c["count"] + statement.excluded["count"]},
-        )
-        connection.execute(statement)
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["organisation_id", "measure", "area_id", "period", "key_a", "key_b"],
+        set_={"count": table.c["count"] + statement.excluded["count"]},
+    )
+    connection.execute(statement, rows)  # one statement, many rows (executemany)
 
 
 def rebuild(connection: Connection) -> int:
     """Count everything again from the rows; the number of count rows written."""
     connection.execute(delete(StatisticsCount))
     counts = contributions(connection, None)
-    apply(connection, counts)
+    if connection.dialect.name != "postgresql":
+        apply(connection, counts)
+        return sum(1 for n in counts.values() if n)
+    # Into the emptied table: COPY is several times faster than inserts at this size.
+    columns = "measure, period, organisation_id, area_id, key_a, key_b, count"
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY statistics_counts ({columns}) FROM STDIN") as copy:
+        for key, n in sorted(counts.items()):
+            if n:
+                copy.write_row((*key, n))
+    connection.execute(text("ANALYZE statistics_counts"))  # the planner's row estimates
     return sum(1 for n in counts.values() if n)
 
 
@@ -359,17 +405,31 @@ def gbv_counts(scope: StatsScope) -> GbvCounts:
         .group_by(t.measure, by_period, t.key_a, t.key_b)
     )
     by_area = (
-        select(literal("area"), literal(0), t.area_id, t.key_a, t.key_b, func.sum(t.count))
+        select(literal(AREA), literal(0), t.area_id, t.key_a, t.key_b, func.sum(t.count))
         .where(t.organisation_id == organisation, t.measure == TYPE, *leaf_areas, in_period)
         .group_by(t.area_id, t.key_a, t.key_b)
     )
+    now = utcnow()
+    today = now.astimezone(UTC).date().isoformat()
+    overdue = select(
+        literal(OVERDUE), literal(0), literal(ALL), literal(""), literal(""), func.sum(t.count)
+    ).where(
+        t.organisation_id == organisation,
+        or_(
+            and_(t.measure == AWAITING_DAY, t.key_a < today),
+            and_(t.measure == AWAITING_AT, t.key_a >= today, t.key_a < _instant_key(now)),
+        ),
+        *areas,
+        in_period,
+    )
     counts = GbvCounts()
     window, stale = _window_key(), False
-    for measure, period, area, key_a, key_b, total in db.session.execute(totals.union_all(by_area)):
+    statement = totals.union_all(by_area, overdue)
+    for measure, period, area, key_a, key_b, total in db.session.execute(statement):
         n = int(total or 0)
         if measure == TYPE:
             add(counts.by_month_type, (int(period), IncidentType(key_a)), n)
-        elif measure == "area":
+        elif measure == AREA:
             add(counts.by_area_type, (int(area), IncidentType(key_a)), n)
         elif measure == TYPE_SEX:
             add(counts.by_type_sex, (IncidentType(key_a), Sex(key_b)), n)
@@ -392,6 +452,8 @@ def gbv_counts(scope: StatsScope) -> GbvCounts:
             add(counts.to_acceptance, int(key_a), n)
         elif measure == TO_COMPLETION:
             add(counts.to_completion, int(key_a), n)
+        elif measure == OVERDUE:
+            counts.overdue = n
     if stale:
         # The PEP window was configured anew since the counts were kept: count the rape
         # incidents from the rows until `referral statistics rebuild` has run.

@@ -242,12 +242,13 @@ def oracle_counts(scope: StatsScope) -> GbvCounts:
             add(counts.to_acceptance, duration_bucket(float(to_acceptance)), 1)
         if to_completion is not None:
             add(counts.to_completion, duration_bucket(float(to_completion)), 1)
+    counts.overdue = overdue_now(scope)
     return counts
 
 
 def overdue_now(scope: StatsScope) -> int:
-    """Counted referrals of the period waiting for an answer past their deadline now: a
-    figure of the moment, read from the referrals (few are waiting at any time)."""
+    """Counted referrals of the period waiting for an answer past their deadline now
+    (R12's definition of overdue, the inboxes' own)."""
     statement = referrals_of_cases(func.count(Referral.id)).where(
         *referral_conditions(scope), overdue(utcnow())
     )
@@ -330,10 +331,10 @@ def gbv_report(scope: StatsScope, *, oracle: bool = False) -> StatsReport:
     ``oracle``, counted from the rows: the same tables, slowly)."""
     scope = whole_months(scope)
     counts = oracle_counts(scope) if oracle else counters.gbv_counts(scope)
-    return report_of(scope, counts, overdue_now(scope))
+    return report_of(scope, counts)
 
 
-def report_of(scope: StatsScope, counts: GbvCounts, overdue_count: int) -> StatsReport:
+def report_of(scope: StatsScope, counts: GbvCounts) -> StatsReport:
     threshold = configured_threshold()
     report = StatsReport(scope, threshold)
     types = [(t, str(INCIDENT_TYPE_LABELS[t])) for t in GBV_TYPES]
@@ -390,7 +391,7 @@ def report_of(scope: StatsScope, counts: GbvCounts, overdue_count: int) -> Stats
     report.figures.append(health_figure)
 
     report.tables.append(_referrals_by_sector_state(counts, threshold))
-    report.figures.extend(_referral_figures(counts, overdue_count, threshold))
+    report.figures.extend(_referral_figures(counts, threshold))
     return report
 
 
@@ -473,7 +474,7 @@ def _median(histogram: dict[int, int], threshold: int) -> float | None:
     return safe_median_of_middle(median.size, median.middle, threshold)
 
 
-def _referral_figures(counts: GbvCounts, overdue_count: int, threshold: int) -> list[Figure]:
+def _referral_figures(counts: GbvCounts, threshold: int) -> list[Figure]:
     n_accepted = _in_states(counts, ACCEPTED_STATES)
     n_declined = _in_states(counts, (ReferralState.DECLINED,))
     return [
@@ -491,7 +492,7 @@ def _referral_figures(counts: GbvCounts, overdue_count: int, threshold: int) -> 
         ),
         Figure(
             _("Referrals overdue now (no answer past the deadline)"),
-            _cell(overdue_count, threshold),
+            _cell(counts.overdue, threshold),
         ),
     ]
 
