@@ -5,8 +5,9 @@ and a cProfile summary, in process, against a seeded database.
     .venv/bin/python bench/profile_pages.py --credentials users.json [--top 12] [--sql]
 
 Signs the bench users in through the real pages (test client, CSRF, password, TOTP),
-warms each page up three times, then measures one request: wall time, number of SQL
-statements and their summed time, and the functions with the most own time.
+warms each page up three times, then measures ``--repeat`` requests (median wall time
+and summed SQL time, number of SQL statements) and profiles one more: the functions
+with the most own time (``--sort cumulative``: the most time including callees).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import html
 import json
 import pstats
 import re
+import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -94,6 +96,10 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--sql", action="store_true", help="print every statement")
     parser.add_argument("--only", default="", help="comma-separated page names")
+    parser.add_argument("--repeat", type=int, default=15, help="timed requests per page")
+    parser.add_argument(
+        "--sort", default="tottime", help="pstats order: tottime (own time) or cumulative"
+    )
     args = parser.parse_args()
     credentials = json.loads(args.credentials.read_text(encoding="utf-8"))
     app = create_app()
@@ -109,24 +115,27 @@ def main() -> None:
         client = clients[role]
         for _ in range(3):
             assert client.get(path).status_code == 200, name
-        with sql_timer(app) as statements:
-            started = time.perf_counter()
-            response = client.get(path)
-            wall = time.perf_counter() - started
-        assert response.status_code == 200, name
+        walls, sqls = [], []
+        for _ in range(args.repeat):
+            with sql_timer(app) as statements:
+                started = time.perf_counter()
+                response = client.get(path)
+                walls.append(time.perf_counter() - started)
+            assert response.status_code == 200, name
+            sqls.append(sum(seconds for _s, seconds in statements))
+        wall, sql = statistics.median(walls), statistics.median(sqls)
         profiler = cProfile.Profile()
         profiler.enable()
         client.get(path)
         profiler.disable()
-        sql = sum(seconds for _s, seconds in statements)
         print(
             f"\n=== {name} {path}: {wall * 1000:.1f} ms, {len(statements)} statements, "
-            f"SQL {sql * 1000:.1f} ms ==="
+            f"SQL {sql * 1000:.1f} ms (median of {args.repeat}) ==="
         )
         if args.sql:
             for statement, seconds in statements:
                 print(f"  {seconds * 1000:7.1f} ms  {' '.join(statement.split())[:160]}")
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
 
 
 if __name__ == "__main__":
