@@ -5,8 +5,10 @@ and a cProfile summary, in process, against a seeded database.
     .venv/bin/python bench/profile_pages.py --credentials users.json [--top 12] [--sql]
 
 Signs the bench users in through the real pages (test client, CSRF, password, TOTP),
-warms each page up three times, then measures ``--repeat`` requests (median wall time
-and summed SQL time, number of SQL statements) and profiles one more: the functions
+with the garbage collector set as in the gunicorn workers (config/gunicorn.conf.py),
+warms each page up three times, then measures ``--repeat`` requests (median wall time,
+summed SQL time and this process's CPU time, which other load on the machine disturbs
+least; number of SQL statements) and profiles one more: the functions
 with the most own time (``--sort cumulative``: the most time including callees).
 """
 
@@ -18,6 +20,7 @@ import html
 import json
 import pstats
 import re
+import runpy
 import statistics
 import time
 from collections.abc import Iterator
@@ -33,6 +36,7 @@ from sqlalchemy import event
 from referral import create_app
 from referral.extensions import db
 
+ROOT = Path(__file__).resolve().parent.parent
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 CASE_LINK_RE = re.compile(r'href="/cases/([0-9A-Z]{16})"')
 
@@ -108,6 +112,8 @@ def main() -> None:
         if user["role"] not in clients:
             clients[user["role"]] = app.test_client()
             sign_in(clients[user["role"]], user)
+    # The garbage collector as a gunicorn worker of config/gunicorn.conf.py runs it.
+    runpy.run_path(str(ROOT / "config" / "gunicorn.conf.py"))["post_worker_init"](None)
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     for name, role, path in pages(credentials, clients):
         if only and name not in only:
@@ -115,22 +121,23 @@ def main() -> None:
         client = clients[role]
         for _ in range(3):
             assert client.get(path).status_code == 200, name
-        walls, sqls = [], []
+        walls, cpus, sqls = [], [], []
         for _ in range(args.repeat):
             with sql_timer(app) as statements:
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 response = client.get(path)
                 walls.append(time.perf_counter() - started)
+                cpus.append(time.process_time() - cpu_started)
             assert response.status_code == 200, name
             sqls.append(sum(seconds for _s, seconds in statements))
-        wall, sql = statistics.median(walls), statistics.median(sqls)
+        wall, cpu, sql = (statistics.median(v) for v in (walls, cpus, sqls))
         profiler = cProfile.Profile()
         profiler.enable()
         client.get(path)
         profiler.disable()
         print(
             f"\n=== {name} {path}: {wall * 1000:.1f} ms, {len(statements)} statements, "
-            f"SQL {sql * 1000:.1f} ms (median of {args.repeat}) ==="
+            f"SQL {sql * 1000:.1f} ms, CPU {cpu * 1000:.1f} ms (medians of {args.repeat}) ==="
         )
         if args.sql:
             for statement, seconds in statements:
