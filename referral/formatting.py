@@ -9,13 +9,13 @@ shown with its zone, and the machine-readable instant stays in ``<time datetime=
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_time as babel_format_time
 from flask import Flask
 from flask_babel import (
-    format_date,
     format_decimal,
     format_percent,
     get_locale,
@@ -58,11 +58,24 @@ def when_text(value: datetime, *, seconds: bool = False) -> str:
     return joined.replace("{1}", day).replace("{0}", time)
 
 
+def _day(value: date | datetime) -> date:
+    return _local(value).date() if isinstance(value, datetime) else value
+
+
+def _medium_day(day: date) -> str:
+    return _medium_day_in(day, str(get_locale()))
+
+
+@lru_cache(maxsize=4096)
+def _medium_day_in(day: date, locale: str) -> str:
+    # What Flask-Babel's format_date(day, "medium") gives (no date formats are
+    # configured); a list page shows a few dozen days, each formatted once per process.
+    return babel_format_date(day, "medium", locale=locale)
+
+
 def day_text(value: date | datetime) -> str:
     """A calendar day, e.g. "Mar 12, 2026"; an instant gives its day in the user's zone."""
-    if isinstance(value, datetime):
-        return str(format_date(_local(value), "medium"))
-    return str(format_date(value, "medium"))
+    return _medium_day(_day(value))
 
 
 def number_text(value: float | int) -> str:
@@ -95,7 +108,8 @@ def time_left(seconds: float) -> str:
 
 
 def _time_tag(machine: str, human: str) -> Markup:
-    return Markup('<time datetime="{}">{}</time>').format(machine, escape(human))
+    # Markup.format costs more than the rest of a date cell together.
+    return Markup(f'<time datetime="{escape(machine)}">{escape(human)}</time>')  # noqa: S704
 
 
 def when_filter(value: datetime | None, seconds: bool = False) -> Markup | str:
@@ -111,8 +125,8 @@ def when_filter(value: datetime | None, seconds: bool = False) -> Markup | str:
 def day_filter(value: date | datetime | None) -> Markup | str:
     if value is None:
         return ""
-    local = _local(value).date() if isinstance(value, datetime) else value
-    return _time_tag(local.isoformat(), day_text(value))
+    day = _day(value)
+    return _time_tag(day.isoformat(), _medium_day(day))
 
 
 def init_formatting(app: Flask) -> None:
