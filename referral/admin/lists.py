@@ -147,6 +147,22 @@ def labels(kind: CountryList) -> dict[str, str]:
     return {item.code: item.label for item in items(kind, include_inactive=True)}
 
 
+def labels_of(*kinds: CountryList) -> dict[CountryList, dict[str, str]]:
+    """:func:`labels` of several lists, read in one query (a page that shows several)."""
+    stored: dict[CountryList, dict[str, str]] = {kind: {} for kind in kinds}
+    rows = db.session.execute(
+        select(ListItem.list_name, ListItem.code, ListItem.label)
+        .where(ListItem.list_name.in_(kinds))
+        .order_by(ListItem.position, ListItem.id)
+    )
+    for kind, code, label in rows:
+        stored[kind][code] = label
+    return {
+        kind: found or {code: str(label) for code, label in DEFAULT_ITEMS[kind]}
+        for kind, found in stored.items()
+    }
+
+
 def choices(kind: CountryList, *, keep: str | None = None) -> list[tuple[str, str]]:
     """Active items for a form; ``keep`` is the record's current code, offered even when
     it was deactivated since, so saving the record does not change it."""
