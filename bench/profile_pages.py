@@ -83,6 +83,8 @@ def pages(
     case_id = CASE_LINK_RE.findall(text)[0]
     return [
         ("healthz", "supervisor", "/healthz"),
+        # the smallest signed-in page: what every page pays (session, base template)
+        ("go to code", "supervisor", "/go"),
         ("case list", "supervisor", "/cases/"),
         ("case detail", "supervisor", f"/cases/{case_id}"),
         ("inbox", "caseworker", "/"),
