@@ -232,7 +232,7 @@ BUDGETS = {
     "caseworker inbox": 4,
     "referral queue": 2,
     "service focal point inbox": 3,
-    "allegation list": 4,
+    "allegation list": 3,
     "audit log": 6,
     "pathway": 9,
 }
