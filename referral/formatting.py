@@ -50,7 +50,7 @@ def when_text(value: datetime, *, seconds: bool = False) -> str:
     joined as the locale joins them."""
     locale = get_locale()
     local = _local(value)
-    day = babel_format_date(local.date(), "medium", locale=locale)
+    day = _medium_day_in(local.date(), str(locale))
     # The locale's time pattern, with the zone as a localized GMT offset ("OOOO").
     time_pattern = f"{locale.time_formats['medium' if seconds else 'short'].pattern} OOOO"
     time = babel_format_time(local, time_pattern, tzinfo=get_timezone(), locale=locale)
