@@ -22,7 +22,9 @@ event counts; ``users-<label>.json``: the seeded users' credentials; the SQLite 
 any). A later run with the same DIR and the same sizes skips the fresh database,
 migrations, seed and ``audit verify`` and goes straight to serving and load (a new
 secret key each run; the data is whatever earlier runs left, including their audit
-events). With ``--state``, at most one PostgreSQL size (there is one ``--db-name``).
+events; a migration added since is not applied: run ``referral db upgrade`` with the
+URL and keys of ``<label>.json``). With ``--state``, at most one PostgreSQL size (there
+is one ``--db-name``).
 The state is written only once a size is seeded and verified, so an interrupted seed
 starts again; delete DIR (and drop the database) to start afresh.
 
@@ -218,6 +220,7 @@ def one_run(
         prepared = prepare(label, fresh_url(), cases, args, work, args.state or work)
         if args.state:
             state_file = args.state / f"{label}.json"
+            state_file.touch(mode=0o600)  # it holds the bench database's keys
             state_file.write_text(json.dumps(prepared, indent=1), encoding="utf-8")
             print(f"state kept in {state_file}", flush=True)
     else:
