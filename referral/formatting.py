@@ -8,10 +8,11 @@ shown with its zone, and the machine-readable instant stays in ``<time datetime=
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_time as babel_format_time
 from flask import Flask
@@ -19,7 +20,6 @@ from flask_babel import (
     format_decimal,
     format_percent,
     get_locale,
-    get_timezone,
     ngettext,
     to_user_timezone,
     to_utc,
@@ -48,14 +48,28 @@ def when_text(value: datetime, *, seconds: bool = False) -> str:
     """Date, time and zone, e.g. "Mar 12, 2026, 2:05 PM GMT+01:00", "12 mars 2026, 14:05
     UTC+01:00": the locale's medium date and short time (medium, with seconds, on request),
     joined as the locale joins them."""
-    locale = get_locale()
+    locale = str(get_locale())
     local = _local(value)
-    day = _medium_day_in(local.date(), str(locale))
-    # The locale's time pattern, with the zone as a localized GMT offset ("OOOO").
-    time_pattern = f"{locale.time_formats['medium' if seconds else 'short'].pattern} OOOO"
-    time = babel_format_time(local, time_pattern, tzinfo=get_timezone(), locale=locale)
-    joined = str(locale.datetime_formats["medium"]).replace("'", "")
-    return joined.replace("{1}", day).replace("{0}", time)
+    offset = local.utcoffset() or timedelta(0)
+    day = _medium_day_in(local.date(), locale)
+    clock = _clock_in(local.hour, local.minute, local.second if seconds else None, offset, locale)
+    return _joined_in(locale).replace("{1}", day).replace("{0}", clock)
+
+
+@lru_cache(maxsize=8192)
+def _clock_in(hour: int, minute: int, second: int | None, offset: timedelta, locale: str) -> str:
+    """The locale's short time (medium, with seconds, when ``second`` is given), with the
+    zone as a localized GMT offset ("OOOO"): it depends on nothing else, so each is
+    formatted once per process (a list page shows dozens of times)."""
+    width = "short" if second is None else "medium"
+    pattern = f"{Locale.parse(locale).time_formats[width].pattern} OOOO"
+    moment = datetime(2000, 1, 1, hour, minute, second or 0, tzinfo=timezone(offset))
+    return babel_format_time(moment, pattern, tzinfo=moment.tzinfo, locale=locale)
+
+
+@lru_cache(maxsize=64)
+def _joined_in(locale: str) -> str:
+    return str(Locale.parse(locale).datetime_formats["medium"]).replace("'", "")
 
 
 def _day(value: date | datetime) -> date:
