@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from referral.db import User
 from referral.db.base import TimestampMixin, enum_type
 from referral.extensions import Base, db
+from referral.i18n import in_current_language
 from referral.security import events
 from referral.workflow import RuleError
 
@@ -107,6 +108,10 @@ class ListItem(TimestampMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+# The defaults as code -> label, for in_current_language (translated once per language).
+DEFAULT_LABELS = {kind: dict(items) for kind, items in DEFAULT_ITEMS.items()}
+
+
 @dataclass(frozen=True)
 class Item:
     code: str
@@ -158,7 +163,7 @@ def labels_of(*kinds: CountryList) -> dict[CountryList, dict[str, str]]:
     for kind, code, label in rows:
         stored[kind][code] = label
     return {
-        kind: found or {code: str(label) for code, label in DEFAULT_ITEMS[kind]}
+        kind: found or dict(in_current_language(DEFAULT_LABELS[kind]))
         for kind, found in stored.items()
     }
 
