@@ -63,13 +63,19 @@ class Client:
         self.opener = urllib.request.build_opener(*handlers)
 
     def request(self, path: str, data: dict[str, str] | None = None) -> tuple[int, str]:
+        status, text, _url = self.fetch(path, data)
+        return status, text
+
+    def fetch(self, path: str, data: dict[str, str] | None = None) -> tuple[int, str, str]:
+        """Status, body and the final URL after any redirects."""
         body = urllib.parse.urlencode(data).encode() if data is not None else None
         req = urllib.request.Request(self.base + path, data=body)  # noqa: S310 - host checked
         try:
             with self.opener.open(req, timeout=TIMEOUT) as response:
-                return response.status, response.read().decode("utf-8", "replace")
+                text = response.read().decode("utf-8", "replace")
+                return response.status, text, response.geturl()
         except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode("utf-8", "replace")
+            return exc.code, exc.read().decode("utf-8", "replace"), exc.geturl()
 
     def csrf(self, path: str) -> str:
         status, text = self.request(path)
@@ -87,8 +93,10 @@ class Client:
             raise RuntimeError(f"sign-in of {email} failed with status {status}")
         token = self.csrf("/auth/verify")
         code = pyotp.TOTP(totp_secret).now()
-        status, text = self.request("/auth/verify", {"csrf_token": token, "code": code})
-        if status != 200 or 'name="code"' in text:
+        status, _text, url = self.fetch("/auth/verify", {"csrf_token": token, "code": code})
+        # A refused code renders the form again at /auth/verify; success redirects away
+        # (a page that itself has a field named "code" must not read as a refusal).
+        if status != 200 or urllib.parse.urlsplit(url).path.rstrip("/") == "/auth/verify":
             raise RuntimeError(f"second factor of {email} refused (status {status})")
 
 

@@ -6,13 +6,29 @@
 For each size on PostgreSQL (database ``--db-name``, dropped and created again; never
 point it at a database you care about) and once on SQLite (a file in a temp directory):
 ``referral db upgrade``, bench/seed.py (10 audit events per case), ``referral audit
-verify`` (timed), then gunicorn with 2 workers in production mode (generated secret
-key and encryption key, rate limits in Redis, sign-in limits raised for the driver's
-users) and, beside it with the same gunicorn settings, the bare one-route Flask app of
+verify`` (timed), then gunicorn with config/gunicorn.conf.py and 2 workers in production
+mode (generated secret key and encryption key, rate limits in Redis, sign-in limits
+raised for the driver's users) and, beside it with the same gunicorn settings (the same
+configuration file), the bare one-route Flask app of
 bench/bare_app.py; bench/load.py measures both (every page's p95 over /healthz and over
 the bare app, same driver, same run), and both are stopped. At the end: the growth ratio
 of each page's p95 from the smallest to the largest PostgreSQL size. If bench/rotation.py
 exists and ``--rotation`` is given, its full key rotation runs too.
+
+``--state DIR`` keeps a seeded database for later runs (seeding 100,000 cases takes
+minutes): the first run with DIR seeds as above and then writes, per size, what a later
+run needs into DIR (``<label>.json``: database URL, encryption and audit keys, case and
+event counts; ``users-<label>.json``: the seeded users' credentials; the SQLite file, if
+any). A later run with the same DIR and the same sizes skips the fresh database,
+migrations, seed and ``audit verify`` and goes straight to serving and load (a new
+secret key each run; the data is whatever earlier runs left, including their audit
+events; a migration added since is not applied: run ``referral db upgrade`` with the
+URL and keys of ``<label>.json``). With ``--state``, at most one PostgreSQL size (there
+is one ``--db-name``).
+The state is written only once a size is seeded and verified, so an interrupted seed
+starts again; delete DIR (and drop the database) to start afresh.
+
+    .venv/bin/python bench/run.py --sizes 100000 --sqlite-cases 0 --state /tmp/bench-100k
 
 Needs a local PostgreSQL (``--pg``) and Redis (``--redis``). Plain HTTP on 127.0.0.1,
 so the session cookie is not marked Secure for this run (production keeps it Secure).
@@ -21,6 +37,7 @@ so the session cookie is not marked Secure for this run (production keeps it Sec
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import secrets
@@ -30,6 +47,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,10 +108,13 @@ def timed_command(args: list[str], env: dict[str, str]) -> tuple[float, str]:
 def serve(
     app: str, port: int, env: dict[str, str], cwd: Path, *extra: str
 ) -> subprocess.Popen[bytes]:
-    """gunicorn as the bench runs every server it measures: 2 workers, the same settings."""
+    """gunicorn as the bench runs every server it measures: 2 workers, the same settings
+    (config/gunicorn.conf.py, the production configuration, for the app and the floor)."""
     return subprocess.Popen(  # noqa: S603
         [
             str(BIN / "gunicorn"),
+            "--config",
+            str(ROOT / "config" / "gunicorn.conf.py"),
             "--workers",
             "2",
             "--bind",
@@ -135,16 +156,27 @@ def wait_healthy(
     raise SystemExit("gunicorn did not become healthy")
 
 
-def one_run(
-    label: str, url: str, cases: int, args: argparse.Namespace, work: Path
+def saved_state(state: Path | None, label: str, cases: int) -> dict[str, Any] | None:
+    """What an earlier ``--state`` run kept for this size, or None when there is nothing."""
+    if state is None or not (state / f"{label}.json").exists():
+        return None
+    saved: dict[str, Any] = json.loads((state / f"{label}.json").read_text(encoding="utf-8"))
+    if saved["cases"] != cases:
+        raise SystemExit(f"{state} holds {saved['cases']:,} cases for {label}, not {cases:,}")
+    return saved
+
+
+def prepare(
+    label: str, url: str, cases: int, args: argparse.Namespace, work: Path, keep: Path
 ) -> dict[str, Any]:
-    print(f"\n=== {label}: {cases:,} cases ===", flush=True)
+    """Migrate, seed and verify a fresh database; the state a run needs to serve it
+    (the seeded users' credentials are written into ``keep``)."""
     keys = generate_key_entry("bench")
     audit_keys = generate_key_entry("benchaudit")
     env = app_env(url, keys, audit_keys, work, args.redis)
     seconds, _ = timed_command([str(BIN / "referral"), "db", "upgrade"], env)
     print(f"migrations: {seconds:.1f} s", flush=True)
-    credentials = work / f"users-{label}.json"
+    credentials = keep / f"users-{label}.json"
     seeded = seed(
         url,
         keys,
@@ -170,6 +202,37 @@ def one_run(
     )
     print(verify_best.splitlines()[-1], flush=True)
     verify_seconds = float(verify_best.split("best ")[1].split(" s")[0])
+    return {
+        "url": url,
+        "keys": keys,
+        "audit_keys": audit_keys,
+        "cases": cases,
+        "events": cases * args.events_per_case,
+        "credentials": credentials.name,
+        "seed_seconds": seeded["seconds"],
+        "verify_seconds": verify_seconds,
+    }
+
+
+def one_run(
+    label: str, cases: int, args: argparse.Namespace, work: Path, fresh_url: Callable[[], str]
+) -> dict[str, Any]:
+    print(f"\n=== {label}: {cases:,} cases ===", flush=True)
+    prepared = saved_state(args.state, label, cases)
+    if prepared is None:
+        prepared = prepare(label, fresh_url(), cases, args, work, args.state or work)
+        if args.state:
+            state_file = args.state / f"{label}.json"
+            state_file.touch(mode=0o600)  # it holds the bench database's keys
+            state_file.write_text(json.dumps(prepared, indent=1), encoding="utf-8")
+            print(f"state kept in {state_file}", flush=True)
+    else:
+        print(f"reusing the database seeded earlier ({prepared['url']}; --state)", flush=True)
+        # Its verify time belongs to the run that seeded it.
+        prepared = {**prepared, "seed_seconds": None, "verify_seconds": None}
+    url, keys, audit_keys = prepared["url"], prepared["keys"], prepared["audit_keys"]
+    credentials = (args.state or work) / prepared["credentials"]
+    env = app_env(url, keys, audit_keys, work, args.redis)
     base = f"http://127.0.0.1:{args.port}"
     bare_base = f"http://127.0.0.1:{args.port + 1}"
     gunicorn = serve("referral:create_app()", args.port, env, work)
@@ -204,7 +267,10 @@ def one_run(
         stop(gunicorn)
         stop(bare)
     result.update(
-        label=label, cases=cases, seed_seconds=seeded["seconds"], verify_seconds=verify_seconds
+        label=label,
+        cases=cases,
+        seed_seconds=prepared["seed_seconds"],
+        verify_seconds=prepared["verify_seconds"],
     )
     return result
 
@@ -277,18 +343,32 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8811)
     parser.add_argument("--rotation", action="store_true", help="also run bench/rotation.py")
     parser.add_argument("--out", type=Path, help="write every figure as JSON here")
+    parser.add_argument(
+        "--state", type=Path, help="keep the seeded database for later runs (see above)"
+    )
     args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    if args.state:
+        if len(sizes) > 1:
+            raise SystemExit("--state takes one PostgreSQL size (there is one --db-name)")
+        args.state = args.state.resolve()
+        args.state.mkdir(parents=True, exist_ok=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="referral-bench-") as tmp:
         work = Path(tmp)
-        for size in [int(s) for s in args.sizes.split(",") if s]:
-            url = fresh_postgresql(args.pg, args.db_name)
-            results.append(one_run(f"postgresql-{size}", url, size, args, work))
+        sqlite_dir = args.state or work
+        for size in sizes:
+            fresh = functools.partial(fresh_postgresql, args.pg, args.db_name)
+            results.append(one_run(f"postgresql-{size}", size, args, work, fresh))
         if args.sqlite_cases:
-            url = f"sqlite:///{work}/bench.sqlite"
-            results.append(
-                one_run(f"sqlite-{args.sqlite_cases}", url, args.sqlite_cases, args, work)
-            )
+            sqlite_file = sqlite_dir / "bench.sqlite"
+
+            def fresh_sqlite() -> str:
+                sqlite_file.unlink(missing_ok=True)
+                return f"sqlite:///{sqlite_file}"
+
+            label = f"sqlite-{args.sqlite_cases}"
+            results.append(one_run(label, args.sqlite_cases, args, work, fresh_sqlite))
         if args.rotation and (ROOT / "bench" / "rotation.py").exists():
             url = fresh_postgresql(args.pg, args.db_name)
             subprocess.run(  # noqa: S603

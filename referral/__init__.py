@@ -47,7 +47,12 @@ def trust_proxies(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from referral.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from referral.i18n import init_language_choice, select_locale, select_timezone
+    from referral.i18n import (
+        init_language_choice,
+        install_template_gettext,
+        select_locale,
+        select_timezone,
+    )
     from referral.lifecycle.keys import init_record_keys
     from referral.security import passwords
     from referral.security.crypto import init_audit_keys, init_crypto
@@ -61,6 +66,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    install_template_gettext(app)
     init_language_choice(app)
     login_manager.init_app(app)
     passwords.configure(

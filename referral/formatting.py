@@ -8,18 +8,18 @@ shown with its zone, and the machine-readable instant stays in ``<time datetime=
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_time as babel_format_time
 from flask import Flask
 from flask_babel import (
-    format_date,
     format_decimal,
     format_percent,
     get_locale,
-    get_timezone,
     ngettext,
     to_user_timezone,
     to_utc,
@@ -48,21 +48,48 @@ def when_text(value: datetime, *, seconds: bool = False) -> str:
     """Date, time and zone, e.g. "Mar 12, 2026, 2:05 PM GMT+01:00", "12 mars 2026, 14:05
     UTC+01:00": the locale's medium date and short time (medium, with seconds, on request),
     joined as the locale joins them."""
-    locale = get_locale()
+    locale = str(get_locale())
     local = _local(value)
-    day = babel_format_date(local.date(), "medium", locale=locale)
-    # The locale's time pattern, with the zone as a localized GMT offset ("OOOO").
-    time_pattern = f"{locale.time_formats['medium' if seconds else 'short'].pattern} OOOO"
-    time = babel_format_time(local, time_pattern, tzinfo=get_timezone(), locale=locale)
-    joined = str(locale.datetime_formats["medium"]).replace("'", "")
-    return joined.replace("{1}", day).replace("{0}", time)
+    offset = local.utcoffset() or timedelta(0)
+    day = _medium_day_in(local.date(), locale)
+    clock = _clock_in(local.hour, local.minute, local.second if seconds else None, offset, locale)
+    return _joined_in(locale).replace("{1}", day).replace("{0}", clock)
+
+
+@lru_cache(maxsize=8192)
+def _clock_in(hour: int, minute: int, second: int | None, offset: timedelta, locale: str) -> str:
+    """The locale's short time (medium, with seconds, when ``second`` is given), with the
+    zone as a localized GMT offset ("OOOO"): it depends on nothing else, so each is
+    formatted once per process (a list page shows dozens of times)."""
+    width = "short" if second is None else "medium"
+    pattern = f"{Locale.parse(locale).time_formats[width].pattern} OOOO"
+    moment = datetime(2000, 1, 1, hour, minute, second or 0, tzinfo=timezone(offset))
+    return babel_format_time(moment, pattern, tzinfo=moment.tzinfo, locale=locale)
+
+
+@lru_cache(maxsize=64)
+def _joined_in(locale: str) -> str:
+    return str(Locale.parse(locale).datetime_formats["medium"]).replace("'", "")
+
+
+def _day(value: date | datetime) -> date:
+    return _local(value).date() if isinstance(value, datetime) else value
+
+
+def _medium_day(day: date) -> str:
+    return _medium_day_in(day, str(get_locale()))
+
+
+@lru_cache(maxsize=4096)
+def _medium_day_in(day: date, locale: str) -> str:
+    # What Flask-Babel's format_date(day, "medium") gives (no date formats are
+    # configured); a list page shows a few dozen days, each formatted once per process.
+    return babel_format_date(day, "medium", locale=locale)
 
 
 def day_text(value: date | datetime) -> str:
     """A calendar day, e.g. "Mar 12, 2026"; an instant gives its day in the user's zone."""
-    if isinstance(value, datetime):
-        return str(format_date(_local(value), "medium"))
-    return str(format_date(value, "medium"))
+    return _medium_day(_day(value))
 
 
 def number_text(value: float | int) -> str:
@@ -95,7 +122,8 @@ def time_left(seconds: float) -> str:
 
 
 def _time_tag(machine: str, human: str) -> Markup:
-    return Markup('<time datetime="{}">{}</time>').format(machine, escape(human))
+    # Markup.format costs more than the rest of a date cell together.
+    return Markup(f'<time datetime="{escape(machine)}">{escape(human)}</time>')  # noqa: S704
 
 
 def when_filter(value: datetime | None, seconds: bool = False) -> Markup | str:
@@ -111,8 +139,8 @@ def when_filter(value: datetime | None, seconds: bool = False) -> Markup | str:
 def day_filter(value: date | datetime | None) -> Markup | str:
     if value is None:
         return ""
-    local = _local(value).date() if isinstance(value, datetime) else value
-    return _time_tag(local.isoformat(), day_text(value))
+    day = _day(value)
+    return _time_tag(day.isoformat(), _medium_day(day))
 
 
 def init_formatting(app: Flask) -> None:

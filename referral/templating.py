@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from referral.auth.sessions import session_expires_in_seconds
-from referral.i18n import LANGUAGE_NAMES, text_direction
+from referral.i18n import LANGUAGE_NAMES, TEMPLATE_LOCALE, in_current_language, text_direction
 from referral.labels import ORGANISATION_TYPE_LABELS, ROLE_LABELS
 from referral.security.policy import (
     Access,
@@ -95,10 +95,11 @@ def init_templating(app: Flask) -> None:
                 code: LANGUAGE_NAMES.get(code, code) for code in current_app.config["LANGUAGES"]
             },
             "code_box": finds_codes(),
+            TEMPLATE_LOCALE: str(get_locale()),
             "html_lang": locale.replace("_", "-"),
             "text_direction": text_direction(locale),
             "session_seconds_left": session_expires_in_seconds(),
-            "role_labels": ROLE_LABELS,
-            "organisation_type_labels": ORGANISATION_TYPE_LABELS,
+            "role_labels": in_current_language(ROLE_LABELS),
+            "organisation_type_labels": in_current_language(ORGANISATION_TYPE_LABELS),
             "Permission": Permission,
         }

@@ -90,6 +90,9 @@ def test_item6_rewording_keeps_the_code_and_deactivating_keeps_old_records(
     assert refused.value.field == "location_type"
     changed = _events("admin.list_item_changed")
     assert changed[-1].detail == {"code": "road", "changed": ["active", "label"], "active": False}
+    # several lists read at once (the case page) give what each gives alone
+    kinds = (CountryList.LOCATION_TYPE, CountryList.OCCUPATION, CountryList.ETHNICITY)
+    assert lists.labels_of(*kinds) == {kind: lists.labels(kind) for kind in kinds}
 
 
 def test_item6_codes_never_change_and_bad_input_is_a_field_error(

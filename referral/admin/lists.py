@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from referral.db import User
 from referral.db.base import TimestampMixin, enum_type
 from referral.extensions import Base, db
+from referral.i18n import in_current_language
 from referral.security import events
 from referral.workflow import RuleError
 
@@ -107,6 +108,10 @@ class ListItem(TimestampMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+# The defaults as code -> label, for in_current_language (translated once per language).
+DEFAULT_LABELS = {kind: dict(items) for kind, items in DEFAULT_ITEMS.items()}
+
+
 @dataclass(frozen=True)
 class Item:
     code: str
@@ -145,6 +150,22 @@ def is_adapted(kind: CountryList) -> bool:
 def labels(kind: CountryList) -> dict[str, str]:
     """Code -> label of every item ever offered (inactive too: older records use them)."""
     return {item.code: item.label for item in items(kind, include_inactive=True)}
+
+
+def labels_of(*kinds: CountryList) -> dict[CountryList, dict[str, str]]:
+    """:func:`labels` of several lists, read in one query (a page that shows several)."""
+    stored: dict[CountryList, dict[str, str]] = {kind: {} for kind in kinds}
+    rows = db.session.execute(
+        select(ListItem.list_name, ListItem.code, ListItem.label)
+        .where(ListItem.list_name.in_(kinds))
+        .order_by(ListItem.position, ListItem.id)
+    )
+    for kind, code, label in rows:
+        stored[kind][code] = label
+    return {
+        kind: found or dict(in_current_language(DEFAULT_LABELS[kind]))
+        for kind, found in stored.items()
+    }
 
 
 def choices(kind: CountryList, *, keep: str | None = None) -> list[tuple[str, str]]:

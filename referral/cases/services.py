@@ -14,7 +14,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.admin import lists
@@ -360,6 +360,7 @@ def accepted_referrals_without_case(actor: User, limit: int = 20) -> Sequence[Re
             Referral.sector == Sector.GBV_CASE_MANAGEMENT,
             ~has_case,
         )
+        .options(*engine.WITHOUT_JOINED_ROWS)
         .order_by(Referral.responded_at, Referral.id)
         .limit(limit)
     ).all()
@@ -814,6 +815,12 @@ def list_cases(
             Referral.reference == filters.code, Referral.source_kind == SourceKind.GBV_CASE
         )
         query = query.where(or_(Case.survivor_code == filters.code, Case.public_id.in_(referred)))
-    return paging.page(
-        query.options(selectinload(Case.incidents)), CASE_ORDER, cursor=cursor, limit=limit
+    # The list shows none of the case's organisation, area or owner: not joined in
+    # (read from the session's identity map or by a query if a caller ever needs them).
+    options = (
+        selectinload(Case.incidents),
+        lazyload(Case.organisation),
+        lazyload(Case.area),
+        lazyload(Case.owner),
     )
+    return paging.page(query.options(*options), CASE_ORDER, cursor=cursor, limit=limit)

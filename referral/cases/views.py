@@ -102,6 +102,7 @@ from referral.directory.services import area_by_public_id, area_choices, service
 from referral.extensions import db
 from referral.formatting import day_text, from_wall_clock, wall_clock
 from referral.forms import blank_first
+from referral.i18n import in_current_language
 from referral.lifecycle import retention
 from referral.lifecycle.forms import LegalHoldForm, apply_hold_form
 from referral.pathways.services import PathwayOption
@@ -171,7 +172,7 @@ LABELS: dict[str, Any] = {
 
 @blueprint.context_processor
 def _labels() -> dict[str, Any]:
-    return {"labels": LABELS}
+    return {"labels": in_current_language(LABELS)}
 
 
 def _case(public_id: str, *, for_update: bool = False) -> Case:
@@ -399,10 +400,13 @@ def _show_context(case: Case) -> dict[str, Any]:
         reassign_form.user.choices = [
             choice for choice in assign_form.user.choices if choice[0] != case.owner.public_id
         ]
+    country_labels = lists.labels_of(
+        CountryList.ETHNICITY, CountryList.REFERRED_FROM, CountryList.OCCUPATION
+    )
     return {
-        "ethnicity_labels": lists.labels(CountryList.ETHNICITY),
-        "referred_from_labels": lists.labels(CountryList.REFERRED_FROM),
-        "occupation_labels": lists.labels(CountryList.OCCUPATION),
+        "ethnicity_labels": country_labels[CountryList.ETHNICITY],
+        "referred_from_labels": country_labels[CountryList.REFERRED_FROM],
+        "occupation_labels": country_labels[CountryList.OCCUPATION],
         "country_name": dictionary.country_name,
         "case": case,
         "now": now,

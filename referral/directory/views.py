@@ -36,6 +36,7 @@ from referral.directory.models import (
     Sex,
 )
 from referral.forms import blank_first
+from referral.i18n import in_current_language
 from referral.security.policy import Permission, permissions_of, requires
 from referral.security.records import find
 
@@ -49,13 +50,13 @@ def _labels() -> dict[str, object]:
     held = permissions_of(current_user) if current_user.is_authenticated else frozenset()
     return {
         "current_permissions": held,
-        "sector_labels": SECTOR_LABELS,
-        "service_status_labels": SERVICE_STATUS_LABELS,
+        "sector_labels": in_current_language(SECTOR_LABELS),
+        "service_status_labels": in_current_language(SERVICE_STATUS_LABELS),
         "service_status_classes": SERVICE_STATUS_CLASSES,
-        "age_group_labels": AGE_GROUP_LABELS,
-        "sex_labels": SEX_LABELS,
-        "area_level_labels": AREA_LEVEL_LABELS,
-        "cost_labels": COST_LABELS,
+        "age_group_labels": in_current_language(AGE_GROUP_LABELS),
+        "sex_labels": in_current_language(SEX_LABELS),
+        "area_level_labels": in_current_language(AREA_LEVEL_LABELS),
+        "cost_labels": in_current_language(COST_LABELS),
         "area_label": services.area_label,
     }
 

@@ -14,7 +14,7 @@ from typing import Any
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 
 from referral.assistance.models import AssistanceRecord
 from referral.cases import services as case_services
@@ -264,28 +264,32 @@ def _clinical_windows_closing(user: User) -> InboxSection | None:
     if not has_permission(user, Permission.HANDLE_CASES):
         return None
     now = utcnow()
-    # the earliest incident with a window open: its windows close first
-    earliest_open = (
-        select(func.min(Incident.incident_at))
+    # Per case, the earliest incident with a window open and its care not arranged: its
+    # windows close first. Only incidents of the last days can have a window open: found
+    # by their time (index), so the cases of the organisation are not each looked at.
+    first_open = (
+        select(Incident.case_id, func.min(Incident.incident_at).label("first_at"))
+        .join(Case, Case.id == Incident.case_id)
         .where(
-            Incident.case_id == Case.id,
             window_open_now_sql(Incident.incident_type, Incident.incident_at, now),
             ~referral_services.care_arranged_sql(
                 SourceKind.GBV_CASE, Case.public_id, Incident.public_id
             ),
         )
-        .scalar_subquery()
-    )
-    # Only incidents of the last days can have a window open: found by their time
-    # (index), so the cases of the organisation are not each looked at.
-    recent = select(Incident.case_id).where(
-        window_open_now_sql(Incident.incident_type, Incident.incident_at, now)
+        .group_by(Incident.case_id)
+        .subquery()
     )
     cases = db.session.scalars(
         case_services.visible_cases(user)
-        .where(Case.id.in_(recent), Case.stage.in_(OPEN_STAGES), earliest_open.is_not(None))
-        .options(selectinload(Case.incidents))
-        .order_by(earliest_open, Case.id)
+        .join(first_open, first_open.c.case_id == Case.id)
+        .where(Case.stage.in_(OPEN_STAGES))
+        .options(
+            selectinload(Case.incidents),
+            lazyload(Case.organisation),
+            lazyload(Case.area),
+            lazyload(Case.owner),
+        )
+        .order_by(first_open.c.first_at, Case.id)
         .limit(20)
     ).all()
     arranged = case_services.incidents_with_care_arranged(cases)

@@ -78,9 +78,10 @@ def published_version(area: Area) -> PathwayVersion | None:
     )
 
 
-def published_pathway_for(area: Area) -> PathwayVersion | None:
-    """The published pathway that applies in ``area``: its own, else the nearest parent's."""
-    for candidate in area_chain(area):
+def published_pathway_for(area: Area, chain: list[Area] | None = None) -> PathwayVersion | None:
+    """The published pathway that applies in ``area``: its own, else the nearest parent's.
+    ``chain``: ``area_chain(area)`` when the caller has it already."""
+    for candidate in area_chain(area) if chain is None else chain:
         version = published_version(candidate)
         if version is not None:
             return version

@@ -18,6 +18,7 @@ from referral.directory.services import (
     area_chain,
     services_by_public_ids,
 )
+from referral.i18n import in_current_language
 from referral.pathways import services
 from referral.pathways.forms import ActionForm, ArchiveForm, PublishForm, StepForm, VersionForm
 from referral.pathways.models import PathwayStatus, PathwayStep, PathwayVersion
@@ -48,7 +49,7 @@ PATHWAY_STATUS_CLASSES = {
 @blueprint.app_context_processor
 def _labels() -> dict[str, object]:
     return {
-        "pathway_status_labels": PATHWAY_STATUS_LABELS,
+        "pathway_status_labels": in_current_language(PATHWAY_STATUS_LABELS),
         "pathway_status_classes": PATHWAY_STATUS_CLASSES,
     }
 
@@ -108,7 +109,8 @@ def index() -> Page:
 def area(public_id: str) -> Page:
     """The field page: the pathway that applies in the area, made to print."""
     area = _area_or_404(public_id)
-    version = services.published_pathway_for(area)
+    chain = area_chain(area)
+    version = services.published_pathway_for(area, chain)
     history = services.versions_of(area)
     if not has_permission(current_user, Permission.MANAGE_PATHWAYS):
         history = [v for v in history if v.status in _PUBLIC_STATES]
@@ -117,7 +119,7 @@ def area(public_id: str) -> Page:
         area=area,
         version=version,
         history=history,
-        chain=area_chain(area),
+        chain=chain,
         new_form=ActionForm(),
     )
 

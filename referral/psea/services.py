@@ -330,11 +330,14 @@ def list_allegations(
 
 def dashboard() -> dict[str, Any]:
     """The network coordinator's counts: allegations by state, and overdue (R19)."""
-    counts = dict(
-        db.session.execute(select(Allegation.state, func.count()).group_by(Allegation.state)).all()
-    )
-    overdue_count = db.session.scalar(select(func.count()).select_from(Allegation).where(overdue()))
-    return {"counts": counts, "overdue": overdue_count or 0}
+    # One statement, answered from ix_allegations_dashboard alone (no table rows read).
+    rows = db.session.execute(
+        select(Allegation.state, func.count(), func.count().filter(overdue())).group_by(
+            Allegation.state
+        )
+    ).all()
+    counts = {state: total for state, total, _overdue in rows}
+    return {"counts": counts, "overdue": sum(late for _state, _total, late in rows)}
 
 
 def load_for_update(public_id: str) -> Allegation | None:

@@ -21,6 +21,7 @@ from referral.directory.services import all_areas, area_by_public_id
 from referral.extensions import db
 from referral.formatting import from_wall_clock, wall_clock
 from referral.forms import blank_first
+from referral.i18n import in_current_language
 from referral.lifecycle import retention
 from referral.lifecycle.forms import LegalHoldForm, apply_hold_form
 from referral.psea import delegation as delegations
@@ -109,15 +110,15 @@ def _me() -> User:
 
 def _template_context() -> dict[str, Any]:
     return {
-        "state_labels": STATE_LABELS,
+        "state_labels": in_current_language(STATE_LABELS),
         "state_status": STATE_STATUS,
-        "category_labels": CATEGORY_LABELS,
-        "channel_labels": CHANNEL_LABELS,
-        "entity_type_labels": ENTITY_TYPE_LABELS,
-        "personnel_labels": PERSONNEL_LABELS,
-        "outcome_labels": OUTCOME_LABELS,
-        "age_labels": SURVIVOR_AGE_LABELS,
-        "sex_labels": SURVIVOR_SEX_LABELS,
+        "category_labels": in_current_language(CATEGORY_LABELS),
+        "channel_labels": in_current_language(CHANNEL_LABELS),
+        "entity_type_labels": in_current_language(ENTITY_TYPE_LABELS),
+        "personnel_labels": in_current_language(PERSONNEL_LABELS),
+        "outcome_labels": in_current_language(OUTCOME_LABELS),
+        "age_labels": in_current_language(SURVIVOR_AGE_LABELS),
+        "sex_labels": in_current_language(SURVIVOR_SEX_LABELS),
         "pending_deadline": services.pending_deadline,
         "describe_due": services.describe_due,
         "now": utcnow(),

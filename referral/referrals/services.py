@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.audit import record as audit
@@ -808,6 +808,14 @@ def reveal_for_receiver(
     return ReceiverView(referral, note, details)
 
 
+# For lists that show none of a referral's service and organisations (the inbox): not
+# joined in on every row (the session's identity map or a query gives them if needed).
+WITHOUT_JOINED_ROWS = (
+    lazyload(Referral.service),
+    lazyload(Referral.receiving_organisation),
+    lazyload(Referral.sending_organisation),
+)
+
 QUEUE_ORDER = Keyset((Referral.deadline_at,), row_id=Referral.id, public_id=Referral.public_id)
 
 
@@ -860,6 +868,7 @@ def overdue_for_organisation(organisation_id: int, *, limit: int = 20) -> list[R
         db.session.scalars(
             select(Referral)
             .where(Referral.id.in_(select(either.c.id)))
+            .options(*WITHOUT_JOINED_ROWS)
             .order_by(Referral.deadline_at, Referral.id)
             .limit(limit)
         ).all()

@@ -18,6 +18,7 @@ from referral.db.base import normalise_code
 from referral.db.work import attempt
 from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
 from referral.forms import confirmation_field, no_control_characters, strip_filter
+from referral.i18n import in_current_language
 from referral.referrals import services
 from referral.referrals.labels import (
     EVENT_LABELS,
@@ -60,21 +61,22 @@ class ActForm(FlaskForm):
     )
 
 
+LABELS = {
+    "state": STATE_LABELS,
+    "event": EVENT_LABELS,
+    "state_class": STATE_CLASSES,
+    "priority": PRIORITY_SHORT,
+    "need": NEED_LABELS,
+    "sector": SECTOR_LABELS,
+    "age_group": AGE_GROUP_LABELS,
+    "sex": SEX_LABELS,
+    "shared": SHARED_FIELD_LABELS,
+}
+
+
 @blueprint.context_processor
 def _labels() -> dict[str, Any]:
-    return {
-        "labels": {
-            "state": STATE_LABELS,
-            "event": EVENT_LABELS,
-            "state_class": STATE_CLASSES,
-            "priority": PRIORITY_SHORT,
-            "need": NEED_LABELS,
-            "sector": SECTOR_LABELS,
-            "age_group": AGE_GROUP_LABELS,
-            "sex": SEX_LABELS,
-            "shared": SHARED_FIELD_LABELS,
-        },
-    }
+    return {"labels": in_current_language(LABELS)}
 
 
 @blueprint.route("/")
