@@ -41,6 +41,11 @@ def upgrade():
             name="uq_statistics_counts_key",
         ),
     )
+    op.create_index(
+        "ix_statistics_counts_deadline",
+        "statistics_counts",
+        ["organisation_id", "measure", "area_id", "key_a"],
+    )
     op.create_index("ix_referrals_state_deadline", "referrals", ["state", "deadline_at"])
 
     from referral.reports import counters
@@ -50,4 +55,5 @@ def upgrade():
 
 def downgrade():
     op.drop_index("ix_referrals_state_deadline", table_name="referrals")
+    op.drop_index("ix_statistics_counts_deadline", table_name="statistics_counts")
     op.drop_table("statistics_counts")

@@ -9,7 +9,7 @@ row names a case, an incident or anything about one beyond the published categor
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, UniqueConstraint
+from sqlalchemy import Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from referral.extensions import Base
@@ -29,6 +29,8 @@ class StatisticsCount(Base):
             "key_b",
             name="uq_statistics_counts_key",
         ),
+        # "overdue now": the deadlines due so far today, found by range whatever the period
+        Index("ix_statistics_counts_deadline", "organisation_id", "measure", "area_id", "key_a"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
