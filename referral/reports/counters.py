@@ -26,13 +26,17 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
+    Select,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     event,
@@ -128,14 +132,20 @@ def _window_key() -> str:
     return str(int(window_lengths()[Care.PEP].total_seconds()))
 
 
-def contributions(connection: Connection, case_ids: Collection[int] | None) -> Counter[Key]:
-    """What the given cases (None: every case) add to each count, rolled up to every
-    organisation and every area."""
-    leaf: Counter[Key] = Counter()
-    of_cases = [] if case_ids is None else [Case.id.in_(sorted(case_ids))]
-    if case_ids is not None and not case_ids:
-        return leaf
-    flags = list(CONTEXT_LABELS)
+@dataclass(frozen=True)
+class _Statements:
+    incidents: Select[Any]
+    rape: Select[Any]
+    referrals: Select[Any]
+
+
+@lru_cache(maxsize=8)
+def _statements(dialect: str, window: str, of_cases: bool) -> _Statements:
+    """The three contribution queries, built once per database kind and PEP window (each
+    flush that touches a case runs them twice); ``of_cases``: limited to the bound
+    ``case_ids``."""
+    del dialect, window  # cache keys: the expressions below read both when built
+    ids = [Case.id.in_(bindparam("case_ids", expanding=True))] if of_cases else []
     month = date_month(Incident.reported_on)
     dimensions = (
         month,
@@ -146,32 +156,18 @@ def contributions(connection: Connection, case_ids: Collection[int] | None) -> C
         Case.age_group,
         Incident.reporting_delay,
     )
-    cube = (
+    incidents = (
         counted_incidents(
             *dimensions,
             func.count(Incident.id),
-            *[func.sum(case((getattr(Incident, flag), 1), else_=0)) for flag in flags],
+            *[func.sum(case((getattr(Incident, flag), 1), else_=0)) for flag in CONTEXT_LABELS],
         )
-        .where(*counted_incident(), *of_cases)
+        .where(*counted_incident(), *ids)
         .group_by(*dimensions)
     )
-    for period, org, area, kind, sex, age, delay, n, *flag_sums in connection.execute(cube):
-        where = (int(period), int(org), int(area))
-        kind, sex = IncidentType(kind).value, Sex(sex).value
-        leaf[(TYPE, *where, kind, "")] += int(n)
-        leaf[(TYPE_SEX, *where, kind, sex)] += int(n)
-        leaf[(AGE_SEX, *where, AgeGroup(age).value, sex)] += int(n)
-        leaf[(DELAY, *where, ReportingDelay(delay).value, "")] += int(n)
-        for flag, value in zip(flags, flag_sums, strict=True):
-            leaf[(CONTEXT, *where, flag, "")] += int(value or 0)
-
-    window = _window_key()
     rape = counted_incidents(month, Case.organisation_id, Case.area_id, pep_reached()).where(
-        *counted_incident(), Incident.incident_type == IncidentType.RAPE, *of_cases
+        *counted_incident(), Incident.incident_type == IncidentType.RAPE, *ids
     )
-    for period, org, area, reached in connection.execute(rape):
-        leaf[(RAPE, int(period), int(org), int(area), "yes" if reached else "no", window)] += 1
-
     referrals = referrals_of_cases(
         utc_month(Referral.sent_at),
         Case.organisation_id,
@@ -181,8 +177,35 @@ def contributions(connection: Connection, case_ids: Collection[int] | None) -> C
         answered_seconds(),
         completed_seconds(),
         Referral.deadline_at,
-    ).where(*counted_referral(), *of_cases)
-    for row in connection.execute(referrals):
+    ).where(*counted_referral(), *ids)
+    return _Statements(incidents, rape, referrals)
+
+
+def contributions(connection: Connection, case_ids: Collection[int] | None) -> Counter[Key]:
+    """What the given cases (None: every case) add to each count, rolled up to every
+    organisation and every area."""
+    leaf: Counter[Key] = Counter()
+    if case_ids is not None and not case_ids:
+        return leaf
+    window = _window_key()
+    statements = _statements(connection.dialect.name, window, case_ids is not None)
+    bound = {} if case_ids is None else {"case_ids": sorted(case_ids)}
+    flags = list(CONTEXT_LABELS)
+    for row in connection.execute(statements.incidents, bound):
+        period, org, area, kind, sex, age, delay, n, *flag_sums = row
+        where = (int(period), int(org), int(area))
+        kind, sex = IncidentType(kind).value, Sex(sex).value
+        leaf[(TYPE, *where, kind, "")] += int(n)
+        leaf[(TYPE_SEX, *where, kind, sex)] += int(n)
+        leaf[(AGE_SEX, *where, AgeGroup(age).value, sex)] += int(n)
+        leaf[(DELAY, *where, ReportingDelay(delay).value, "")] += int(n)
+        for flag, value in zip(flags, flag_sums, strict=True):
+            leaf[(CONTEXT, *where, flag, "")] += int(value or 0)
+
+    for period, org, area, reached in connection.execute(statements.rape, bound):
+        leaf[(RAPE, int(period), int(org), int(area), "yes" if reached else "no", window)] += 1
+
+    for row in connection.execute(statements.referrals, bound):
         period, org, area, sector, state, to_acceptance, to_completion, deadline = row
         where = (int(period), int(org), int(area))
         leaf[(REFERRAL, *where, Sector(sector).value, ReferralState(state).value)] += 1
