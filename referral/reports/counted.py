@@ -1,7 +1,7 @@
 """What GBV statistics count (R24), shared by the two ways of counting it.
 
 The published tables are sums of :class:`GbvCounts`. ``services.oracle_counts`` finds
-them with one query over the incidents and referrals of the period (the definition, kept
+them with queries over the incidents and referrals of the period (the definition, kept
 as the oracle); ``counters.gbv_counts`` reads them from the counts kept up to date in
 the transaction of every change. Both use the conditions below, so they agree by
 construction on *what* is counted and a property test checks that they agree on the
