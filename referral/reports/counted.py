@@ -15,7 +15,6 @@ of that month and ends on its last day (:func:`whole_months`).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -277,6 +276,16 @@ def referrals_of_cases(*columns: Any) -> Select[Any]:
     )
 
 
+def rape_health_care_from_rows(scope: StatsScope) -> tuple[int, int]:
+    """Rape incidents of ``scope`` whose survivor reached health care within the PEP
+    window, and those that did not, counted from the rows."""
+    statement = counted_incidents(pep_reached()).where(
+        *counted_incident_conditions(scope), Incident.incident_type == IncidentType.RAPE
+    )
+    reached = [bool(value) for (value,) in db.session.execute(statement)]
+    return sum(reached), len(reached) - sum(reached)
+
+
 # --- durations at the precision they are published ----------------------------------------
 
 # A median duration is published in tenths of an hour under two days and in tenths of a
@@ -331,30 +340,26 @@ def median_of_histogram(histogram: dict[int, int]) -> Median:
 # --- what the tables are made of --------------------------------------------------------
 
 
-def _int_counts() -> dict[Any, int]:
-    return {}
-
-
 @dataclass
 class GbvCounts:
     """Every count a GBV report publishes, before suppression. Zero counts are left out."""
 
     # (month number, incident type)
-    by_month_type: dict[tuple[int, IncidentType], int] = field(default_factory=_int_counts)
-    by_type_sex: dict[tuple[IncidentType, Sex], int] = field(default_factory=_int_counts)
-    by_age_sex: dict[tuple[AgeGroup, Sex], int] = field(default_factory=_int_counts)
-    by_delay: dict[ReportingDelay, int] = field(default_factory=_int_counts)
+    by_month_type: dict[tuple[int, IncidentType], int] = field(default_factory=dict)
+    by_type_sex: dict[tuple[IncidentType, Sex], int] = field(default_factory=dict)
+    by_age_sex: dict[tuple[AgeGroup, Sex], int] = field(default_factory=dict)
+    by_delay: dict[ReportingDelay, int] = field(default_factory=dict)
     # context flag -> incidents carrying it
-    by_context: dict[str, int] = field(default_factory=_int_counts)
+    by_context: dict[str, int] = field(default_factory=dict)
     # (the area the case is recorded in, incident type)
-    by_area_type: dict[tuple[int, IncidentType], int] = field(default_factory=_int_counts)
+    by_area_type: dict[tuple[int, IncidentType], int] = field(default_factory=dict)
     # rape incidents whose survivor reached health care within the PEP window, and not
     rape_reached: int = 0
     rape_not_reached: int = 0
-    by_sector_state: dict[tuple[Sector, ReferralState], int] = field(default_factory=_int_counts)
+    by_sector_state: dict[tuple[Sector, ReferralState], int] = field(default_factory=dict)
     # duration bucket -> referrals (time to acceptance, time to completion)
-    to_acceptance: dict[int, int] = field(default_factory=_int_counts)
-    to_completion: dict[int, int] = field(default_factory=_int_counts)
+    to_acceptance: dict[int, int] = field(default_factory=dict)
+    to_completion: dict[int, int] = field(default_factory=dict)
     # counted referrals waiting for an answer past their deadline, at the time of reading
     overdue: int = 0
 
@@ -366,8 +371,3 @@ def add(counts: dict[Any, int], key: Any, n: int) -> None:
             counts[key] = total
         else:
             counts.pop(key)
-
-
-def add_all(counts: dict[Any, int], pairs: Iterable[tuple[Any, int]]) -> None:
-    for key, n in pairs:
-        add(counts, key, n)

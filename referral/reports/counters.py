@@ -70,12 +70,12 @@ from referral.reports.counted import (
     area_tree,
     completed_seconds,
     counted_incident,
-    counted_incident_conditions,
     counted_incidents,
     counted_referral,
     date_month,
     duration_bucket,
     pep_reached,
+    rape_health_care_from_rows,
     referrals_of_cases,
     subtree_ids,
     utc_month,
@@ -481,13 +481,5 @@ def gbv_counts(scope: StatsScope) -> GbvCounts:
         # The PEP window was configured anew since the counts were kept: count the rape
         # incidents from the rows until `referral statistics rebuild` has run.
         log.warning("statistics counts hold another PEP window: run `statistics rebuild`")
-        counts.rape_reached, counts.rape_not_reached = _rape_from_rows(scope)
+        counts.rape_reached, counts.rape_not_reached = rape_health_care_from_rows(scope)
     return counts
-
-
-def _rape_from_rows(scope: StatsScope) -> tuple[int, int]:
-    statement = counted_incidents(pep_reached()).where(
-        *counted_incident_conditions(scope), Incident.incident_type == IncidentType.RAPE
-    )
-    reached = [bool(value) for (value,) in db.session.execute(statement)]
-    return sum(reached), len(reached) - sum(reached)

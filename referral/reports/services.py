@@ -32,7 +32,6 @@ from referral.cases.labels import INCIDENT_TYPE_LABELS
 from referral.cases.models import (
     Case,
     Incident,
-    IncidentType,
     ReportingDelay,
 )
 from referral.clock import utcnow
@@ -60,7 +59,7 @@ from referral.reports.counted import (
     in_area,
     median_of_histogram,
     pep_hours,
-    pep_reached,
+    rape_health_care_from_rows,
     referral_conditions,
     referrals_of_cases,
     seconds_between,
@@ -221,14 +220,7 @@ def oracle_counts(scope: StatsScope) -> GbvCounts:
         for flag, value in zip(flags, flag_sums, strict=True):
             add(counts.by_context, flag, int(value or 0))
 
-    rape = counted_incidents(pep_reached().label("reached")).where(
-        *counted_incident_conditions(scope), Incident.incident_type == IncidentType.RAPE
-    )
-    for (reached,) in db.session.execute(rape):
-        if reached:
-            counts.rape_reached += 1
-        else:
-            counts.rape_not_reached += 1
+    counts.rape_reached, counts.rape_not_reached = rape_health_care_from_rows(scope)
 
     referrals = referrals_of_cases(
         Referral.sector,
