@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
 from referral import clock
+from referral.cases import demo_history
 from referral.cases.models import Case, Incident
 from referral.db import User
+from referral.db.base import random_code
 from referral.demo import load_demo
 from referral.extensions import db
 from referral.referrals.models import Consent, ConsentKind, Referral, ReferralState
@@ -58,3 +61,21 @@ def test_item8_demo_statistics_and_incident_recorder_show_figures(app: Flask) ->
     assert len(rows) >= 200
     cases = db.session.scalar(select(func.count()).select_from(Case))
     assert cases is not None and cases >= 300
+
+
+def test_demo_history_codes_never_clash_with_each_other_or_with_drawn_codes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The history is flushed in one go with no lookup per row: its codes are drawn
+    distinct among themselves and one character longer than the services' codes."""
+    codes: set[str] = set()
+    drawn = [demo_history._history_code("REF", codes) for _ in range(2000)]
+    assert len(set(drawn)) == 2000 == len(codes)
+    assert {len(code.rsplit("-", 1)[1]) for code in drawn} == {6}
+    assert len(random_code("REF").rsplit("-", 1)[1]) == 5
+    # a draw that repeats is drawn again
+    draws = iter(["REF-26-AAAAAA", "REF-26-AAAAAA", "REF-26-BBBBBB"])
+    monkeypatch.setattr(demo_history, "random_code", lambda _prefix, _length: next(draws))
+    taken: set[str] = set()
+    assert demo_history._history_code("REF", taken) == "REF-26-AAAAAA"
+    assert demo_history._history_code("REF", taken) == "REF-26-BBBBBB"

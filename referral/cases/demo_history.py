@@ -224,8 +224,9 @@ def load_history(
         )
     }
     rows: list[object] = []
+    codes: set[str] = set()
     for _index in range(HISTORY_CASES):
-        rows.extend(_one(rng, now, rng.choice(list(areas)), worker, supervisor, services))
+        rows.extend(_one(rng, now, rng.choice(list(areas)), worker, supervisor, services, codes))
     db.session.add_all(rows)
     db.session.flush()
     return HISTORY_CASES
@@ -238,6 +239,7 @@ def _one(
     worker: User,
     supervisor: User,
     services: dict[Sector, Service],
+    codes: set[str],
 ) -> list[object]:
     opened = now - timedelta(days=rng.uniform(3, HISTORY_DAYS), hours=rng.uniform(0, 10))
     incident_at = opened - timedelta(hours=_pick(rng, DELAY_HOURS) * rng.uniform(0.6, 1.3))
@@ -246,7 +248,7 @@ def _one(
     days_open = (now - opened).days
     closed = days_open > 90 or (days_open > 30 and rng.random() < 0.5)
     case = Case(
-        survivor_code=random_code("GBV", 6),  # one more character than usual: no clash
+        survivor_code=_history_code("GBV", codes),
         organisation_id=worker.organisation_id,
         owner_id=worker.id,
         stage=CaseStage.CLOSED if closed else rng.choice(list(CaseStage)[1:5]),
@@ -382,7 +384,7 @@ def _one(
     for sector in sorted(wanted):
         service = services.get(sector)
         if service is not None:
-            made.append(_referral(rng, case, service, opened, worker))
+            made.append(_referral(rng, case, service, opened, worker, codes))
     return made
 
 
@@ -423,8 +425,22 @@ def _consent(case: Case, worker: User, at: datetime, kind: ConsentKind, **extra:
     )
 
 
+def _history_code(prefix: str, taken: set[str]) -> str:
+    """A code one character longer than the services draw (so never one of theirs) and
+    not yet drawn for this history: the rows are flushed together, with no check."""
+    while (code := random_code(prefix, 6)) in taken:
+        pass
+    taken.add(code)
+    return code
+
+
 def _referral(
-    rng: random.Random, case: Case, service: Service, opened: datetime, worker: User
+    rng: random.Random,
+    case: Case,
+    service: Service,
+    opened: datetime,
+    worker: User,
+    codes: set[str],
 ) -> Referral:
     agreed = _consent(
         case,
@@ -438,6 +454,7 @@ def _referral(
     priority = Priority.EMERGENCY if service.sector is Sector.HEALTH else Priority.ROUTINE
     state = _pick(rng, REFERRAL_OUTCOMES)
     referral = Referral(
+        reference=_history_code("REF", codes),
         source_kind=SourceKind.GBV_CASE,
         source_public_id=case.public_id,
         survivor_code=case.survivor_code,
