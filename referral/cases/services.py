@@ -14,7 +14,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
-from sqlalchemy.orm import lazyload, selectinload
+from sqlalchemy.orm import lazyload, load_only, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.admin import lists
@@ -799,6 +799,29 @@ def incidents_with_care_arranged(cases: Iterable[Case]) -> set[str]:
     return {incident_id for incident_id in rows if incident_id is not None}
 
 
+# A case as a line of a list: only the columns lists show and their clinical windows
+# need (a case and its incidents have some forty columns each, and building them was
+# most of a list's time), and none of the case's organisation, area or owner. A column
+# or row not loaded here is still read if asked for, by a query of its own: the pages'
+# statement budgets (tests/test_query_counts.py) catch one asked for on every line.
+LIST_ROW_OPTIONS = (
+    load_only(
+        Case.public_id,
+        Case.survivor_code,
+        Case.stage,
+        Case.risk_level,
+        Case.age_group,
+        Case.opened_at,
+    ),
+    selectinload(Case.incidents).load_only(
+        Incident.public_id, Incident.number, Incident.incident_type, Incident.incident_at
+    ),
+    lazyload(Case.organisation),
+    lazyload(Case.area),
+    lazyload(Case.owner),
+)
+
+
 def list_cases(
     actor: User, filters: CaseFilter, *, cursor: str | None = None, limit: int = 50
 ) -> Page[Case]:
@@ -815,12 +838,4 @@ def list_cases(
             Referral.reference == filters.code, Referral.source_kind == SourceKind.GBV_CASE
         )
         query = query.where(or_(Case.survivor_code == filters.code, Case.public_id.in_(referred)))
-    # The list shows none of the case's organisation, area or owner: not joined in
-    # (read from the session's identity map or by a query if a caller ever needs them).
-    options = (
-        selectinload(Case.incidents),
-        lazyload(Case.organisation),
-        lazyload(Case.area),
-        lazyload(Case.owner),
-    )
-    return paging.page(query.options(*options), CASE_ORDER, cursor=cursor, limit=limit)
+    return paging.page(query.options(*LIST_ROW_OPTIONS), CASE_ORDER, cursor=cursor, limit=limit)

@@ -14,7 +14,6 @@ from typing import Any
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import lazyload, selectinload
 
 from referral.assistance.models import AssistanceRecord
 from referral.cases import services as case_services
@@ -223,6 +222,7 @@ def _overdue_referrals(user: User) -> InboxSection | None:
     handles = has_permission(user, Permission.HANDLE_CASES)
     if not (receives or handles):
         return None
+    supervises = has_permission(user, Permission.SUPERVISE_CASES)
     now = utcnow()
     rows = referral_services.overdue_for_organisation(user.organisation_id, limit=50)
     items = []
@@ -232,7 +232,7 @@ def _overdue_referrals(user: User) -> InboxSection | None:
         elif (
             r.sending_organisation_id == user.organisation_id
             and handles
-            and (has_permission(user, Permission.SUPERVISE_CASES) or r.created_by_id == user.id)
+            and (supervises or r.created_by_id == user.id)
         ):
             if r.source_kind is not SourceKind.GBV_CASE:
                 continue
@@ -283,12 +283,7 @@ def _clinical_windows_closing(user: User) -> InboxSection | None:
         case_services.visible_cases(user)
         .join(first_open, first_open.c.case_id == Case.id)
         .where(Case.stage.in_(OPEN_STAGES))
-        .options(
-            selectinload(Case.incidents),
-            lazyload(Case.organisation),
-            lazyload(Case.area),
-            lazyload(Case.owner),
-        )
+        .options(*case_services.LIST_ROW_OPTIONS)
         .order_by(first_open.c.first_at, Case.id)
         .limit(20)
     ).all()

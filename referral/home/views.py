@@ -4,6 +4,7 @@ from flask import Blueprint, redirect, render_template, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from referral.db import User
 from referral.db.base import normalise_code
 from referral.db.work import database_answers
 from referral.home.codes import destination
@@ -16,7 +17,9 @@ blueprint = Blueprint("home", __name__)
 @blueprint.route("/")
 @signed_in
 def inbox() -> str:
-    return render_template("home/inbox.html", sections=inbox_for(current_user))
+    # the user itself, not the request-local proxy: the sections read it once a row
+    user: User = current_user._get_current_object()
+    return render_template("home/inbox.html", sections=inbox_for(user))
 
 
 @blueprint.route("/go")

@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
+from sqlalchemy.orm import load_only
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.audit import record
@@ -317,8 +318,24 @@ def list_allegations(
     reference: str | None = None,
 ) -> Page[Allegation]:
     """The allegations the user may see, newest first, keyset-paged on (received_at, id);
-    ``reference``: only the one with that reference (normalised), if the user may see it."""
-    query = select(Allegation).where(visible_to(user))
+    ``reference``: only the one with that reference (normalised), if the user may see it.
+
+    Only the columns the list shows and its deadlines need are loaded."""
+    query = (
+        select(Allegation)
+        .where(visible_to(user))
+        .options(
+            load_only(
+                Allegation.public_id,
+                Allegation.reference,
+                Allegation.received_at,
+                Allegation.category,
+                Allegation.state,
+                Allegation.route_due_at,
+                Allegation.acknowledge_due_at,
+            ),
+        )
+    )
     if reference:
         query = query.where(Allegation.reference == reference)
     if state is not None:

@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import lazyload, selectinload
+from sqlalchemy.orm import lazyload, load_only, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.audit import record as audit
@@ -868,7 +868,21 @@ def overdue_for_organisation(organisation_id: int, *, limit: int = 20) -> list[R
         db.session.scalars(
             select(Referral)
             .where(Referral.id.in_(select(either.c.id)))
-            .options(*WITHOUT_JOINED_ROWS)
+            .options(
+                *WITHOUT_JOINED_ROWS,
+                # what a line of the inbox shows and links to
+                load_only(
+                    Referral.public_id,
+                    Referral.reference,
+                    Referral.survivor_code,
+                    Referral.source_kind,
+                    Referral.source_public_id,
+                    Referral.receiving_organisation_id,
+                    Referral.sending_organisation_id,
+                    Referral.created_by_id,
+                    Referral.deadline_at,
+                ),
+            )
             .order_by(Referral.deadline_at, Referral.id)
             .limit(limit)
         ).all()
