@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from flask import render_template
+from flask import current_app
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -148,5 +148,9 @@ def bar_chart(table: SafeTable, column: int | None = None, title: str | None = N
 
 
 def render_chart(chart: BarChart) -> Markup:
-    """The chart as inline SVG markup (rendered through an autoescaping template)."""
-    return Markup(render_template("reports/chart.svg", chart=chart))  # noqa: S704 - template output is autoescaped
+    """The chart as inline SVG markup (rendered through an autoescaping template).
+
+    Rendered on its own, without the context processors of a page (navigation, the
+    signed-in user's permissions, labels): the page that holds it has run them once."""
+    template = current_app.jinja_env.get_template("reports/chart.svg")
+    return Markup(template.render(chart=chart))  # noqa: S704 - template output is autoescaped
