@@ -444,3 +444,28 @@ def test_item1_incident_recorder_export_marks_referrals_for_their_own_incident(
     assert set(rows) == {first.public_id, second.public_id}
     assert rows[second.public_id]["HEALTH / MEDICAL SERVICES"] == "Referred"
     assert rows[first.public_id]["HEALTH / MEDICAL SERVICES"] != "Referred"
+
+
+def test_item1_case_page_sends_as_many_statements_for_three_incidents_as_for_one(
+    app: Flask, caseworker: Person
+) -> None:
+    """Each incident's perpetrators are read with the incidents, not one query each."""
+    from tests.test_query_counts import counting
+
+    case = open_case(caseworker.user)
+    cases.record_incident(case, _data(24 * 30), actor=caseworker.user)
+    db.session.commit()
+    client = app.test_client()
+    sign_in(client, caseworker)
+    url = f"/cases/{case.public_id}"
+    assert client.get(url).status_code == 200
+    with counting() as one:
+        assert client.get(url).status_code == 200
+    for hours_ago in (24 * 10, 10):
+        cases.record_incident(case, _data(hours_ago, perpetrator_count=2), actor=caseworker.user)
+    db.session.commit()
+    with counting() as three:
+        page = client.get(url)
+    assert page.status_code == 200
+    assert "Incident 3" in page.get_data(as_text=True)
+    assert len(three) == len(one), "\n".join(s.split("\n")[0][:90] for s in three)

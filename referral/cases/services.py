@@ -99,9 +99,24 @@ def can_open(user: User, case: Case) -> bool:
     return found is not None
 
 
-def load_case(public_id: str, user: User, *, for_update: bool = False) -> Case:
-    """Load -> authorise: someone else's (or a missing) case is a 404 either way."""
-    return load_or_404(Case, public_id, may=open_to(user), obj_type="case", for_update=for_update)
+# The case page shows every incident with its perpetrators: read together, so the page
+# sends as many statements for a survivor who came back three times as for one incident.
+CASE_PAGE_OPTIONS = (selectinload(Case.incidents).selectinload(Incident.perpetrators),)
+
+
+def load_case(
+    public_id: str, user: User, *, for_update: bool = False, for_page: bool = False
+) -> Case:
+    """Load -> authorise: someone else's (or a missing) case is a 404 either way.
+    ``for_page``: with what the case page shows of it (CASE_PAGE_OPTIONS)."""
+    return load_or_404(
+        Case,
+        public_id,
+        may=open_to(user),
+        obj_type="case",
+        for_update=for_update,
+        options=CASE_PAGE_OPTIONS if for_page else (),
+    )
 
 
 def consent_of(case: Case, public_id: str) -> Consent:

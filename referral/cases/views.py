@@ -175,9 +175,9 @@ def _labels() -> dict[str, Any]:
     return {"labels": in_current_language(LABELS)}
 
 
-def _case(public_id: str, *, for_update: bool = False) -> Case:
+def _case(public_id: str, *, for_update: bool = False, for_page: bool = False) -> Case:
     """Load -> authorise: someone else's (or a missing) case is a 404 either way."""
-    return services.load_case(public_id, current_user, for_update=for_update)
+    return services.load_case(public_id, current_user, for_update=for_update, for_page=for_page)
 
 
 def _yes(value: str | None) -> bool | None:
@@ -467,7 +467,7 @@ def _caseworker_choices(case: Case) -> list[tuple[str, str]]:
 @blueprint.route("/<public_id>")
 @requires(Permission.HANDLE_CASES)
 def show(public_id: str) -> Page:
-    case = _case(public_id)
+    case = _case(public_id, for_page=True)
     return render_template("cases/show.html", **_show_context(case))
 
 

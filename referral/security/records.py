@@ -13,11 +13,13 @@ Like the policy, this module knows no feature: it works on any mapped class with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import ExecutableOption
 
 from referral.security.policy import deny
 
@@ -49,11 +51,14 @@ def load_or_404(
     may: ColumnElement[bool] | None = None,
     obj_type: str,
     for_update: bool = False,
+    options: Sequence[ExecutableOption] = (),
 ) -> M:
     """The record the user may open (``may``), or an announced 404 denial.
     ``for_update`` locks the row for a transition (``SELECT ... FOR UPDATE`` on
-    PostgreSQL) and reads it afresh."""
+    PostgreSQL) and reads it afresh; ``options``: loader options (what to read with it)."""
     query = _by_public_id(model, public_id).where(may if may is not None else true())
+    if options:
+        query = query.options(*options)
     if for_update:
         query = query.with_for_update(of=model).execution_options(populate_existing=True)
     record: M | None = _session().scalar(query)
