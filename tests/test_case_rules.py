@@ -350,11 +350,11 @@ def test_case_list_caseworker_sees_own_and_assigned_supervisor_sees_org(
     shared = open_case(colleague)
     cases.assign(shared, caseworker.user, actor=supervisor.user)
     db.session.commit()
-    seen = {c.id for c in cases.list_cases(caseworker.user, cases.CaseFilter()).rows}
-    assert seen == {mine.id, shared.id}
-    assert theirs.id not in seen
-    everything = {c.id for c in cases.list_cases(supervisor.user, cases.CaseFilter()).rows}
-    assert everything == {mine.id, theirs.id, shared.id}
+    seen = {c.public_id for c in cases.list_cases(caseworker.user, cases.CaseFilter()).rows}
+    assert seen == {mine.public_id, shared.public_id}
+    assert theirs.public_id not in seen
+    everything = {c.public_id for c in cases.list_cases(supervisor.user, cases.CaseFilter()).rows}
+    assert everything == {mine.public_id, theirs.public_id, shared.public_id}
 
 
 def test_case_list_keyset_pages_and_filters(caseworker: Person) -> None:
@@ -365,11 +365,11 @@ def test_case_list_keyset_pages_and_filters(caseworker: Person) -> None:
             open_case(caseworker.user, risk_level=RiskLevel.HIGH if i % 2 else RiskLevel.LOW)
         )
     first = cases.list_cases(caseworker.user, cases.CaseFilter(), limit=3)
-    assert [c.id for c in first.rows] == [c.id for c in reversed(made)][:3]
+    assert [c.public_id for c in first.rows] == [c.public_id for c in reversed(made)][:3]
     second = cases.list_cases(
         caseworker.user, cases.CaseFilter(), cursor=first.next_cursor, limit=3
     )
-    assert [c.id for c in second.rows] == [c.id for c in reversed(made)][3:6]
+    assert [c.public_id for c in second.rows] == [c.public_id for c in reversed(made)][3:6]
     high = cases.list_cases(caseworker.user, cases.CaseFilter(risk_level=RiskLevel.HIGH))
     assert len(high.rows) == 3
     with pytest.raises(CursorError):

@@ -74,17 +74,17 @@ def test_one_keyset_paging_helper_ties_are_neither_skipped_nor_repeated(
     """Seven cases opened at the same instant (frozen clock) page by 3 in id order."""
     made = [open_case(caseworker.user) for _ in range(7)]
     assert len({c.opened_at for c in made}) == 1
-    seen: list[int] = []
+    seen: list[str] = []
     cursor: str | None = None
     pages = 0
     while True:
         page = cases.list_cases(caseworker.user, cases.CaseFilter(), cursor=cursor, limit=3)
-        seen += [c.id for c in page.rows]
+        seen += [c.public_id for c in page.rows]
         pages += 1
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
-    assert seen == sorted(c.id for c in made)[::-1]
+    assert seen == [c.public_id for c in sorted(made, key=lambda c: c.id, reverse=True)]
     assert pages == 3
 
 
@@ -97,8 +97,8 @@ def test_one_keyset_paging_helper_cursor_names_sort_key_and_public_id_never_the_
     last = page.rows[-1]
     assert decoded(page.next_cursor) == [last.opened_at.isoformat(), last.public_id]
     assert all(not isinstance(v, int) for v in decoded(page.next_cursor))
-    assert {c.id for c in made} == {c.id for c in page.rows} | {
-        c.id
+    assert {c.public_id for c in made} == {c.public_id for c in page.rows} | {
+        c.public_id
         for c in cases.list_cases(
             caseworker.user, cases.CaseFilter(), cursor=page.next_cursor, limit=2
         ).rows
@@ -115,7 +115,7 @@ def test_one_keyset_paging_helper_continues_after_the_last_row_is_gone(
         clock.advance(timedelta(minutes=1))
     first = cases.list_cases(caseworker.user, cases.CaseFilter(), limit=2)
     assert first.next_cursor is not None
-    gone = first.rows[-1]
+    gone = next(c for c in made if c.public_id == first.rows[-1].public_id)
     db.session.delete(gone)
     db.session.commit()
     rest = cases.list_cases(caseworker.user, cases.CaseFilter(), cursor=first.next_cursor)

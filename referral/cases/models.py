@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Protocol, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -436,9 +437,7 @@ class Case(PublicIdMixin, TimestampMixin, Base):
     @property
     def latest_incident(self) -> Incident | None:
         """The incident that happened last (the most recently recorded on a tie)."""
-        if not self.incidents:
-            return None
-        return max(self.incidents, key=lambda i: (i.incident_at, i.number))
+        return latest_of(self.incidents)
 
     def incident_by_public_id(self, public_id: str) -> Incident | None:
         return next((i for i in self.incidents if i.public_id == public_id), None)
@@ -454,14 +453,7 @@ class Case(PublicIdMixin, TimestampMixin, Base):
         """R8: every window open now, over every incident of the case but those whose
         health care is arranged (their public ids in ``care_arranged``), closing first
         first."""
-        found = [
-            (incident, window)
-            for incident in self.incidents
-            if incident.public_id not in care_arranged
-            for window in incident.clinical_windows()
-            if window.is_open(now)
-        ]
-        return sorted(found, key=lambda pair: pair[1].closes_at)
+        return open_windows_of(self.incidents, now, care_arranged)
 
     @property
     def is_child(self) -> bool:
@@ -488,6 +480,44 @@ class Case(PublicIdMixin, TimestampMixin, Base):
 
     def assigned_user_ids(self) -> set[int]:
         return {a.user_id for a in self.assignments}
+
+
+class IncidentFacts(Protocol):
+    """What a case's incidents must tell for the rules below: a mapped Incident, or an
+    incident read as a list's line (cases.services.IncidentLine)."""
+
+    @property
+    def public_id(self) -> str: ...
+    @property
+    def number(self) -> int: ...
+    @property
+    def incident_at(self) -> datetime: ...
+    def clinical_windows(self) -> list[ClinicalWindow]: ...
+
+
+IncidentT = TypeVar("IncidentT", bound=IncidentFacts)
+
+
+def latest_of(incidents: Sequence[IncidentT]) -> IncidentT | None:
+    """The incident that happened last (the most recently recorded on a tie)."""
+    if not incidents:
+        return None
+    return max(incidents, key=lambda i: (i.incident_at, i.number))
+
+
+def open_windows_of(
+    incidents: Iterable[IncidentT], now: datetime, care_arranged: Collection[str]
+) -> list[tuple[IncidentT, ClinicalWindow]]:
+    """R8: every window open now over these incidents but those whose health care is
+    arranged (public ids in ``care_arranged``), closing first first."""
+    found = [
+        (incident, window)
+        for incident in incidents
+        if incident.public_id not in care_arranged
+        for window in incident.clinical_windows()
+        if window.is_open(now)
+    ]
+    return sorted(found, key=lambda pair: pair[1].closes_at)
 
 
 def _hours_since(incident: Incident | None, now: datetime) -> float | None:

@@ -7,19 +7,20 @@ of these functions; each state change is one transaction committed by the caller
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
-from sqlalchemy.orm import lazyload, load_only, selectinload
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.admin import lists
 from referral.admin.lists import CountryList
 from referral.audit import record as audit
+from referral.clinical import ClinicalWindow, clinical_windows
 from referral.clock import utcnow
 from referral.db import User, paging
 from referral.db.paging import Keyset, Page
@@ -43,6 +44,7 @@ from . import dictionary
 from .dictionary import PerpetratorData
 from .models import (
     CASE_WORKFLOW,
+    OPEN_STAGES,
     AbductionType,
     ActionItem,
     ActionStatus,
@@ -68,6 +70,8 @@ from .models import (
     RiskLevel,
     SeparationStatus,
     TimeOfDay,
+    latest_of,
+    open_windows_of,
 )
 
 MAX_AGE = 120
@@ -796,7 +800,7 @@ def visible_cases(actor: User) -> Select[Case]:
     return select(Case).where(open_to(actor))
 
 
-def incidents_with_care_arranged(cases: Iterable[Case]) -> set[str]:
+def incidents_with_care_arranged(cases: Iterable[Case | CaseLine]) -> set[str]:
     """R8: the public ids of the incidents of these cases whose time-critical care is
     arranged (a health referral made for the incident was accepted or completed); one
     query for a whole list."""
@@ -814,32 +818,98 @@ def incidents_with_care_arranged(cases: Iterable[Case]) -> set[str]:
     return {incident_id for incident_id in rows if incident_id is not None}
 
 
-# A case as a line of a list: only the columns lists show and their clinical windows
-# need (a case and its incidents have some forty columns each, and building them was
-# most of a list's time), and none of the case's organisation, area or owner. A column
-# or row not loaded here is still read if asked for, by a query of its own: the pages'
-# statement budgets (tests/test_query_counts.py) catch one asked for on every line.
-LIST_ROW_OPTIONS = (
-    load_only(
-        Case.public_id,
-        Case.survivor_code,
-        Case.stage,
-        Case.risk_level,
-        Case.age_group,
-        Case.opened_at,
-    ),
-    selectinload(Case.incidents).load_only(
-        Incident.public_id, Incident.number, Incident.incident_type, Incident.incident_at
-    ),
-    lazyload(Case.organisation),
-    lazyload(Case.area),
-    lazyload(Case.owner),
+@dataclass(frozen=True)
+class IncidentLine:
+    """An incident as a line of a list shows it."""
+
+    public_id: str
+    number: int
+    incident_type: IncidentType
+    incident_at: datetime
+
+    def clinical_windows(self) -> list[ClinicalWindow]:
+        """R8: the windows of care counted from this incident (as Incident's)."""
+        return clinical_windows(self.incident_type.value, self.incident_at)
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """A case as a line of a list shows it: read as a few columns of the case and of its
+    incidents rather than as mapped rows (a case and an incident have some forty columns
+    each, and building them was most of a list's time)."""
+
+    public_id: str
+    survivor_code: str
+    stage: CaseStage
+    risk_level: RiskLevel
+    age_group: AgeGroup
+    opened_at: datetime
+    incidents: tuple[IncidentLine, ...]
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in OPEN_STAGES
+
+    @property
+    def latest_incident(self) -> IncidentLine | None:
+        return latest_of(self.incidents)
+
+    def open_clinical_windows(
+        self, now: datetime, *, care_arranged: Collection[str] = ()
+    ) -> list[tuple[IncidentLine, ClinicalWindow]]:
+        return open_windows_of(self.incidents, now, care_arranged)
+
+
+LINE_COLUMNS = (
+    Case.id,
+    Case.public_id,
+    Case.survivor_code,
+    Case.stage,
+    Case.risk_level,
+    Case.age_group,
+    Case.opened_at,
 )
+
+
+def case_lines(rows: Sequence[Any]) -> list[CaseLine]:
+    """The lines of these rows (of a query selecting LINE_COLUMNS), with their incidents
+    read in one more statement."""
+    if not rows:
+        return []
+    incidents: dict[int, list[IncidentLine]] = {row.id: [] for row in rows}
+    for incident in db.session.execute(
+        select(
+            Incident.case_id,
+            Incident.public_id,
+            Incident.number,
+            Incident.incident_type,
+            Incident.incident_at,
+        )
+        .where(Incident.case_id.in_(list(incidents)))
+        .order_by(Incident.case_id, Incident.number)
+    ):
+        incidents[incident.case_id].append(
+            IncidentLine(
+                incident.public_id, incident.number, incident.incident_type, incident.incident_at
+            )
+        )
+    return [
+        CaseLine(
+            public_id=row.public_id,
+            survivor_code=row.survivor_code,
+            stage=row.stage,
+            risk_level=row.risk_level,
+            age_group=row.age_group,
+            opened_at=row.opened_at,
+            incidents=tuple(incidents[row.id]),
+        )
+        for row in rows
+    ]
 
 
 def list_cases(
     actor: User, filters: CaseFilter, *, cursor: str | None = None, limit: int = 50
-) -> Page[Case]:
+) -> Page[CaseLine]:
     """Newest first, keyset-paged on (opened_at, id); filters on indexed clear columns."""
     query = visible_cases(actor)
     if filters.stage is not None:
@@ -853,4 +923,7 @@ def list_cases(
             Referral.reference == filters.code, Referral.source_kind == SourceKind.GBV_CASE
         )
         query = query.where(or_(Case.survivor_code == filters.code, Case.public_id.in_(referred)))
-    return paging.page(query.options(*LIST_ROW_OPTIONS), CASE_ORDER, cursor=cursor, limit=limit)
+    page = paging.page(
+        query.with_only_columns(*LINE_COLUMNS), CASE_ORDER, cursor=cursor, limit=limit, columns=True
+    )
+    return Page(case_lines(page.rows), page.next_cursor)

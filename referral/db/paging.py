@@ -145,19 +145,27 @@ class Page(Generic[T]):
 
 
 def page(
-    query: Select[Any],
+    query: Select[*tuple[Any, ...]],
     keyset: Keyset,
     *,
     cursor: str | None,
     limit: int,
     session: Session | None = None,
     unique: bool = False,
+    columns: bool = False,
 ) -> Page[Any]:
     """One page of ``query`` in ``keyset`` order after ``cursor`` (None or "": the first);
-    ``unique`` for queries that eager-load collections with joins."""
+    ``unique`` for queries that eager-load collections with joins; ``columns``: the
+    query selects columns (the keyset's among them), and the page holds its rows."""
     if cursor:
         query = query.where(keyset.after(cursor))
-    result = (session or db.session()).scalars(query.order_by(*keyset.order_by()).limit(limit + 1))
+    ordered = query.order_by(*keyset.order_by()).limit(limit + 1)
+    if columns:
+        rows = list((session or db.session()).execute(ordered).all())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(rows, keyset.cursor_of(rows[-1]) if more and rows else None)
+    result = (session or db.session()).scalars(ordered)
     rows = list((result.unique() if unique else result).all())
     more = len(rows) > limit
     rows = rows[:limit]

@@ -279,14 +279,16 @@ def _clinical_windows_closing(user: User) -> InboxSection | None:
         .group_by(Incident.case_id)
         .subquery()
     )
-    cases = db.session.scalars(
-        case_services.visible_cases(user)
-        .join(first_open, first_open.c.case_id == Case.id)
-        .where(Case.stage.in_(OPEN_STAGES))
-        .options(*case_services.LIST_ROW_OPTIONS)
-        .order_by(first_open.c.first_at, Case.id)
-        .limit(20)
-    ).all()
+    cases = case_services.case_lines(
+        db.session.execute(
+            case_services.visible_cases(user)
+            .with_only_columns(*case_services.LINE_COLUMNS)
+            .join(first_open, first_open.c.case_id == Case.id)
+            .where(Case.stage.in_(OPEN_STAGES))
+            .order_by(first_open.c.first_at, Case.id)
+            .limit(20)
+        ).all()
+    )
     arranged = case_services.incidents_with_care_arranged(cases)
     items = []
     for case in cases:
