@@ -21,6 +21,7 @@ from referral.db.base import normalise_code
 from referral.db.paging import Page
 from referral.extensions import db
 from referral.formatting import from_wall_clock
+from referral.i18n import in_current_language
 from referral.security.policy import Permission, has_permission, requires
 from referral.security.records import find
 
@@ -87,7 +88,7 @@ def index() -> str | tuple[str, int]:
         page=page,
         users=users,
         orgs=orgs,
-        outcome_labels=OUTCOME_LABELS,
+        outcome_labels=in_current_language(OUTCOME_LABELS),
         query_args=_query_args(),
         first_page=not cursor,
         can_export=has_permission(current_user, Permission.EXPORT_AUDIT),
@@ -106,7 +107,7 @@ def export_csv() -> Response | tuple[str, int]:
             page=Page([], None),
             users={},
             orgs={},
-            outcome_labels=OUTCOME_LABELS,
+            outcome_labels=in_current_language(OUTCOME_LABELS),
             query_args={},
             first_page=True,
             can_export=True,

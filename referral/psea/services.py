@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
-from sqlalchemy.orm import load_only
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.audit import record
@@ -308,6 +307,33 @@ ALLEGATION_ORDER = Keyset(
 )
 
 
+@dataclass(frozen=True)
+class AllegationLine:
+    """An allegation as a line of the list shows it (and its pending deadline needs)."""
+
+    public_id: str
+    reference: str
+    received_at: datetime
+    category: Category
+    state: AllegationState
+    route_due_at: datetime
+    acknowledge_due_at: datetime | None
+
+    COLUMNS: ClassVar[tuple[Any, ...]] = (
+        Allegation.public_id,
+        Allegation.reference,
+        Allegation.received_at,
+        Allegation.category,
+        Allegation.state,
+        Allegation.route_due_at,
+        Allegation.acknowledge_due_at,
+    )
+
+    @classmethod
+    def of(cls, row: Any) -> AllegationLine:
+        return cls(*row)
+
+
 def list_allegations(
     user: User,
     *,
@@ -316,33 +342,19 @@ def list_allegations(
     cursor: str | None = None,
     limit: int = 50,
     reference: str | None = None,
-) -> Page[Allegation]:
+) -> Page[AllegationLine]:
     """The allegations the user may see, newest first, keyset-paged on (received_at, id);
     ``reference``: only the one with that reference (normalised), if the user may see it.
-
-    Only the columns the list shows and its deadlines need are loaded."""
-    query = (
-        select(Allegation)
-        .where(visible_to(user))
-        .options(
-            load_only(
-                Allegation.public_id,
-                Allegation.reference,
-                Allegation.received_at,
-                Allegation.category,
-                Allegation.state,
-                Allegation.route_due_at,
-                Allegation.acknowledge_due_at,
-            ),
-        )
-    )
+    Read as lines: the columns the list shows and its deadlines need, not mapped rows."""
+    query = select(*AllegationLine.COLUMNS).where(visible_to(user))
     if reference:
         query = query.where(Allegation.reference == reference)
     if state is not None:
         query = query.where(Allegation.state == state)
     if overdue_only:
         query = query.where(overdue())
-    return paging.page(query, ALLEGATION_ORDER, cursor=cursor, limit=limit)
+    page = paging.page(query, ALLEGATION_ORDER, cursor=cursor, limit=limit, columns=True)
+    return Page([AllegationLine.of(row) for row in page.rows], page.next_cursor)
 
 
 def dashboard() -> dict[str, Any]:
@@ -469,7 +481,9 @@ class Deadline:
     overdue: bool
 
 
-def pending_deadline(allegation: Allegation, now: datetime | None = None) -> Deadline | None:
+def pending_deadline(
+    allegation: Allegation | AllegationLine, now: datetime | None = None
+) -> Deadline | None:
     """The deadline of the step the allegation waits for, if any."""
     now = now or utcnow()
     if allegation.state in AWAITING_ROUTING:
