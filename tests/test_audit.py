@@ -503,6 +503,21 @@ def test_viewer_lists_filters_and_pages(signed_in_auditor: FlaskClient, app: Fla
     assert "C119" not in dated
 
 
+def test_viewer_names_who_acted_and_their_organisation_in_the_page_statement(
+    signed_in_auditor: FlaskClient, auditor: Person
+) -> None:
+    record("test.who", obj_type="case", obj_id="WHO1", actor=auditor.user)
+    record("test.who", obj_type="case", obj_id="WHO2")  # no one signed in: the system
+    db.session.commit()
+    html = signed_in_auditor.get("/audit/?action=test.who").get_data(as_text=True)
+    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)[1:]
+    assert len(rows) == 2
+    system, person = rows
+    assert "WHO2" in system and "system" in system
+    assert "WHO1" in person and auditor.email in person
+    assert f"<td>{auditor.user.organisation.acronym}</td>" in person
+
+
 def test_viewer_csv_export_is_audited(signed_in_auditor: FlaskClient, auditor: Person) -> None:
     record("test.csv", obj_type="case", obj_id="=HYPERLINK(1)")
     db.session.commit()

@@ -233,6 +233,6 @@ BUDGETS = {
     "referral queue": 2,
     "service focal point inbox": 3,
     "allegation list": 3,
-    "audit log": 6,
+    "audit log": 4,
     "pathway": 9,
 }

@@ -81,13 +81,10 @@ def index() -> str | tuple[str, int]:
         cursor=cursor,
         page_size=int(current_app.config["PAGE_SIZE"]),
     )
-    users, orgs = services.actor_labels(page.rows)
     body = render_template(
         "audit/index.html",
         form=form,
         page=page,
-        users=users,
-        orgs=orgs,
         outcome_labels=in_current_language(OUTCOME_LABELS),
         query_args=_query_args(),
         first_page=not cursor,
@@ -105,8 +102,6 @@ def export_csv() -> Response | tuple[str, int]:
             "audit/index.html",
             form=form,
             page=Page([], None),
-            users={},
-            orgs={},
             outcome_labels=in_current_language(OUTCOME_LABELS),
             query_args={},
             first_page=True,
