@@ -8,9 +8,9 @@ shown with its zone, and the machine-readable instant stays in ``<time datetime=
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from babel import Locale
 from babel.dates import format_date as babel_format_date
@@ -21,17 +21,44 @@ from flask_babel import (
     format_decimal,
     format_percent,
     get_locale,
+    get_timezone,
     ngettext,
     to_user_timezone,
     to_utc,
 )
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
+# The request's language and time zone in a template's context (put there by
+# referral.templating, so ``force_locale`` is followed): a list page formats dozens of
+# times, and each look-up through Flask-Babel costs more than the formatting itself.
+TEMPLATE_READING = "template_reading"
 
-def _local(value: datetime) -> datetime:
+
+class Reading(NamedTuple):
+    locale: str
+    zone: tzinfo
+
+
+def _local(value: datetime, zone: tzinfo | None = None) -> datetime:
     """The instant in the user's time zone (a naive value is taken to be UTC)."""
-    local: datetime = to_user_timezone(value if value.tzinfo else value.replace(tzinfo=UTC))
-    return local
+    instant = value if value.tzinfo else value.replace(tzinfo=UTC)
+    if zone is None:
+        local: datetime = to_user_timezone(instant)
+        return local
+    return _normalised(instant.astimezone(zone), zone)
+
+
+def _normalised(local: datetime, zone: tzinfo) -> datetime:
+    # What Flask-Babel's to_user_timezone does for its (pytz) zones.
+    normalize = getattr(zone, "normalize", None)
+    return normalize(local) if normalize is not None else local
+
+
+def current_reading() -> Reading:
+    """The request's language and time zone, for a template's context (TEMPLATE_READING)."""
+    return Reading(str(get_locale()), get_timezone())
 
 
 def wall_clock(instant: datetime) -> datetime:
@@ -45,12 +72,18 @@ def from_wall_clock(typed: datetime) -> datetime:
     return instant.replace(tzinfo=UTC)
 
 
-def when_text(value: datetime, *, seconds: bool = False) -> str:
+def when_text(
+    value: datetime,
+    *,
+    seconds: bool = False,
+    locale: str | None = None,
+    zone: tzinfo | None = None,
+) -> str:
     """Date, time and zone, e.g. "Mar 12, 2026, 2:05 PM GMT+01:00", "12 mars 2026, 14:05
     UTC+01:00": the locale's medium date and short time (medium, with seconds, on request),
-    joined as the locale joins them."""
-    locale = str(get_locale())
-    local = _local(value)
+    joined as the locale joins them. ``locale`` and ``zone`` default to the request's."""
+    locale = locale or str(get_locale())
+    local = _local(value, zone)
     offset = local.utcoffset() or timedelta(0)
     day = _medium_day_in(local.date(), locale)
     clock = _clock_in(local.hour, local.minute, local.second if seconds else None, offset, locale)
@@ -73,8 +106,8 @@ def _joined_in(locale: str) -> str:
     return str(Locale.parse(locale).datetime_formats["medium"]).replace("'", "")
 
 
-def _day(value: date | datetime) -> date:
-    return _local(value).date() if isinstance(value, datetime) else value
+def _day(value: date | datetime, zone: tzinfo | None = None) -> date:
+    return _local(value, zone).date() if isinstance(value, datetime) else value
 
 
 def _medium_day(day: date) -> str:
@@ -136,21 +169,30 @@ def _time_tag(machine: str, human: str) -> Markup:
     return Markup(f'<time datetime="{escape(machine)}">{escape(human)}</time>')  # noqa: S704
 
 
-def when_filter(value: datetime | None, seconds: bool = False) -> Markup | str:
+@pass_context
+def when_filter(context: Context, value: datetime | None, seconds: bool = False) -> Markup | str:
     if value is None:
         return ""
     instant = value if value.tzinfo else value.replace(tzinfo=UTC)
+    reading: Reading | None = context.get(TEMPLATE_READING)
     return _time_tag(
         instant.astimezone(UTC).isoformat(timespec="seconds"),
-        when_text(instant, seconds=seconds),
+        when_text(instant, seconds=seconds, locale=reading.locale, zone=reading.zone)
+        if reading
+        else when_text(instant, seconds=seconds),
     )
 
 
-def day_filter(value: date | datetime | None) -> Markup | str:
+@pass_context
+def day_filter(context: Context, value: date | datetime | None) -> Markup | str:
     if value is None:
         return ""
-    day = _day(value)
-    return _time_tag(day.isoformat(), _medium_day(day))
+    reading: Reading | None = context.get(TEMPLATE_READING)
+    if reading is None:
+        day = _day(value)
+        return _time_tag(day.isoformat(), _medium_day(day))
+    day = _day(value, reading.zone)
+    return _time_tag(day.isoformat(), _medium_day_in(day, reading.locale))
 
 
 def init_formatting(app: Flask) -> None:

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from referral.auth.sessions import session_expires_in_seconds
+from referral.formatting import TEMPLATE_READING, current_reading
 from referral.i18n import LANGUAGE_NAMES, TEMPLATE_LOCALE, in_current_language, text_direction
 from referral.labels import ORGANISATION_TYPE_LABELS, ROLE_LABELS
 from referral.security.policy import (
@@ -96,6 +97,7 @@ def init_templating(app: Flask) -> None:
             },
             "code_box": finds_codes(),
             TEMPLATE_LOCALE: str(get_locale()),
+            TEMPLATE_READING: current_reading(),
             "html_lang": locale.replace("_", "-"),
             "text_direction": text_direction(locale),
             "session_seconds_left": session_expires_in_seconds(),

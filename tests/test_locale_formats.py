@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, render_template_string
 from flask_babel import force_locale
 
 from referral import formatting
@@ -67,13 +67,29 @@ def test_helpers_follow_the_locale(
 
 def test_filters_keep_the_machine_readable_instant(app: Flask) -> None:
     with app.test_request_context(), force_locale("fr"):
-        assert str(formatting.when_filter(INSTANT)) == (
-            '<time datetime="2026-03-01T22:00:05+00:00">1 mars 2026, 22:00 UTC+00:00</time>'
+        page = render_template_string(
+            "{{ instant|when }}|{{ day|day }}|{{ none|when }}{{ none|day }}",
+            instant=INSTANT,
+            day=date(2026, 3, 12),
+            none=None,
         )
-        assert str(formatting.day_filter(date(2026, 3, 12))) == (
-            '<time datetime="2026-03-12">12 mars 2026</time>'
-        )
-        assert formatting.when_filter(None) == "" and formatting.day_filter(None) == ""
+    assert page == (
+        '<time datetime="2026-03-01T22:00:05+00:00">1 mars 2026, 22:00 UTC+00:00</time>|'
+        '<time datetime="2026-03-12">12 mars 2026</time>|'
+    )
+
+
+def test_filters_read_the_language_the_page_was_rendered_in(app: Flask) -> None:
+    """The filters take the language and zone from the template's context (one look-up a
+    page, not one per date), so a page rendered under force_locale shows its dates in the
+    forced language; a template rendered on its own (no context processors) looks the
+    request's up. The zone: test_case_page_shows_times_in_the_organisation_zone_and_language."""
+    with app.test_request_context():
+        with force_locale("fr"):
+            page = render_template_string("{{ instant|when(seconds=True) }}", instant=INSTANT)
+        alone = app.jinja_env.from_string("{{ instant|day }}").render(instant=INSTANT)
+    assert page.endswith(">1 mars 2026, 22:00:05 UTC+00:00</time>")
+    assert alone == '<time datetime="2026-03-01">Mar 1, 2026</time>'
 
 
 @pytest.mark.parametrize(
