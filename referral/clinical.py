@@ -28,9 +28,10 @@ from enum import StrEnum
 from typing import Any, Final
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import SQLColumnExpression, and_, or_
 from sqlalchemy.sql.elements import ColumnElement
+
+from referral.messages import lazy_gettext as _l
 
 
 class Care(StrEnum):

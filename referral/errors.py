@@ -6,11 +6,11 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from referral.messages import lazy_gettext as _l
 from referral.workflow import ConflictError, RuleError
 
 log = logging.getLogger(__name__)

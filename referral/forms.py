@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, RadioField, SelectField, ValidationError
 from wtforms.fields import Field
 from wtforms.validators import InputRequired, Regexp, StopValidation
+
+from referral.messages import lazy_gettext as _l
 
 # Control characters other than tab, newline and carriage return are refused in any text.
 _FORBIDDEN = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | {"\x7f"}

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from referral.db import OrganisationType
+from referral.messages import lazy_gettext as _l
 from referral.security.policy import Role
 
 ROLE_LABELS = {

@@ -7,13 +7,13 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from referral.auth.sessions import session_expires_in_seconds
 from referral.formatting import TEMPLATE_READING, current_reading
 from referral.i18n import LANGUAGE_NAMES, TEMPLATE_LOCALE, in_current_language, text_direction
 from referral.labels import ORGANISATION_TYPE_LABELS, ROLE_LABELS
+from referral.messages import lazy_gettext as _l
 from referral.security.policy import (
     Access,
     Permission,

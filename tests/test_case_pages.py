@@ -441,3 +441,23 @@ def test_tampered_hidden_fields_are_refused_and_change_nothing(
     db.session.expire_all()
     assert db.session.get(Case, case.id).stage is CaseStage.CLOSURE_REQUESTED  # type: ignore[union-attr]
     assert db.session.get(Referral, referral.id).state is ReferralState.SENT  # type: ignore[union-attr]
+
+
+def test_case_page_reads_of_the_caseworker_in_charge_only_what_it_shows(
+    app: Flask, supervisor: Person, caseworker: Person
+) -> None:
+    """The supervisor's case page names the caseworker in charge; the statement that reads
+    the case does not read that caseworker's password hash or second-factor secret."""
+    from tests.test_query_counts import counting
+
+    case = open_case(caseworker.user)
+    db.session.commit()
+    client = app.test_client()
+    sign_in(client, supervisor)
+    with counting() as statements:
+        page = client.get(f"/cases/{case.public_id}")
+    assert page.status_code == 200
+    assert f"In charge now: {caseworker.user.full_name}." in page.get_data(as_text=True)
+    case_statement = next(s for s in statements if "WHERE cases.public_id =" in s)
+    assert "users_1.full_name" in case_statement
+    assert "password_hash" not in case_statement and "totp_secret" not in case_statement

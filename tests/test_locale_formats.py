@@ -222,3 +222,21 @@ def test_no_template_formats_a_date_by_hand() -> None:
                     continue  # a hidden form value, read by the server
                 found.append(f"{path.relative_to(TEMPLATES)}:{number}")
     assert found == []
+
+
+def test_lazy_messages_follow_the_language_each_time_they_are_shown(app: Flask) -> None:
+    """referral.messages keeps what the catalogue gave for each message and language: the
+    same lazy message shows in the language of the moment (force_locale too), variables
+    are applied after the look-up, and outside a request the message stays untranslated."""
+    from referral.messages import lazy_gettext
+
+    refused = lazy_gettext("Refused")
+    level = lazy_gettext("%(level)s P-code", level="Admin 2")
+    assert str(refused) == "Refused"  # no request: the message itself
+    with app.test_request_context():
+        with force_locale("fr"):
+            assert (str(refused), str(level)) == ("Refusé", "P-code Admin 2")
+        with force_locale("en"):
+            assert (str(refused), str(level)) == ("Refused", "Admin 2 P-code")
+        with force_locale("fr"):
+            assert f"{refused}" == "Refusé" and refused == "Refusé"

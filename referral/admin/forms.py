@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import available_timezones
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField, SubmitField, ValidationError
 from wtforms.fields import Field
@@ -19,6 +18,7 @@ from referral.forms import (
     strip_filter,
 )
 from referral.labels import ORGANISATION_TYPE_LABELS, ROLE_LABELS
+from referral.messages import lazy_gettext as _l
 from referral.security.policy import Role
 
 _TIME_ZONES = frozenset(available_timezones()) | {"UTC"}

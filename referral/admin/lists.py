@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Integer, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,6 +24,7 @@ from referral.db import User
 from referral.db.base import TimestampMixin, enum_type
 from referral.extensions import Base, db
 from referral.i18n import in_current_language
+from referral.messages import lazy_gettext as _l
 from referral.security import events
 from referral.workflow import RuleError
 

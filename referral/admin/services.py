@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from referral.auth.services import normalise_email
@@ -14,6 +13,7 @@ from referral.auth.sessions import end_all_sessions
 from referral.clock import utcnow
 from referral.db import Organisation, OrganisationType, User
 from referral.extensions import db
+from referral.messages import lazy_gettext as _l
 from referral.security import events, passwords
 from referral.security.policy import Role, role_allowed_for_mission
 from referral.workflow import RuleError

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange
 
 from referral.directory.forms import CheckboxesField
 from referral.forms import no_control_characters, required_choice, strip_filter
+from referral.messages import lazy_gettext as _l
 
 SCOPE_LABELS = {
     "directory:read": _l("Read the service directory, areas and published pathways"),

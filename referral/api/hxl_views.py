@@ -7,7 +7,6 @@ import io
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -17,6 +16,7 @@ from wtforms.validators import AnyOf, InputRequired
 
 from referral.api import hxl
 from referral.clock import utcnow
+from referral.messages import lazy_gettext as _l
 from referral.security.policy import Permission, requires
 
 blueprint = Blueprint("hxl", __name__, url_prefix="/directory/hxl")

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app, request
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from referral.admin import services as admin_services
@@ -22,6 +21,7 @@ from referral.audit import Outcome, record
 from referral.clock import utcnow
 from referral.db import Organisation, User
 from referral.extensions import db
+from referral.messages import lazy_gettext as _l
 from referral.security import passwords
 from referral.security.policy import (
     Permission,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -19,6 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from referral.assistance.labels import NEED_LABELS, PRIORITY_LABELS
 from referral.directory.labels import AGE_GROUP_LABELS, SEX_LABELS
 from referral.forms import confirmation_field, no_control_characters, required_choice, strip_filter
+from referral.messages import lazy_gettext as _l
 from referral.referrals.labels import CAREGIVER_LABELS
 
 YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from referral.assistance.models import AssistanceNeed, AssistanceState
+from referral.messages import lazy_gettext as _l
 from referral.referrals.models import Priority, ReferralState
 
 NEED_LABELS = {

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ColumnElement, Integer, String, column, false, select, table
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -29,6 +28,7 @@ from referral.db.base import random_code
 from referral.db.paging import Keyset, Page
 from referral.directory.models import AgeGroup, Area, Sector, Service, Sex
 from referral.extensions import db
+from referral.messages import lazy_gettext as _l
 from referral.pathways.services import PathwayOption
 from referral.referrals import services as engine
 from referral.referrals.models import (

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from referral.audit.models import Outcome
 from referral.forms import no_control_characters, strip_filter
+from referral.messages import lazy_gettext as _l
 
 OUTCOME_LABELS = {
     Outcome.ALLOWED.value: _l("Allowed"),

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
@@ -8,6 +7,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from referral.auth import services
 from referral.db import User
 from referral.forms import confirmation_field, no_control_characters, strip_filter
+from referral.messages import lazy_gettext as _l
 from referral.security.passwords import MAX_LENGTH
 
 

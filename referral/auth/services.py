@@ -6,7 +6,6 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from referral.audit.models import AuditEvent
@@ -14,6 +13,7 @@ from referral.auth import throttle
 from referral.clock import utcnow
 from referral.db import RecoveryCode, User
 from referral.extensions import db
+from referral.messages import lazy_gettext as _l
 from referral.security import events, passwords, totp
 from referral.workflow import RuleError
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, update
 from werkzeug.wrappers import Response
@@ -21,6 +20,7 @@ from referral.clock import utcnow
 from referral.db import AuthSession, User
 from referral.extensions import db, login_manager
 from referral.formatting import when_text
+from referral.messages import lazy_gettext as _l
 from referral.security import events
 from referral.security.policy import (
     Access,

@@ -14,11 +14,11 @@ from functools import lru_cache
 
 from babel import Locale
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 
 from referral.admin import lists
 from referral.admin.lists import CountryList
 from referral.directory.models import Sex
+from referral.messages import lazy_gettext as _l
 from referral.workflow import RuleError
 
 from .models import (

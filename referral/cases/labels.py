@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from referral.cases.models import (
     AbductionType,
     ActionStatus,
@@ -29,6 +27,7 @@ from referral.cases.models import (
     TimeOfDay,
     TransferState,
 )
+from referral.messages import lazy_gettext as _l
 
 STAGE_LABELS = {
     CaseStage.ENGAGEMENT: _l("1. Engagement and intake"),

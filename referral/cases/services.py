@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.admin import lists
@@ -26,6 +25,7 @@ from referral.db import User, paging
 from referral.db.paging import Keyset, Page
 from referral.directory.models import AgeGroup, Area, Sector, Sex
 from referral.extensions import db
+from referral.messages import lazy_gettext as _l
 from referral.referrals import services as engine
 from referral.referrals.models import (
     Consent,
@@ -105,7 +105,14 @@ def can_open(user: User, case: Case) -> bool:
 
 # The case page shows every incident with its perpetrators: read together, so the page
 # sends as many statements for a survivor who came back three times as for one incident.
-CASE_PAGE_OPTIONS = (selectinload(Case.incidents).selectinload(Incident.perpetrators),)
+# Of the caseworker in charge it shows the name: their password hash, second-factor
+# secret and organisation (the case's own) stay out of the statement.
+CASE_PAGE_OPTIONS = (
+    selectinload(Case.incidents).selectinload(Incident.perpetrators),
+    joinedload(Case.owner)
+    .load_only(User.public_id, User.full_name, User.organisation_id)
+    .lazyload(User.organisation),
+)
 
 
 def load_case(

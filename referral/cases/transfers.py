@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -31,6 +30,7 @@ from referral.clock import utcnow
 from referral.db import Organisation, User
 from referral.directory.models import Sector
 from referral.extensions import db
+from referral.messages import lazy_gettext as _l
 from referral.referrals import services as engine
 from referral.referrals.models import Consent, ConsentKind
 from referral.security.policy import Permission, has_permission

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, TypeDecorator, literal, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from referral.extensions import db
+from referral.messages import lazy_gettext as _l
 from referral.workflow import RuleError
 
 T = TypeVar("T")

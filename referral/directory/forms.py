@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -25,6 +24,7 @@ from referral.directory.labels import (
     SEX_LABELS,
 )
 from referral.forms import email_address, no_control_characters, required_choice, strip_filter
+from referral.messages import lazy_gettext as _l
 
 
 class CheckboxesField(SelectMultipleField):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from referral.directory.models import AgeGroup, AreaLevel, Cost, Sector, ServiceStatus, Sex
+from referral.messages import lazy_gettext as _l
 
 SECTOR_LABELS = {
     Sector.GBV_CASE_MANAGEMENT: _l("GBV case management"),

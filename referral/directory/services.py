@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import selectinload
 
@@ -30,6 +29,7 @@ from referral.directory.models import (
     service_areas,
 )
 from referral.extensions import db
+from referral.messages import lazy_gettext as _l
 from referral.workflow import RuleError
 
 # Safety bound on walking up the hierarchy (the four levels need at most four steps).

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import url_for
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 
 from referral.assistance.models import AssistanceRecord
@@ -24,6 +23,7 @@ from referral.clock import utcnow
 from referral.db import User
 from referral.extensions import db
 from referral.formatting import day_text, time_left
+from referral.messages import lazy_gettext as _l
 from referral.psea import services as psea_services
 from referral.psea.labels import STATE_LABELS as PSEA_STATE_LABELS
 from referral.psea.models import Allegation, AllegationState

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length
@@ -14,6 +13,7 @@ from referral.db.work import attempt
 from referral.extensions import db
 from referral.forms import confirmation_field, no_control_characters, strip_filter
 from referral.lifecycle import retention
+from referral.messages import lazy_gettext as _l
 
 
 class LegalHoldForm(FlaskForm):

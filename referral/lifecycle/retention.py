@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Table, and_, exists, select, update
 from sqlalchemy.orm import Session
 
@@ -37,6 +36,7 @@ from referral.clock import utcnow
 from referral.extensions import Base
 from referral.lifecycle.keys import new_key_id
 from referral.lifecycle.models import LegalHold, RecordKey, Retention
+from referral.messages import lazy_gettext as _l
 from referral.security.crypto import DataKeyOwner, EncryptedBlob, data_key_owners
 from referral.security.policy import Permission, has_permission
 from referral.workflow import RuleError

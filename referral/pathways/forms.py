@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
@@ -15,6 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from referral.directory.forms import CheckboxesField
 from referral.directory.labels import SECTOR_LABELS
 from referral.forms import confirmation_field, no_control_characters, required_choice, strip_filter
+from referral.messages import lazy_gettext as _l
 
 
 class VersionForm(FlaskForm):

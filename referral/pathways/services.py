@@ -13,7 +13,6 @@ from datetime import timedelta
 from enum import StrEnum
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy import func, select
@@ -30,6 +29,7 @@ from referral.directory.models import AgeGroup, Area, Sector, Service, ServiceSt
 from referral.directory.services import area_chain
 from referral.extensions import db
 from referral.formatting import day_text
+from referral.messages import lazy_gettext as _l
 from referral.pathways.models import (
     PATHWAY_TRANSITIONS,
     PathwayStatus,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -19,6 +18,7 @@ from referral.directory.services import (
     services_by_public_ids,
 )
 from referral.i18n import in_current_language
+from referral.messages import lazy_gettext as _l
 from referral.pathways import services
 from referral.pathways.forms import ActionForm, ArchiveForm, PublishForm, StepForm, VersionForm
 from referral.pathways.models import PathwayStatus, PathwayStep, PathwayVersion

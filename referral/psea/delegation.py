@@ -15,7 +15,6 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_app_context, has_request_context
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 
 from referral.audit import record
@@ -23,6 +22,7 @@ from referral.clock import utcnow
 from referral.db import User
 from referral.db.work import survive_rollback
 from referral.extensions import db
+from referral.messages import lazy_gettext as _l
 from referral.psea.models import PseaDelegation
 from referral.security.policy import ROLE_PERMISSIONS, Actor, Permission, Role
 from referral.workflow import RuleError

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -24,6 +23,7 @@ from referral.forms import (
     required_choice,
     strip_filter,
 )
+from referral.messages import lazy_gettext as _l
 from referral.psea.labels import (
     CHANNEL_LABELS,
     ENTITY_TYPE_LABELS,

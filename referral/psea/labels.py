@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
+from referral.messages import lazy_gettext as _l
 from referral.psea.models import (
     AllegationState,
     Category,

@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -24,6 +23,7 @@ from referral.db.paging import Keyset, Page
 from referral.directory.models import Area, AreaLevel
 from referral.extensions import db
 from referral.formatting import time_left
+from referral.messages import lazy_gettext as _l
 from referral.psea.models import (
     ALLEGATION_WORKFLOW,
     AWAITING_ROUTING,

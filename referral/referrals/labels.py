@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from referral.directory.labels import SECTOR_LABELS
+from referral.messages import lazy_gettext as _l
 from referral.referrals.models import (
     CaregiverRelationship,
     ConsentKind,

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -38,6 +37,7 @@ from referral.db.base import random_code
 from referral.db.paging import Keyset, Page
 from referral.directory.models import Sector, Service
 from referral.extensions import db
+from referral.messages import lazy_gettext as _l
 from referral.pathways.services import Eligibility, PathwayOption, lookup_pathway
 from referral.referrals.models import (
     FEEDBACK_STATES,

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -19,6 +18,7 @@ from referral.db.work import attempt
 from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
 from referral.forms import confirmation_field, no_control_characters, strip_filter
 from referral.i18n import in_current_language
+from referral.messages import lazy_gettext as _l
 from referral.referrals import services
 from referral.referrals.labels import (
     EVENT_LABELS,

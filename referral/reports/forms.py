@@ -6,12 +6,12 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import DateField, HiddenField, SelectField, ValidationError
 from wtforms.validators import DataRequired, InputRequired
 
+from referral.messages import lazy_gettext as _l
 from referral.reports import services
 from referral.reports.labels import GRANULARITY_LABELS
 

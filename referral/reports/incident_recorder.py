@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import select
@@ -53,6 +52,7 @@ from referral.db import Organisation
 from referral.directory.models import Area, AreaLevel, Sector, Sex
 from referral.extensions import db
 from referral.formatting import wall_clock
+from referral.messages import lazy_gettext as _l
 from referral.referrals.models import Referral, ReferralState, SourceKind
 from referral.reports.exports import neutralise
 from referral.reports.labels import GBV_TYPES

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from referral.cases.models import IncidentType, ReportingDelay
+from referral.messages import lazy_gettext as _l
 from referral.referrals.models import ReferralState
 
 GBV_TYPES: tuple[IncidentType, ...] = (
