@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -112,6 +112,10 @@ CASE_PAGE_OPTIONS = (
     joinedload(Case.owner)
     .load_only(User.public_id, User.full_name, User.organisation_id)
     .lazyload(User.organisation),
+    selectinload(Case.assignments)
+    .joinedload(CaseAssignment.user)
+    .load_only(User.full_name)
+    .lazyload(User.organisation),
 )
 
 
@@ -149,13 +153,25 @@ def action_item_of(case: Case, public_id: str) -> ActionItem:
     )
 
 
-def caseworkers_of(organisation_id: int) -> list[User]:
+class Caseworker(NamedTuple):
+    """Of a user who may be put in charge of a case: what the choice shows and what the
+    policy reads (not the whole account, with its password hash and second factor)."""
+
+    id: int
+    public_id: str
+    full_name: str
+    role: str
+    organisation_id: int
+
+
+def caseworkers_of(organisation_id: int) -> list[Caseworker]:
     """The organisation's active users who handle cases, by name (to assign one)."""
-    users = db.session.scalars(
-        select(User)
+    rows = db.session.execute(
+        select(User.id, User.public_id, User.full_name, User.role, User.organisation_id)
         .where(User.organisation_id == organisation_id, User.active)
         .order_by(User.full_name)
     )
+    users = [Caseworker(*row) for row in rows]
     return [u for u in users if has_permission(u, Permission.HANDLE_CASES)]
 
 

@@ -692,7 +692,13 @@ def referrals_of(source_kind: SourceKind, source_public_id: str) -> Sequence[Ref
         select(Referral)
         .where(Referral.source_kind == source_kind, Referral.source_public_id == source_public_id)
         .order_by(Referral.created_at.desc(), Referral.id.desc())
-        .options(selectinload(Referral.transitions).joinedload(ReferralTransition.actor))
+        .options(
+            # the history names who moved it (exchange): their name, not their account
+            selectinload(Referral.transitions)
+            .joinedload(ReferralTransition.actor)
+            .load_only(User.full_name)
+            .lazyload(User.organisation)
+        )
     ).all()
 
 
