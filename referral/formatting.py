@@ -47,13 +47,9 @@ def _local(value: datetime, zone: tzinfo | None = None) -> datetime:
     if zone is None:
         local: datetime = to_user_timezone(instant)
         return local
-    return _normalised(instant.astimezone(zone), zone)
-
-
-def _normalised(local: datetime, zone: tzinfo) -> datetime:
-    # What Flask-Babel's to_user_timezone does for its (pytz) zones.
-    normalize = getattr(zone, "normalize", None)
-    return normalize(local) if normalize is not None else local
+    # astimezone goes through the zone's fromutc, which pytz zones (Flask-Babel's) get
+    # right: their normalize() is only needed after arithmetic on a local time.
+    return instant.astimezone(zone)
 
 
 def current_reading() -> Reading:

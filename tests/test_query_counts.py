@@ -227,7 +227,7 @@ def test_key_pages_statement_count_constant_with_rows_and_small(app: Flask, tmp_
 # the session, the case and each kind of child row once, and its country lists together.
 BUDGETS = {
     "case list": 4,
-    "case detail": 13,
+    "case detail": 11,
     "supervisor inbox": 6,
     "caseworker inbox": 4,
     "referral queue": 2,

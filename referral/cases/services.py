@@ -103,12 +103,13 @@ def can_open(user: User, case: Case) -> bool:
     return found is not None
 
 
-# The case page shows every incident with its perpetrators: read together, so the page
-# sends as many statements for a survivor who came back three times as for one incident.
+# The case page shows every incident with its perpetrators: read with the case (one
+# statement; a case holds a few incidents of a few perpetrators each), so the page sends
+# as many statements for a survivor who came back three times as for one incident.
 # Of the caseworker in charge it shows the name: their password hash, second-factor
 # secret and organisation (the case's own) stay out of the statement.
 CASE_PAGE_OPTIONS = (
-    selectinload(Case.incidents).selectinload(Incident.perpetrators),
+    joinedload(Case.incidents).joinedload(Incident.perpetrators),
     joinedload(Case.owner)
     .load_only(User.public_id, User.full_name, User.organisation_id)
     .lazyload(User.organisation),
