@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from flask.testing import FlaskClient
+import importlib
+import inspect
+import pkgutil
 
+import flask_wtf.i18n
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_wtf import FlaskForm
+
+import referral
 from referral.db import User
 from referral.extensions import db
 from tests.conftest import form_post, sign_in
@@ -49,3 +58,38 @@ def test_sign_in_page_language_links_choose_and_keep_the_language(client: FlaskC
     assert '<html lang="en"' in client.get("/auth/sign-in?lang=en").get_data(as_text=True)
     unknown = client.get("/auth/sign-in?lang=xx", headers={"Accept-Language": "en"})
     assert '<html lang="en"' in unknown.get_data(as_text=True)
+
+
+def _app_forms() -> list[type[FlaskForm]]:
+    found = []
+    for module_info in pkgutil.walk_packages(referral.__path__, "referral."):
+        module = importlib.import_module(module_info.name)
+        found += [
+            member
+            for _, member in inspect.getmembers(module, inspect.isclass)
+            if issubclass(member, FlaskForm) and member.__module__ == module.__name__
+        ]
+    return found
+
+
+def test_building_a_form_does_not_read_wtforms_own_catalogue(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A field built without a label asks WTForms' catalogue for one, which Flask-WTF
+    reads from disk once per request (a tenth of a millisecond and more): every field of
+    the app has its label (a hidden field an empty one), so a page that only shows forms
+    never reads it. Validation messages still come from it, translated."""
+    reads: list[str] = []
+    real = flask_wtf.i18n._get_translations
+
+    def counting() -> object:
+        reads.append("read")
+        return real()
+
+    monkeypatch.setattr(flask_wtf.i18n, "_get_translations", counting)
+    forms = _app_forms()
+    assert len(forms) > 40
+    with app.test_request_context():
+        for form in forms:
+            form(formdata=None)
+    assert reads == []

@@ -26,7 +26,7 @@ MAX_UPLOAD = 5 * 1024 * 1024
 
 
 class ExportForm(FlaskForm):
-    file_format = HiddenField(validators=[InputRequired(), AnyOf(["csv", "xlsx"])])
+    file_format = HiddenField(label="", validators=[InputRequired(), AnyOf(["csv", "xlsx"])])
 
 
 class ImportForm(FlaskForm):

@@ -61,7 +61,7 @@ class ChildConsentFields(FlaskForm):
 
 
 class AssistanceForm(ChildConsentFields):
-    allegation = HiddenField()
+    allegation = HiddenField(label="")
     consents_to_assistance = BooleanField(
         _l("The survivor (or, for a child, the caregiver) consents to assistance")
     )

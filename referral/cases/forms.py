@@ -346,7 +346,9 @@ class IncidentForm(FlaskForm):
         choices=_choices(LEGAL_ACTION_LABELS, _l("Not asked")),
         validators=[Optional()],
     )
-    perpetrators = FieldList(FormField(PerpetratorForm), min_entries=3, max_entries=3)
+    perpetrators = FieldList(
+        FormField(PerpetratorForm, label=""), label="", min_entries=3, max_entries=3
+    )
     answer_shelter = _answer("shelter")
     answer_health = _answer("health")
     answer_psychosocial = _answer("psychosocial")
@@ -393,7 +395,7 @@ class ClosureForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    decision = HiddenField(validators=[DataRequired()])
+    decision = HiddenField(label="", validators=[DataRequired()])
     # Required to refuse (checked by the service): the caseworker reads it.
     reason = _long(_l("Why is the closure refused?"), 2000)
     confirm = confirmation_field(
@@ -457,7 +459,7 @@ class WithdrawTransferForm(FlaskForm):
 class ReferForm(FlaskForm):
     # the incident the referral concerns (public id; empty: none), picked on the page
     # before (its type and time decide the pathway's urgency, R8)
-    incident = HiddenField()
+    incident = HiddenField(label="")
     service = RadioField(_l("Service"), validate_choice=True, validators=[InputRequired()])
     off_pathway_reason = _long(
         _l("Reason to pick this service (required for a suspended or non-eligible service)"), 2000

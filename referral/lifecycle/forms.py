@@ -19,7 +19,7 @@ from referral.messages import lazy_gettext as _l
 class LegalHoldForm(FlaskForm):
     """Place (``action=place``) or release (``action=release``) a legal hold."""
 
-    action = HiddenField(validators=[DataRequired(), AnyOf(["place", "release"])])
+    action = HiddenField(label="", validators=[DataRequired(), AnyOf(["place", "release"])])
     reason = TextAreaField(
         _l("Reason"),
         description=_l("For example the court order or the request. No names of survivors."),

@@ -83,7 +83,7 @@ class ArchiveForm(FlaskForm):
 
 class PublishForm(FlaskForm):
     # The published version the coordinator saw ("" for none): refuses a stale publish.
-    replaces = HiddenField()
+    replaces = HiddenField(label="")
     confirm = confirmation_field(
         _l("I have checked this version; it replaces the published one for every caseworker.")
     )

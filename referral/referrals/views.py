@@ -48,12 +48,17 @@ FINAL_ACTIONS = ("decline", "close")
 
 
 class ActForm(FlaskForm):
-    action = HiddenField(validators=[DataRequired()])
+    action = HiddenField(label="", validators=[DataRequired()])
+    # labelled in the page, once per answer (referrals/show.html)
     reason = TextAreaField(
-        validators=[Optional(), Length(max=2000), no_control_characters], filters=[strip_filter]
+        label="",
+        validators=[Optional(), Length(max=2000), no_control_characters],
+        filters=[strip_filter],
     )
     feedback = TextAreaField(
-        validators=[Optional(), Length(max=1000), no_control_characters], filters=[strip_filter]
+        label="",
+        validators=[Optional(), Length(max=1000), no_control_characters],
+        filters=[strip_filter],
     )
     confirm = confirmation_field(
         _l("This cannot be undone: the sender is told at once and must refer elsewhere."),

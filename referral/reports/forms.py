@@ -48,7 +48,7 @@ class ExportForm(StatisticsFilterForm):
     class Meta:
         csrf = True
 
-    file_format = HiddenField(validators=[InputRequired()])
+    file_format = HiddenField(label="", validators=[InputRequired()])
 
     def validate_file_format(self, field: Any) -> None:
         if field.data not in ("csv", "xlsx"):
