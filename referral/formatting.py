@@ -191,11 +191,19 @@ def day_filter(context: Context, value: date | datetime | None) -> Markup | str:
     return _time_tag(day.isoformat(), _medium_day_in(day, reading.locale))
 
 
+@pass_context
+def number_filter(context: Context, value: float | int) -> str:
+    reading: Reading | None = context.get(TEMPLATE_READING)
+    if reading is not None and isinstance(value, int):
+        return _integer_in(value, reading.locale)
+    return number_text(value)
+
+
 def init_formatting(app: Flask) -> None:
     filters: dict[str, Any] = {
         "when": when_filter,
         "day": day_filter,
-        "number": number_text,
+        "number": number_filter,
         "percent": percent_text,
     }
     app.jinja_env.filters.update(filters)

@@ -240,3 +240,14 @@ def test_lazy_messages_follow_the_language_each_time_they_are_shown(app: Flask) 
             assert (str(refused), str(level)) == ("Refused", "Admin 2 P-code")
         with force_locale("fr"):
             assert f"{refused}" == "Refusé" and refused == "Refusé"
+
+
+def test_number_filter_writes_counts_in_the_page_language(app: Flask) -> None:
+    """Counts take the language from the page's context (the statistics tables import
+    their macros with it), like dates; a template rendered alone looks it up."""
+    with app.test_request_context():
+        with force_locale("fr"):
+            page = render_template_string("{{ 12345|number }} {{ 1234.5|number }}")
+        alone = app.jinja_env.from_string("{{ 12345|number }}").render()
+    assert page == "12\u202f345 1\u202f234,5"
+    assert alone == "12,345"

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
+from flask import g, has_request_context
 from sqlalchemy import (
     ColumnElement,
     Float,
@@ -116,10 +117,20 @@ class AreaNode:
     parent_id: int | None
 
 
+_AREA_TREE = "reports_area_tree"
+
+
 def area_tree() -> dict[int, AreaNode]:
-    """Every area, in one query (the administrative tree is small)."""
+    """Every area, in one query (the administrative tree is small); a request reads it
+    once (the statistics page wants it for its area table, its filter and its scope)."""
+    if has_request_context() and _AREA_TREE in g:
+        tree: dict[int, AreaNode] = g.get(_AREA_TREE)
+        return tree
     rows = db.session.execute(select(Area.id, Area.public_id, Area.name, Area.parent_id))
-    return {row.id: AreaNode(row.id, row.public_id, row.name, row.parent_id) for row in rows}
+    tree = {row.id: AreaNode(row.id, row.public_id, row.name, row.parent_id) for row in rows}
+    if has_request_context():
+        setattr(g, _AREA_TREE, tree)
+    return tree
 
 
 def area_public_id(area_id: int | None) -> str | None:
