@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from babel import Locale
 from babel.dates import format_date as babel_format_date
@@ -21,7 +21,6 @@ from flask_babel import (
     format_decimal,
     format_percent,
     get_locale,
-    get_timezone,
     ngettext,
     to_user_timezone,
     to_utc,
@@ -30,15 +29,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
-# The request's language and time zone in a template's context (put there by
-# referral.templating, so ``force_locale`` is followed): a list page formats dozens of
-# times, and each look-up through Flask-Babel costs more than the formatting itself.
-TEMPLATE_READING = "template_reading"
-
-
-class Reading(NamedTuple):
-    locale: str
-    zone: tzinfo
+from referral.messages import reading_of
 
 
 def _local(value: datetime, zone: tzinfo | None = None) -> datetime:
@@ -50,11 +41,6 @@ def _local(value: datetime, zone: tzinfo | None = None) -> datetime:
     # astimezone goes through the zone's fromutc, which pytz zones (Flask-Babel's) get
     # right: their normalize() is only needed after arithmetic on a local time.
     return instant.astimezone(zone)
-
-
-def current_reading() -> Reading:
-    """The request's language and time zone, for a template's context (TEMPLATE_READING)."""
-    return Reading(str(get_locale()), get_timezone())
 
 
 def wall_clock(instant: datetime) -> datetime:
@@ -170,12 +156,10 @@ def when_filter(context: Context, value: datetime | None, seconds: bool = False)
     if value is None:
         return ""
     instant = value if value.tzinfo else value.replace(tzinfo=UTC)
-    reading: Reading | None = context.get(TEMPLATE_READING)
+    reading = reading_of(context)
     return _time_tag(
         instant.astimezone(UTC).isoformat(timespec="seconds"),
-        when_text(instant, seconds=seconds, locale=reading.locale, zone=reading.zone)
-        if reading
-        else when_text(instant, seconds=seconds),
+        when_text(instant, seconds=seconds, locale=reading.locale, zone=reading.zone),
     )
 
 
@@ -183,19 +167,15 @@ def when_filter(context: Context, value: datetime | None, seconds: bool = False)
 def day_filter(context: Context, value: date | datetime | None) -> Markup | str:
     if value is None:
         return ""
-    reading: Reading | None = context.get(TEMPLATE_READING)
-    if reading is None:
-        day = _day(value)
-        return _time_tag(day.isoformat(), _medium_day(day))
+    reading = reading_of(context)
     day = _day(value, reading.zone)
     return _time_tag(day.isoformat(), _medium_day_in(day, reading.locale))
 
 
 @pass_context
 def number_filter(context: Context, value: float | int) -> str:
-    reading: Reading | None = context.get(TEMPLATE_READING)
-    if reading is not None and isinstance(value, int):
-        return _integer_in(value, reading.locale)
+    if isinstance(value, int):
+        return _integer_in(value, reading_of(context).locale)
     return number_text(value)
 
 

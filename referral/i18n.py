@@ -14,6 +14,8 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
+from referral.messages import TEMPLATE_READING, Reading
+
 Labels = TypeVar("Labels", bound=Mapping[Any, Any])
 
 # Before signing in (the sign-in page's language links): ?lang= chooses, a cookie keeps it.
@@ -96,9 +98,6 @@ def in_current_language(labels: Labels) -> Labels:
     return found[1]  # type: ignore[return-value]
 
 
-TEMPLATE_LOCALE = "template_locale"
-
-
 def install_template_gettext(app: Flask) -> None:
     """Templates' ``_()`` and ``gettext()`` with each message translated once per language
     and process, as Jinja's new-style gettext does it (the result is a format string
@@ -108,14 +107,15 @@ def install_template_gettext(app: Flask) -> None:
     the request's translations up again each time (~25 µs): a case page has over a
     hundred. Templates translate literal messages only, so the cache holds at most every
     message of every template in each language. The language is the request's own
-    (``force_locale`` included), put in each template's context as ``TEMPLATE_LOCALE``
+    (``force_locale`` included), put in each template's context as ``TEMPLATE_READING``
     by referral.templating (a context look-up costs less than Flask-Babel's)."""
     translated: dict[tuple[str, str, bool], str] = {}
 
     @pass_context
     def gettext(context: Context, message: str, /, **variables: Any) -> str:
         autoescape = bool(context.eval_ctx.autoescape)
-        locale = context.get(TEMPLATE_LOCALE) or str(get_locale())
+        reading: Reading | None = context.get(TEMPLATE_READING)
+        locale = reading.locale if reading is not None else str(get_locale())
         key = (locale, message, autoescape)
         if not variables and key in translated:
             return translated[key]

@@ -1,4 +1,5 @@
-"""Messages translated lazily, each looked up in its catalogue once per language.
+"""The language of the moment: messages translated lazily, each looked up in its catalogue
+once per language, and the language and time zone a page is rendered in.
 
 Flask-Babel's ``lazy_gettext`` finds the request's translations again every time a lazy
 message is shown (~10 µs): a case page shows some 150 form labels, options and hints,
@@ -10,10 +11,12 @@ after the look-up).
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import tzinfo
+from typing import Any, NamedTuple
 
-from flask_babel import get_locale, get_translations
+from flask_babel import get_locale, get_timezone, get_translations
 from flask_babel.speaklater import LazyString
+from jinja2.runtime import Context
 
 _found: dict[tuple[str, str], str] = {}
 
@@ -35,3 +38,27 @@ def lazy_gettext(message: str, **variables: Any) -> LazyString:
     """Flask-Babel's ``lazy_gettext`` (a LazyString, worked out when shown) through
     ``translated``."""
     return LazyString(translated, message, **variables)
+
+
+# The request's language and time zone in a template's context (put there by
+# referral.templating, so ``force_locale`` is followed): a page translates, formats dates
+# and counts dozens of times, and each look-up through Flask-Babel costs more than the
+# work itself.
+TEMPLATE_READING = "template_reading"
+
+
+class Reading(NamedTuple):
+    locale: str
+    zone: tzinfo
+
+
+def current_reading() -> Reading:
+    """The request's language and time zone, for a template's context (TEMPLATE_READING)."""
+    return Reading(str(get_locale()), get_timezone())
+
+
+def reading_of(context: Context) -> Reading:
+    """The language and zone the page is rendered in; a template rendered on its own
+    (no context processors) or a macro imported without context looks the request's up."""
+    found: Reading | None = context.get(TEMPLATE_READING)
+    return found if found is not None else current_reading()

@@ -10,9 +10,9 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from referral.auth.sessions import session_expires_in_seconds
-from referral.formatting import TEMPLATE_READING, current_reading
-from referral.i18n import LANGUAGE_NAMES, TEMPLATE_LOCALE, in_current_language, text_direction
+from referral.i18n import LANGUAGE_NAMES, in_current_language, text_direction
 from referral.labels import ORGANISATION_TYPE_LABELS, ROLE_LABELS
+from referral.messages import TEMPLATE_READING, current_reading
 from referral.messages import lazy_gettext as _l
 from referral.security.policy import (
     Access,
@@ -96,7 +96,6 @@ def init_templating(app: Flask) -> None:
                 code: LANGUAGE_NAMES.get(code, code) for code in current_app.config["LANGUAGES"]
             },
             "code_box": finds_codes(),
-            TEMPLATE_LOCALE: str(get_locale()),
             TEMPLATE_READING: current_reading(),
             "html_lang": locale.replace("_", "-"),
             "text_direction": text_direction(locale),
