@@ -231,8 +231,6 @@ EMPTY_POST: dict[str, int | dict[str, int]] = {
     "cases.legal_hold": 400,
     "cases.request_closure": 400,
     "cases.stage": 400,
-    "cases.withdraw_consent": 400,
-    "cases.withdraw_referral": 400,
     "referrals.act": 400,
     "assistance.close": 400,
     "assistance.refer": 400,

@@ -74,7 +74,7 @@ def test_phone_refer_page_and_referral_table_fit_360_px_with_a_clinical_window_o
     for shown in (
         row.locator(".status").first,  # status: a word and a colour
         row.get_by_text("(in "),  # the deadline and the time left
-        row.locator("summary", has_text="Withdraw"),  # the action
+        row.get_by_role("link", name="Withdraw"),  # the action
     ):
         expect(shown).to_be_visible()
         box = shown.bounding_box()

@@ -3,6 +3,7 @@ canary in the raw database, bad input."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from flask import Flask
 
 from referral import clock
 from referral.audit.models import AuditEvent
+from referral.cases import services as cases
 from referral.cases.models import Case, CaseStage
 from referral.db import Organisation
 from referral.directory.models import Area, Sector, Service
@@ -28,6 +30,7 @@ from tests.factories import (
     open_case,
     publish_pathway,
     referral_consent,
+    request,
 )
 
 CANARY_NAME = "Canarina Zebedee-Quux"
@@ -461,3 +464,60 @@ def test_case_page_reads_of_the_caseworker_in_charge_only_what_it_shows(
     case_statement = next(s for s in statements if "WHERE cases.public_id =" in s)
     assert "users_1.full_name" in case_statement
     assert "password_hash" not in case_statement and "totp_secret" not in case_statement
+
+
+def test_r3_withdrawal_page_names_the_referrals_that_go_with_the_consent(
+    app: Flask, caseworker: Person, clinic: Organisation
+) -> None:
+    """Withdrawing consent is a page of its own: the caseworker sees which pending
+    referrals are withdrawn with it before ticking the box, and exactly those go."""
+    health = make_service(clinic, Sector.HEALTH)
+    shelter = make_service(clinic, Sector.PSYCHOSOCIAL)
+    publish_pathway(caseworker.user, [health, shelter])
+    case = open_case(caseworker.user)
+    going_consent = referral_consent(case, caseworker.user, health)
+    staying_consent = referral_consent(case, caseworker.user, shelter)
+    with app.test_request_context():
+        going = cases.refer(case, request(health), consent=going_consent, actor=caseworker.user)
+        staying = cases.refer(
+            case, request(shelter), consent=staying_consent, actor=caseworker.user
+        )
+    db.session.commit()
+    client = app.test_client()
+    sign_in(client, caseworker)
+    page = f"/cases/{case.public_id}/consents/{going_consent.public_id}/withdraw"
+
+    html = client.get(page).get_data(as_text=True)
+    listed = html.split('id="withdrawn-with-it"')[1].split("</dd>")[0]
+    assert going.reference in listed and staying.reference not in listed
+
+    data = {"reason": "The survivor asked to stop", "confirm": "y"}
+    assert form_post(client, page, data, page=page).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Referral, going.id).state is ReferralState.WITHDRAWN  # type: ignore[union-attr]
+    assert db.session.get(Referral, staying.id).state is ReferralState.SENT  # type: ignore[union-attr]
+
+    again = client.get(page).get_data(as_text=True)
+    assert "no longer in force" in again and 'name="confirm"' not in again
+
+
+def test_case_page_links_to_withdrawals_instead_of_a_form_each(
+    app: Flask, caseworker: Person, health: Service
+) -> None:
+    """A form per consent and per referral made the case page grow with them; each
+    withdrawal has its page, reached from a link beside the consent or referral."""
+    case = open_case(caseworker.user)
+    consents = [referral_consent(case, caseworker.user, health) for _ in range(3)]
+    with app.test_request_context():
+        referral = cases.refer(case, request(health), consent=consents[0], actor=caseworker.user)
+    db.session.commit()
+    client = app.test_client()
+    sign_in(client, caseworker)
+    html = client.get(f"/cases/{case.public_id}").get_data(as_text=True)
+    assert not re.search(r'action="[^"]*/(consents|referrals)/[^"]*/withdraw"', html)
+    for consent in consents:
+        assert f'href="/cases/{case.public_id}/consents/{consent.public_id}/withdraw"' in html
+    assert f'href="/cases/{case.public_id}/referrals/{referral.public_id}/withdraw"' in html
+    referral_page = client.get(f"/cases/{case.public_id}/referrals/{referral.public_id}/withdraw")
+    assert referral_page.status_code == 200
+    assert referral.reference in referral_page.get_data(as_text=True)

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import pkgutil
-
 import flask_wtf.i18n
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_wtf import FlaskForm
 
-import referral
 from referral.db import User
 from referral.extensions import db
+from tests.app_forms import app_form_classes
 from tests.conftest import form_post, sign_in
 from tests.factories import Person
 
@@ -60,18 +56,6 @@ def test_sign_in_page_language_links_choose_and_keep_the_language(client: FlaskC
     assert '<html lang="en"' in unknown.get_data(as_text=True)
 
 
-def _app_forms() -> list[type[FlaskForm]]:
-    found = []
-    for module_info in pkgutil.walk_packages(referral.__path__, "referral."):
-        module = importlib.import_module(module_info.name)
-        found += [
-            member
-            for _, member in inspect.getmembers(module, inspect.isclass)
-            if issubclass(member, FlaskForm) and member.__module__ == module.__name__
-        ]
-    return found
-
-
 def test_building_a_form_does_not_read_wtforms_own_catalogue(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -87,7 +71,7 @@ def test_building_a_form_does_not_read_wtforms_own_catalogue(
         return real()
 
     monkeypatch.setattr(flask_wtf.i18n, "_get_translations", counting)
-    forms = _app_forms()
+    forms = [form for form in app_form_classes() if issubclass(form, FlaskForm)]
     assert len(forms) > 40
     with app.test_request_context():
         for form in forms:

@@ -439,10 +439,6 @@ def _show_context(case: Case) -> dict[str, Any]:
         "reassign_form": reassign_form,
         "transfers": transfers.transfers_of(case),
         "withdraw_transfer_form": WithdrawTransferForm(formdata=None, prefix="transfer"),
-        "withdraw_form": WithdrawForm(formdata=None),
-        "withdraw_referral_form": WithdrawReferralForm(formdata=None),
-        # A withdrawal that came back with errors, by the consent or referral it was for.
-        "failed_withdrawals": {},
         "pending_states": PENDING_STATES,
         "can_approve": has_permission(current_user, Permission.APPROVE_CLOSURE),
         "can_assign": has_permission(current_user, Permission.SUPERVISE_CASES),
@@ -565,14 +561,26 @@ def consent(public_id: str) -> Page:
     return render_template("cases/consent.html", case=case, form=form)
 
 
-@blueprint.route("/<public_id>/consents/<consent_id>/withdraw", methods=["POST"])
+@blueprint.route("/<public_id>/consents/<consent_id>/withdraw", methods=["GET", "POST"])
 @requires(Permission.HANDLE_CASES)
 def withdraw_consent(public_id: str, consent_id: str) -> Page:
+    """R3 on a page of its own: what the consent covers and which pending referrals go
+    with it, then the reason and the tick box."""
     case = _case(public_id)
     record = services.consent_of(case, consent_id)
     form = WithdrawForm()
-    if not form.validate():
-        return _form_error_page(case, failed_withdrawals={consent_id: form})
+    if request.method == "GET" or not form.validate():
+        context = {
+            "case": case,
+            "consent": record,
+            "form": form,
+            "going": engine.referrals_withdrawn_with(
+                record, engine.referrals_of(case.source_kind, case.public_id)
+            ),
+        }
+        if request.method == "GET":
+            return render_template("cases/withdraw_consent.html", **context)
+        return _error_page("cases/withdraw_consent.html", **context)
 
     def withdraw() -> Sequence[Referral]:
         referrals = engine.withdraw_consent(
@@ -1113,7 +1121,7 @@ def referral_slip(public_id: str, referral_id: str) -> Page:
         )
 
 
-@blueprint.route("/<public_id>/referrals/<referral_id>/withdraw", methods=["POST"])
+@blueprint.route("/<public_id>/referrals/<referral_id>/withdraw", methods=["GET", "POST"])
 @requires(Permission.HANDLE_CASES)
 def withdraw_referral(public_id: str, referral_id: str) -> Page:
     case = _case(public_id)
@@ -1125,8 +1133,16 @@ def withdraw_referral(public_id: str, referral_id: str) -> Page:
         obj_id=referral_id,
     )
     form = WithdrawReferralForm()
-    if not form.validate():
-        return _form_error_page(case, failed_withdrawals={referral_id: form})
+    if request.method == "GET" or not form.validate():
+        context = {
+            "case": case,
+            "referral": referral,
+            "form": form,
+            "pending_states": PENDING_STATES,
+        }
+        if request.method == "GET":
+            return render_template("cases/withdraw_referral.html", **context)
+        return _error_page("cases/withdraw_referral.html", **context)
     withdrawn = attempt(
         lambda: engine.transition(
             referral_id,

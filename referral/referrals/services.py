@@ -214,6 +214,26 @@ def consents_of(source: ReferralSource) -> Sequence[Consent]:
     ).all()
 
 
+def _pending_under(consent: Consent) -> Select[str]:
+    """The public ids of the pending referrals that withdrawing this consent withdraws."""
+    query = select(Referral.public_id).where(Referral.state.in_(PENDING_STATES))
+    if consent.kind is ConsentKind.REFERRAL:
+        return query.where(Referral.consent_id == consent.id)
+    if consent.kind is ConsentKind.SERVICES:
+        return query.where(
+            Referral.source_kind == consent.source_kind,
+            Referral.source_public_id == consent.source_public_id,
+        )
+    return query.where(false())
+
+
+def referrals_withdrawn_with(consent: Consent, referrals: Sequence[Referral]) -> list[Referral]:
+    """Of a source's referrals, those that withdrawing ``consent`` would withdraw (R3):
+    what the confirmation page names before the caseworker decides."""
+    pending = set(db.session.scalars(_pending_under(consent)))
+    return [r for r in referrals if r.public_id in pending]
+
+
 def withdraw_consent(consent: Consent, *, actor: User, reason: str) -> list[Referral]:
     """R3: withdrawal stops further sharing at once. Withdrawing a referral consent
     withdraws the pending referrals made under it; withdrawing consent to services
@@ -227,18 +247,8 @@ def withdraw_consent(consent: Consent, *, actor: User, reason: str) -> list[Refe
     consent.withdrawn_by_id = actor.id
     consent.withdrawal_reason = reason
     audit("consent.withdrawn", actor=actor, obj_type="consent", obj_id=consent.public_id)
-    query = select(Referral.public_id).where(Referral.state.in_(PENDING_STATES))
-    if consent.kind is ConsentKind.REFERRAL:
-        query = query.where(Referral.consent_id == consent.id)
-    elif consent.kind is ConsentKind.SERVICES:
-        query = query.where(
-            Referral.source_kind == consent.source_kind,
-            Referral.source_public_id == consent.source_public_id,
-        )
-    else:
-        return []
     withdrawn = []
-    for public_id in db.session.scalars(query).all():
+    for public_id in db.session.scalars(_pending_under(consent)).all():
         withdrawn.append(
             transition(
                 public_id,
