@@ -30,7 +30,9 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None, testing: bool) 
 
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
-        app.config["DATABASE_URL"], jit=bool(app.config["POSTGRESQL_JIT"])
+        app.config["DATABASE_URL"],
+        jit=bool(app.config["POSTGRESQL_JIT"]),
+        parallel=bool(app.config["POSTGRESQL_PARALLEL_QUERY"]),
     )
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
     app.config["SESSION_COOKIE_HTTPONLY"] = True
@@ -49,13 +51,16 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None, testing: bool) 
     check_safe(app.config)
 
 
-def engine_options(url: str, *, jit: bool = False) -> dict[str, Any]:
+def engine_options(url: str, *, jit: bool = False, parallel: bool = False) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
     options: dict[str, Any] = {"pool_pre_ping": True}
-    if not jit:
-        # a session setting sent with the connection: no round-trip, no superuser needed
-        options["connect_args"] = {"options": "-c jit=off"}
+    # Session settings sent with the connection: no round-trip, no superuser needed.
+    settings = ([] if jit else ["-c jit=off"]) + (
+        [] if parallel else ["-c max_parallel_workers_per_gather=0"]
+    )
+    if settings:
+        options["connect_args"] = {"options": " ".join(settings)}
     return options
 
 
