@@ -21,7 +21,6 @@ from flask_babel import (
     format_decimal,
     format_percent,
     get_locale,
-    ngettext,
     to_user_timezone,
     to_utc,
 )
@@ -29,7 +28,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
-from referral.messages import reading_of
+from referral.messages import ngettext, reading_of
 
 
 def _local(value: datetime, zone: tzinfo | None = None) -> datetime:
@@ -108,9 +107,11 @@ def day_text(value: date | datetime) -> str:
     return _medium_day(_day(value))
 
 
-def number_text(value: float | int) -> str:
+def number_text(value: float | int, locale: str | None = None) -> str:
+    """A count or amount in the language of the request (or ``locale``, for a caller that
+    writes many: looking the request's language up costs more than a cached count)."""
     if isinstance(value, int):
-        return _integer_in(value, str(get_locale()))
+        return _integer_in(value, locale or str(get_locale()))
     return str(format_decimal(value))
 
 
@@ -133,17 +134,17 @@ def time_left(seconds: float) -> str:
     if amount < 3600:
         num = int(amount // 60)
         if seconds >= 0:
-            return str(ngettext("in %(num)d minute", "in %(num)d minutes", num))
-        return str(ngettext("%(num)d minute overdue", "%(num)d minutes overdue", num))
+            return ngettext("in %(num)d minute", "in %(num)d minutes", num)
+        return ngettext("%(num)d minute overdue", "%(num)d minutes overdue", num)
     if amount < 48 * 3600:
         num = int(amount // 3600)
         if seconds >= 0:
-            return str(ngettext("in %(num)d hour", "in %(num)d hours", num))
-        return str(ngettext("%(num)d hour overdue", "%(num)d hours overdue", num))
+            return ngettext("in %(num)d hour", "in %(num)d hours", num)
+        return ngettext("%(num)d hour overdue", "%(num)d hours overdue", num)
     num = int(amount // 86400)
     if seconds >= 0:
-        return str(ngettext("in %(num)d day", "in %(num)d days", num))
-    return str(ngettext("%(num)d day overdue", "%(num)d days overdue", num))
+        return ngettext("in %(num)d day", "in %(num)d days", num)
+    return ngettext("%(num)d day overdue", "%(num)d days overdue", num)
 
 
 def _time_tag(machine: str, human: str) -> Markup:

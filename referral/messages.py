@@ -19,6 +19,7 @@ from flask_babel.speaklater import LazyString
 from jinja2.runtime import Context
 
 _found: dict[tuple[str, str], str] = {}
+_catalogues: dict[str, Any] = {}
 
 
 def translated(message: str, **variables: Any) -> str:
@@ -32,6 +33,20 @@ def translated(message: str, **variables: Any) -> str:
         if locale is not None:  # outside a request: untranslated, and not kept
             _found[key] = text
     return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """Flask-Babel's ``ngettext`` with the language's catalogue kept per language (it does
+    not change while the app runs): a list page writes "in 3 hours" on every line."""
+    locale = get_locale()
+    if locale is None:  # outside a request: untranslated
+        catalogue = get_translations()
+    else:
+        catalogue = _catalogues.get(str(locale))
+        if catalogue is None:
+            catalogue = _catalogues[str(locale)] = get_translations()
+    text: str = catalogue.ungettext(singular, plural, num)
+    return text % {"num": num, **variables}
 
 
 def lazy_gettext(message: str, **variables: Any) -> LazyString:

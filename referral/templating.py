@@ -20,7 +20,6 @@ from referral.security.policy import (
     Requirement,
     permissions_of,
     requirement_of,
-    satisfies,
 )
 
 
@@ -65,20 +64,16 @@ CODE_FINDERS = frozenset(
 )
 
 
-def finds_codes() -> bool:
-    return bool(current_user.is_authenticated and permissions_of(current_user) & CODE_FINDERS)
-
-
-def navigation_for_current_user() -> list[NavItem]:
-    if not current_user.is_authenticated:
-        return []
+def navigation_for(held: frozenset[Permission]) -> list[NavItem]:
+    """The menu of a user who holds ``held``: the items whose endpoint they may open."""
     visible = []
     for item in NAVIGATION:
         view = current_app.view_functions.get(item.endpoint)
         requirement: Requirement | None = requirement_of(view)
         if requirement is None or requirement in (Access.PUBLIC, Access.PARTIAL):
             continue
-        if satisfies(current_user, requirement):
+        wanted = requirement if isinstance(requirement, tuple) else (requirement,)
+        if requirement is Access.SIGNED_IN or any(p in held for p in wanted):
             visible.append(item)
     return visible
 
@@ -90,12 +85,16 @@ def init_templating(app: Flask) -> None:
     @app.context_processor
     def _globals() -> dict[str, Any]:
         locale = str(get_locale() or "en")
+        user = current_user._get_current_object()
+        # Role and delegation (R22) together, worked out once for the whole page.
+        held = permissions_of(user) if user.is_authenticated else frozenset()
         return {
-            "navigation": navigation_for_current_user(),
+            "current_permissions": held,
+            "navigation": navigation_for(held) if user.is_authenticated else [],
             "language_names": {
                 code: LANGUAGE_NAMES.get(code, code) for code in current_app.config["LANGUAGES"]
             },
-            "code_box": finds_codes(),
+            "code_box": bool(held & CODE_FINDERS),
             TEMPLATE_READING: current_reading(),
             "html_lang": locale.replace("_", "-"),
             "text_direction": text_direction(locale),

@@ -242,6 +242,26 @@ def test_lazy_messages_follow_the_language_each_time_they_are_shown(app: Flask) 
             assert f"{refused}" == "Refusé" and refused == "Refusé"
 
 
+def test_plural_messages_are_flask_babels_in_every_language(app: Flask) -> None:
+    """referral.messages.ngettext keeps each language's catalogue: it gives what
+    Flask-Babel's ngettext gives, plural forms included (Arabic has six), and follows
+    force_locale from one call to the next."""
+    import flask_babel
+
+    from referral.messages import ngettext
+
+    words = ("in %(num)d hour", "in %(num)d hours")
+    with app.test_request_context():
+        for language in ("fr", "ar", "en", "fr"):
+            with force_locale(language):
+                for num in (0, 1, 2, 3, 11, 100, 101):
+                    expected = flask_babel.ngettext(*words, num)
+                    assert ngettext(*words, num) == expected, (language, num)
+        with force_locale("fr"):
+            assert ngettext(*words, 2) == "dans 2 heures"
+    assert ngettext(*words, 2) == "in 2 hours"  # no request: untranslated
+
+
 def test_number_filter_writes_counts_in_the_page_language(app: Flask) -> None:
     """Counts take the language from the page's context (the statistics tables import
     their macros with it), like dates; a template rendered alone looks it up."""

@@ -15,11 +15,15 @@ from referral.security.policy import (
     Permission,
     Role,
     access_denied,
+    permissions_of,
     requirement_of,
+    satisfies,
 )
+from referral.templating import NAVIGATION, navigation_for
 from referral.workflow import RuleError
 from tests.conftest import form_post, sign_in
 from tests.factories import Person, make_organisation, make_person
+from tests.test_access_table import delegated_coordinator
 
 # Endpoints reachable without signing in. Everything else needs a signed-in user (or,
 # under /api/v1, an API token). The API's description and docs page hold no data.
@@ -156,3 +160,23 @@ def test_r23_through_the_admin_page(signed_in_admin: FlaskClient) -> None:
     )
     assert response.status_code == 400
     assert "cannot hold a case-handling role" in response.get_data(as_text=True)
+
+
+def test_r22_navigation_shows_what_each_user_may_open(app: Flask) -> None:
+    """The menu is worked out from the permissions held (role and delegation) once per
+    page: it lists exactly the items whose endpoint the policy lets the user open."""
+    organisation = make_organisation("NAV")
+    coordinator, _granted, _admin = delegated_coordinator()
+    users = [make_person(role, organisation).user for role in Role if role in ROLE_PERMISSIONS]
+    with app.test_request_context():
+        for user in [*users, coordinator]:
+            expected = [
+                item
+                for item in NAVIGATION
+                if (requirement := requirement_of(app.view_functions.get(item.endpoint)))
+                not in (None, Access.PUBLIC, Access.PARTIAL)
+                and satisfies(user, requirement)
+            ]
+            assert navigation_for(permissions_of(user)) == expected, user.role
+    delegated = navigation_for(permissions_of(coordinator))
+    assert any(item.endpoint == "psea.index" for item in delegated)

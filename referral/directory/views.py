@@ -37,7 +37,7 @@ from referral.directory.models import (
 )
 from referral.forms import blank_first
 from referral.i18n import in_current_language
-from referral.security.policy import Permission, permissions_of, requires
+from referral.security.policy import Permission, requires
 from referral.security.records import find
 
 blueprint = Blueprint("directory", __name__, url_prefix="/directory")
@@ -47,9 +47,7 @@ Page = str | tuple[str, int] | Response
 
 @blueprint.app_context_processor
 def _labels() -> dict[str, object]:
-    held = permissions_of(current_user) if current_user.is_authenticated else frozenset()
     return {
-        "current_permissions": held,
         "sector_labels": in_current_language(SECTOR_LABELS),
         "service_status_labels": in_current_language(SERVICE_STATUS_LABELS),
         "service_status_classes": SERVICE_STATUS_CLASSES,

@@ -199,7 +199,9 @@ def _referrals_awaiting_answer(user: User) -> InboxSection | None:
     if not has_permission(user, Permission.RECEIVE_REFERRALS):
         return None
     now = utcnow()
-    page = referral_services.queue(user.organisation_id, states=[ReferralState.SENT], limit=20)
+    page = referral_services.queue(
+        user.organisation_id, states=[ReferralState.SENT], limit=20, lines=True
+    )
     items = [
         InboxItem(
             title=f"{r.reference} · {r.survivor_code}",

@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import lazyload, load_only, selectinload
+from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.audit import record as audit
@@ -832,6 +832,25 @@ WITHOUT_JOINED_ROWS = (
     lazyload(Referral.sending_organisation),
 )
 
+# What a line of the queue shows (the queue page, the inbox), and no more: a full referral
+# with its service and both organisations is some sixty columns a line, each through its
+# type's result processing.
+QUEUE_LINE = (
+    load_only(
+        Referral.public_id,
+        Referral.reference,
+        Referral.survivor_code,
+        Referral.priority,
+        Referral.time_critical,
+        Referral.state,
+        Referral.deadline_at,
+        raiseload=True,
+    ),
+    joinedload(Referral.service).load_only(Service.name, raiseload=True),
+    lazyload(Referral.receiving_organisation),
+    lazyload(Referral.sending_organisation),
+)
+
 QUEUE_ORDER = Keyset((Referral.deadline_at,), row_id=Referral.id, public_id=Referral.public_id)
 
 
@@ -842,19 +861,25 @@ def queue(
     cursor: str | None = None,
     limit: int = 50,
     code: str | None = None,
+    lines: bool = False,
 ) -> Page[Referral]:
     """The receiving organisation's queue (R10), earliest deadline first, keyset-paged
     on (deadline_at, id). Drafts never appear. ``code``: only the referral with that
-    reference, or those of that survivor code (normalised)."""
+    reference, or those of that survivor code (normalised). ``lines``: read only what a
+    line of a list shows (``QUEUE_LINE``); any other attribute raises."""
     wanted = [s for s in states if s is not ReferralState.DRAFT]
     # The states are rendered as literals so that both engines can match the partial
     # queue indexes (ix_referrals_queue_open/_done) against the query.
-    query = select(Referral).where(
-        Referral.receiving_organisation_id == organisation_id,
-        Referral.state.in_(
-            bindparam("queue_states", [s.value for s in wanted], literal_execute=True)
-        ),
-        Referral.deadline_at.is_not(None),
+    query = (
+        select(Referral)
+        .options(*(QUEUE_LINE if lines else ()))
+        .where(
+            Referral.receiving_organisation_id == organisation_id,
+            Referral.state.in_(
+                bindparam("queue_states", [s.value for s in wanted], literal_execute=True)
+            ),
+            Referral.deadline_at.is_not(None),
+        )
     )
     if code:
         query = query.where(or_(Referral.reference == code, Referral.survivor_code == code))

@@ -107,6 +107,7 @@ def queue() -> Page:
         cursor=request.args.get("cursor"),
         limit=int(current_app.config["PAGE_SIZE"]),
         code=code or None,
+        lines=True,
     )
     return render_template("referrals/queue.html", page=page, show=show, code=code, now=utcnow())
 

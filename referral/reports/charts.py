@@ -14,10 +14,11 @@ import itertools
 from dataclasses import dataclass
 
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import get_locale
 from markupsafe import Markup
 
 from referral.formatting import number_text
+from referral.messages import translated as _
 from referral.reports.suppression import Cell, Mark, SafeTable
 
 WIDTH = 640
@@ -79,12 +80,12 @@ def _shorten(label: str) -> str:
     return label[: MAX_LABEL_CHARACTERS - 1].rstrip() + "…"
 
 
-def _spoken(cell: Cell) -> str:
+def _spoken(cell: Cell, locale: str) -> str:
     if cell.mark is Mark.SMALL:
-        return str(_("fewer than %(n)d", n=cell.threshold))
+        return _("fewer than %(n)d", n=cell.threshold)
     if cell.mark is Mark.HIDDEN:
-        return str(_("hidden to protect a small number"))
-    return number_text(cell.value or 0)
+        return _("hidden to protect a small number")
+    return number_text(cell.value or 0, locale)
 
 
 def bar_chart(table: SafeTable, column: int | None = None, title: str | None = None) -> BarChart:
@@ -107,6 +108,7 @@ def bar_chart(table: SafeTable, column: int | None = None, title: str | None = N
         values = []
     largest = max((cell.value or 0 for cell in values if cell.shown), default=0)
     scale = plot_width / largest if largest else 0.0
+    locale = str(get_locale())
     bars = []
     for index, (label, cell) in enumerate(zip(labels, values, strict=True)):
         width = round((cell.value or 0) * scale) if cell.shown else STUB_WIDTH
@@ -114,11 +116,11 @@ def bar_chart(table: SafeTable, column: int | None = None, title: str | None = N
             Bar(
                 label=label,
                 short_label=_shorten(label),
-                text=number_text(cell.value or 0) if cell.shown else cell.text,
+                text=number_text(cell.value or 0, locale) if cell.shown else cell.text,
                 y=TOP + index * (BAR_HEIGHT + BAR_GAP),
                 width=width,
                 mark=cell.mark,
-                spoken=_spoken(cell),
+                spoken=_spoken(cell, locale),
             )
         )
     if table.withheld:

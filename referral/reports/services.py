@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from flask_babel import format_decimal, gettext
+from flask_babel import format_decimal
 from sqlalchemy import Integer, Select, cast, exists, func, select
 
 from referral import formatting
@@ -39,6 +39,7 @@ from referral.db import Organisation, User
 from referral.directory.labels import AGE_GROUP_LABELS, SECTOR_LABELS, SEX_LABELS
 from referral.directory.models import AgeGroup, Area, Sector, Sex
 from referral.extensions import db
+from referral.messages import translated
 from referral.referrals.models import Referral, ReferralState, SourceKind, overdue
 from referral.reports import counters
 from referral.reports.counted import (
@@ -102,8 +103,9 @@ __all__ = [
 
 
 def _(text: str, **variables: Any) -> str:
-    """gettext, typed: every label of a report is a plain string."""
-    return str(gettext(text, **variables))
+    """gettext, typed: every label of a report is a plain string (the catalogue's text
+    kept per language, referral.messages)."""
+    return translated(text, **variables)
 
 
 def scope_for(
