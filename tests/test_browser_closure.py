@@ -91,6 +91,8 @@ def test_closure_note_refusal_reason_closed_case_actions_and_reopening_in_a_brow
             "Record another incident",
             "Correct incident 1",
             "Refer to a service",
+            "Request closure",
+            "Reassign the case",
         ):
             expect(page.get_by_role("link", name=action)).to_have_count(0)
         for button in ("Update", "Move", "Request closure", "Approve closure", "Add"):

@@ -521,3 +521,42 @@ def test_case_page_links_to_withdrawals_instead_of_a_form_each(
     referral_page = client.get(f"/cases/{case.public_id}/referrals/{referral.public_id}/withdraw")
     assert referral_page.status_code == 200
     assert referral.reference in referral_page.get_data(as_text=True)
+
+
+def test_rare_case_actions_have_pages_of_their_own(
+    app: Flask, org: Organisation, caseworker: Person, supervisor: Person
+) -> None:
+    """Requesting closure, a legal hold and reassignment are reached from links on the
+    case page and done on their own page, which says when the action cannot be taken."""
+    colleague = make_person(Role.CASEWORKER, org, email="colleague@example.org")
+    case = open_case(caseworker.user)
+    db.session.commit()
+    boss = app.test_client()
+    sign_in(boss, supervisor)
+    case_url = f"/cases/{case.public_id}"
+    html = boss.get(case_url).get_data(as_text=True)
+    for action in ("closure", "legal-hold", "reassign"):
+        assert f'href="{case_url}/{action}"' in html, action
+        assert f'action="{case_url}/{action}"' not in html, action
+
+    reassign = boss.get(f"{case_url}/reassign").get_data(as_text=True)
+    options = re.findall(r'<option[^>]*value="([^"]*)"', reassign)
+    assert colleague.user.public_id in options
+    assert caseworker.user.public_id not in options  # already in charge
+
+    place = boss.get(f"{case_url}/legal-hold").get_data(as_text=True)
+    assert 'name="hold-action" type="hidden" value="place"' in place
+    assert 'name="hold-confirm"' not in place  # placing a hold can be undone
+    data = {"hold-action": "place", "hold-reason": "Court order 4"}
+    page = f"{case_url}/legal-hold"
+    assert form_post(boss, page, data, page=page).status_code == 302
+    release = boss.get(page).get_data(as_text=True)
+    assert 'value="release"' in release and 'name="hold-confirm"' in release
+
+    worker = app.test_client()
+    sign_in(worker, caseworker)
+    closure = f"{case_url}/closure"
+    data = {"closure-reason": "needs_met", "closure-confirm": "y"}
+    assert form_post(worker, closure, data, page=closure).status_code == 302
+    again = worker.get(closure).get_data(as_text=True)
+    assert "cannot be closed from this step" in again and 'name="closure-reason"' not in again

@@ -166,12 +166,12 @@ def _withdraw_referral(app: Flask) -> Gated:
 
 def _request_closure(app: Flask) -> Gated:
     world = _case_world(app)
-    page = f"/cases/{world.case.public_id}"
+    page = f"/cases/{world.case.public_id}/closure"
     note = "Needs met after three sessions"
     return Gated(
         world.caseworker,
         page,
-        f"{page}/closure",
+        page,
         {"closure-reason": "needs_met", "closure-note": note},
         "closure-confirm",
         lambda: _reload(Case, world.case.id).stage,
@@ -198,12 +198,12 @@ def _release_case_hold(app: Flask) -> Gated:
     world = _case_world(app)
     retention.place_hold(db.session(), world.case, "Court order 12", world.supervisor.user)
     db.session.commit()
-    page = f"/cases/{world.case.public_id}"
+    page = f"/cases/{world.case.public_id}/legal-hold"
     reason = "Court case over"
     return Gated(
         world.supervisor,
         page,
-        f"{page}/legal-hold",
+        page,
         {"hold-action": "release", "hold-reason": reason},
         "hold-confirm",
         lambda: retention.active_hold(db.session(), "case", world.case.public_id) is not None,

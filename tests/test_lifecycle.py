@@ -420,9 +420,8 @@ def _hold(client: Any, case: Case, action: str, reason: str, *, confirm: bool = 
     data = {"hold-action": action, "hold-reason": reason}
     if confirm:
         data["hold-confirm"] = "y"
-    return form_post(
-        client, f"/cases/{case.public_id}/legal-hold", data, page=f"/cases/{case.public_id}"
-    )
+    page = f"/cases/{case.public_id}/legal-hold"
+    return form_post(client, page, data, page=page)
 
 
 def test_r26_supervisor_places_and_releases_a_hold_on_the_case_page(

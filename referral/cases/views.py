@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, time
 from typing import Any
 
@@ -10,6 +10,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from referral.admin import lists
@@ -186,6 +187,34 @@ def _yes(value: str | None) -> bool | None:
 
 def _error_page(template: str, status: int = 400, /, **context: Any) -> tuple[str, int]:
     return render_template(template, **context), status
+
+
+def action_page(
+    case: Case,
+    form: FlaskForm,
+    *,
+    heading: str,
+    submit: str,
+    template: str = "cases/_action.html",
+    danger: bool = False,
+    closed: str | None = None,
+    skip: Collection[str] = (),
+    **context: Any,
+) -> Page:
+    """The page of one consequential action on the case (templates/cases/_action.html):
+    shown on GET, shown again with the form's errors (400) after a refused POST."""
+    html = render_template(
+        template,
+        case=case,
+        form=form,
+        heading=heading,
+        submit=submit,
+        danger=danger,
+        closed=closed,
+        skip=skip,
+        **context,
+    )
+    return html if request.method == "GET" else (html, 400)
 
 
 # --- list and intake ------------------------------------------------------------------------
@@ -394,12 +423,8 @@ def _show_context(case: Case) -> dict[str, Any]:
     status_form = ActionStatusForm()
     status_form.status.choices = [(s.value, ACTION_STATUS_LABELS[s]) for s in ActionStatus]
     assign_form = AssignForm()
-    reassign_form = ReassignForm(formdata=None, prefix="reassign")
     if has_permission(current_user, Permission.SUPERVISE_CASES):
         assign_form.user.choices = blank_first(_caseworker_choices(case))
-        reassign_form.user.choices = [
-            choice for choice in assign_form.user.choices if choice[0] != case.owner.public_id
-        ]
     country_labels = lists.labels_of(
         CountryList.ETHNICITY, CountryList.REFERRED_FROM, CountryList.OCCUPATION
     )
@@ -431,12 +456,10 @@ def _show_context(case: Case) -> dict[str, Any]:
         "action_form": ActionForm(formdata=None, prefix="action"),
         "status_form": status_form,
         "follow_up_form": FollowUpForm(formdata=None, prefix="followup"),
-        "closure_form": ClosureForm(formdata=None, prefix="closure"),
         "decision_form": DecisionForm(formdata=None),
         "reopen_form": ReopenForm(formdata=None, prefix="reopen"),
         "closure_texts": closure_texts,
         "assign_form": assign_form,
-        "reassign_form": reassign_form,
         "transfers": transfers.transfers_of(case),
         "withdraw_transfer_form": WithdrawTransferForm(formdata=None, prefix="transfer"),
         "pending_states": PENDING_STATES,
@@ -444,7 +467,6 @@ def _show_context(case: Case) -> dict[str, Any]:
         "can_assign": has_permission(current_user, Permission.SUPERVISE_CASES),
         "hold": retention.active_hold(db.session(), "case", case.public_id),
         "can_hold": retention.may_hold(current_user, case),
-        "hold_form": LegalHoldForm(formdata=None, prefix="hold"),
     }
 
 
@@ -570,17 +592,21 @@ def withdraw_consent(public_id: str, consent_id: str) -> Page:
     record = services.consent_of(case, consent_id)
     form = WithdrawForm()
     if request.method == "GET" or not form.validate():
-        context = {
-            "case": case,
-            "consent": record,
-            "form": form,
-            "going": engine.referrals_withdrawn_with(
+        return action_page(
+            case,
+            form,
+            heading=_("Withdraw consent"),
+            submit=_("Withdraw consent"),
+            template="cases/withdraw_consent.html",
+            danger=True,
+            closed=None
+            if record.active
+            else _("This consent is no longer in force: there is nothing to withdraw."),
+            consent=record,
+            going=engine.referrals_withdrawn_with(
                 record, engine.referrals_of(case.source_kind, case.public_id)
             ),
-        }
-        if request.method == "GET":
-            return render_template("cases/withdraw_consent.html", **context)
-        return _error_page("cases/withdraw_consent.html", **context)
+        )
 
     def withdraw() -> Sequence[Referral]:
         referrals = engine.withdraw_consent(
@@ -840,12 +866,12 @@ def add_follow_up(public_id: str) -> Page:
     return _error_page("cases/show.html", **context)
 
 
-@blueprint.route("/<public_id>/closure", methods=["POST"])
+@blueprint.route("/<public_id>/closure", methods=["GET", "POST"])
 @requires(Permission.HANDLE_CASES)
 def request_closure(public_id: str) -> Page:
-    case = _case(public_id, for_update=True)
+    case = _case(public_id, for_update=request.method == "POST")
     form = ClosureForm(prefix="closure")
-    if form.validate():
+    if request.method == "POST" and form.validate():
         requested = attempt(
             lambda: services.request_closure(
                 case,
@@ -860,14 +886,21 @@ def request_closure(public_id: str) -> Page:
             return redirect(url_for("cases.show", public_id=case.public_id))
         if requested.status == 409:
             form.reason.errors.append(_("The case cannot be closed from this step."))
-    return _form_error_page(_case(public_id), closure_form=form)
+    return action_page(
+        case,
+        form,
+        heading=_("Request closure"),
+        submit=_("Request closure"),
+        danger=True,
+        closed=None if case.is_open else _("The case cannot be closed from this step."),
+    )
 
 
-@blueprint.route("/<public_id>/legal-hold", methods=["POST"])
+@blueprint.route("/<public_id>/legal-hold", methods=["GET", "POST"])
 @requires(Permission.HOLD_CASES)
 def legal_hold(public_id: str) -> Page:
     """R26: a supervisor of the case's organisation places or releases a legal hold."""
-    case = _case(public_id, for_update=True)
+    case = _case(public_id, for_update=request.method == "POST")
     authorize(
         retention.may_hold(current_user, case),
         reason="legal hold on another organisation's case",
@@ -875,7 +908,7 @@ def legal_hold(public_id: str) -> Page:
         obj_id=public_id,
     )
     form = LegalHoldForm(prefix="hold")
-    done = apply_hold_form(form, case, current_user)
+    done = apply_hold_form(form, case, current_user) if request.method == "POST" else None
     if done is not None:
         flash(
             _("Legal hold placed: this case will not be purged.")
@@ -884,7 +917,19 @@ def legal_hold(public_id: str) -> Page:
             "success",
         )
         return redirect(url_for("cases.show", public_id=case.public_id))
-    return _form_error_page(_case(public_id), hold_form=form)
+    hold = retention.active_hold(db.session(), "case", case.public_id)
+    if request.method == "GET":
+        form.action.data = "release" if hold else "place"
+    releasing = form.action.data == "release"
+    return action_page(
+        case,
+        form,
+        heading=_("Release the legal hold") if releasing else _("Place a legal hold"),
+        submit=_("Release the hold") if releasing else _("Place the hold"),
+        skip=() if releasing else ("confirm",),  # placing a hold can itself be undone
+        template="cases/legal_hold.html",
+        hold=hold,
+    )
 
 
 @blueprint.route("/<public_id>/closure/decision", methods=["POST"])
@@ -1126,23 +1171,22 @@ def referral_slip(public_id: str, referral_id: str) -> Page:
 def withdraw_referral(public_id: str, referral_id: str) -> Page:
     case = _case(public_id)
     referral = _case_referral(case, referral_id)
-    authorize(
-        referral is not None,
-        reason="referral not of this case",
-        obj_type="referral",
-        obj_id=referral_id,
-    )
+    if referral is None:
+        deny("referral not of this case", status=404, obj_type="referral", obj_id=referral_id)
     form = WithdrawReferralForm()
     if request.method == "GET" or not form.validate():
-        context = {
-            "case": case,
-            "referral": referral,
-            "form": form,
-            "pending_states": PENDING_STATES,
-        }
-        if request.method == "GET":
-            return render_template("cases/withdraw_referral.html", **context)
-        return _error_page("cases/withdraw_referral.html", **context)
+        return action_page(
+            case,
+            form,
+            heading=_("Withdraw referral %(reference)s", reference=referral.reference),
+            submit=_("Withdraw referral"),
+            template="cases/withdraw_referral.html",
+            danger=True,
+            closed=None
+            if referral.state in PENDING_STATES
+            else _("This referral is no longer pending: it cannot be withdrawn."),
+            referral=referral,
+        )
     withdrawn = attempt(
         lambda: engine.transition(
             referral_id,
@@ -1162,22 +1206,34 @@ def withdraw_referral(public_id: str, referral_id: str) -> Page:
 # --- moving a case: reassignment, transfer to another organisation ----------------------------
 
 
-@blueprint.route("/<public_id>/reassign", methods=["POST"])
+@blueprint.route("/<public_id>/reassign", methods=["GET", "POST"])
 @requires(Permission.SUPERVISE_CASES)
 def reassign(public_id: str) -> Page:
     """A supervisor hands the case to another caseworker of the organisation (audited)."""
-    case = _case(public_id, for_update=True)
+    case = _case(public_id, for_update=request.method == "POST")
     form = ReassignForm(prefix="reassign")
-    form.user.choices = blank_first(_caseworker_choices(case))
-    user = find(User, form.user.data)
+    form.user.choices = blank_first(
+        choice for choice in _caseworker_choices(case) if choice[0] != case.owner.public_id
+    )
+    user = find(User, form.user.data) if request.method == "POST" else None
     if (
-        form.validate()
+        request.method == "POST"
+        and form.validate()
         and user is not None
         and attempt(lambda: transfers.reassign(case, user, actor=current_user), form)
     ):
         flash(_("Case reassigned to %(name)s.", name=user.full_name), "success")
         return redirect(url_for("cases.show", public_id=case.public_id))
-    return _form_error_page(_case(public_id), reassign_form=form)
+    return action_page(
+        case,
+        form,
+        heading=_("Reassign the case"),
+        submit=_("Reassign"),
+        template="cases/reassign.html",
+        closed=None
+        if case.is_open and len(form.user.choices) > 1
+        else _("No other caseworker of the organisation can take the case."),
+    )
 
 
 def _transfer_choices(case: Case) -> list[tuple[str, str]]:
