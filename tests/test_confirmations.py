@@ -570,8 +570,9 @@ def test_reversible_siblings_of_case_actions_need_no_tick(app: Flask) -> None:
         f"{case_page}/consents/{world.consent.public_id}/withdraw",
         f"{case_page}/referrals/{world.referral.public_id}/withdraw",
     ):
-        (box,) = _tick_boxes(worker.get(withdrawal).get_data(as_text=True), "confirm")
-        assert " required" in box, withdrawal
+        html = worker.get(withdrawal).get_data(as_text=True)
+        (box,) = _tick_boxes(html, "confirm")
+        assert " required" in box and "novalidate" not in html, withdrawal
 
     cases.request_closure(world.case, ClosureReason.NEEDS_MET, "", actor=world.caseworker.user)
     db.session.commit()

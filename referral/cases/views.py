@@ -214,7 +214,7 @@ def action_page(
         skip=skip,
         **context,
     )
-    return html if request.method == "GET" else (html, 400)
+    return (html, 400) if request.method == "POST" else html
 
 
 # --- list and intake ------------------------------------------------------------------------
