@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -78,9 +80,34 @@ def navigation_for(held: frozenset[Permission]) -> list[NavItem]:
     return visible
 
 
+_MARKER = "RECORDMARKER"
+_PLAIN = re.compile(r"[0-9A-Za-z]+")
+
+
+def links_for(endpoint: str, argument: str = "public_id") -> Callable[[str], str]:
+    """``url_for(endpoint, argument=value)`` for the many values of one argument that a list
+    page links, one per line: the URL is built once with a marker and each value takes the
+    marker's place (``url_for`` costs some fifty Python calls; a list page has fifty lines).
+    A value of anything but letters and digits (public ids, references and codes are those)
+    goes through ``url_for`` itself."""
+    marked: dict[str, Any] = {argument: _MARKER}
+    head, marker, tail = url_for(endpoint, **marked).partition(_MARKER)
+    if not marker or _MARKER in tail:
+        raise ValueError(f"the URL of {endpoint} does not carry {argument} once as given")
+
+    def link(value: str) -> str:
+        if _PLAIN.fullmatch(value):
+            return f"{head}{value}{tail}"
+        given: dict[str, Any] = {argument: value}
+        return url_for(endpoint, **given)
+
+    return link
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    app.jinja_env.globals["links_for"] = links_for
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
