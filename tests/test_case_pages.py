@@ -15,13 +15,13 @@ from flask import Flask
 from referral import clock
 from referral.audit.models import AuditEvent
 from referral.cases import services as cases
-from referral.cases.models import Case, CaseStage
+from referral.cases.models import Case, CaseStage, ClosureReason
 from referral.db import Organisation
 from referral.directory.models import Area, Sector, Service
 from referral.extensions import db
 from referral.referrals.models import Consent, Referral, ReferralState
 from referral.security.policy import Role
-from tests.conftest import form_post, sign_in
+from tests.conftest import form_post, fresh, sign_in
 from tests.factories import (
     Person,
     make_organisation,
@@ -560,3 +560,43 @@ def test_rare_case_actions_have_pages_of_their_own(
     assert form_post(worker, closure, data, page=closure).status_code == 302
     again = worker.get(closure).get_data(as_text=True)
     assert "cannot be closed from this step" in again and 'name="closure-reason"' not in again
+
+
+def test_action_plan_and_follow_up_notes_are_written_on_pages_of_their_own(
+    app: Flask, caseworker: Person, supervisor: Person
+) -> None:
+    """The case page links to both forms; each page refuses bad input with its errors
+    (400, nothing saved), saves good input, and offers no form once the case is closed."""
+    case = open_case(caseworker.user)
+    db.session.commit()
+    worker = app.test_client()
+    sign_in(worker, caseworker)
+    case_url = f"/cases/{case.public_id}"
+    html = worker.get(case_url).get_data(as_text=True)
+    for action in ("actions", "follow-ups"):
+        assert f'href="{case_url}/{action}"' in html, action
+        assert f'action="{case_url}/{action}"' not in html, action
+
+    actions = f"{case_url}/actions"
+    refused = form_post(worker, actions, {"action-need": "health", "action-goal": ""}, page=actions)
+    assert refused.status_code == 400
+    assert 'id="action-goal-error"' in refused.get_data(as_text=True)
+    assert not fresh(case).action_items
+    data = {"action-need": "health", "action-goal": "Clinic visit", "action-due_on": ""}
+    added = form_post(worker, actions, data, page=actions)
+    assert added.status_code == 302 and added.headers["Location"].endswith(f"{case_url}#plan")
+    assert [item.goal for item in fresh(case).action_items] == ["Clinic visit"]
+
+    notes = f"{case_url}/follow-ups"
+    refused = form_post(worker, notes, {"followup-note": ""}, page=notes)
+    assert refused.status_code == 400 and 'id="followup-note-error"' in refused.get_data(
+        as_text=True
+    )
+    assert form_post(worker, notes, {"followup-note": "Called her."}, page=notes).status_code == 302
+    assert [note.note for note in fresh(case).follow_ups] == ["Called her."]
+
+    cases.request_closure(case, ClosureReason.NEEDS_MET, "", actor=caseworker.user)
+    db.session.commit()
+    for page in (actions, notes):
+        closed = worker.get(page).get_data(as_text=True)
+        assert "nothing more can be changed" in closed and "<form" not in closed.split("<main")[1]

@@ -242,8 +242,13 @@ def test_r12_overdue_flagged_to_sender_and_receiver(
     assert engine.overdue_for_organisation(clinic.id) == []
     clock.advance(timedelta(hours=25))
     assert referral.is_overdue(clock.utcnow())
-    assert engine.overdue_for_organisation(clinic.id) == [referral]
-    assert engine.overdue_for_organisation(caseworker.user.organisation_id) == [referral]
+    for side in (clinic.id, caseworker.user.organisation_id):
+        [line] = engine.overdue_for_organisation(side)
+        assert (line.public_id, line.reference, line.deadline_at) == (
+            referral.public_id,
+            referral.reference,
+            referral.deadline_at,
+        )
 
 
 def test_r8_health_referral_marked_urgent_while_window_open(

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.admin import lists
@@ -393,7 +393,8 @@ def check_origin_referral(referral: Referral, actor: User) -> None:
 
 
 def accepted_referrals_without_case(actor: User, limit: int = 20) -> Sequence[Referral]:
-    """Referrals the actor's organisation accepted and no case was opened for yet."""
+    """Referrals the actor's organisation accepted and no case was opened for yet, with
+    what the inbox shows of them (the rest of the row raises if read)."""
     has_case = select(Case.id).where(Case.origin_referral_id == Referral.id).exists()
     return db.session.scalars(
         select(Referral)
@@ -403,7 +404,12 @@ def accepted_referrals_without_case(actor: User, limit: int = 20) -> Sequence[Re
             Referral.sector == Sector.GBV_CASE_MANAGEMENT,
             ~has_case,
         )
-        .options(*engine.WITHOUT_JOINED_ROWS)
+        .options(
+            *engine.WITHOUT_JOINED_ROWS,
+            load_only(
+                Referral.public_id, Referral.survivor_code, Referral.priority, raiseload=True
+            ),
+        )
         .order_by(Referral.responded_at, Referral.id)
         .limit(limit)
     ).all()

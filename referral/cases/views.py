@@ -181,6 +181,10 @@ def _case(public_id: str, *, for_update: bool = False, for_page: bool = False) -
     return services.load_case(public_id, current_user, for_update=for_update, for_page=for_page)
 
 
+def _closed_to_changes() -> str:
+    return str(_("The case is closed or its closure is requested: nothing more can be changed."))
+
+
 def _yes(value: str | None) -> bool | None:
     return None if value in (None, "") else value == "yes"
 
@@ -321,10 +325,7 @@ def edit(public_id: str) -> Page:
     as revealed (R2), and the audit names the changed fields, never their values."""
     case = _case(public_id, for_update=request.method == "POST")
     if not case.is_open:
-        flash(
-            _("The case is closed or its closure is requested: nothing more can be changed."),
-            "error",
-        )
+        flash(_closed_to_changes(), "error")
         return redirect(url_for("cases.show", public_id=case.public_id))
     if request.method == "GET":
         values = services.reveal(case, current_user, services.INTAKE_SENSITIVE_FIELDS)
@@ -453,9 +454,7 @@ def _show_context(case: Case) -> dict[str, Any]:
         "exchanges": {r.id: engine.exchange(r, current_user, as_sender=True) for r in referrals},
         "goals": goals,
         "stage_form": stage_form,
-        "action_form": ActionForm(formdata=None, prefix="action"),
         "status_form": status_form,
-        "follow_up_form": FollowUpForm(formdata=None, prefix="followup"),
         "decision_form": DecisionForm(formdata=None),
         "reopen_form": ReopenForm(formdata=None, prefix="reopen"),
         "closure_texts": closure_texts,
@@ -818,21 +817,34 @@ def stage(public_id: str) -> Page:
     return redirect(url_for("cases.show", public_id=case.public_id))
 
 
-@blueprint.route("/<public_id>/actions", methods=["POST"])
+@blueprint.route("/<public_id>/actions", methods=["GET", "POST"])
 @requires(Permission.HANDLE_CASES)
 def add_action(public_id: str) -> Page:
+    """A step of the case action plan, on a page of its own (the case page links to it)."""
     case = _case(public_id)
     form = ActionForm(prefix="action")
-    if form.validate() and attempt(
-        lambda: services.add_action_item(
-            case, Need(form.need.data), form.goal.data or "", form.due_on.data, actor=current_user
-        ),
-        form,
+    if (
+        request.method == "POST"
+        and form.validate()
+        and attempt(
+            lambda: services.add_action_item(
+                case,
+                Need(form.need.data),
+                form.goal.data or "",
+                form.due_on.data,
+                actor=current_user,
+            ),
+            form,
+        )
     ):
         return redirect(url_for("cases.show", public_id=case.public_id) + "#plan")
-    context = _show_context(case)
-    context["action_form"] = form
-    return _error_page("cases/show.html", **context)
+    return action_page(
+        case,
+        form,
+        heading=_("Add an action"),
+        submit=_("Add"),
+        closed=None if case.is_open else _closed_to_changes(),
+    )
 
 
 @blueprint.route("/<public_id>/actions/<item_id>", methods=["POST"])
@@ -851,19 +863,28 @@ def action_status(public_id: str, item_id: str) -> Page:
     return redirect(url_for("cases.show", public_id=case.public_id) + "#plan")
 
 
-@blueprint.route("/<public_id>/follow-ups", methods=["POST"])
+@blueprint.route("/<public_id>/follow-ups", methods=["GET", "POST"])
 @requires(Permission.HANDLE_CASES)
 def add_follow_up(public_id: str) -> Page:
+    """A follow-up note (encrypted, shown on the sensitive details page), on a page of its own."""
     case = _case(public_id)
     form = FollowUpForm(prefix="followup")
-    if form.validate() and attempt(
-        lambda: services.add_follow_up(case, form.note.data or "", actor=current_user), form
+    if (
+        request.method == "POST"
+        and form.validate()
+        and attempt(
+            lambda: services.add_follow_up(case, form.note.data or "", actor=current_user), form
+        )
     ):
         flash(_("Follow-up note saved."), "success")
         return redirect(url_for("cases.show", public_id=case.public_id))
-    context = _show_context(case)
-    context["follow_up_form"] = form
-    return _error_page("cases/show.html", **context)
+    return action_page(
+        case,
+        form,
+        heading=_("Write a follow-up note"),
+        submit=_("Save note"),
+        closed=None if case.is_open else _closed_to_changes(),
+    )
 
 
 @blueprint.route("/<public_id>/closure", methods=["GET", "POST"])

