@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from referral import clock
 from referral.admin import services as admin_services
@@ -45,6 +45,29 @@ def test_new_session_on_sign_in(client: FlaskClient, admin: Person) -> None:
     attacker = client.application.test_client()
     attacker.set_cookie("referral_session", before.value)
     assert not is_signed_in(attacker)
+
+
+def test_signed_in_pages_do_not_read_the_password_hash_or_second_factor_secret(
+    client: FlaskClient, caseworker: Person
+) -> None:
+    """Every request loads the session's user; their password hash and TOTP secret stay
+    in the database unless a page needs them (sign-in, password change)."""
+    sign_in(client, caseworker)
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        for page in ("/", "/cases/", "/go", "/auth/account"):
+            assert client.get(page).status_code == 200, page
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    read = " ".join(statements)
+    assert "auth_sessions" in read
+    for secret in ("password_hash", "totp_secret", "totp_last_step"):
+        assert secret not in read, secret
 
 
 def test_idle_timeout(client: FlaskClient, admin: Person) -> None:

@@ -14,10 +14,11 @@ from flask import Flask, current_app, flash, g, redirect, request, session, url_
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from referral.clock import utcnow
-from referral.db import AuthSession, User
+from referral.db import AuthSession, Organisation, User
 from referral.extensions import db, login_manager
 from referral.formatting import when_text
 from referral.messages import lazy_gettext as _l
@@ -138,12 +139,40 @@ def end_all_sessions(user: User, reason: str) -> None:
     )
 
 
+# What every signed-in request reads of the user and their organisation: who they are,
+# what they may do, how pages speak to them, and whether the session still holds. The
+# password hash, the second-factor secret and the sign-in bookkeeping stay in the
+# database unless a page asks for them (loaded on access).
+SESSION_USER = joinedload(AuthSession.user).load_only(
+    User.public_id,
+    User.email,
+    User.full_name,
+    User.role,
+    User.organisation_id,
+    User.active,
+    User.locale,
+    User.service_account,
+    User.session_version,
+)
+SESSION_ORGANISATION = SESSION_USER.joinedload(User.organisation).load_only(
+    Organisation.public_id,
+    Organisation.name,
+    Organisation.acronym,
+    Organisation.org_type,
+    Organisation.provides_services,
+    Organisation.time_zone,
+    Organisation.active,
+)
+
+
 def _load_user(public_id: str) -> User | None:
     token = session.get(TOKEN_KEY)
     if not token:
         return None
     row = db.session.scalar(
-        select(AuthSession).where(AuthSession.token_hash == token_digest(token))
+        select(AuthSession)
+        .where(AuthSession.token_hash == token_digest(token))
+        .options(SESSION_ORGANISATION)
     )
     if row is None or row.ended_at is not None or row.user.public_id != public_id:
         session.clear()
