@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
 from referral import clock
 from referral.cases import services as cases
+from referral.cases.models import Case
 from referral.db import Organisation, paging
 from referral.db.paging import CursorError
 from referral.extensions import db
@@ -200,3 +202,24 @@ def test_one_keyset_paging_helper_api_cursors_carry_public_ids_only(client: Flas
     bad = client.get(f"{API}/referrals/sent?cursor=bm90IGpzb24", headers=headers)
     assert bad.status_code == 400 and bad.mimetype == "application/problem+json"
     assert bad.get_json()["errors"][0]["field"] == "cursor"
+
+
+def test_one_of_matches_in_for_any_number_of_values_with_one_statement_text(
+    caseworker: Person,
+) -> None:
+    """``one_of`` selects what ``IN`` selects (none, one, more than fifty values, ints and
+    strings); on PostgreSQL the statement's text does not change with the count."""
+    made = [open_case(caseworker.user) for _ in range(60)]
+    db.session.commit()
+    texts: set[str] = set()
+    for count in (0, 1, 7, 60):
+        chosen = made[:count]
+        for column, values in (
+            (Case.id, [c.id for c in chosen]),
+            (Case.public_id, [c.public_id for c in chosen] + ["NOSUCHCASE000000"]),
+        ):
+            query = sa.select(Case.id).where(paging.one_of(column, values)).order_by(Case.id)
+            assert db.session.scalars(query).all() == sorted(c.id for c in chosen)
+            texts.add(str(query.compile(bind=db.session.get_bind())))
+    if db.session.get_bind().dialect.name == "postgresql":
+        assert len(texts) == 2  # one per column

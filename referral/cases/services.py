@@ -840,7 +840,7 @@ def incidents_with_care_arranged(cases: Iterable[Case | CaseLine]) -> set[str]:
     rows = db.session.scalars(
         select(Referral.incident_public_id).where(
             Referral.source_kind == SourceKind.GBV_CASE,
-            Referral.source_public_id.in_(ids),
+            paging.one_of(Referral.source_public_id, ids),
             Referral.incident_public_id.is_not(None),
             *engine.care_arranged_conditions(),
         )
@@ -915,7 +915,7 @@ def case_lines(rows: Sequence[Any]) -> list[CaseLine]:
             Incident.incident_type,
             Incident.incident_at,
         )
-        .where(Incident.case_id.in_(list(incidents)))
+        .where(paging.one_of(Incident.case_id, incidents.keys()))
         .order_by(Incident.case_id, Incident.number)
     ):
         incidents[incident.case_id].append(

@@ -15,12 +15,22 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, TypeDecorator, literal, select, tuple_
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Select,
+    TypeDecorator,
+    any_,
+    bindparam,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from referral.extensions import db
@@ -28,6 +38,7 @@ from referral.messages import lazy_gettext as _l
 from referral.workflow import RuleError
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 CURSOR_PARAMETER = "cursor"
 MAX_CURSOR = 1000  # characters of an encoded cursor; a sort value is at most a name
@@ -170,3 +181,14 @@ def page(
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, keyset.cursor_of(rows[-1]) if more and rows else None)
+
+
+def one_of(column: InstrumentedAttribute[V], values: Collection[V]) -> ColumnElement[bool]:
+    """``column IN values`` for the rows of a page (their ids, to read what goes with
+    them). On PostgreSQL it is sent as ``column = ANY(:values)``, one array parameter, so
+    the statement's text is the same whatever the number of values: SQLAlchemy compiles
+    it once, psycopg converts it once (it parses a statement of more than 50 parameters
+    again every time) and the server prepares it once. Elsewhere it is ``IN (...)``."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return column.in_(list(values))
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
