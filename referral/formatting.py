@@ -169,8 +169,13 @@ def day_filter(context: Context, value: date | datetime | None) -> Markup | str:
     if value is None:
         return ""
     reading = reading_of(context)
-    day = _day(value, reading.zone)
-    return _time_tag(day.isoformat(), _medium_day_in(day, reading.locale))
+    return _day_tag(_day(value, reading.zone), reading.locale)
+
+
+@lru_cache(maxsize=4096)
+def _day_tag(day: date, locale: str) -> Markup:
+    # A list shows a few dozen days, most of them more than once across pages.
+    return _time_tag(day.isoformat(), _medium_day_in(day, locale))
 
 
 @pass_context
