@@ -219,7 +219,6 @@ EMPTY_POST: dict[str, int | dict[str, int]] = {
     "auth.sign_out_everywhere": 400,
     "hxl.export": 302,  # no format chosen: back to the directory with a message
     "cases.action_status": 400,
-    "cases.assign": 400,
     "cases.withdraw_transfer": 400,
     "cases.accept_transfer": 400,
     "cases.decline_transfer": 400,

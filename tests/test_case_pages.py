@@ -535,7 +535,7 @@ def test_rare_case_actions_have_pages_of_their_own(
     sign_in(boss, supervisor)
     case_url = f"/cases/{case.public_id}"
     html = boss.get(case_url).get_data(as_text=True)
-    for action in ("closure", "legal-hold", "reassign"):
+    for action in ("closure", "legal-hold", "reassign", "assign"):
         assert f'href="{case_url}/{action}"' in html, action
         assert f'action="{case_url}/{action}"' not in html, action
 
@@ -600,3 +600,24 @@ def test_action_plan_and_follow_up_notes_are_written_on_pages_of_their_own(
     for page in (actions, notes):
         closed = worker.get(page).get_data(as_text=True)
         assert "nothing more can be changed" in closed and "<form" not in closed.split("<main")[1]
+
+
+def test_supervisor_assigns_a_caseworker_on_a_page_of_its_own(
+    app: Flask, org: Organisation, caseworker: Person, supervisor: Person
+) -> None:
+    colleague = make_person(Role.CASEWORKER, org, email="helper@example.org")
+    case = open_case(caseworker.user)
+    db.session.commit()
+    boss = app.test_client()
+    sign_in(boss, supervisor)
+    page = f"/cases/{case.public_id}/assign"
+    options = re.findall(r'<option[^>]*value="([^"]*)"', boss.get(page).get_data(as_text=True))
+    assert colleague.user.public_id in options
+
+    refused = form_post(boss, page, {"user": ""})
+    assert refused.status_code == 400 and 'id="user-error"' in refused.get_data(as_text=True)
+    assert form_post(boss, page, {"user": colleague.user.public_id}).status_code == 302
+    assert colleague.user.id in fresh(case).assigned_user_ids()
+
+    again = boss.get(page).get_data(as_text=True)
+    assert colleague.user.public_id not in re.findall(r'<option[^>]*value="([^"]*)"', again)

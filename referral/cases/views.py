@@ -423,9 +423,6 @@ def _show_context(case: Case) -> dict[str, Any]:
     ]
     status_form = ActionStatusForm()
     status_form.status.choices = [(s.value, ACTION_STATUS_LABELS[s]) for s in ActionStatus]
-    assign_form = AssignForm()
-    if has_permission(current_user, Permission.SUPERVISE_CASES):
-        assign_form.user.choices = blank_first(_caseworker_choices(case))
     country_labels = lists.labels_of(
         CountryList.ETHNICITY, CountryList.REFERRED_FROM, CountryList.OCCUPATION
     )
@@ -458,7 +455,6 @@ def _show_context(case: Case) -> dict[str, Any]:
         "decision_form": DecisionForm(formdata=None),
         "reopen_form": ReopenForm(formdata=None, prefix="reopen"),
         "closure_texts": closure_texts,
-        "assign_form": assign_form,
         "transfers": transfers.transfers_of(case),
         "withdraw_transfer_form": WithdrawTransferForm(formdata=None, prefix="transfer"),
         "pending_states": PENDING_STATES,
@@ -999,20 +995,38 @@ def reopen(public_id: str) -> Page:
     return _form_error_page(_case(public_id), reopen_form=form)
 
 
-@blueprint.route("/<public_id>/assign", methods=["POST"])
+@blueprint.route("/<public_id>/assign", methods=["GET", "POST"])
 @requires(Permission.SUPERVISE_CASES)
 def assign(public_id: str) -> Page:
-    case = _case(public_id)
+    """A supervisor adds a caseworker of the organisation to the case (audited), on a page
+    of its own: the case page links to it."""
+    case = _case(public_id, for_update=request.method == "POST")
     form = AssignForm()
-    form.user.choices = blank_first(_caseworker_choices(case))
-    if not form.validate():
-        return _form_error_page(case, assign_form=form)
-    user = find(User, form.user.data)
-    if user is None:
-        abort(400)
-    services.assign(case, user, actor=current_user)  # a refusal is answered 400
-    flash(_("Caseworker assigned."), "success")
-    return redirect(url_for("cases.show", public_id=case.public_id))
+    assigned = case.assigned_user_ids()
+    form.user.choices = blank_first(
+        (u.public_id, u.full_name)
+        for u in services.caseworkers_of(case.organisation_id)
+        if u.id not in assigned
+    )
+    user = find(User, form.user.data) if request.method == "POST" else None
+    if (
+        request.method == "POST"
+        and form.validate()
+        and user is not None
+        and attempt(lambda: services.assign(case, user, actor=current_user), form)
+    ):
+        flash(_("Caseworker assigned."), "success")
+        return redirect(url_for("cases.show", public_id=case.public_id))
+    return action_page(
+        case,
+        form,
+        heading=_("Assign a caseworker"),
+        submit=_("Assign"),
+        template="cases/assign.html",
+        closed=None
+        if case.is_open and len(form.user.choices) > 1
+        else _("No other caseworker of the organisation can be assigned to the case."),
+    )
 
 
 # --- referrals from the case ------------------------------------------------------------------
