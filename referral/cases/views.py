@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, time
 from typing import Any
 
@@ -473,8 +473,24 @@ def _form_error_page(case: Case, **forms: Any) -> tuple[str, int]:
     return _error_page("cases/show.html", **context)
 
 
-def _caseworker_choices(case: Case) -> list[tuple[str, str]]:
-    return [(u.public_id, u.full_name) for u in services.caseworkers_of(case.organisation_id)]
+def _chosen_caseworker(
+    case: Case,
+    form: AssignForm | ReassignForm,
+    leave_out: Collection[int],
+    act: Callable[[User], Any],
+) -> User | None:
+    """The caseworker form of the assign and reassign pages: offers the organisation's
+    caseworkers but those in ``leave_out`` (user ids); on a valid POST, ``act`` on the
+    chosen one (a refusal goes into the form's errors) and return them."""
+    form.user.choices = blank_first(
+        (u.public_id, u.full_name)
+        for u in services.caseworkers_of(case.organisation_id)
+        if u.id not in leave_out
+    )
+    if request.method != "POST" or not form.validate():
+        return None
+    user = find(User, form.user.data)
+    return user if user is not None and attempt(lambda: act(user), form) else None
 
 
 @blueprint.route("/<public_id>")
@@ -1002,18 +1018,11 @@ def assign(public_id: str) -> Page:
     of its own: the case page links to it."""
     case = _case(public_id, for_update=request.method == "POST")
     form = AssignForm()
-    assigned = case.assigned_user_ids()
-    form.user.choices = blank_first(
-        (u.public_id, u.full_name)
-        for u in services.caseworkers_of(case.organisation_id)
-        if u.id not in assigned
-    )
-    user = find(User, form.user.data) if request.method == "POST" else None
-    if (
-        request.method == "POST"
-        and form.validate()
-        and user is not None
-        and attempt(lambda: services.assign(case, user, actor=current_user), form)
+    if _chosen_caseworker(
+        case,
+        form,
+        case.assigned_user_ids(),
+        lambda user: services.assign(case, user, actor=current_user),
     ):
         flash(_("Caseworker assigned."), "success")
         return redirect(url_for("cases.show", public_id=case.public_id))
@@ -1247,16 +1256,13 @@ def reassign(public_id: str) -> Page:
     """A supervisor hands the case to another caseworker of the organisation (audited)."""
     case = _case(public_id, for_update=request.method == "POST")
     form = ReassignForm(prefix="reassign")
-    form.user.choices = blank_first(
-        choice for choice in _caseworker_choices(case) if choice[0] != case.owner.public_id
+    user = _chosen_caseworker(
+        case,
+        form,
+        {case.owner_id},
+        lambda chosen: transfers.reassign(case, chosen, actor=current_user),
     )
-    user = find(User, form.user.data) if request.method == "POST" else None
-    if (
-        request.method == "POST"
-        and form.validate()
-        and user is not None
-        and attempt(lambda: transfers.reassign(case, user, actor=current_user), form)
-    ):
+    if user is not None:
         flash(_("Case reassigned to %(name)s.", name=user.full_name), "success")
         return redirect(url_for("cases.show", public_id=case.public_id))
     return action_page(
