@@ -413,16 +413,19 @@ def _show_context(case: Case) -> dict[str, Any]:
             obj_id=case.public_id,
             fields_revealed=revealed,
         )
-    stage_form = StageForm()
-    stage_form.stage.choices = [
+    next_stages = [
         (s.value, STAGE_LABELS[s])
         for s in CaseStage
         if case.is_open
         and CASE_WORKFLOW.can(case.stage, s)
         and s not in (CaseStage.CLOSURE_REQUESTED, CaseStage.CLOSED)
     ]
-    status_form = ActionStatusForm()
-    status_form.status.choices = [(s.value, ACTION_STATUS_LABELS[s]) for s in ActionStatus]
+    stage_form = None
+    if next_stages:
+        stage_form = StageForm()
+        stage_form.stage.choices = next_stages
+    can_approve = has_permission(current_user, Permission.APPROVE_CLOSURE)
+    case_transfers = transfers.transfers_of(case)
     country_labels = lists.labels_of(
         CountryList.ETHNICITY, CountryList.REFERRED_FROM, CountryList.OCCUPATION
     )
@@ -450,15 +453,22 @@ def _show_context(case: Case) -> dict[str, Any]:
         "referrals": referrals,
         "exchanges": {r.id: engine.exchange(r, current_user, as_sender=True) for r in referrals},
         "goals": goals,
+        # only the forms this page shows (a failed POST puts its own in their place)
         "stage_form": stage_form,
-        "status_form": status_form,
-        "decision_form": DecisionForm(formdata=None),
-        "reopen_form": ReopenForm(formdata=None, prefix="reopen"),
+        "action_statuses": [(s.value, ACTION_STATUS_LABELS[s]) for s in ActionStatus],
+        "decision_form": DecisionForm(formdata=None)
+        if can_approve and case.stage is CaseStage.CLOSURE_REQUESTED
+        else None,
+        "reopen_form": ReopenForm(formdata=None, prefix="reopen")
+        if can_approve and case.closed_at
+        else None,
         "closure_texts": closure_texts,
-        "transfers": transfers.transfers_of(case),
-        "withdraw_transfer_form": WithdrawTransferForm(formdata=None, prefix="transfer"),
+        "transfers": case_transfers,
+        "withdraw_transfer_form": WithdrawTransferForm(formdata=None, prefix="transfer")
+        if any(t.state is TransferState.PROPOSED for t in case_transfers)
+        else None,
         "pending_states": PENDING_STATES,
-        "can_approve": has_permission(current_user, Permission.APPROVE_CLOSURE),
+        "can_approve": can_approve,
         "can_assign": has_permission(current_user, Permission.SUPERVISE_CASES),
         "hold": retention.active_hold(db.session(), "case", case.public_id),
         "can_hold": retention.may_hold(current_user, case),

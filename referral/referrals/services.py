@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
+from sqlalchemy.orm import joinedload, lazyload, load_only
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.audit import record as audit
@@ -698,18 +698,25 @@ def hand_over_pending(
 
 
 def referrals_of(source_kind: SourceKind, source_public_id: str) -> Sequence[Referral]:
-    return db.session.scalars(
-        select(Referral)
-        .where(Referral.source_kind == source_kind, Referral.source_public_id == source_public_id)
-        .order_by(Referral.created_at.desc(), Referral.id.desc())
-        .options(
-            # the history names who moved it (exchange): their name, not their account
-            selectinload(Referral.transitions)
-            .joinedload(ReferralTransition.actor)
-            .load_only(User.full_name)
-            .lazyload(User.organisation)
+    return (
+        db.session.scalars(
+            select(Referral)
+            .where(
+                Referral.source_kind == source_kind, Referral.source_public_id == source_public_id
+            )
+            .order_by(Referral.created_at.desc(), Referral.id.desc())
+            .options(
+                # the history names who moved it (exchange): their name, not their account;
+                # read in the same statement (a referral has a handful of transitions)
+                joinedload(Referral.transitions)
+                .joinedload(ReferralTransition.actor)
+                .load_only(User.full_name)
+                .lazyload(User.organisation)
+            )
         )
-    ).all()
+        .unique()
+        .all()
+    )
 
 
 def received_by(actor: User) -> ColumnElement[bool]:
