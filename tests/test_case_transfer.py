@@ -24,6 +24,7 @@ from referral.cases.models import (
 from referral.db import Organisation, OrganisationType, User
 from referral.extensions import db
 from referral.home.inbox import inbox_for
+from referral.lifecycle import retention
 from referral.referrals import services as engine
 from referral.referrals.models import CaregiverRelationship, Consent, ConsentKind, Priority
 from referral.security.policy import Role
@@ -349,6 +350,33 @@ def test_item7_transfer_pages_propose_through_the_form(
     assert stored.note == "Closer to her family"
     show = client.get(f"/cases/{case.public_id}").get_data(as_text=True)
     assert "Proposed, waiting for an answer" in show
+
+
+def test_item7_case_page_reads_transfers_and_legal_hold_with_the_case(
+    app: Flask, people: dict[str, Person], receiver_org: Organisation
+) -> None:
+    """The proposed transfer and a legal hold in force are shown on the case page, and
+    read in the case's own statement: no statement more than without them."""
+    from tests.test_query_counts import counting
+
+    case = _case(people)
+    client = app.test_client()
+    sign_in(client, people["supervisor"])
+    url = f"/cases/{case.public_id}"
+    assert client.get(url).status_code == 200
+    with counting() as without:
+        bare = client.get(url).get_data(as_text=True)
+    assert "Legal hold" not in bare and "Withdraw the proposal" not in bare
+    _propose(case, people, receiver_org)
+    retention.place_hold(db.session(), case, "Court order 3/2026", people["supervisor"].user)
+    db.session.commit()
+    with counting() as with_both:
+        page = client.get(url).get_data(as_text=True)
+    assert f"{receiver_org.acronym} · Proposed, waiting for an answer" in page
+    assert "Withdraw the proposal" in page and "Release the legal hold" in page
+    assert "Court order" not in page and "Moved to Kesa" not in page  # not decrypted there
+    assert len(with_both) == len(without), "\n".join(s.split("\n")[0][:90] for s in with_both)
+    assert not [s for s in with_both if "FROM case_transfers" in s or "FROM legal_holds" in s]
 
 
 # --- reassignment -----------------------------------------------------------------------------

@@ -15,16 +15,17 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    and_,
     false,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from referral.clinical import ClinicalWindow, clinical_windows
 from referral.db import Organisation, User
 from referral.db.base import PublicIdMixin, TimestampMixin, UTCDateTime, enum_type, random_code
 from referral.directory.models import AgeGroup, Area, Sector, Sex
 from referral.extensions import Base
-from referral.lifecycle.models import Retention
+from referral.lifecycle.models import LegalHold, Retention
 from referral.referrals.models import Need, SourceKind
 from referral.security.crypto import DataKeyOwner, encrypted_column
 from referral.security.policy import Permission
@@ -404,6 +405,21 @@ class Case(PublicIdMixin, TimestampMixin, Base):
     )
     follow_ups: Mapped[list[FollowUp]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="FollowUp.id.desc()"
+    )
+    # What the case page shows with the case, read in its statement (rarely more than
+    # one of each): the transfers proposed, newest first, and the legal holds in force.
+    transfers: Mapped[list[CaseTransfer]] = relationship(
+        viewonly=True,
+        order_by=lambda: (CaseTransfer.proposed_at.desc(), CaseTransfer.id.desc()),
+    )
+    holds_in_force: Mapped[list[LegalHold]] = relationship(
+        primaryjoin=lambda: and_(
+            LegalHold.owner_type == Case.__retention__.owner_type,
+            foreign(LegalHold.owner_public_id) == Case.public_id,
+            LegalHold.released_at.is_(None),
+        ),
+        viewonly=True,
+        order_by=lambda: LegalHold.id.desc(),
     )
 
     # --- ReferralSource -----------------------------------------------------------------

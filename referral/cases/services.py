@@ -21,10 +21,11 @@ from referral.admin.lists import CountryList
 from referral.audit import record as audit
 from referral.clinical import ClinicalWindow, clinical_windows
 from referral.clock import utcnow
-from referral.db import User, paging
+from referral.db import Organisation, User, paging
 from referral.db.paging import Keyset, Page
 from referral.directory.models import AgeGroup, Area, Sector, Sex
 from referral.extensions import db
+from referral.lifecycle.models import LegalHold
 from referral.messages import lazy_gettext as _l
 from referral.referrals import services as engine
 from referral.referrals.models import (
@@ -52,6 +53,7 @@ from .models import (
     CaseAssignment,
     CaseIncident,
     CaseStage,
+    CaseTransfer,
     ClosureReason,
     DisabilityType,
     DisplacementStage,
@@ -119,6 +121,12 @@ CASE_PAGE_OPTIONS = (
     .joinedload(CaseAssignment.user)
     .load_only(User.full_name)
     .lazyload(User.organisation),
+    # not their notes and reasons (encrypted, not shown there)
+    joinedload(Case.transfers)
+    .load_only(CaseTransfer.public_id, CaseTransfer.state, CaseTransfer.proposed_at)
+    .joinedload(CaseTransfer.to_organisation)
+    .load_only(Organisation.acronym),
+    joinedload(Case.holds_in_force).load_only(LegalHold.placed_at),
 )
 
 

@@ -88,14 +88,6 @@ def pending_transfer(case: Case) -> CaseTransfer | None:
     )
 
 
-def transfers_of(case: Case) -> Sequence[CaseTransfer]:
-    return db.session.scalars(
-        select(CaseTransfer)
-        .where(CaseTransfer.case_id == case.id)
-        .order_by(CaseTransfer.proposed_at.desc(), CaseTransfer.id.desc())
-    ).all()
-
-
 def incoming(organisation_id: int, *, limit: int = 50) -> Sequence[CaseTransfer]:
     """The transfers proposed to the organisation and not answered yet, oldest first."""
     return db.session.scalars(

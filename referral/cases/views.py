@@ -425,7 +425,7 @@ def _show_context(case: Case) -> dict[str, Any]:
         stage_form = StageForm()
         stage_form.stage.choices = next_stages
     can_approve = has_permission(current_user, Permission.APPROVE_CLOSURE)
-    case_transfers = transfers.transfers_of(case)
+    case_transfers = case.transfers
     country_labels = lists.labels_of(
         CountryList.ETHNICITY, CountryList.REFERRED_FROM, CountryList.OCCUPATION
     )
@@ -470,7 +470,7 @@ def _show_context(case: Case) -> dict[str, Any]:
         "pending_states": PENDING_STATES,
         "can_approve": can_approve,
         "can_assign": has_permission(current_user, Permission.SUPERVISE_CASES),
-        "hold": retention.active_hold(db.session(), "case", case.public_id),
+        "hold": case.holds_in_force[0] if case.holds_in_force else None,
         "can_hold": retention.may_hold(current_user, case),
     }
 
