@@ -6,11 +6,13 @@ Only talks to 127.0.0.1 / localhost, with a bounded number of requests and a bou
 Each user signs in once through the real sign-in pages (one TOTP code per user per
 30-second window: the server refuses a replayed code) and keeps its session.
 
-For every page: ``--requests`` timed requests from ``--threads`` threads after a short
-warm-up; prints p50/p95/p99, requests per second, and the page's p95 over two floors
-measured in the same run: ``/healthz`` (the app itself, one trivial database round-trip)
-and, with ``--bare-base``, a bare one-route Flask app (bench/bare_app.py) served by
-gunicorn with the same settings. Then a mixed workload of the app's pages for
+For every page: ``--requests`` timed requests from ``--threads`` threads after
+``--warmup`` untimed ones from the same threads (20: every gunicorn worker has served
+the page several times, its statements compiled and prepared); prints p50/p95/p99,
+requests per second, and the page's p95 over two floors measured in the same run:
+``/healthz`` (the app itself, one trivial database round-trip) and, with
+``--bare-base``, a bare one-route Flask app (bench/bare_app.py) served by gunicorn with
+the same settings. Then a mixed workload of the app's pages for
 ``--mixed-seconds`` seconds, counting errors (any status other than 200, or no answer).
 ``--json`` writes the figures for bench/run.py.
 """
@@ -18,6 +20,7 @@ gunicorn with the same settings. Then a mixed workload of the app's pages for
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import json
 import os
@@ -131,12 +134,31 @@ def run_threads(threads: int, work: Callable[[int], None]) -> float:
     return time.perf_counter() - started
 
 
+def warm_up(page: Page, client: Client, requests: int, threads: int) -> None:
+    """Untimed requests from the same threads as the timed ones, so that both workers
+    serve the page a few times first: each compiles its statements and templates once,
+    and psycopg prepares a statement on a connection at its sixth execution there."""
+    counter = iter(range(requests))
+    lock = threading.Lock()
+
+    def work(_: int) -> None:
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                return
+            with contextlib.suppress(OSError):  # counted, if it lasts, by the timed ones
+                client.request(page.path(i))
+
+    run_threads(threads, work)
+
+
 def measure(
-    page: Page, client: Client, requests: int, threads: int, seconds: float, warmup: int = 3
+    page: Page, client: Client, requests: int, threads: int, seconds: float, warmup: int
 ) -> None:
-    """``requests`` timed requests, or as many as start within ``seconds``."""
-    for i in range(warmup):
-        client.request(page.path(i))
+    """``warmup`` untimed requests, then ``requests`` timed requests, or as many as start
+    within ``seconds``."""
+    warm_up(page, client, warmup, threads)
     counter = iter(range(requests))
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
@@ -284,6 +306,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument(
+        "--warmup", type=int, default=20, help="untimed requests per page before its timed ones"
+    )
+    parser.add_argument(
         "--page-seconds", type=float, default=40.0, help="time bound per page (seconds)"
     )
     parser.add_argument("--mixed-seconds", type=float, default=60.0)
@@ -291,6 +316,8 @@ def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.requests <= 10_000 or not 0 <= args.mixed_seconds <= 600:
         raise SystemExit("--requests must be 1..10000 and --mixed-seconds 0..600")
+    if not 0 <= args.warmup <= 1_000:
+        raise SystemExit("--warmup must be 0..1000")
     credentials = json.loads(args.credentials.read_text(encoding="utf-8"))
     roles = {"supervisor", "service_focal_point", "psea_coordinator", "auditor"}
     roles |= {"gbv_coordinator", "caseworker"}
@@ -300,7 +327,9 @@ def main() -> None:
     pages = build_pages(credentials, clients)
     load_before = os.getloadavg()
     for page in pages:
-        measure(page, clients[page.role], args.requests, args.threads, args.page_seconds)
+        measure(
+            page, clients[page.role], args.requests, args.threads, args.page_seconds, args.warmup
+        )
     load_after = os.getloadavg()
     rows = report(pages)
     # The machine may be shared: its 1-minute load average before and after the pages.

@@ -54,3 +54,33 @@ def test_bench_serves_the_bare_floor_with_the_apps_gunicorn_settings(
         "bare_app:app",
     ]
     assert app_args[app_args.index("--workers") + 1] == "2"
+
+
+def test_bench_warms_every_page_up_from_all_threads_before_timing_it() -> None:
+    """The warm-up requests are sent from the timing threads and are not timed: every
+    gunicorn worker has compiled and prepared the page's statements before it counts."""
+    import threading
+    import time
+
+    from bench.load import measure
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.threads: list[int] = []
+            self.paths: list[str] = []
+            self.lock = threading.Lock()
+
+        def request(self, path: str) -> tuple[int, str]:
+            with self.lock:
+                self.threads.append(threading.get_ident())
+                self.paths.append(path)
+            time.sleep(0.002)  # a request takes a while: the other threads take the next
+            return 200, ""
+
+    client = Recorder()
+    page = Page("case detail", "supervisor", ["/cases/A", "/cases/B"])
+    measure(page, client, 30, 4, 10.0, 20)  # type: ignore[arg-type]
+    assert len(client.paths) == 50
+    assert len(page.samples) == 30 and page.errors == 0
+    assert set(client.paths[:20]) == {"/cases/A", "/cases/B"}
+    assert len(set(client.threads[:20])) > 1
