@@ -255,6 +255,8 @@ def one_run(
                 str(args.requests),
                 "--threads",
                 str(args.threads),
+                "--warmup",
+                str(args.warmup),
                 "--mixed-seconds",
                 str(args.mixed_seconds),
                 "--json",
@@ -339,6 +341,9 @@ def main() -> None:
     parser.add_argument("--events-per-case", type=int, default=10)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--warmup", type=int, default=20, help="untimed requests per page (bench/load.py)"
+    )
     parser.add_argument("--mixed-seconds", type=float, default=60)
     parser.add_argument("--port", type=int, default=8811)
     parser.add_argument("--rotation", action="store_true", help="also run bench/rotation.py")
