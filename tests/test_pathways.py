@@ -431,6 +431,37 @@ def test_r14_lookup_walks_up_to_the_parent_pathway(
     ] == ["Hotline"]
 
 
+def test_r14_nearest_published_pathway_wins_read_in_one_statement(
+    areas: Areas, org: Organisation, coordinator: Person, published: dict[str, object]
+) -> None:
+    """With pathways published for Kesa and for the province above it, Kesa camp follows
+    Kesa's; the camp's parents are read in one statement, and the pathway with its steps
+    and their services in one more."""
+    from referral.directory.services import area_chain
+    from tests.test_query_counts import counting
+
+    hotline = make_service(org, Sector.SAFETY_SECURITY, "Hotline", [areas.province])
+    make_pathway(areas.province, coordinator.user, [(Sector.SAFETY_SECURITY, [hotline])])
+    db.session.commit()
+    area_type = type(areas.camp)
+    ids = [a.id for a in (areas.camp, areas.kesa, areas.province, areas.country)]
+    db.session.expunge_all()
+    camp = db.session.get_one(area_type, ids[0])
+    with counting() as statements:
+        chain = area_chain(camp)
+        version = services.published_pathway_for(camp, chain)
+        assert version is not None
+        names = [s.name for step in version.steps for s in step.services]
+    assert [a.id for a in chain] == ids
+    assert version.area_id == ids[1]
+    assert "District hospital" in names and "Hotline" not in names
+    assert len(statements) == 2, statements
+    province = services.published_version(db.session.get_one(area_type, ids[2]))
+    assert province is not None
+    assert [s.name for step in province.steps for s in step.services] == ["Hotline"]
+    assert services.published_version(camp) is None
+
+
 def test_a_step_only_takes_services_serving_the_area(
     areas: Areas, org: Organisation, coordinator: Person
 ) -> None:

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, and_, exists, func, literal, select
+from sqlalchemy.orm import aliased, selectinload
 
 from referral.audit import record
 from referral.clock import utcnow
@@ -48,16 +48,23 @@ def area_by_public_id(public_id: str) -> Area | None:
 
 
 def area_chain(area: Area) -> list[Area]:
-    """The area itself, then its parent, up to the country: the areas that serve it."""
-    chain = [area]
-    current = area
-    while current.parent_id is not None and len(chain) <= MAX_DEPTH:
-        parent = db.session.get(Area, current.parent_id)
-        if parent is None:
-            break
-        chain.append(parent)
-        current = parent
-    return chain
+    """The area itself, then its parent, up to the country: the areas that serve it.
+    The parents are read in one statement (a recursive query), whatever the depth."""
+    if area.parent_id is None:
+        return [area]
+    up = (
+        select(Area.id, Area.parent_id, literal(1).label("depth"))
+        .where(Area.id == area.parent_id)
+        .cte("up", recursive=True)
+    )
+    above = aliased(Area)
+    up = up.union_all(
+        select(above.id, above.parent_id, up.c.depth + 1).where(
+            above.id == up.c.parent_id, up.c.depth < MAX_DEPTH
+        )
+    )
+    parents = db.session.scalars(select(Area).join(up, Area.id == up.c.id).order_by(up.c.depth))
+    return [area, *parents]
 
 
 def areas_below(area: Area) -> list[Area]:

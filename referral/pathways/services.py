@@ -15,9 +15,9 @@ from enum import StrEnum
 from flask import current_app
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral.audit import record
@@ -50,42 +50,54 @@ def current_versions() -> list[PathwayVersion]:
     )
 
 
+# A pathway version is read with its steps and their services in one statement: a
+# pathway has a handful of steps of a few services each.
+WITH_STEPS = joinedload(PathwayVersion.steps).joinedload(PathwayStep.services)
+
+
 def version_by_public_id(public_id: str) -> PathwayVersion | None:
     return db.session.scalar(
-        select(PathwayVersion)
-        .where(PathwayVersion.public_id == public_id)
-        .options(selectinload(PathwayVersion.steps).selectinload(PathwayStep.services))
+        select(PathwayVersion).where(PathwayVersion.public_id == public_id).options(WITH_STEPS)
     )
 
 
 def versions_of(area: Area) -> list[PathwayVersion]:
+    """The area's versions, newest first, with the name of who approved each (not the
+    rest of their account)."""
     return list(
         db.session.scalars(
             select(PathwayVersion)
             .where(PathwayVersion.area_id == area.id)
             .order_by(PathwayVersion.number.desc())
-            .options(selectinload(PathwayVersion.published_by))
+            .options(
+                joinedload(PathwayVersion.published_by)
+                .load_only(User.full_name)
+                .lazyload(User.organisation)
+            )
         )
     )
 
 
 def published_version(area: Area) -> PathwayVersion | None:
     """The published version of exactly this area (no walking up)."""
-    return db.session.scalar(
-        select(PathwayVersion)
-        .where(PathwayVersion.area_id == area.id, PathwayVersion.status == PathwayStatus.PUBLISHED)
-        .options(selectinload(PathwayVersion.steps).selectinload(PathwayStep.services))
-    )
+    return published_pathway_for(area, [area])
 
 
 def published_pathway_for(area: Area, chain: list[Area] | None = None) -> PathwayVersion | None:
-    """The published pathway that applies in ``area``: its own, else the nearest parent's.
-    ``chain``: ``area_chain(area)`` when the caller has it already."""
-    for candidate in area_chain(area) if chain is None else chain:
-        version = published_version(candidate)
-        if version is not None:
-            return version
-    return None
+    """The published pathway that applies in ``area``: its own, else the nearest parent's
+    (one statement). ``chain``: ``area_chain(area)`` when the caller has it already."""
+    serving = area_chain(area) if chain is None else chain
+    nearest_first = {a.id: position for position, a in enumerate(serving)}
+    return db.session.scalar(
+        select(PathwayVersion)
+        .where(
+            PathwayVersion.area_id.in_(nearest_first),
+            PathwayVersion.status == PathwayStatus.PUBLISHED,
+        )
+        .order_by(case(nearest_first, value=PathwayVersion.area_id))
+        .limit(1)
+        .options(WITH_STEPS)
+    )
 
 
 PUBLISHED_ORDER = Keyset((PathwayVersion.public_id,))
