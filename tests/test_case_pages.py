@@ -523,6 +523,13 @@ def test_case_page_links_to_withdrawals_instead_of_a_form_each(
     assert referral.reference in referral_page.get_data(as_text=True)
 
 
+def links_without_forms(html: str, case_url: str, actions: tuple[str, ...]) -> None:
+    """The case page links to each action's own page and carries none of their forms."""
+    for action in actions:
+        assert f'href="{case_url}/{action}"' in html, action
+        assert f'action="{case_url}/{action}"' not in html, action
+
+
 def test_rare_case_actions_have_pages_of_their_own(
     app: Flask, org: Organisation, caseworker: Person, supervisor: Person
 ) -> None:
@@ -535,9 +542,7 @@ def test_rare_case_actions_have_pages_of_their_own(
     sign_in(boss, supervisor)
     case_url = f"/cases/{case.public_id}"
     html = boss.get(case_url).get_data(as_text=True)
-    for action in ("closure", "legal-hold", "reassign", "assign"):
-        assert f'href="{case_url}/{action}"' in html, action
-        assert f'action="{case_url}/{action}"' not in html, action
+    links_without_forms(html, case_url, ("closure", "legal-hold", "reassign", "assign"))
 
     reassign = boss.get(f"{case_url}/reassign").get_data(as_text=True)
     options = re.findall(r'<option[^>]*value="([^"]*)"', reassign)
@@ -573,9 +578,7 @@ def test_action_plan_and_follow_up_notes_are_written_on_pages_of_their_own(
     sign_in(worker, caseworker)
     case_url = f"/cases/{case.public_id}"
     html = worker.get(case_url).get_data(as_text=True)
-    for action in ("actions", "follow-ups"):
-        assert f'href="{case_url}/{action}"' in html, action
-        assert f'action="{case_url}/{action}"' not in html, action
+    links_without_forms(html, case_url, ("actions", "follow-ups"))
 
     actions = f"{case_url}/actions"
     refused = form_post(worker, actions, {"action-need": "health", "action-goal": ""}, page=actions)

@@ -15,10 +15,9 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
-    and_,
     false,
 )
-from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from referral.clinical import ClinicalWindow, clinical_windows
 from referral.db import Organisation, User
@@ -413,11 +412,8 @@ class Case(PublicIdMixin, TimestampMixin, Base):
         order_by=lambda: (CaseTransfer.proposed_at.desc(), CaseTransfer.id.desc()),
     )
     holds_in_force: Mapped[list[LegalHold]] = relationship(
-        primaryjoin=lambda: and_(
-            LegalHold.owner_type == Case.__retention__.owner_type,
-            foreign(LegalHold.owner_public_id) == Case.public_id,
-            LegalHold.released_at.is_(None),
-        ),
+        primaryjoin=lambda: LegalHold.in_force(Case.__retention__.owner_type, Case.public_id),
+        foreign_keys=lambda: [LegalHold.owner_public_id],
         viewonly=True,
         order_by=lambda: LegalHold.id.desc(),
     )

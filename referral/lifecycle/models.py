@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ColumnElement, ForeignKey, Index, LargeBinary, String, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from referral.clock import utcnow
@@ -77,6 +78,16 @@ class LegalHold(PublicIdMixin, Base):
     @property
     def active(self) -> bool:
         return self.released_at is None
+
+    @classmethod
+    def in_force(cls, owner_type: str, owner_public_id: Any) -> ColumnElement[bool]:
+        """SQL condition: a hold not released on the record of this type and public id
+        (a value or a column)."""
+        return and_(
+            cls.owner_type == owner_type,
+            cls.owner_public_id == owner_public_id,
+            cls.released_at.is_(None),
+        )
 
 
 @dataclass(frozen=True, slots=True)

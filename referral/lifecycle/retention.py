@@ -144,11 +144,7 @@ def _pk_where(col: Any, condition: Any) -> Callable[[int, str], Any]:
 def active_hold(session: Session, owner_type: str, owner_public_id: str) -> LegalHold | None:
     return session.scalars(
         select(LegalHold)
-        .where(
-            LegalHold.owner_type == owner_type,
-            LegalHold.owner_public_id == owner_public_id,
-            LegalHold.released_at.is_(None),
-        )
+        .where(LegalHold.in_force(owner_type, owner_public_id))
         .order_by(LegalHold.id.desc())
         .limit(1)
     ).one_or_none()
@@ -262,11 +258,7 @@ def retention_days(config: Mapping[str, Any], rule: Retention) -> int:
 def _eligible(item: RetainedModel, cutoff: datetime) -> list[Any]:
     table = item.table
     closed = table.c[item.model.__mapper__.get_property(item.rule.closed_at).columns[0].name]
-    held = exists().where(
-        LegalHold.owner_type == item.rule.owner_type,
-        LegalHold.owner_public_id == table.c.public_id,
-        LegalHold.released_at.is_(None),
-    )
+    held = exists().where(LegalHold.in_force(item.rule.owner_type, table.c.public_id))
     purged = exists().where(
         RecordKey.owner_type == item.rule.owner_type,
         RecordKey.owner_public_id == table.c.public_id,
